@@ -1,0 +1,228 @@
+//! Exact numbers: prices and volumes as fixed-point integers, money in minor units.
+//!
+//! Floats appear only at the JSON edge and where MetaTrader itself defines a floating result
+//! (margin level, the raw profit formula before it is rounded to the account's digits).
+
+use std::fmt;
+use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
+
+/// Fixed-point scale shared by [`Price`] and [`Volume`]: eight decimal places.
+pub const FIXED_SCALE: i64 = 100_000_000;
+/// Minor units per unit of account currency: money is kept in cents.
+pub const MONEY_SCALE: i64 = 100;
+
+macro_rules! fixed8 {
+    ($name:ident, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub i64);
+
+        impl $name {
+            pub const ZERO: Self = Self(0);
+
+            /// Builds from a float, rounding to eight decimals. `None` for NaN, infinities and
+            /// values outside the representable range.
+            pub fn from_f64(v: f64) -> Option<Self> {
+                let scaled = (v * FIXED_SCALE as f64).round();
+                (scaled.is_finite() && scaled.abs() < 9.0e18).then_some(Self(scaled as i64))
+            }
+
+            pub fn to_f64(self) -> f64 {
+                self.0 as f64 / FIXED_SCALE as f64
+            }
+
+            pub fn raw(self) -> i64 {
+                self.0
+            }
+
+            pub fn is_zero(self) -> bool {
+                self.0 == 0
+            }
+
+            /// True when the value is a whole multiple of `step` (a zero step accepts anything).
+            pub fn is_multiple_of(self, step: Self) -> bool {
+                step.0 == 0 || self.0 % step.0 == 0
+            }
+
+            /// Rounds to the nearest multiple of `step`, halves away from zero.
+            pub fn round_to(self, step: Self) -> Self {
+                if step.0 == 0 {
+                    return self;
+                }
+                let q = self.0.div_euclid(step.0);
+                let r = self.0.rem_euclid(step.0);
+                let up = if self.0 >= 0 { 2 * r >= step.0 } else { 2 * r > step.0 };
+                Self((q + i64::from(up)) * step.0)
+            }
+        }
+
+        impl Add for $name {
+            type Output = Self;
+            fn add(self, rhs: Self) -> Self {
+                Self(self.0 + rhs.0)
+            }
+        }
+        impl Sub for $name {
+            type Output = Self;
+            fn sub(self, rhs: Self) -> Self {
+                Self(self.0 - rhs.0)
+            }
+        }
+        impl AddAssign for $name {
+            fn add_assign(&mut self, rhs: Self) {
+                self.0 += rhs.0;
+            }
+        }
+        impl SubAssign for $name {
+            fn sub_assign(&mut self, rhs: Self) {
+                self.0 -= rhs.0;
+            }
+        }
+        impl Neg for $name {
+            type Output = Self;
+            fn neg(self) -> Self {
+                Self(-self.0)
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let sign = if self.0 < 0 { "-" } else { "" };
+                let a = self.0.unsigned_abs();
+                let s = FIXED_SCALE as u64;
+                write!(f, "{sign}{}.{:08}", a / s, a % s)
+            }
+        }
+    };
+}
+
+fixed8!(Price, "A price with eight decimals (`Price(110_000_000)` is 1.10000000).");
+fixed8!(Volume, "A volume in lots with eight decimals (`Volume(1_000_000)` is 0.01 lot).");
+
+impl Price {
+    /// A price from a whole number of `point`s (e.g. `from_points(110_000, 0.00001)`).
+    pub fn from_points(points: i64, point: Price) -> Self {
+        Self(points * point.0)
+    }
+
+    /// How many whole `point`s this price spans (rounded to nearest).
+    pub fn in_points(self, point: Price) -> i64 {
+        if point.0 == 0 { 0 } else { self.round_to(point).0 / point.0 }
+    }
+}
+
+impl Volume {
+    /// Lots as a float, for the profit and margin formulas.
+    pub fn lots(self) -> f64 {
+        self.to_f64()
+    }
+}
+
+/// Money in minor units (cents) of some currency. Sums of money never drift.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Money(pub i64);
+
+impl Money {
+    pub const ZERO: Self = Self(0);
+
+    /// Rounds a float amount to cents, halves away from zero, as MetaTrader's
+    /// `NormalizeDouble(x, 2)` does. NaN and infinities become zero (they never reach a balance).
+    pub fn from_f64(v: f64) -> Self {
+        // A nudge of a millionth of a cent makes decimal halves (100.005, stored as
+        // 100.00499999…) round away from zero as a person reading the number expects.
+        let raw = v * MONEY_SCALE as f64;
+        let scaled = (raw + raw.signum() * 1e-6).round();
+        if scaled.is_finite() && scaled.abs() < 9.0e18 { Self(scaled as i64) } else { Self(0) }
+    }
+
+    /// Rounds a float amount to `digits` decimals (0..=2), returned in cents.
+    pub fn from_f64_digits(v: f64, digits: u8) -> Self {
+        let cents = Self::from_f64(v);
+        match digits {
+            0 => Self(((cents.0 as f64) / 100.0).round() as i64 * 100),
+            1 => Self(((cents.0 as f64) / 10.0).round() as i64 * 10),
+            _ => cents,
+        }
+    }
+
+    pub fn to_f64(self) -> f64 {
+        self.0 as f64 / MONEY_SCALE as f64
+    }
+
+    pub fn cents(self) -> i64 {
+        self.0
+    }
+
+    pub fn is_negative(self) -> bool {
+        self.0 < 0
+    }
+}
+
+impl Add for Money {
+    type Output = Self;
+    fn add(self, rhs: Self) -> Self {
+        Self(self.0 + rhs.0)
+    }
+}
+impl Sub for Money {
+    type Output = Self;
+    fn sub(self, rhs: Self) -> Self {
+        Self(self.0 - rhs.0)
+    }
+}
+impl AddAssign for Money {
+    fn add_assign(&mut self, rhs: Self) {
+        self.0 += rhs.0;
+    }
+}
+impl SubAssign for Money {
+    fn sub_assign(&mut self, rhs: Self) {
+        self.0 -= rhs.0;
+    }
+}
+impl Neg for Money {
+    type Output = Self;
+    fn neg(self) -> Self {
+        Self(-self.0)
+    }
+}
+impl std::iter::Sum for Money {
+    fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
+        Self(iter.map(|m| m.0).sum())
+    }
+}
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let a = self.0.unsigned_abs();
+        write!(f, "{sign}{}.{:02}", a / 100, a % 100)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_round_trips_and_rounds_half_away_from_zero() {
+        assert_eq!(Price::from_f64(1.10001), Some(Price(110_001_000)));
+        assert_eq!(Price(110_001_000).to_string(), "1.10001000");
+        let point = Price(1_000);
+        assert_eq!(Price(110_001_500).round_to(point), Price(110_002_000));
+        assert_eq!(Price(-110_001_500).round_to(point), Price(-110_002_000));
+        assert_eq!(Price(-110_001_499).round_to(point), Price(-110_001_000));
+        assert!(Price(110_001_000).is_multiple_of(point));
+        assert!(!Price(110_001_001).is_multiple_of(point));
+        assert_eq!(Price::from_f64(f64::NAN), None);
+        assert_eq!(Volume::from_f64(1e30), None);
+    }
+
+    #[test]
+    fn money_rounds_like_normalize_double() {
+        assert_eq!(Money::from_f64(100.004), Money(10_000));
+        assert_eq!(Money::from_f64(100.005), Money(10_001));
+        assert_eq!(Money::from_f64(-0.125), Money(-13));
+        assert_eq!(Money::from_f64_digits(1234.56, 0), Money(123_500));
+        assert_eq!(Money(-5).to_string(), "-0.05");
+        assert_eq!(Money::from_f64(f64::INFINITY), Money::ZERO);
+    }
+}

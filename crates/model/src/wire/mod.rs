@@ -1,0 +1,1 @@
+//! MetaApi wire types: serde shapes with camelCase names and MetaApi enum strings.
