@@ -1,0 +1,451 @@
+//! The trade engine of one simulated trade server: a synchronous state machine.
+//!
+//! Commands come in with the instant they happen at (`trade`, `on_tick`, `advance_time`,
+//! balance operations) and changes go out as [`Event`]s; nothing here reads a clock or does
+//! I/O, so a virtual clock replays a week in seconds and the same inputs give the same
+//! history byte for byte.
+//!
+//! - [`book`]: positions, pending and history orders, deals.
+//! - [`calc`]: profit, margin and currency conversion formulas.
+//! - [`command`]: trade requests in engine terms, and their outcome.
+//! - `execute`: market orders, modify, close, partial close, close-by, netting.
+//! - `pending`: pending orders: placement, modify, cancel, expiry, triggered fills.
+//! - `tick`: quote updates, pending/SL/TP/trailing triggers, revaluation, margin call, stop-out.
+//! - `rollover`: swaps at broker midnight and order expiration.
+//! - `revalue`: the full mark-to-market sweep and the incremental per-symbol path.
+//! - [`retcode`]: MT5 `TRADE_RETCODE_*`.
+
+pub mod book;
+pub mod calc;
+pub mod command;
+mod execute;
+mod pending;
+pub mod retcode;
+mod revalue;
+mod rollover;
+mod slab;
+mod tick;
+mod trigger;
+
+use crate::account::{Access, Account, AccountIdx, AccountKind, Credentials, MarginMode, NIL, NewAccount, Valuation};
+use crate::symbol::Currency;
+use crate::symbol::{SymbolIdx, SymbolSpec};
+use book::{Deal, DealKind, History, Order, Position, Reason, Tags};
+use calc::{Converter, Quote};
+pub use command::{TradeCommand, TradeOutcome};
+use drawbridge_model::{Money, ServerZone, Timestamp};
+pub use retcode::Retcode;
+pub use tick::QuoteError;
+use slab::Slab;
+use std::collections::{BTreeSet, HashMap};
+use trigger::SymbolTriggers;
+
+/// What a trade server is: its name, zone, default margin mode and levels.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub name: String,
+    pub zone: ServerZone,
+    pub margin_mode: MarginMode,
+    pub margin_call_pct: u16,
+    pub stop_out_pct: u16,
+    /// Logins are handed out from here upwards.
+    pub first_login: u64,
+}
+
+/// A change the engine made, for streaming and persistence. Ids refer to engine state that
+/// can be read right after.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    Quote { symbol: SymbolIdx },
+    AccountChanged { account: AccountIdx },
+    PositionUpdated { account: AccountIdx, position_id: u64 },
+    PositionClosed { account: AccountIdx, position_id: u64 },
+    OrderUpdated { account: AccountIdx, order_id: u64 },
+    /// The order left the book and is now in history (filled, canceled, expired, rejected).
+    OrderDone { account: AccountIdx, order_id: u64 },
+    DealAdded { account: AccountIdx, deal_id: u64 },
+    MarginCall { account: AccountIdx },
+    StopOut { account: AccountIdx, position_id: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountError {
+    #[error("login {0} is already taken on this server")]
+    LoginTaken(u64),
+    #[error("leverage must be between 1 and 10000, got {0}")]
+    Leverage(u32),
+    #[error("group master {0:?} does not exist or is not a group master")]
+    NoSuchGroup(AccountIdx),
+    #[error("account {0:?} does not exist")]
+    NoSuchAccount(AccountIdx),
+    #[error("{0}")]
+    Rejected(Retcode),
+}
+
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub(crate) cfg: ServerConfig,
+    pub(crate) specs: Vec<SymbolSpec>,
+    pub(crate) quotes: Vec<Quote>,
+    pub(crate) conv: Converter,
+    /// For each symbol, the symbols whose values depend on its quote (itself first).
+    pub(crate) dependents: Vec<Vec<SymbolIdx>>,
+    pub(crate) accounts: Vec<Account>,
+    pub(crate) values: Vec<Valuation>,
+    /// Account currencies in use; `Valuation::currency_slot` indexes this.
+    pub(crate) currencies: Vec<Currency>,
+    /// Scratch list of accounts touched by one incremental revaluation.
+    pub(crate) touched: Vec<AccountIdx>,
+    pub(crate) logins: HashMap<u64, AccountIdx>,
+    pub(crate) members: HashMap<AccountIdx, Vec<AccountIdx>>,
+    pub(crate) positions: Slab<Position>,
+    pub(crate) position_slots: HashMap<u64, u32>,
+    pub(crate) by_symbol: Vec<Vec<u32>>,
+    pub(crate) orders: Slab<Order>,
+    pub(crate) order_slots: HashMap<u64, u32>,
+    pub(crate) triggers: Vec<SymbolTriggers>,
+    pub(crate) trailing: Vec<BTreeSet<u64>>,
+    pub(crate) expirations: BTreeSet<(Timestamp, u64)>,
+    pub(crate) histories: HashMap<AccountIdx, History>,
+    pub(crate) next_ticket: u64,
+    pub(crate) next_deal: u64,
+    pub(crate) next_login: u64,
+    pub(crate) next_rollover: Timestamp,
+    pub(crate) stamp: u32,
+    pub(crate) now: Timestamp,
+}
+
+impl Engine {
+    pub fn new(cfg: ServerConfig, specs: Vec<SymbolSpec>, now: Timestamp) -> Self {
+        let conv = Converter::new(&specs);
+        let n = specs.len();
+        let mut dependents: Vec<Vec<SymbolIdx>> = (0..n).map(|i| vec![SymbolIdx(i as u32)]).collect();
+        for (t, spec) in specs.iter().enumerate() {
+            for s in conv.dependencies(spec) {
+                if s.index() != t {
+                    dependents[s.index()].push(SymbolIdx(t as u32));
+                }
+            }
+        }
+        let next_rollover = cfg.zone.next_midnight(now);
+        Self {
+            next_login: cfg.first_login,
+            cfg,
+            quotes: vec![Quote::default(); n],
+            conv,
+            dependents,
+            accounts: Vec::new(),
+            values: Vec::new(),
+            currencies: Vec::new(),
+            touched: Vec::new(),
+            logins: HashMap::new(),
+            members: HashMap::new(),
+            positions: Slab::default(),
+            position_slots: HashMap::new(),
+            by_symbol: vec![Vec::new(); n],
+            orders: Slab::default(),
+            order_slots: HashMap::new(),
+            triggers: vec![SymbolTriggers::default(); n],
+            trailing: vec![BTreeSet::new(); n],
+            expirations: BTreeSet::new(),
+            histories: HashMap::new(),
+            next_ticket: 1_000_001,
+            next_deal: 5_000_001,
+            next_rollover,
+            stamp: 0,
+            now,
+            specs,
+        }
+    }
+
+    /// Reserves room for `accounts` accounts and `positions` positions.
+    pub fn reserve(&mut self, accounts: usize, positions: usize) {
+        self.accounts.reserve(accounts);
+        self.values.reserve(accounts);
+        self.logins.reserve(accounts);
+        self.positions = Slab::with_capacity(positions);
+        self.position_slots.reserve(positions);
+    }
+
+    pub fn config(&self) -> &ServerConfig {
+        &self.cfg
+    }
+
+    pub fn specs(&self) -> &[SymbolSpec] {
+        &self.specs
+    }
+
+    pub fn spec(&self, s: SymbolIdx) -> &SymbolSpec {
+        &self.specs[s.index()]
+    }
+
+    pub fn symbol(&self, name: &str) -> Option<SymbolIdx> {
+        self.specs.iter().position(|s| s.name == name).map(|i| SymbolIdx(i as u32))
+    }
+
+    pub fn quote(&self, s: SymbolIdx) -> Quote {
+        self.quotes.get(s.index()).copied().unwrap_or_default()
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    pub fn accounts(&self) -> &[Account] {
+        &self.accounts
+    }
+
+    pub fn account(&self, a: AccountIdx) -> Option<&Account> {
+        self.accounts.get(a.index())
+    }
+
+    pub fn find_login(&self, login: u64) -> Option<AccountIdx> {
+        self.logins.get(&login).copied()
+    }
+
+    /// The account and the access a login/password pair opens, if any.
+    pub fn authenticate(&self, login: u64, password: &str) -> Option<(AccountIdx, Access)> {
+        let idx = self.find_login(login)?;
+        let access = self.accounts[idx.index()].credentials.check(login, password)?;
+        Some((idx, access))
+    }
+
+    /// Opens an account; a positive deposit is booked as a balance deal.
+    pub fn open_account(&mut self, new: NewAccount, now: Timestamp, events: &mut Vec<Event>) -> Result<AccountIdx, AccountError> {
+        if !(1..=10_000).contains(&new.leverage) {
+            return Err(AccountError::Leverage(new.leverage));
+        }
+        let login = new.login.unwrap_or(self.next_login);
+        if self.logins.contains_key(&login) {
+            return Err(AccountError::LoginTaken(login));
+        }
+        if let AccountKind::GroupMember { master } = new.kind {
+            let ok = self.accounts.get(master.index()).is_some_and(|m| m.kind == AccountKind::GroupMaster);
+            if !ok {
+                return Err(AccountError::NoSuchGroup(master));
+            }
+        }
+        self.next_login = self.next_login.max(login + 1);
+        let idx = AccountIdx(u32::try_from(self.accounts.len()).expect("fewer than 2^32 accounts"));
+        self.accounts.push(Account {
+            login,
+            balance: Money::ZERO,
+            credit: Money::ZERO,
+            leverage: new.leverage,
+            currency: new.currency,
+            margin_mode: new.margin_mode.unwrap_or(self.cfg.margin_mode),
+            kind: new.kind,
+            margin_call_pct: self.cfg.margin_call_pct,
+            stop_out_pct: self.cfg.stop_out_pct,
+            trade_allowed: true,
+            in_margin_call: false,
+            credentials: Credentials::new(login, &new.master_password, &new.investor_password),
+            name: new.name.into_boxed_str(),
+            first_position: NIL,
+            first_order: NIL,
+        });
+        let currency_slot = match self.currencies.iter().position(|c| *c == new.currency) {
+            Some(i) => i,
+            None => {
+                self.currencies.push(new.currency);
+                self.currencies.len() - 1
+            }
+        };
+        self.values.push(Valuation { currency_slot: currency_slot as u16, ..Valuation::default() });
+        self.logins.insert(login, idx);
+        match new.kind {
+            AccountKind::GroupMember { master } => self.members.entry(master).or_default().push(idx),
+            AccountKind::GroupMaster => {
+                self.members.entry(idx).or_default();
+            }
+            _ => {}
+        }
+        if new.deposit.0 != 0 {
+            self.balance_operation(idx, new.deposit, Some("initial deposit"), now, events)
+                .map_err(AccountError::Rejected)?;
+        }
+        Ok(idx)
+    }
+
+    /// A deposit (positive) or withdrawal (negative) as a `DEAL_TYPE_BALANCE` deal. A
+    /// withdrawal may not exceed the free margin.
+    pub fn balance_operation(&mut self, a: AccountIdx, amount: Money, comment: Option<&str>, now: Timestamp, events: &mut Vec<Event>) -> Result<u64, Retcode> {
+        self.money_operation(a, DealKind::Balance, amount, comment, now, events)
+    }
+
+    /// Credit given (positive) or taken back (negative) as a `DEAL_TYPE_CREDIT` deal.
+    pub fn credit_operation(&mut self, a: AccountIdx, amount: Money, comment: Option<&str>, now: Timestamp, events: &mut Vec<Event>) -> Result<u64, Retcode> {
+        self.money_operation(a, DealKind::Credit, amount, comment, now, events)
+    }
+
+    fn money_operation(&mut self, a: AccountIdx, kind: DealKind, amount: Money, comment: Option<&str>, now: Timestamp, events: &mut Vec<Event>) -> Result<u64, Retcode> {
+        let acc = self.accounts.get(a.index()).ok_or(Retcode::Invalid)?;
+        if amount.0 == 0 {
+            return Err(Retcode::Invalid);
+        }
+        if amount.is_negative() && -amount > self.free_margin(a).max(Money::ZERO) {
+            return Err(Retcode::NoMoney);
+        }
+        if kind == DealKind::Credit && acc.credit + amount < Money::ZERO {
+            return Err(Retcode::NoMoney);
+        }
+        self.now = self.now.max(now);
+        let tags = Tags { comment: comment.map(Into::into), ..Tags::default() };
+        let deal = Deal {
+            id: 0,
+            account: a,
+            kind,
+            entry: None,
+            symbol: None,
+            volume: Default::default(),
+            price: Default::default(),
+            profit: amount,
+            commission: Money::ZERO,
+            swap: Money::ZERO,
+            order_id: None,
+            position_id: None,
+            reason: Reason::Client,
+            time: self.now,
+            tags,
+        };
+        let id = self.book_deal(deal, events);
+        if kind == DealKind::Credit {
+            self.accounts[a.index()].credit += amount;
+        }
+        self.check_account(a, events);
+        Ok(id)
+    }
+
+    /// Records a deal in the account's history and applies its balance effect.
+    pub(crate) fn book_deal(&mut self, mut deal: Deal, events: &mut Vec<Event>) -> u64 {
+        deal.id = self.next_deal;
+        self.next_deal += 1;
+        let a = deal.account;
+        self.accounts[a.index()].balance += deal.balance_effect();
+        events.push(Event::DealAdded { account: a, deal_id: deal.id });
+        events.push(Event::AccountChanged { account: a });
+        let id = deal.id;
+        self.histories.entry(a).or_default().deals.push(deal);
+        id
+    }
+
+    pub(crate) fn next_ticket(&mut self) -> u64 {
+        let t = self.next_ticket;
+        self.next_ticket += 1;
+        t
+    }
+
+    pub fn history(&self, a: AccountIdx) -> Option<&History> {
+        self.histories.get(&a)
+    }
+
+    pub fn position(&self, id: u64) -> Option<&Position> {
+        self.positions.get(*self.position_slots.get(&id)?)
+    }
+
+    pub fn order(&self, id: u64) -> Option<&Order> {
+        self.orders.get(*self.order_slots.get(&id)?)
+    }
+
+    /// Open positions of an account, oldest last-in first.
+    pub fn positions_of(&self, a: AccountIdx) -> impl Iterator<Item = &Position> {
+        let head = self.accounts.get(a.index()).map_or(NIL, |acc| acc.first_position);
+        std::iter::successors(self.positions.get(head), |p| self.positions.get(p.next_in_account))
+    }
+
+    /// Pending orders of an account.
+    pub fn orders_of(&self, a: AccountIdx) -> impl Iterator<Item = &Order> {
+        let head = self.accounts.get(a.index()).map_or(NIL, |acc| acc.first_order);
+        std::iter::successors(self.orders.get(head), |o| self.orders.get(o.next_in_account))
+    }
+
+    pub fn position_count(&self) -> usize {
+        self.positions.len()
+    }
+
+    /// Current profit of a position in its account's currency (swap and commission excluded).
+    pub fn position_profit(&self, p: &Position) -> Money {
+        let acc = &self.accounts[p.account.index()];
+        let spec = &self.specs[p.symbol.index()];
+        let q = self.quotes[p.symbol.index()];
+        if !q.is_live() {
+            return Money::ZERO;
+        }
+        let raw = calc::raw_profit(spec.contract_size, p.side, p.volume, p.open_price, q.close_price(p.side));
+        let (kg, kl) = self.conv.profit_factors(spec, acc.currency, &self.quotes).unwrap_or((1.0, 1.0));
+        calc::to_money(raw, kg, kl)
+    }
+
+    /// The last revaluation of an account.
+    pub fn valuation(&self, a: AccountIdx) -> Valuation {
+        self.values.get(a.index()).copied().unwrap_or_default()
+    }
+
+    /// Balance + credit + Σ (profit + swap) of open positions.
+    pub fn equity(&self, a: AccountIdx) -> Money {
+        let acc = &self.accounts[a.index()];
+        acc.balance + acc.credit + self.values[a.index()].floating
+    }
+
+    pub fn margin(&self, a: AccountIdx) -> Money {
+        self.values[a.index()].margin
+    }
+
+    /// Free margin of the account alone (equity − margin).
+    pub fn own_free_margin(&self, a: AccountIdx) -> Money {
+        self.equity(a) - self.margin(a)
+    }
+
+    /// Equity / margin × 100 of the account alone, `None` with no margin in use.
+    pub fn margin_level(&self, a: AccountIdx) -> Option<f64> {
+        crate::account::margin_level(self.equity(a), self.margin(a))
+    }
+
+    /// Free margin available to an account's new trades: its own, or its group's for group
+    /// accounts.
+    pub fn free_margin(&self, a: AccountIdx) -> Money {
+        let acc = &self.accounts[a.index()];
+        match acc.kind.group_master(a) {
+            Some(master) => self.group_members(master).map(|m| self.own_free_margin(m)).sum(),
+            None => self.own_free_margin(a),
+        }
+    }
+
+    /// Equity and margin of the unit that carries an account's risk (its group, or itself).
+    pub fn risk_unit(&self, a: AccountIdx) -> (Money, Money) {
+        let acc = &self.accounts[a.index()];
+        match acc.kind.group_master(a) {
+            Some(master) => self.group_members(master).fold((Money::ZERO, Money::ZERO), |(e, m), i| {
+                (e + self.equity(i), m + self.margin(i))
+            }),
+            None => (self.equity(a), self.margin(a)),
+        }
+    }
+
+    /// The master and every member of a group.
+    pub fn group_members(&self, master: AccountIdx) -> impl Iterator<Item = AccountIdx> + '_ {
+        std::iter::once(master).chain(self.members.get(&master).into_iter().flatten().copied())
+    }
+
+    /// Allows or forbids trading on an account (e.g. a risk rule's halt).
+    pub fn set_trade_allowed(&mut self, a: AccountIdx, allowed: bool, events: &mut Vec<Event>) -> Result<(), AccountError> {
+        let acc = self.accounts.get_mut(a.index()).ok_or(AccountError::NoSuchAccount(a))?;
+        acc.trade_allowed = allowed;
+        events.push(Event::AccountChanged { account: a });
+        Ok(())
+    }
+
+    /// Bytes this engine's account and position structures hold (history excluded):
+    /// `(accounts and their indexes, positions and their indexes)`.
+    pub fn memory_footprint(&self) -> (usize, usize) {
+        use std::mem::size_of;
+        let accounts = self.accounts.capacity() * size_of::<Account>()
+            + self.values.capacity() * size_of::<Valuation>()
+            + self.accounts.iter().map(|a| a.name.len()).sum::<usize>()
+            + self.logins.capacity() * (size_of::<(u64, AccountIdx)>() + 1);
+        let positions = self.positions.heap_bytes()
+            + self.position_slots.capacity() * (size_of::<(u64, u32)>() + 1)
+            + self.by_symbol.iter().map(|v| v.capacity() * 4).sum::<usize>();
+        (accounts, positions)
+    }
+}

@@ -1,0 +1,182 @@
+//! Quotes in, consequences out: triggers, trailing stops, revaluation, margin call, stop-out.
+
+use super::book::{DealEntry, Reason, Side};
+use super::calc::{self, Exposure};
+use super::trigger::Target;
+use super::{Engine, Event};
+use crate::account::{AccountIdx, MarginMode};
+use crate::symbol::SymbolIdx;
+use drawbridge_model::{Money, Price, Timestamp, Volume};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum QuoteError {
+    #[error("unknown symbol index {0}")]
+    UnknownSymbol(u32),
+    #[error("a quote needs 0 < bid <= ask")]
+    Crossed,
+}
+
+impl Engine {
+    /// Applies a quote: first any rollover or expiry due by its time, then the quote itself,
+    /// the triggers it fires, trailing stops, and the revaluation of affected accounts.
+    pub fn on_quote(&mut self, s: SymbolIdx, time: Timestamp, bid: Price, ask: Price, events: &mut Vec<Event>) -> Result<(), QuoteError> {
+        if s.index() >= self.specs.len() {
+            return Err(QuoteError::UnknownSymbol(s.0));
+        }
+        if bid.0 <= 0 || ask < bid {
+            return Err(QuoteError::Crossed);
+        }
+        self.advance_time(time, events);
+        self.quotes[s.index()] = super::calc::Quote { bid, ask, time: self.now };
+        events.push(Event::Quote { symbol: s });
+        for target in self.triggers[s.index()].fire(bid, ask) {
+            match target {
+                Target::Order(id) => self.trigger_order(id, events),
+                Target::StopLoss(id) => self.close_on_trigger(id, Reason::Sl, events),
+                Target::TakeProfit(id) => self.close_on_trigger(id, Reason::Tp, events),
+            }
+        }
+        self.trail(s, events);
+        self.revalue_symbol(s, events);
+        Ok(())
+    }
+
+    /// Closes a whole position at the market because its SL or TP fired.
+    fn close_on_trigger(&mut self, id: u64, reason: Reason, events: &mut Vec<Event>) {
+        let Some(&slot) = self.position_slots.get(&id) else { return };
+        let p = self.positions.get(slot).expect("indexed positions are live").clone();
+        let price = self.quotes[p.symbol.index()].close_price(p.side);
+        let order_id = self.next_ticket();
+        let tags = p.tags.clone();
+        self.close_part(slot, p.volume, price, DealEntry::Out, order_id, reason, true, &tags, events);
+        self.record_market_order(p.account, p.symbol, p.side.opposite(), p.volume, price, order_id, p.id, reason, tags, events);
+        self.check_account(p.account, events);
+    }
+
+    /// Moves trailing stops behind a price that moved more than the distance into profit.
+    fn trail(&mut self, s: SymbolIdx, events: &mut Vec<Event>) {
+        if self.trailing[s.index()].is_empty() {
+            return;
+        }
+        let q = self.quotes[s.index()];
+        let point = self.specs[s.index()].point;
+        let ids: Vec<u64> = self.trailing[s.index()].iter().copied().collect();
+        for id in ids {
+            let Some(&slot) = self.position_slots.get(&id) else { continue };
+            let p = self.positions.get(slot).expect("live").clone();
+            let Some(d) = p.trailing_points else { continue };
+            let dist = Price::from_points(i64::from(d), point);
+            let better = match p.side {
+                Side::Buy => {
+                    let c = q.bid - dist;
+                    (c > p.open_price && p.stop_loss.is_none_or(|sl| c > sl)).then_some(c)
+                }
+                Side::Sell => {
+                    let c = q.ask + dist;
+                    (c < p.open_price && p.stop_loss.is_none_or(|sl| c < sl)).then_some(c)
+                }
+            };
+            if let Some(sl) = better {
+                self.unindex_position_stops(&p);
+                let pos = self.positions.get_mut(slot).expect("live");
+                pos.stop_loss = Some(sl);
+                pos.update_time = self.now;
+                let updated = pos.clone();
+                self.index_position_stops(&updated);
+                events.push(Event::PositionUpdated { account: p.account, position_id: id });
+            }
+        }
+    }
+
+    /// Margin of an account's positions, optionally with one more deal (netted on a netting
+    /// account), at current prices.
+    pub(crate) fn margin_with(&self, a: AccountIdx, leg: Option<(SymbolIdx, Side, Volume)>) -> Money {
+        let mut exposures: Vec<(SymbolIdx, Exposure)> = Vec::new();
+        let mut add = |s: SymbolIdx, side: Side, v: Volume| {
+            let i = match exposures.iter().position(|(x, _)| *x == s) {
+                Some(i) => i,
+                None => {
+                    exposures.push((s, Exposure::default()));
+                    exposures.len() - 1
+                }
+            };
+            match side {
+                Side::Buy => exposures[i].1.buy += v,
+                Side::Sell => exposures[i].1.sell += v,
+            }
+        };
+        for p in self.positions_of(a) {
+            add(p.symbol, p.side, p.volume);
+        }
+        if let Some((s, side, v)) = leg {
+            add(s, side, v);
+        }
+        let acc = &self.accounts[a.index()];
+        let mut total = Money::ZERO;
+        for (s, mut e) in exposures {
+            if acc.margin_mode == MarginMode::Netting {
+                let net = e.buy.min(e.sell);
+                e.buy -= net;
+                e.sell -= net;
+            }
+            let q = self.quotes[s.index()];
+            if q.is_live() {
+                total += calc::exposure_margin(&self.specs[s.index()], e, &q, &self.conv, &self.quotes, acc.currency, acc.leverage);
+            }
+        }
+        total
+    }
+
+    /// Recomputes one account's floating result and margin from current prices.
+    pub(crate) fn recompute(&mut self, a: AccountIdx) {
+        let floating: Money = self.positions_of(a).map(|p| self.position_profit(p) + p.swap).sum();
+        let margin = self.margin_with(a, None);
+        let v = &mut self.values[a.index()];
+        v.floating = floating;
+        v.margin = margin;
+    }
+
+    /// Recomputes an account and enforces its margin-call and stop-out levels.
+    pub(crate) fn check_account(&mut self, a: AccountIdx, events: &mut Vec<Event>) {
+        self.recompute(a);
+        self.enforce_levels(a, events);
+    }
+
+    /// Margin call is signalled once per descent below its level; at the stop-out level the
+    /// most losing position of the account (or its group) is closed, again and again, until
+    /// the margin level recovers or nothing is left to close.
+    pub(crate) fn enforce_levels(&mut self, a: AccountIdx, events: &mut Vec<Event>) {
+        let unit: Vec<AccountIdx> = match self.accounts[a.index()].kind.group_master(a) {
+            Some(master) => self.group_members(master).collect(),
+            None => vec![a],
+        };
+        let (stop_out, call) = {
+            let acc = &self.accounts[a.index()];
+            (i64::from(acc.stop_out_pct), i64::from(acc.margin_call_pct))
+        };
+        for _ in 0..=self.positions.len() {
+            let (equity, margin) = self.risk_unit(a);
+            if margin.0 <= 0 || i128::from(equity.0) * 100 > i128::from(margin.0) * i128::from(stop_out) {
+                break;
+            }
+            let worst = unit
+                .iter()
+                .flat_map(|&m| self.positions_of(m))
+                .filter(|p| self.is_trade_open(p.symbol))
+                .min_by_key(|p| (self.position_profit(p) + p.swap, p.id))
+                .map(|p| p.id);
+            let Some(id) = worst else { break };
+            let owner = self.position(id).expect("live").account;
+            self.close_on_trigger(id, Reason::StopOut, events);
+            events.push(Event::StopOut { account: owner, position_id: id });
+            self.recompute(owner);
+        }
+        let (equity, margin) = self.risk_unit(a);
+        let below = margin.0 > 0 && i128::from(equity.0) * 100 <= i128::from(margin.0) * i128::from(call);
+        let acc = &mut self.accounts[a.index()];
+        if below && !acc.in_margin_call {
+            events.push(Event::MarginCall { account: a });
+        }
+        acc.in_margin_call = below;
+    }
+}
