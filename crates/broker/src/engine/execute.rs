@@ -216,8 +216,39 @@ impl Engine {
         order_id
     }
 
+    /// Puts back an open position loaded from storage or built by a benchmark: no deal is
+    /// booked and no margin is checked. Returns the position id (a fresh ticket when `id` is
+    /// `None`). Call [`Engine::revalue_all`] or trade on the account afterwards to value it.
+    #[allow(clippy::too_many_arguments, reason = "a position is a wide record")]
+    pub fn restore_position(&mut self, a: AccountIdx, s: SymbolIdx, side: Side, volume: Volume, open_price: Price, open_time: Timestamp, id: Option<u64>) -> u64 {
+        let id = id.unwrap_or_else(|| self.next_ticket());
+        self.next_ticket = self.next_ticket.max(id + 1);
+        let p = Position {
+            id,
+            account: a,
+            symbol: s,
+            side,
+            reason: Reason::Client,
+            volume,
+            open_price,
+            stop_loss: None,
+            take_profit: None,
+            trailing_points: None,
+            open_time,
+            update_time: open_time,
+            swap: Money::ZERO,
+            commission: Money::ZERO,
+            realized_profit: Money::ZERO,
+            tags: Tags::default(),
+            next_in_account: NIL,
+            symbol_slot: 0,
+        };
+        self.insert_position(p);
+        id
+    }
+
     /// Links a position into the slab, its account's list, the symbol index and triggers.
-    pub fn insert_position(&mut self, mut p: Position) -> u32 {
+    pub(crate) fn insert_position(&mut self, mut p: Position) -> u32 {
         let a = p.account;
         p.next_in_account = self.accounts[a.index()].first_position;
         p.symbol_slot = self.by_symbol[p.symbol.index()].len() as u32;
