@@ -117,19 +117,17 @@ impl Converter {
         ))
     }
 
-    /// Symbols this symbol's conversions may depend on: every FX-like pair sharing a currency
-    /// with its profit or margin currency.
-    pub fn dependencies(&self, spec: &SymbolSpec) -> Vec<SymbolIdx> {
-        let mine = [spec.profit_currency, spec.margin_currency];
-        let mut out: Vec<SymbolIdx> = self
-            .pairs
-            .iter()
-            .filter(|((b, q), _)| mine.contains(b) || mine.contains(q))
-            .map(|(_, s)| *s)
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
+    /// The FX-like symbols whose quotes `rate(from, to, ..)` reads: none for the same
+    /// currency, the direct pair, or both legs through USD.
+    pub fn route(&self, from: Currency, to: Currency) -> Vec<SymbolIdx> {
+        let pair = |a: Currency, b: Currency| self.pairs.get(&(a, b)).or_else(|| self.pairs.get(&(b, a))).copied();
+        if from == to {
+            return Vec::new();
+        }
+        if let Some(s) = pair(from, to) {
+            return vec![s];
+        }
+        [pair(from, Currency::USD), pair(Currency::USD, to)].into_iter().flatten().collect()
     }
 }
 

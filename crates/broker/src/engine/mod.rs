@@ -88,8 +88,9 @@ pub struct Engine {
     pub(crate) specs: Vec<SymbolSpec>,
     pub(crate) quotes: Vec<Quote>,
     pub(crate) conv: Converter,
-    /// For each symbol, the symbols whose values depend on its quote (itself first).
-    pub(crate) dependents: Vec<Vec<SymbolIdx>>,
+    /// For each symbol, whose values depend on its quote: itself for every account, and
+    /// (symbol, currency slot) pairs whose profit or margin converts through it.
+    pub(crate) dependents: Vec<Vec<(SymbolIdx, Option<u16>)>>,
     pub(crate) accounts: Vec<Account>,
     pub(crate) values: Vec<Valuation>,
     /// Account currencies in use; `Valuation::currency_slot` indexes this.
@@ -119,14 +120,7 @@ impl Engine {
     pub fn new(cfg: ServerConfig, specs: Vec<SymbolSpec>, now: Timestamp) -> Self {
         let conv = Converter::new(&specs);
         let n = specs.len();
-        let mut dependents: Vec<Vec<SymbolIdx>> = (0..n).map(|i| vec![SymbolIdx(i as u32)]).collect();
-        for (t, spec) in specs.iter().enumerate() {
-            for s in conv.dependencies(spec) {
-                if s.index() != t {
-                    dependents[s.index()].push(SymbolIdx(t as u32));
-                }
-            }
-        }
+        let dependents = (0..n).map(|i| vec![(SymbolIdx(i as u32), None)]).collect();
         let next_rollover = cfg.zone.next_midnight(now);
         Self {
             next_login: cfg.first_login,
@@ -244,14 +238,8 @@ impl Engine {
             first_position: NIL,
             first_order: NIL,
         });
-        let currency_slot = match self.currencies.iter().position(|c| *c == new.currency) {
-            Some(i) => i,
-            None => {
-                self.currencies.push(new.currency);
-                self.currencies.len() - 1
-            }
-        };
-        self.values.push(Valuation { currency_slot: currency_slot as u16, ..Valuation::default() });
+        let currency_slot = self.currency_slot(new.currency);
+        self.values.push(Valuation { currency_slot, ..Valuation::default() });
         self.logins.insert(login, idx);
         match new.kind {
             AccountKind::GroupMember { master } => self.members.entry(master).or_default().push(idx),
@@ -327,6 +315,26 @@ impl Engine {
         let id = deal.id;
         self.histories.entry(a).or_default().deals.push(deal);
         id
+    }
+
+    /// The slot of an account currency, registering it (and the symbols whose conversion
+    /// into it depend on other symbols' quotes) on first use.
+    fn currency_slot(&mut self, c: Currency) -> u16 {
+        if let Some(i) = self.currencies.iter().position(|x| *x == c) {
+            return i as u16;
+        }
+        let slot = u16::try_from(self.currencies.len()).expect("fewer than 65 536 account currencies");
+        self.currencies.push(c);
+        for (t, spec) in self.specs.iter().enumerate() {
+            let mut via = self.conv.route(spec.profit_currency, c);
+            via.extend(self.conv.route(spec.margin_currency, c));
+            via.sort_unstable();
+            via.dedup();
+            for s in via.into_iter().filter(|s| s.index() != t) {
+                self.dependents[s.index()].push((SymbolIdx(t as u32), Some(slot)));
+            }
+        }
+        slot
     }
 
     pub(crate) fn next_ticket(&mut self) -> u64 {

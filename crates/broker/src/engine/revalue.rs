@@ -65,8 +65,8 @@ impl Engine {
         acc
     }
 
-    /// Revalues the accounts holding positions whose value depends on `s` (its own positions
-    /// and those converted through it), then enforces their margin levels. Returns the number
+    /// Revalues the accounts holding positions whose value depends on `s` (its own positions,
+    /// and those whose profit or margin converts into their account currency through it), then enforces their margin levels. Returns the number
     /// of positions visited.
     pub fn revalue_symbol(&mut self, s: SymbolIdx, events: &mut Vec<Event>) -> usize {
         self.stamp = self.stamp.wrapping_add(1).max(1);
@@ -74,10 +74,13 @@ impl Engine {
         let mut touched = std::mem::take(&mut self.touched);
         touched.clear();
         let mut visited = 0;
-        for t in &self.dependents[s.index()] {
+        for &(t, currency) in &self.dependents[s.index()] {
             for &slot in &self.by_symbol[t.index()] {
                 let a = self.positions.get(slot).expect("indexed positions are live").account;
                 let v = &mut self.values[a.index()];
+                if currency.is_some_and(|c| c != v.currency_slot) {
+                    continue;
+                }
                 if v.stamp != stamp {
                     v.stamp = stamp;
                     touched.push(a);

@@ -154,6 +154,12 @@ impl Engine {
             let acc = &self.accounts[a.index()];
             (i64::from(acc.stop_out_pct), i64::from(acc.margin_call_pct))
         };
+        // The margin call comes first, as the level falls through it on the way to stop-out.
+        let (equity, margin) = self.risk_unit(a);
+        if margin.0 > 0 && i128::from(equity.0) * 100 <= i128::from(margin.0) * i128::from(call) && !self.accounts[a.index()].in_margin_call {
+            self.accounts[a.index()].in_margin_call = true;
+            events.push(Event::MarginCall { account: a });
+        }
         for _ in 0..=self.positions.len() {
             let (equity, margin) = self.risk_unit(a);
             if margin.0 <= 0 || i128::from(equity.0) * 100 > i128::from(margin.0) * i128::from(stop_out) {
@@ -173,10 +179,6 @@ impl Engine {
         }
         let (equity, margin) = self.risk_unit(a);
         let below = margin.0 > 0 && i128::from(equity.0) * 100 <= i128::from(margin.0) * i128::from(call);
-        let acc = &mut self.accounts[a.index()];
-        if below && !acc.in_margin_call {
-            events.push(Event::MarginCall { account: a });
-        }
-        acc.in_margin_call = below;
+        self.accounts[a.index()].in_margin_call = below;
     }
 }
