@@ -406,10 +406,10 @@ impl Engine {
     }
 
     fn owned_position(&self, a: AccountIdx, id: u64) -> Result<u32, Retcode> {
-        let slot = *self.position_slots.get(&id).ok_or(Retcode::NotFound)?;
+        let slot = *self.position_slots.get(&id).ok_or(Retcode::PositionNotFound)?;
         match self.positions.get(slot) {
             Some(p) if p.account == a => Ok(slot),
-            _ => Err(Retcode::NotFound),
+            _ => Err(Retcode::PositionNotFound),
         }
     }
 
@@ -502,7 +502,7 @@ impl Engine {
     fn close_symbol(&mut self, a: AccountIdx, s: SymbolIdx, tags: Tags, events: &mut Vec<Event>) -> Result<TradeOutcome, Retcode> {
         let ids: Vec<u64> = self.positions_of(a).filter(|p| p.symbol == s).map(|p| p.id).collect();
         if ids.is_empty() {
-            return Err(Retcode::NotFound);
+            return Err(Retcode::PositionNotFound);
         }
         self.tradable(s, None)?;
         let mut last = TradeOutcome::done(None, None);

@@ -157,10 +157,10 @@ impl Engine {
     }
 
     fn owned_order(&self, a: AccountIdx, id: u64) -> Result<u32, Retcode> {
-        let slot = *self.order_slots.get(&id).ok_or(Retcode::NotFound)?;
+        let slot = *self.order_slots.get(&id).ok_or(Retcode::OrderNotFound)?;
         match self.orders.get(slot) {
             Some(o) if o.account == a => Ok(slot),
-            _ => Err(Retcode::NotFound),
+            _ => Err(Retcode::OrderNotFound),
         }
     }
 
