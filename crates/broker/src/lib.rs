@@ -13,6 +13,8 @@
 //! - [`catalog`]: the default catalogue of instruments.
 //! - [`feed`]: where prices come from — the seeded generator, tick-file replay, candles of
 //!   every timeframe, the synthetic order book.
+//! - [`wire`]: engine and feed records rendered as MetaApi wire shapes (account information,
+//!   positions, orders, deals, symbol specifications, prices, candles, ticks, books).
 
 pub mod account;
 pub mod broker;
@@ -21,3 +23,4 @@ pub mod engine;
 pub mod feed;
 pub mod sim;
 pub mod symbol;
+pub mod wire;

@@ -1,0 +1,1 @@
+//! Engine records as MetaApi wire shapes.
