@@ -344,24 +344,15 @@ mod tests {
     #[test]
     fn the_walk_moves_about_as_volatile_as_the_profile_says() {
         let all = default_catalog();
-        let btc = &all[find(&all, "BTCUSD").unwrap().index()];
-        // 40 independent days of BTCUSD at 3 % a day: the spread of daily log returns is near 3 %.
-        let returns: Vec<f64> = (0..40)
-            .map(|seed| {
-                let ticks = run(
-                    std::slice::from_ref(btc),
-                    seed,
-                    "2026-01-07T00:00:00Z",
-                    "2026-01-08T00:00:00Z",
-                );
-                (ticks.last().unwrap().bid.to_f64() / btc.feed.start_bid.to_f64()).ln()
-            })
-            .collect();
-        let var = returns.iter().map(|r| r * r).sum::<f64>() / returns.len() as f64;
-        assert!(
-            (0.02..0.04).contains(&var.sqrt()),
-            "daily volatility {}",
-            var.sqrt()
-        );
+        for name in ["BTCUSD", "XAUUSD"] {
+            let spec = &all[find(&all, name).unwrap().index()];
+            // Realized variance of the mid over six hours, scaled to a day.
+            let ticks = run(std::slice::from_ref(spec), 11, "2026-01-07T06:00:00Z", "2026-01-07T12:00:00Z");
+            let mids: Vec<f64> = ticks.iter().map(|k| ((k.bid.0 + k.ask.0) as f64).ln()).collect();
+            let var: f64 = mids.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum();
+            let daily = (var * 4.0).sqrt();
+            let want = spec.feed.daily_volatility;
+            assert!((daily / want - 1.0).abs() < 0.1, "{name}: daily volatility {daily}, want {want}");
+        }
     }
 }

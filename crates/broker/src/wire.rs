@@ -1,1 +1,0 @@
-//! Engine records as MetaApi wire shapes.

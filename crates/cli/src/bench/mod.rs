@@ -1,0 +1,277 @@
+//! `drawbridge bench`: performance benchmarks that print their figures in a fixed format.
+//!
+//! Every benchmark prints human-readable lines first and ends with one line per figure:
+//!
+//! ```text
+//! BENCH <id> <value> <unit> target <op><bound>
+//! ```
+//!
+//! e.g. `BENCH P1.sweep_vs_floor 1.73 x target <=2.0`. Scripts and CI read only those lines.
+//!
+//! - `revalue`: mark-to-market sweep against the memory floor, the incremental per-symbol
+//!   path, memory per account and per position.
+//! - [`book`]: the synthetic trade server benchmarks run against (1M accounts by default).
+//! - [`stopwatch`]: the monotonic stopwatch (the one place wall time is read).
+//! - [`memory`]: process resident set size, as a cross-check of the engine's own accounting.
+//!
+//! A new benchmark is a module with an `Args` struct and a `run` function, plus one variant of
+//! [`Benchmark`]; the listing is generated from that enum.
+
+mod book;
+mod memory;
+mod revalue;
+mod stopwatch;
+
+use clap::{Args, Subcommand};
+use std::fmt;
+use std::time::Duration;
+use stopwatch::Lap;
+
+/// `drawbridge bench [--list] [NAME [OPTIONS]]`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct BenchArgs {
+    /// List the available benchmarks (also what `drawbridge bench` alone does).
+    #[arg(long)]
+    list: bool,
+    #[command(subcommand)]
+    benchmark: Option<Benchmark>,
+}
+
+/// The benchmarks; each variant's doc line is its entry in the listing.
+#[derive(Debug, Subcommand)]
+enum Benchmark {
+    /// Full mark-to-market sweep vs. the memory floor, the incremental per-symbol path, and
+    /// memory per account and per position (1M accounts, 2M positions by default).
+    Revalue(revalue::RevalueArgs),
+}
+
+/// Runs the chosen benchmark, or lists them.
+pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.benchmark {
+        Some(Benchmark::Revalue(a)) => revalue::run(&a),
+        None => {
+            print!("{}", listing());
+            Ok(())
+        }
+    }
+}
+
+/// One line per benchmark: its name and what it measures.
+fn listing() -> String {
+    let cmd = Benchmark::augment_subcommands(clap::Command::new("bench"));
+    let mut out = String::from("available benchmarks:\n");
+    for sub in cmd.get_subcommands() {
+        let about = sub.get_about().map(ToString::to_string).unwrap_or_default();
+        let first_line = about.lines().next().unwrap_or_default();
+        out.push_str(&format!("  {:<10} {first_line}\n", sub.get_name()));
+    }
+    out
+}
+
+/// How a figure is compared with its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    AtMost,
+    AtLeast,
+}
+
+impl Op {
+    fn symbol(self) -> &'static str {
+        match self {
+            Self::AtMost => "<=",
+            Self::AtLeast => ">=",
+        }
+    }
+}
+
+/// A target's bound and how many decimals it is printed with (`2.0`, `256`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Bound {
+    value: f64,
+    decimals: usize,
+}
+
+impl Bound {
+    const fn new(value: f64, decimals: usize) -> Self {
+        Self { value, decimals }
+    }
+}
+
+/// One reported figure: `BENCH <id> <value> <unit> target <op><bound>`.
+#[derive(Debug, Clone)]
+struct Figure {
+    id: &'static str,
+    value: f64,
+    /// Decimals the value is printed with.
+    decimals: usize,
+    unit: &'static str,
+    op: Op,
+    bound: Bound,
+}
+
+impl Figure {
+    fn at_most(
+        id: &'static str,
+        value: f64,
+        decimals: usize,
+        unit: &'static str,
+        bound: Bound,
+    ) -> Self {
+        Self {
+            id,
+            value,
+            decimals,
+            unit,
+            op: Op::AtMost,
+            bound,
+        }
+    }
+
+    fn at_least(
+        id: &'static str,
+        value: f64,
+        decimals: usize,
+        unit: &'static str,
+        bound: Bound,
+    ) -> Self {
+        Self {
+            id,
+            value,
+            decimals,
+            unit,
+            op: Op::AtLeast,
+            bound,
+        }
+    }
+
+    fn met(&self) -> bool {
+        match self.op {
+            Op::AtMost => self.value <= self.bound.value,
+            Op::AtLeast => self.value >= self.bound.value,
+        }
+    }
+}
+
+impl fmt::Display for Figure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (d, bd) = (self.decimals, self.bound.decimals);
+        write!(
+            f,
+            "BENCH {} {:.d$} {} target {}{:.bd$}",
+            self.id,
+            self.value,
+            self.unit,
+            self.op.symbol(),
+            self.bound.value
+        )
+    }
+}
+
+/// Prints a summary of which targets were met, then the `BENCH` lines, last.
+fn print_figures(figures: &[Figure]) {
+    let missed: Vec<&str> = figures.iter().filter(|f| !f.met()).map(|f| f.id).collect();
+    if missed.is_empty() {
+        println!("all {} targets met", figures.len());
+    } else {
+        println!("targets missed: {}", missed.join(", "));
+    }
+    for f in figures {
+        println!("{f}");
+    }
+}
+
+/// The median of a non-empty sample (the mean of the two middle values for an even count).
+fn median(sample: &[Duration]) -> Duration {
+    assert!(!sample.is_empty(), "a median needs at least one sample");
+    let mut s = sample.to_vec();
+    s.sort_unstable();
+    let mid = s.len() / 2;
+    if s.len() % 2 == 1 {
+        s[mid]
+    } else {
+        (s[mid - 1] + s[mid]) / 2
+    }
+}
+
+/// Milliseconds with three decimals, for human-readable lines.
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+/// Median wall time of the laps.
+fn median_wall(laps: &[Lap]) -> Duration {
+    median(&laps.iter().map(|l| l.wall).collect::<Vec<_>>())
+}
+
+/// Below this much wall time the thread's CPU time (sampled at scheduler ticks) says little.
+const CPU_SHARE_MIN_WALL: Duration = Duration::from_millis(50);
+
+/// `, on CPU 45% of it` when the laps were long enough to tell, else nothing.
+fn cpu_share(laps: &[Lap]) -> String {
+    let wall: Duration = laps.iter().map(|l| l.wall).sum();
+    let cpu: Option<Duration> = laps.iter().map(|l| l.cpu).sum();
+    match cpu {
+        Some(cpu) if wall >= CPU_SHARE_MIN_WALL => {
+            format!(
+                ", on CPU {:.0}% of it",
+                100.0 * cpu.as_secs_f64() / wall.as_secs_f64()
+            )
+        }
+        _ => String::new(),
+    }
+}
+
+/// `1234.567 ms wall, on CPU 45% of it`, for a one-off lap.
+fn describe_lap(lap: Lap) -> String {
+    format!("{} wall{}", ms(lap.wall), cpu_share(&[lap]))
+}
+
+/// `median 12.345 ms wall over 7 reps, on CPU 98% of it`.
+fn describe(laps: &[Lap]) -> String {
+    format!(
+        "median {} wall over {} reps{}",
+        ms(median_wall(laps)),
+        laps.len(),
+        cpu_share(laps)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figure_line_has_the_exact_format() {
+        let f = Figure::at_most("P1.sweep_vs_floor", 1.7349, 2, "x", Bound::new(2.0, 1));
+        assert_eq!(f.to_string(), "BENCH P1.sweep_vs_floor 1.73 x target <=2.0");
+        assert!(f.met());
+        let g = Figure::at_least(
+            "P1.incremental_positions_per_s",
+            999.0,
+            0,
+            "positions/s",
+            Bound::new(1000.0, 0),
+        );
+        assert_eq!(
+            g.to_string(),
+            "BENCH P1.incremental_positions_per_s 999 positions/s target >=1000"
+        );
+        assert!(!g.met());
+    }
+
+    #[test]
+    fn median_of_odd_and_even_samples() {
+        let d = Duration::from_millis;
+        assert_eq!(median(&[d(5), d(1), d(3)]), d(3));
+        assert_eq!(
+            median(&[d(4), d(1), d(2), d(3)]),
+            Duration::from_micros(2_500)
+        );
+    }
+
+    #[test]
+    fn listing_names_every_benchmark() {
+        assert!(listing().contains("revalue"));
+    }
+}

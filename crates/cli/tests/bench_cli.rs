@@ -1,0 +1,133 @@
+//! Runs the built `drawbridge` binary's benchmarks at a tiny size and checks their output
+//! format. No timing is asserted: only that the figures are there and parse.
+
+use std::process::Command;
+
+fn drawbridge(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_drawbridge"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8(out.stdout).expect("utf-8 stdout");
+    assert!(
+        out.status.success(),
+        "drawbridge {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// One parsed `BENCH` line.
+#[derive(Debug)]
+struct BenchLine {
+    id: String,
+    value: f64,
+    unit: String,
+    op: String,
+    bound: f64,
+}
+
+/// Parses `^BENCH (\S+) (-?\d+(\.\d+)?) (\S+) target (<=|>=|<|>)(\d+(\.\d+)?)$`, by hand.
+fn parse_bench_line(line: &str) -> Option<BenchLine> {
+    let fields: Vec<&str> = line.split(' ').collect();
+    let [bench, id, value, unit, target, bound] = fields.as_slice() else {
+        return None;
+    };
+    if *bench != "BENCH" || *target != "target" || id.is_empty() || unit.is_empty() {
+        return None;
+    }
+    let op = ["<=", ">=", "<", ">"]
+        .into_iter()
+        .find(|op| bound.starts_with(op))?;
+    let number = |s: &str| {
+        let digits = s.strip_prefix('-').unwrap_or(s);
+        let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
+        let ok = !int.is_empty()
+            && !frac.is_empty()
+            && (int.bytes().chain(frac.bytes())).all(|b| b.is_ascii_digit());
+        ok.then(|| s.parse::<f64>().ok()).flatten()
+    };
+    Some(BenchLine {
+        id: (*id).to_owned(),
+        value: number(value)?,
+        unit: (*unit).to_owned(),
+        op: op.to_owned(),
+        bound: number(&bound[op.len()..]).filter(|b| *b >= 0.0)?,
+    })
+}
+
+#[test]
+fn bench_line_parser_accepts_only_the_exact_format() {
+    let ok = parse_bench_line("BENCH P1.sweep_vs_floor 1.73 x target <=2.0").expect("valid line");
+    assert_eq!(
+        (
+            ok.id.as_str(),
+            ok.value,
+            ok.unit.as_str(),
+            ok.op.as_str(),
+            ok.bound
+        ),
+        ("P1.sweep_vs_floor", 1.73, "x", "<=", 2.0)
+    );
+    for bad in [
+        "BENCH P1.x 1.73 x target 2.0",
+        "BENCH P1.x 1.73 x  target <=2.0",
+        "BENCH P1.x 1.73x target <=2.0",
+        "BENCH P1.x abc x target <=2.0",
+        "BENCH P1.x 1. x target <=2.0",
+        "BENCH P1.x 1.73 x target <=2.0 extra",
+    ] {
+        assert!(parse_bench_line(bad).is_none(), "{bad:?} must not parse");
+    }
+}
+
+#[test]
+fn bench_revalue_ends_with_its_figures() {
+    let out = drawbridge(&["bench", "revalue", "--accounts", "2000", "--reps", "2"]);
+    let lines: Vec<&str> = out.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(4)..];
+    let figures: Vec<BenchLine> = tail
+        .iter()
+        .map(|l| parse_bench_line(l).unwrap_or_else(|| panic!("not a BENCH line: {l:?}\n{out}")))
+        .collect();
+    let ids: Vec<(&str, &str)> = figures
+        .iter()
+        .map(|f| (f.id.as_str(), f.unit.as_str()))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            ("P1.sweep_vs_floor", "x"),
+            ("P1.incremental_positions_per_s", "positions/s"),
+            ("P1.bytes_per_account", "B"),
+            ("P1.bytes_per_position", "B"),
+        ],
+        "{out}"
+    );
+    assert!(
+        figures.iter().all(|f| f.value.is_finite() && f.value > 0.0),
+        "{figures:?}"
+    );
+    assert_eq!(
+        out.matches("BENCH ").count(),
+        4,
+        "BENCH lines come only at the end:\n{out}"
+    );
+}
+
+#[test]
+fn bench_alone_and_bench_list_name_revalue() {
+    for args in [&["bench"][..], &["bench", "--list"]] {
+        let out = drawbridge(args);
+        assert!(
+            out.lines()
+                .any(|l| l.split_whitespace().next() == Some("revalue")),
+            "{args:?}:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn help_still_works() {
+    assert!(drawbridge(&["--help"]).contains("bench"));
+}
