@@ -87,7 +87,10 @@ impl std::fmt::Debug for Credentials {
 
 impl Credentials {
     pub fn new(login: u64, master: &str, investor: &str) -> Self {
-        Self { master: digest(login, 'm', master), investor: digest(login, 'i', investor) }
+        Self {
+            master: digest(login, 'm', master),
+            investor: digest(login, 'i', investor),
+        }
     }
 
     /// Which access `password` grants, if any.

@@ -90,13 +90,23 @@ pub trait Broker: Send {
     /// Deals in `[from, to)`.
     fn deals(&self, s: &Session, from: Timestamp, to: Timestamp) -> Result<Vec<Deal>, BrokerError>;
     /// Finished orders done in `[from, to)`.
-    fn history_orders(&self, s: &Session, from: Timestamp, to: Timestamp) -> Result<Vec<Order>, BrokerError>;
+    fn history_orders(
+        &self,
+        s: &Session,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Order>, BrokerError>;
     /// The symbol catalogue of a server.
     fn symbols(&self, server: u16) -> &[SymbolSpec];
     /// The current bid/ask/time of a symbol.
     fn quote(&self, server: u16, symbol: SymbolIdx) -> Option<crate::engine::calc::Quote>;
     /// Executes a trade request.
-    fn trade(&mut self, s: &Session, cmd: TradeCommand, events: &mut Vec<BrokerEvent>) -> Result<TradeOutcome, BrokerError>;
+    fn trade(
+        &mut self,
+        s: &Session,
+        cmd: TradeCommand,
+        events: &mut Vec<BrokerEvent>,
+    ) -> Result<TradeOutcome, BrokerError>;
     /// Moves the broker's time to `now` and collects what happened on the way.
     fn advance(&mut self, now: Timestamp, events: &mut Vec<BrokerEvent>);
 }

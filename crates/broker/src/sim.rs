@@ -3,7 +3,9 @@
 //! deposit, open a demo account).
 
 use crate::account::{Access, AccountIdx, AccountKind, MarginMode, NewAccount};
-use crate::broker::{AccountRef, AccountSummary, Broker, BrokerError, BrokerEvent, ServerInfo, Session};
+use crate::broker::{
+    AccountRef, AccountSummary, Broker, BrokerError, BrokerEvent, ServerInfo, Session,
+};
 use crate::catalog::default_catalog;
 use crate::engine::book::{Deal, Order, Position};
 use crate::engine::calc::Quote;
@@ -31,8 +33,16 @@ pub struct SimServer {
 impl SimServer {
     fn new(cfg: ServerConfig, specs: Vec<SymbolSpec>, rng: &Rng, start: Timestamp) -> Self {
         let feed = Generator::new(&specs, cfg.zone, rng, start);
-        let candles = specs.iter().map(|s| CandleBuilder::new(s, cfg.zone)).collect();
-        Self { engine: Engine::new(cfg, specs, start), feed, candles, ticks: Vec::new() }
+        let candles = specs
+            .iter()
+            .map(|s| CandleBuilder::new(s, cfg.zone))
+            .collect();
+        Self {
+            engine: Engine::new(cfg, specs, start),
+            feed,
+            candles,
+            ticks: Vec::new(),
+        }
     }
 
     /// Applies one tick to the engine and the candles.
@@ -77,7 +87,11 @@ pub struct SimConfig {
 
 impl SimConfig {
     pub fn new(seed: u64, start: Timestamp) -> Self {
-        Self { seed, start, tick_gap_scale: 1.0 }
+        Self {
+            seed,
+            start,
+            tick_gap_scale: 1.0,
+        }
     }
 }
 
@@ -96,11 +110,26 @@ impl SimBroker {
         let zone = ServerZone::parse(DEFAULT_ZONE).expect("EET is an IANA zone");
         let rng = Rng::seeded(cfg.seed);
         let server = |name: &str, mode, first_login, stream| {
-            let c = ServerConfig { name: name.into(), zone, margin_mode: mode, margin_call_pct: 100, stop_out_pct: 50, first_login };
+            let c = ServerConfig {
+                name: name.into(),
+                zone,
+                margin_mode: mode,
+                margin_call_pct: 100,
+                stop_out_pct: 50,
+                first_login,
+            };
             SimServer::new(c, default_catalog(), &rng.fork(stream), cfg.start)
         };
-        let servers = vec![server(DEMO_SERVER, MarginMode::Hedging, 10_000_001, 1), server(NETTING_SERVER, MarginMode::Netting, 20_000_001, 2)];
-        Self { servers, rng: rng.fork(0), now: cfg.start, scratch: Vec::new() }
+        let servers = vec![
+            server(DEMO_SERVER, MarginMode::Hedging, 10_000_001, 1),
+            server(NETTING_SERVER, MarginMode::Netting, 20_000_001, 2),
+        ];
+        Self {
+            servers,
+            rng: rng.fork(0),
+            now: cfg.start,
+            scratch: Vec::new(),
+        }
     }
 
     pub fn now(&self) -> Timestamp {
@@ -108,11 +137,15 @@ impl SimBroker {
     }
 
     pub fn server_index(&self, name: &str) -> Option<u16> {
-        self.servers.iter().position(|s| s.engine.config().name == name).map(|i| i as u16)
+        self.servers
+            .iter()
+            .position(|s| s.engine.config().name == name)
+            .map(|i| i as u16)
     }
 
     fn server_named(&self, name: &str) -> Result<u16, BrokerError> {
-        self.server_index(name).ok_or_else(|| BrokerError::ServerNotFound(name.to_owned()))
+        self.server_index(name)
+            .ok_or_else(|| BrokerError::ServerNotFound(name.to_owned()))
     }
 
     pub fn server(&self, i: u16) -> &SimServer {
@@ -124,13 +157,24 @@ impl SimBroker {
     }
 
     fn locate(&self, r: AccountRef) -> Result<(&SimServer, AccountIdx), BrokerError> {
-        let srv = self.servers.get(usize::from(r.server)).ok_or(BrokerError::AccountNotFound)?;
-        let a = srv.engine.find_login(r.login).ok_or(BrokerError::AccountNotFound)?;
+        let srv = self
+            .servers
+            .get(usize::from(r.server))
+            .ok_or(BrokerError::AccountNotFound)?;
+        let a = srv
+            .engine
+            .find_login(r.login)
+            .ok_or(BrokerError::AccountNotFound)?;
         Ok((srv, a))
     }
 
     /// Opens a demo account with generated master and investor passwords.
-    pub fn open_demo_account(&mut self, server: &str, req: DemoRequest, events: &mut Vec<BrokerEvent>) -> Result<DemoAccount, BrokerError> {
+    pub fn open_demo_account(
+        &mut self,
+        server: &str,
+        req: DemoRequest,
+        events: &mut Vec<BrokerEvent>,
+    ) -> Result<DemoAccount, BrokerError> {
         let i = self.server_named(server)?;
         if req.balance.is_negative() {
             return Err(BrokerError::Invalid("balance must not be negative".into()));
@@ -149,51 +193,111 @@ impl SimBroker {
             kind: AccountKind::Standalone,
         };
         let login = self.open_account(i, new, events)?;
-        Ok(DemoAccount { server: server.to_owned(), login, password, investor_password })
+        Ok(DemoAccount {
+            server: server.to_owned(),
+            login,
+            password,
+            investor_password,
+        })
     }
 
     /// Opens an account of any kind with the given passwords; returns its login.
-    pub fn open_account(&mut self, server: u16, new: NewAccount, events: &mut Vec<BrokerEvent>) -> Result<u64, BrokerError> {
+    pub fn open_account(
+        &mut self,
+        server: u16,
+        new: NewAccount,
+        events: &mut Vec<BrokerEvent>,
+    ) -> Result<u64, BrokerError> {
         let now = self.now;
-        let srv = self.servers.get_mut(usize::from(server)).ok_or(BrokerError::AccountNotFound)?;
+        let srv = self
+            .servers
+            .get_mut(usize::from(server))
+            .ok_or(BrokerError::AccountNotFound)?;
         let mut ev = std::mem::take(&mut self.scratch);
-        let r = srv.engine.open_account(new, now, &mut ev).map_err(|e| BrokerError::Invalid(e.to_string()));
+        let r = srv
+            .engine
+            .open_account(new, now, &mut ev)
+            .map_err(|e| BrokerError::Invalid(e.to_string()));
         let login = r.map(|a| srv.engine.account(a).expect("just opened").login);
         self.flush(server, &mut ev, events);
         login
     }
 
     /// A deposit (positive) or withdrawal (negative); returns the balance deal's id.
-    pub fn deposit(&mut self, r: AccountRef, amount: Money, comment: Option<&str>, events: &mut Vec<BrokerEvent>) -> Result<u64, BrokerError> {
+    pub fn deposit(
+        &mut self,
+        r: AccountRef,
+        amount: Money,
+        comment: Option<&str>,
+        events: &mut Vec<BrokerEvent>,
+    ) -> Result<u64, BrokerError> {
         self.money(r, amount, comment, false, events)
     }
 
     /// Credit given (positive) or taken back (negative); returns the credit deal's id.
-    pub fn credit(&mut self, r: AccountRef, amount: Money, comment: Option<&str>, events: &mut Vec<BrokerEvent>) -> Result<u64, BrokerError> {
+    pub fn credit(
+        &mut self,
+        r: AccountRef,
+        amount: Money,
+        comment: Option<&str>,
+        events: &mut Vec<BrokerEvent>,
+    ) -> Result<u64, BrokerError> {
         self.money(r, amount, comment, true, events)
     }
 
-    fn money(&mut self, r: AccountRef, amount: Money, comment: Option<&str>, credit: bool, events: &mut Vec<BrokerEvent>) -> Result<u64, BrokerError> {
+    fn money(
+        &mut self,
+        r: AccountRef,
+        amount: Money,
+        comment: Option<&str>,
+        credit: bool,
+        events: &mut Vec<BrokerEvent>,
+    ) -> Result<u64, BrokerError> {
         let a = self.locate(r)?.1;
         let now = self.now;
         let mut ev = std::mem::take(&mut self.scratch);
         let engine = &mut self.servers[usize::from(r.server)].engine;
-        let res = if credit { engine.credit_operation(a, amount, comment, now, &mut ev) } else { engine.balance_operation(a, amount, comment, now, &mut ev) };
+        let res = if credit {
+            engine.credit_operation(a, amount, comment, now, &mut ev)
+        } else {
+            engine.balance_operation(a, amount, comment, now, &mut ev)
+        };
         self.flush(r.server, &mut ev, events);
         res.map_err(BrokerError::Trade)
     }
 
     /// Applies a quote now, as if the feed had produced it; the generator continues from it.
-    pub fn push_tick(&mut self, server: u16, symbol: &str, bid: Price, ask: Price, events: &mut Vec<BrokerEvent>) -> Result<(), BrokerError> {
+    pub fn push_tick(
+        &mut self,
+        server: u16,
+        symbol: &str,
+        bid: Price,
+        ask: Price,
+        events: &mut Vec<BrokerEvent>,
+    ) -> Result<(), BrokerError> {
         let now = self.now;
-        let srv = self.servers.get_mut(usize::from(server)).ok_or_else(|| BrokerError::ServerNotFound(server.to_string()))?;
-        let s = srv.engine.symbol(symbol).ok_or_else(|| BrokerError::SymbolNotFound(symbol.to_owned()))?;
+        let srv = self
+            .servers
+            .get_mut(usize::from(server))
+            .ok_or_else(|| BrokerError::ServerNotFound(server.to_string()))?;
+        let s = srv
+            .engine
+            .symbol(symbol)
+            .ok_or_else(|| BrokerError::SymbolNotFound(symbol.to_owned()))?;
         if bid.0 <= 0 || ask < bid {
             return Err(BrokerError::Invalid("a tick needs 0 < bid <= ask".into()));
         }
         srv.feed.set_price(s, bid, ask);
         let mut ev = std::mem::take(&mut self.scratch);
-        let r = self.servers[usize::from(server)].apply(Tick { symbol: s, time: now, bid, ask }, &mut ev);
+        let r = self.servers[usize::from(server)].apply(
+            Tick {
+                symbol: s,
+                time: now,
+                bid,
+                ask,
+            },
+            &mut ev,
+        );
         self.flush(server, &mut ev, events);
         r
     }
@@ -244,15 +348,25 @@ impl Broker for SimBroker {
             .iter()
             .map(|s| {
                 let c = s.engine.config();
-                ServerInfo { name: c.name.clone(), zone: c.zone.name().to_owned(), hedging: c.margin_mode == MarginMode::Hedging }
+                ServerInfo {
+                    name: c.name.clone(),
+                    zone: c.zone.name().to_owned(),
+                    hedging: c.margin_mode == MarginMode::Hedging,
+                }
             })
             .collect()
     }
 
     fn connect(&self, server: &str, login: u64, password: &str) -> Result<Session, BrokerError> {
         let i = self.server_named(server)?;
-        let (_, access) = self.servers[usize::from(i)].engine.authenticate(login, password).ok_or(BrokerError::Auth)?;
-        Ok(Session { account: AccountRef { server: i, login }, access })
+        let (_, access) = self.servers[usize::from(i)]
+            .engine
+            .authenticate(login, password)
+            .ok_or(BrokerError::Auth)?;
+        Ok(Session {
+            account: AccountRef { server: i, login },
+            access,
+        })
     }
 
     fn account_summary(&self, s: &Session) -> Result<Option<AccountSummary>, BrokerError> {
@@ -261,8 +375,15 @@ impl Broker for SimBroker {
 
     fn positions(&self, s: &Session) -> Result<Vec<Position>, BrokerError> {
         let (srv, a) = self.locate(s.account)?;
-        let reported = srv.engine.account(a).is_some_and(|acc| acc.kind.is_reported());
-        Ok(if reported { srv.engine.positions_of(a).cloned().collect() } else { Vec::new() })
+        let reported = srv
+            .engine
+            .account(a)
+            .is_some_and(|acc| acc.kind.is_reported());
+        Ok(if reported {
+            srv.engine.positions_of(a).cloned().collect()
+        } else {
+            Vec::new()
+        })
     }
 
     fn orders(&self, s: &Session) -> Result<Vec<Order>, BrokerError> {
@@ -273,18 +394,33 @@ impl Broker for SimBroker {
     fn deals(&self, s: &Session, from: Timestamp, to: Timestamp) -> Result<Vec<Deal>, BrokerError> {
         let (srv, a) = self.locate(s.account)?;
         let h = srv.engine.history(a);
-        Ok(h.map(|h| h.deals.iter().filter(|d| d.time >= from && d.time < to).cloned().collect()).unwrap_or_default())
+        Ok(h.map(|h| {
+            h.deals
+                .iter()
+                .filter(|d| d.time >= from && d.time < to)
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default())
     }
 
-    fn history_orders(&self, s: &Session, from: Timestamp, to: Timestamp) -> Result<Vec<Order>, BrokerError> {
+    fn history_orders(
+        &self,
+        s: &Session,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Order>, BrokerError> {
         let (srv, a) = self.locate(s.account)?;
         let h = srv.engine.history(a);
         let done = |o: &&Order| o.done_time.is_some_and(|t| t >= from && t < to);
-        Ok(h.map(|h| h.orders.iter().filter(done).cloned().collect()).unwrap_or_default())
+        Ok(h.map(|h| h.orders.iter().filter(done).cloned().collect())
+            .unwrap_or_default())
     }
 
     fn symbols(&self, server: u16) -> &[SymbolSpec] {
-        self.servers.get(usize::from(server)).map_or(&[], |s| s.engine.specs())
+        self.servers
+            .get(usize::from(server))
+            .map_or(&[], |s| s.engine.specs())
     }
 
     fn quote(&self, server: u16, symbol: SymbolIdx) -> Option<Quote> {
@@ -292,11 +428,18 @@ impl Broker for SimBroker {
         q.is_live().then_some(q)
     }
 
-    fn trade(&mut self, s: &Session, cmd: TradeCommand, events: &mut Vec<BrokerEvent>) -> Result<TradeOutcome, BrokerError> {
+    fn trade(
+        &mut self,
+        s: &Session,
+        cmd: TradeCommand,
+        events: &mut Vec<BrokerEvent>,
+    ) -> Result<TradeOutcome, BrokerError> {
         let a = self.locate(s.account)?.1;
         let now = self.now;
         let mut ev = std::mem::take(&mut self.scratch);
-        let r = self.servers[usize::from(s.account.server)].engine.trade(a, s.access, cmd, now, &mut ev);
+        let r = self.servers[usize::from(s.account.server)]
+            .engine
+            .trade(a, s.access, cmd, now, &mut ev);
         self.flush(s.account.server, &mut ev, events);
         r.map_err(BrokerError::Trade)
     }

@@ -139,8 +139,13 @@ pub struct WeeklySessions {
 impl WeeklySessions {
     /// Open around the clock, every day (crypto).
     pub fn always() -> Self {
-        let all = vec![SessionWindow { from_s: 0, to_s: 86_400 }];
-        Self { days: std::array::from_fn(|_| all.clone()) }
+        let all = vec![SessionWindow {
+            from_s: 0,
+            to_s: 86_400,
+        }];
+        Self {
+            days: std::array::from_fn(|_| all.clone()),
+        }
     }
 
     /// Monday..Friday with `windows` on each day.
@@ -219,7 +224,10 @@ mod tests {
 
     #[test]
     fn sessions_and_currency() {
-        let s = WeeklySessions::weekdays(&[SessionWindow { from_s: 3_600, to_s: 86_400 }]);
+        let s = WeeklySessions::weekdays(&[SessionWindow {
+            from_s: 3_600,
+            to_s: 86_400,
+        }]);
         assert!(s.is_open(Weekday::Mon, 3_600));
         assert!(!s.is_open(Weekday::Mon, 3_599));
         assert!(!s.is_open(Weekday::Sat, 40_000));

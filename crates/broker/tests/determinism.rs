@@ -2,10 +2,10 @@
 //! trading on both default servers, run twice on a virtual clock.
 
 use drawbridge_broker::broker::{AccountRef, Broker, BrokerEvent, Session};
+use drawbridge_broker::engine::TradeCommand;
 use drawbridge_broker::engine::book::{Expiration, PendingKind, Side, Tags};
 use drawbridge_broker::engine::command::Stops;
-use drawbridge_broker::engine::TradeCommand;
-use drawbridge_broker::sim::{DemoRequest, SimBroker, SimConfig, DEMO_SERVER, NETTING_SERVER};
+use drawbridge_broker::sim::{DEMO_SERVER, DemoRequest, NETTING_SERVER, SimBroker, SimConfig};
 use drawbridge_broker::symbol::{Currency, SymbolIdx};
 use drawbridge_model::time::MS_PER_MINUTE;
 use drawbridge_model::{Clock, Money, Price, Rng, Timestamp, VirtualClock, Volume};
@@ -17,12 +17,21 @@ const TRADED: [&str; 6] = ["EURUSD", "GBPUSD", "USDJPY", "XAUUSD", "GBPJPY", "BT
 fn run_week(seed: u64) -> (String, usize) {
     let start = Timestamp::parse_iso("2026-01-05T00:00:00Z").unwrap(); // a Monday
     let clock = VirtualClock::new(start);
-    let mut broker = SimBroker::new(SimConfig { seed, start, tick_gap_scale: 60.0 });
+    let mut broker = SimBroker::new(SimConfig {
+        seed,
+        start,
+        tick_gap_scale: 60.0,
+    });
     let mut events: Vec<BrokerEvent> = Vec::new();
     let mut sessions: Vec<Session> = Vec::new();
     for server in [DEMO_SERVER, NETTING_SERVER] {
         for i in 0..4 {
-            let req = DemoRequest { name: format!("trader {i}"), currency: if i == 3 { Currency::EUR } else { Currency::USD }, leverage: 100, balance: Money::from_f64(10_000.0) };
+            let req = DemoRequest {
+                name: format!("trader {i}"),
+                currency: if i == 3 { Currency::EUR } else { Currency::USD },
+                leverage: 100,
+                balance: Money::from_f64(10_000.0),
+            };
             let demo = broker.open_demo_account(server, req, &mut events).unwrap();
             sessions.push(broker.connect(server, demo.login, &demo.password).unwrap());
         }
@@ -46,7 +55,14 @@ fn run_week(seed: u64) -> (String, usize) {
         let all = (Timestamp(0), Timestamp(i64::MAX));
         let d = broker.deals(s, all.0, all.1).unwrap();
         deals += d.len();
-        writeln!(out, "{:?}\n{:?}\n{:?}", d, broker.history_orders(s, all.0, all.1).unwrap(), broker.positions(s).unwrap()).unwrap();
+        writeln!(
+            out,
+            "{:?}\n{:?}\n{:?}",
+            d,
+            broker.history_orders(s, all.0, all.1).unwrap(),
+            broker.positions(s).unwrap()
+        )
+        .unwrap();
     }
     (out, deals)
 }
@@ -56,14 +72,28 @@ fn random_command(broker: &SimBroker, s: &Session, rng: &mut Rng) -> TradeComman
     let name = TRADED[rng.range(0, TRADED.len() as u64) as usize];
     let symbol: SymbolIdx = broker.server(server).engine.symbol(name).unwrap();
     let volume = Volume(1_000_000 * rng.range(1, 20) as i64);
-    let side = if rng.unit() < 0.5 { Side::Buy } else { Side::Sell };
+    let side = if rng.unit() < 0.5 {
+        Side::Buy
+    } else {
+        Side::Sell
+    };
     let positions = broker.positions(s).unwrap();
     let q = broker.server(server).engine.quote(symbol);
     match rng.range(0, 6) {
-        0 | 1 => TradeCommand::Market { symbol, side, volume, stops: Stops::default(), tags: Tags::default() },
+        0 | 1 => TradeCommand::Market {
+            symbol,
+            side,
+            volume,
+            stops: Stops::default(),
+            tags: Tags::default(),
+        },
         2 if !positions.is_empty() => {
             let p = &positions[rng.range(0, positions.len() as u64) as usize];
-            TradeCommand::ClosePosition { position_id: p.id, volume: None, tags: Tags::default() }
+            TradeCommand::ClosePosition {
+                position_id: p.id,
+                volume: None,
+                tags: Tags::default(),
+            }
         }
         3 if q.is_live() => {
             let tick = broker.server(server).engine.spec(symbol).tick_size;
@@ -85,12 +115,29 @@ fn random_command(broker: &SimBroker, s: &Session, rng: &mut Rng) -> TradeComman
             let tick = broker.server(server).engine.spec(p.symbol).tick_size;
             let d = Price(tick.0 * 300);
             let stops = match p.side {
-                Side::Buy => Stops { stop_loss: Some(q.bid - d), take_profit: Some(q.bid + d), trailing_points: None },
-                Side::Sell => Stops { stop_loss: Some(q.ask + d), take_profit: Some(q.ask - d), trailing_points: None },
+                Side::Buy => Stops {
+                    stop_loss: Some(q.bid - d),
+                    take_profit: Some(q.bid + d),
+                    trailing_points: None,
+                },
+                Side::Sell => Stops {
+                    stop_loss: Some(q.ask + d),
+                    take_profit: Some(q.ask - d),
+                    trailing_points: None,
+                },
             };
-            TradeCommand::ModifyPosition { position_id: p.id, stops }
+            TradeCommand::ModifyPosition {
+                position_id: p.id,
+                stops,
+            }
         }
-        _ => TradeCommand::Market { symbol, side: side.opposite(), volume, stops: Stops::default(), tags: Tags::default() },
+        _ => TradeCommand::Market {
+            symbol,
+            side: side.opposite(),
+            volume,
+            stops: Stops::default(),
+            tags: Tags::default(),
+        },
     }
 }
 

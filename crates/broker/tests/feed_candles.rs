@@ -171,7 +171,11 @@ fn minute_hour_and_day_bars_add_up() {
     assert_eq!(times(&b, Timeframe::H12), ts(&["2026-01-07T10:00:00Z"]));
     assert_eq!(
         times(&b, Timeframe::M12),
-        ts(&["2026-01-07T11:00:00Z", "2026-01-07T10:48:00Z", "2026-01-07T10:00:00Z"])
+        ts(&[
+            "2026-01-07T11:00:00Z",
+            "2026-01-07T10:48:00Z",
+            "2026-01-07T10:00:00Z"
+        ])
     );
 }
 

@@ -5,7 +5,9 @@
 
 use drawbridge_broker::account::{Access, AccountIdx, AccountKind, MarginMode, NewAccount};
 use drawbridge_broker::catalog::default_catalog;
-use drawbridge_broker::engine::book::{DealEntry, DealKind, Expiration, OrderState, PendingKind, Reason, Side, Tags};
+use drawbridge_broker::engine::book::{
+    DealEntry, DealKind, Expiration, OrderState, PendingKind, Reason, Side, Tags,
+};
 use drawbridge_broker::engine::command::Stops;
 use drawbridge_broker::engine::{Engine, Event, Retcode, ServerConfig, TradeCommand, TradeOutcome};
 use drawbridge_broker::symbol::{Currency, SymbolSpec};
@@ -57,7 +59,10 @@ impl World {
             stop_out_pct: 50,
             first_login: 100_000,
         };
-        Self { e: Engine::new(cfg, specs, t(WED_10_UTC)), ev: Vec::new() }
+        Self {
+            e: Engine::new(cfg, specs, t(WED_10_UTC)),
+            ev: Vec::new(),
+        }
     }
 
     fn hedging() -> Self {
@@ -67,7 +72,9 @@ impl World {
     fn quote(&mut self, symbol: &str, bid: f64, ask: f64) {
         let s = self.e.symbol(symbol).unwrap();
         let now = self.e.now();
-        self.e.on_quote(s, now, px(bid), px(ask), &mut self.ev).unwrap();
+        self.e
+            .on_quote(s, now, px(bid), px(ask), &mut self.ev)
+            .unwrap();
     }
 
     fn account(&mut self, currency: Currency, deposit: f64, kind: AccountKind) -> AccountIdx {
@@ -86,24 +93,66 @@ impl World {
         self.e.trade(a, Access::Master, cmd, now, &mut self.ev)
     }
 
-    fn market(&mut self, a: AccountIdx, symbol: &str, side: Side, volume: f64, stops: Stops) -> Result<TradeOutcome, Retcode> {
+    fn market(
+        &mut self,
+        a: AccountIdx,
+        symbol: &str,
+        side: Side,
+        volume: f64,
+        stops: Stops,
+    ) -> Result<TradeOutcome, Retcode> {
         let symbol = self.e.symbol(symbol).unwrap();
-        self.trade(a, TradeCommand::Market { symbol, side, volume: lots(volume), stops, tags: Tags::default() })
+        self.trade(
+            a,
+            TradeCommand::Market {
+                symbol,
+                side,
+                volume: lots(volume),
+                stops,
+                tags: Tags::default(),
+            },
+        )
     }
 
     fn buy(&mut self, a: AccountIdx, symbol: &str, volume: f64) -> u64 {
-        self.market(a, symbol, Side::Buy, volume, Stops::default()).unwrap().position_id.unwrap()
+        self.market(a, symbol, Side::Buy, volume, Stops::default())
+            .unwrap()
+            .position_id
+            .unwrap()
     }
 
     fn sell(&mut self, a: AccountIdx, symbol: &str, volume: f64) -> u64 {
-        self.market(a, symbol, Side::Sell, volume, Stops::default()).unwrap().position_id.unwrap()
+        self.market(a, symbol, Side::Sell, volume, Stops::default())
+            .unwrap()
+            .position_id
+            .unwrap()
     }
 
-    fn close(&mut self, a: AccountIdx, position_id: u64, volume: Option<f64>) -> Result<TradeOutcome, Retcode> {
-        self.trade(a, TradeCommand::ClosePosition { position_id, volume: volume.map(lots), tags: Tags::default() })
+    fn close(
+        &mut self,
+        a: AccountIdx,
+        position_id: u64,
+        volume: Option<f64>,
+    ) -> Result<TradeOutcome, Retcode> {
+        self.trade(
+            a,
+            TradeCommand::ClosePosition {
+                position_id,
+                volume: volume.map(lots),
+                tags: Tags::default(),
+            },
+        )
     }
 
-    fn pending(&mut self, a: AccountIdx, symbol: &str, kind: PendingKind, price: f64, stop_limit: Option<f64>, expiration: Expiration) -> Result<TradeOutcome, Retcode> {
+    fn pending(
+        &mut self,
+        a: AccountIdx,
+        symbol: &str,
+        kind: PendingKind,
+        price: f64,
+        stop_limit: Option<f64>,
+        expiration: Expiration,
+    ) -> Result<TradeOutcome, Retcode> {
         let symbol = self.e.symbol(symbol).unwrap();
         self.trade(
             a,
@@ -135,7 +184,11 @@ fn eurusd_one_lot_buy_closed_100_points_higher_is_plus_100_usd() {
     w.quote("EURUSD", 1.09990, 1.10000);
     let a = w.usd_account(10_000.0);
     let p = w.buy(a, "EURUSD", 1.0);
-    assert_eq!(w.e.position(p).unwrap().open_price, px(1.10000), "a buy fills at the ask");
+    assert_eq!(
+        w.e.position(p).unwrap().open_price,
+        px(1.10000),
+        "a buy fills at the ask"
+    );
     w.quote("EURUSD", 1.10100, 1.10110);
     w.close(a, p, None).unwrap();
     let d = w.last_deal(a);
@@ -226,12 +279,24 @@ fn stop_out_closes_the_most_losing_position_first_until_the_level_recovers() {
     w.quote("USDJPY", 148.800, 148.810);
     assert!(w.e.position(second).is_none() && w.e.position(first).is_none());
     let deals = &w.e.history(a).unwrap().deals;
-    let outs: Vec<_> = deals.iter().filter(|d| d.entry == Some(DealEntry::Out)).collect();
+    let outs: Vec<_> = deals
+        .iter()
+        .filter(|d| d.entry == Some(DealEntry::Out))
+        .collect();
     assert_eq!(outs.len(), 2);
-    assert_eq!((outs[0].position_id, outs[0].reason, outs[0].profit), (Some(second), Reason::StopOut, usd(-571.24)));
-    assert_eq!((outs[1].position_id, outs[1].reason, outs[1].profit), (Some(first), Reason::StopOut, usd(-403.23)));
+    assert_eq!(
+        (outs[0].position_id, outs[0].reason, outs[0].profit),
+        (Some(second), Reason::StopOut, usd(-571.24))
+    );
+    assert_eq!(
+        (outs[1].position_id, outs[1].reason, outs[1].profit),
+        (Some(first), Reason::StopOut, usd(-403.23))
+    );
     assert_eq!(w.balance(a), usd(1_100.0 - 571.24 - 403.23));
-    assert!(w.ev.iter().any(|e| matches!(e, Event::MarginCall { account } if *account == a)));
+    assert!(
+        w.ev.iter()
+            .any(|e| matches!(e, Event::MarginCall { account } if *account == a))
+    );
 }
 
 #[test]
@@ -257,14 +322,31 @@ fn a_buy_limit_gapped_through_fills_at_the_better_market_price() {
     let mut w = World::hedging();
     w.quote("EURUSD", 1.09990, 1.10000);
     let a = w.usd_account(10_000.0);
-    let order = w.pending(a, "EURUSD", PendingKind::BuyLimit, 1.09500, None, Expiration::Gtc).unwrap().order_id.unwrap();
+    let order = w
+        .pending(
+            a,
+            "EURUSD",
+            PendingKind::BuyLimit,
+            1.09500,
+            None,
+            Expiration::Gtc,
+        )
+        .unwrap()
+        .order_id
+        .unwrap();
     w.quote("EURUSD", 1.09600, 1.09610);
-    assert!(w.e.order(order).is_some(), "ask 1.09610 is above the limit: still waiting");
+    assert!(
+        w.e.order(order).is_some(),
+        "ask 1.09610 is above the limit: still waiting"
+    );
     // The market gaps down to ask 1.09300, 200 points under the limit.
     w.quote("EURUSD", 1.09290, 1.09300);
     assert!(w.e.order(order).is_none());
     let p = w.e.positions_of(a).next().unwrap();
-    assert_eq!((p.id, p.open_price, p.side), (order, px(1.09300), Side::Buy));
+    assert_eq!(
+        (p.id, p.open_price, p.side),
+        (order, px(1.09300), Side::Buy)
+    );
     let h = w.e.history(a).unwrap();
     assert_eq!(h.orders.last().unwrap().state, OrderState::Filled);
     assert_eq!(h.deals.last().unwrap().price, px(1.09300));
@@ -278,18 +360,43 @@ fn close_by_realizes_the_pair_at_the_opposite_open_price_without_spread() {
     let long = w.buy(a, "EURUSD", 1.0); // at 1.10010, commission −3.50
     w.quote("EURUSD", 1.10500, 1.10510);
     let short = w.sell(a, "EURUSD", 0.6); // at 1.10500, commission −2.10
-    w.trade(a, TradeCommand::CloseBy { position_id: long, by_position_id: short, tags: Tags::default() }).unwrap();
+    w.trade(
+        a,
+        TradeCommand::CloseBy {
+            position_id: long,
+            by_position_id: short,
+            tags: Tags::default(),
+        },
+    )
+    .unwrap();
     // 0.6 lot of the long closes at the short's open price 1.10500:
     // (1.10500 − 1.10010) × 100 000 × 0.6 = 294.00; the short closes at its own price: 0.
     let deals = &w.e.history(a).unwrap().deals;
-    let by: Vec<_> = deals.iter().filter(|d| d.entry == Some(DealEntry::OutBy)).collect();
+    let by: Vec<_> = deals
+        .iter()
+        .filter(|d| d.entry == Some(DealEntry::OutBy))
+        .collect();
     assert_eq!(by.len(), 2);
-    assert_eq!((by[0].position_id, by[0].profit, by[0].commission), (Some(long), usd(294.00), Money::ZERO));
-    assert_eq!((by[1].position_id, by[1].profit), (Some(short), Money::ZERO));
+    assert_eq!(
+        (by[0].position_id, by[0].profit, by[0].commission),
+        (Some(long), usd(294.00), Money::ZERO)
+    );
+    assert_eq!(
+        (by[1].position_id, by[1].profit),
+        (Some(short), Money::ZERO)
+    );
     assert!(w.e.position(short).is_none());
     assert_eq!(w.e.position(long).unwrap().volume, lots(0.4));
     assert_eq!(w.balance(a), usd(10_000.0 - 3.50 - 2.10 + 294.00));
-    assert_eq!(w.e.history(a).unwrap().orders.last().unwrap().close_by_position_id, Some(short));
+    assert_eq!(
+        w.e.history(a)
+            .unwrap()
+            .orders
+            .last()
+            .unwrap()
+            .close_by_position_id,
+        Some(short)
+    );
 }
 
 #[test]
@@ -304,10 +411,16 @@ fn a_group_sub_account_is_limited_by_the_groups_free_margin() {
     // Spread cost: (149.990 − 150.000) × 90 000 = −900 JPY / 149.99 = −6.00 USD.
     assert_eq!(w.e.free_margin(a), usd(1_000.00 - 6.00 - 900.00));
     // a needs 200.00 for 0.2 lot: refused; 0.09 lot (90.00) fits.
-    assert_eq!(w.market(a, "USDJPY", Side::Buy, 0.2, Stops::default()), Err(Retcode::NoMoney));
+    assert_eq!(
+        w.market(a, "USDJPY", Side::Buy, 0.2, Stops::default()),
+        Err(Retcode::NoMoney)
+    );
     w.buy(a, "USDJPY", 0.09);
     assert_eq!(w.e.margin(a), usd(90.00));
-    assert_eq!(w.e.free_margin(master), usd(1_000.00 - 6.00 - 0.60 - 990.00));
+    assert_eq!(
+        w.e.free_margin(master),
+        usd(1_000.00 - 6.00 - 0.60 - 990.00)
+    );
 }
 
 #[test]
@@ -329,9 +442,15 @@ fn netting_adds_reduces_and_reverses_one_position_per_symbol() {
     // short, in one INOUT deal.
     assert_eq!(w.sell(a, "EURUSD", 2.0), id);
     let d = w.last_deal(a);
-    assert_eq!((d.entry, d.volume, d.profit), (Some(DealEntry::InOut), lots(2.0), usd(60.00)));
+    assert_eq!(
+        (d.entry, d.volume, d.profit),
+        (Some(DealEntry::InOut), lots(2.0), usd(60.00))
+    );
     let p = w.e.position(id).unwrap();
-    assert_eq!((p.side, p.volume, p.open_price), (Side::Sell, lots(0.5), px(1.10100)));
+    assert_eq!(
+        (p.side, p.volume, p.open_price),
+        (Side::Sell, lots(0.5), px(1.10100))
+    );
     assert_eq!(w.e.positions_of(a).count(), 1);
 }
 
@@ -356,15 +475,26 @@ fn stop_loss_gapped_through_closes_at_the_worse_market_price() {
     let mut w = World::hedging();
     w.quote("EURUSD", 1.10000, 1.10010);
     let a = w.usd_account(10_000.0);
-    let stops = Stops { stop_loss: Some(px(1.09500)), take_profit: Some(px(1.11000)), trailing_points: None };
-    let p = w.market(a, "EURUSD", Side::Buy, 1.0, stops).unwrap().position_id.unwrap();
+    let stops = Stops {
+        stop_loss: Some(px(1.09500)),
+        take_profit: Some(px(1.11000)),
+        trailing_points: None,
+    };
+    let p = w
+        .market(a, "EURUSD", Side::Buy, 1.0, stops)
+        .unwrap()
+        .position_id
+        .unwrap();
     w.quote("EURUSD", 1.09600, 1.09610);
     assert!(w.e.position(p).is_some());
     w.quote("EURUSD", 1.09400, 1.09410);
     assert!(w.e.position(p).is_none());
     let d = w.last_deal(a);
     // (1.09400 − 1.10010) × 100 000 = −610.00, reason SL
-    assert_eq!((d.price, d.profit, d.reason), (px(1.09400), usd(-610.00), Reason::Sl));
+    assert_eq!(
+        (d.price, d.profit, d.reason),
+        (px(1.09400), usd(-610.00), Reason::Sl)
+    );
 }
 
 #[test]
@@ -372,13 +502,24 @@ fn take_profit_of_a_sell_fires_on_the_ask() {
     let mut w = World::hedging();
     w.quote("EURUSD", 1.10000, 1.10010);
     let a = w.usd_account(10_000.0);
-    let stops = Stops { stop_loss: None, take_profit: Some(px(1.09800)), trailing_points: None };
-    let p = w.market(a, "EURUSD", Side::Sell, 1.0, stops).unwrap().position_id.unwrap();
+    let stops = Stops {
+        stop_loss: None,
+        take_profit: Some(px(1.09800)),
+        trailing_points: None,
+    };
+    let p = w
+        .market(a, "EURUSD", Side::Sell, 1.0, stops)
+        .unwrap()
+        .position_id
+        .unwrap();
     w.quote("EURUSD", 1.09795, 1.09805); // bid below TP, ask not yet: no fire
     assert!(w.e.position(p).is_some());
     w.quote("EURUSD", 1.09790, 1.09800);
     // (1.10000 − 1.09800) × 100 000 = 200.00
-    assert_eq!((w.last_deal(a).profit, w.last_deal(a).reason), (usd(200.00), Reason::Tp));
+    assert_eq!(
+        (w.last_deal(a).profit, w.last_deal(a).reason),
+        (usd(200.00), Reason::Tp)
+    );
 }
 
 #[test]
@@ -386,8 +527,16 @@ fn trailing_stop_follows_the_price_and_never_backs_off() {
     let mut w = World::hedging();
     w.quote("EURUSD", 1.10000, 1.10010);
     let a = w.usd_account(10_000.0);
-    let stops = Stops { stop_loss: None, take_profit: None, trailing_points: Some(200) };
-    let p = w.market(a, "EURUSD", Side::Buy, 1.0, stops).unwrap().position_id.unwrap();
+    let stops = Stops {
+        stop_loss: None,
+        take_profit: None,
+        trailing_points: Some(200),
+    };
+    let p = w
+        .market(a, "EURUSD", Side::Buy, 1.0, stops)
+        .unwrap()
+        .position_id
+        .unwrap();
     w.quote("EURUSD", 1.10150, 1.10160); // +140 points: not yet beyond the 200-point distance
     assert_eq!(w.e.position(p).unwrap().stop_loss, None);
     w.quote("EURUSD", 1.10400, 1.10410); // SL = 1.10400 − 0.00200
@@ -403,10 +552,27 @@ fn a_buy_stop_limit_becomes_a_limit_then_fills() {
     let mut w = World::hedging();
     w.quote("EURUSD", 1.10000, 1.10010);
     let a = w.usd_account(10_000.0);
-    let id = w.pending(a, "EURUSD", PendingKind::BuyStopLimit, 1.10200, Some(1.10100), Expiration::Gtc).unwrap().order_id.unwrap();
+    let id = w
+        .pending(
+            a,
+            "EURUSD",
+            PendingKind::BuyStopLimit,
+            1.10200,
+            Some(1.10100),
+            Expiration::Gtc,
+        )
+        .unwrap()
+        .order_id
+        .unwrap();
     w.quote("EURUSD", 1.10200, 1.10210); // ask ≥ stop: now a buy limit at 1.10100
     let o = w.e.order(id).unwrap();
-    assert_eq!((o.open_price, o.kind), (px(1.10100), drawbridge_broker::engine::book::OrderKind::Pending(PendingKind::BuyLimit)));
+    assert_eq!(
+        (o.open_price, o.kind),
+        (
+            px(1.10100),
+            drawbridge_broker::engine::book::OrderKind::Pending(PendingKind::BuyLimit)
+        )
+    );
     w.quote("EURUSD", 1.10090, 1.10100);
     assert_eq!(w.e.position(id).unwrap().open_price, px(1.10100));
 }
@@ -416,14 +582,31 @@ fn a_day_order_expires_at_broker_midnight() {
     let mut w = World::hedging();
     w.quote("EURUSD", 1.10000, 1.10010);
     let a = w.usd_account(10_000.0);
-    let id = w.pending(a, "EURUSD", PendingKind::SellLimit, 1.11000, None, Expiration::Day).unwrap().order_id.unwrap();
+    let id = w
+        .pending(
+            a,
+            "EURUSD",
+            PendingKind::SellLimit,
+            1.11000,
+            None,
+            Expiration::Day,
+        )
+        .unwrap()
+        .order_id
+        .unwrap();
     w.e.advance_time(t("2026-01-07T21:59:59Z"), &mut w.ev);
     assert!(w.e.order(id).is_some());
     w.e.advance_time(t("2026-01-07T22:00:00Z"), &mut w.ev); // 00:00 EET
     assert!(w.e.order(id).is_none());
-    assert_eq!(w.e.history(a).unwrap().orders.last().unwrap().state, OrderState::Expired);
+    assert_eq!(
+        w.e.history(a).unwrap().orders.last().unwrap().state,
+        OrderState::Expired
+    );
     let past = Expiration::Specified(t("2026-01-07T21:00:00Z"));
-    assert_eq!(w.pending(a, "EURUSD", PendingKind::SellLimit, 1.11000, None, past), Err(Retcode::InvalidExpiration));
+    assert_eq!(
+        w.pending(a, "EURUSD", PendingKind::SellLimit, 1.11000, None, past),
+        Err(Retcode::InvalidExpiration)
+    );
 }
 
 #[test]
@@ -432,28 +615,85 @@ fn rejections_carry_mt5_retcodes() {
     w.quote("EURUSD", 1.10000, 1.10010);
     let a = w.usd_account(1_000.0);
     let none = Stops::default();
-    assert_eq!(w.market(a, "EURUSD", Side::Buy, 0.015, none), Err(Retcode::InvalidVolume));
-    assert_eq!(w.market(a, "EURUSD", Side::Buy, 0.0, none), Err(Retcode::InvalidVolume));
-    assert_eq!(w.market(a, "EURUSD", Side::Buy, 1_000.0, none), Err(Retcode::InvalidVolume));
+    assert_eq!(
+        w.market(a, "EURUSD", Side::Buy, 0.015, none),
+        Err(Retcode::InvalidVolume)
+    );
+    assert_eq!(
+        w.market(a, "EURUSD", Side::Buy, 0.0, none),
+        Err(Retcode::InvalidVolume)
+    );
+    assert_eq!(
+        w.market(a, "EURUSD", Side::Buy, 1_000.0, none),
+        Err(Retcode::InvalidVolume)
+    );
     // SL 5 points under the bid with a 10-point stops level.
-    let close = Stops { stop_loss: Some(px(1.09995)), ..none };
-    assert_eq!(w.market(a, "EURUSD", Side::Buy, 0.1, close), Err(Retcode::InvalidStops));
+    let close = Stops {
+        stop_loss: Some(px(1.09995)),
+        ..none
+    };
+    assert_eq!(
+        w.market(a, "EURUSD", Side::Buy, 0.1, close),
+        Err(Retcode::InvalidStops)
+    );
     // 1 lot needs 1 000 EUR × 1.10010 = 1 100.10 USD of margin; the account has 1 000.00.
-    assert_eq!(w.market(a, "EURUSD", Side::Buy, 1.0, none), Err(Retcode::NoMoney));
+    assert_eq!(
+        w.market(a, "EURUSD", Side::Buy, 1.0, none),
+        Err(Retcode::NoMoney)
+    );
     assert_eq!(w.close(a, 42, None), Err(Retcode::PositionNotFound));
-    assert_eq!(w.pending(a, "EURUSD", PendingKind::BuyLimit, 1.10050, None, Expiration::Gtc), Err(Retcode::InvalidPrice));
-    assert_eq!(w.pending(a, "EURUSD", PendingKind::BuyLimit, 1.099999, None, Expiration::Gtc), Err(Retcode::InvalidPrice));
+    assert_eq!(
+        w.pending(
+            a,
+            "EURUSD",
+            PendingKind::BuyLimit,
+            1.10050,
+            None,
+            Expiration::Gtc
+        ),
+        Err(Retcode::InvalidPrice)
+    );
+    assert_eq!(
+        w.pending(
+            a,
+            "EURUSD",
+            PendingKind::BuyLimit,
+            1.099999,
+            None,
+            Expiration::Gtc
+        ),
+        Err(Retcode::InvalidPrice)
+    );
     // The investor password reads but never trades.
     let s = w.e.symbol("EURUSD").unwrap();
-    let cmd = TradeCommand::Market { symbol: s, side: Side::Buy, volume: lots(0.1), stops: none, tags: Tags::default() };
-    assert_eq!(w.e.trade(a, Access::Investor, cmd.clone(), w.e.now(), &mut w.ev), Err(Retcode::TradeDisabled));
+    let cmd = TradeCommand::Market {
+        symbol: s,
+        side: Side::Buy,
+        volume: lots(0.1),
+        stops: none,
+        tags: Tags::default(),
+    };
+    assert_eq!(
+        w.e.trade(a, Access::Investor, cmd.clone(), w.e.now(), &mut w.ev),
+        Err(Retcode::TradeDisabled)
+    );
     // Saturday: the FX market is closed.
     w.e.advance_time(t("2026-01-10T12:00:00Z"), &mut w.ev);
-    assert_eq!(w.e.trade(a, Access::Master, cmd, w.e.now(), &mut w.ev), Err(Retcode::MarketClosed));
+    assert_eq!(
+        w.e.trade(a, Access::Master, cmd, w.e.now(), &mut w.ev),
+        Err(Retcode::MarketClosed)
+    );
     // A withdrawal beyond the free margin is refused; within it, it is a balance deal.
-    assert_eq!(w.e.balance_operation(a, usd(-1_000.01), None, w.e.now(), &mut w.ev), Err(Retcode::NoMoney));
-    w.e.balance_operation(a, usd(-400.0), Some("withdrawal"), w.e.now(), &mut w.ev).unwrap();
-    assert_eq!((w.last_deal(a).kind, w.balance(a)), (DealKind::Balance, usd(600.0)));
+    assert_eq!(
+        w.e.balance_operation(a, usd(-1_000.01), None, w.e.now(), &mut w.ev),
+        Err(Retcode::NoMoney)
+    );
+    w.e.balance_operation(a, usd(-400.0), Some("withdrawal"), w.e.now(), &mut w.ev)
+        .unwrap();
+    assert_eq!(
+        (w.last_deal(a).kind, w.balance(a)),
+        (DealKind::Balance, usd(600.0))
+    );
 }
 
 #[test]
@@ -461,10 +701,14 @@ fn credit_counts_in_equity_but_not_in_balance() {
     let mut w = World::hedging();
     w.quote("EURUSD", 1.10000, 1.10010);
     let a = w.usd_account(1_000.0);
-    w.e.credit_operation(a, usd(500.0), Some("bonus"), w.e.now(), &mut w.ev).unwrap();
+    w.e.credit_operation(a, usd(500.0), Some("bonus"), w.e.now(), &mut w.ev)
+        .unwrap();
     let d = w.last_deal(a);
     assert_eq!((d.kind, d.profit), (DealKind::Credit, usd(500.0)));
-    assert_eq!((w.balance(a), w.e.account(a).unwrap().credit, w.e.equity(a)), (usd(1_000.0), usd(500.0), usd(1_500.0)));
+    assert_eq!(
+        (w.balance(a), w.e.account(a).unwrap().credit, w.e.equity(a)),
+        (usd(1_000.0), usd(500.0), usd(1_500.0))
+    );
     // With credit, 1 lot (1 100.00 margin) fits.
     w.buy(a, "EURUSD", 1.0);
 }

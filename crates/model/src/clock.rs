@@ -16,7 +16,10 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    #[allow(clippy::disallowed_methods, reason = "the one sanctioned read of wall-clock time")]
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the one sanctioned read of wall-clock time"
+    )]
     fn now(&self) -> Timestamp {
         let d = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -34,7 +37,9 @@ pub struct VirtualClock {
 
 impl VirtualClock {
     pub fn new(start: Timestamp) -> Self {
-        Self { now_ms: Arc::new(AtomicI64::new(start.0)) }
+        Self {
+            now_ms: Arc::new(AtomicI64::new(start.0)),
+        }
     }
 
     pub fn advance(&self, ms: i64) -> Timestamp {

@@ -51,7 +51,11 @@ macro_rules! fixed8 {
                 }
                 let q = self.0.div_euclid(step.0);
                 let r = self.0.rem_euclid(step.0);
-                let up = if self.0 >= 0 { 2 * r >= step.0 } else { 2 * r > step.0 };
+                let up = if self.0 >= 0 {
+                    2 * r >= step.0
+                } else {
+                    2 * r > step.0
+                };
                 Self((q + i64::from(up)) * step.0)
             }
         }
@@ -95,8 +99,14 @@ macro_rules! fixed8 {
     };
 }
 
-fixed8!(Price, "A price with eight decimals (`Price(110_000_000)` is 1.10000000).");
-fixed8!(Volume, "A volume in lots with eight decimals (`Volume(1_000_000)` is 0.01 lot).");
+fixed8!(
+    Price,
+    "A price with eight decimals (`Price(110_000_000)` is 1.10000000)."
+);
+fixed8!(
+    Volume,
+    "A volume in lots with eight decimals (`Volume(1_000_000)` is 0.01 lot)."
+);
 
 impl Price {
     /// A price from a whole number of `point`s (e.g. `from_points(110_000, 0.00001)`).
@@ -106,7 +116,11 @@ impl Price {
 
     /// How many whole `point`s this price spans (rounded to nearest).
     pub fn in_points(self, point: Price) -> i64 {
-        if point.0 == 0 { 0 } else { self.round_to(point).0 / point.0 }
+        if point.0 == 0 {
+            0
+        } else {
+            self.round_to(point).0 / point.0
+        }
     }
 }
 
@@ -131,7 +145,11 @@ impl Money {
         // 100.00499999…) round away from zero as a person reading the number expects.
         let raw = v * MONEY_SCALE as f64;
         let scaled = (raw + raw.signum() * 1e-6).round();
-        if scaled.is_finite() && scaled.abs() < 9.0e18 { Self(scaled as i64) } else { Self(0) }
+        if scaled.is_finite() && scaled.abs() < 9.0e18 {
+            Self(scaled as i64)
+        } else {
+            Self(0)
+        }
     }
 
     /// Rounds a float amount to `digits` decimals (0..=2), returned in cents.

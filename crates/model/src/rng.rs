@@ -33,7 +33,11 @@ impl Rng {
 
     /// Uniform in `lo..hi` (exclusive); `lo` when the range is empty.
     pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        if hi <= lo { lo } else { self.0.random_range(lo..hi) }
+        if hi <= lo {
+            lo
+        } else {
+            self.0.random_range(lo..hi)
+        }
     }
 
     /// A standard normal draw (Box–Muller).
@@ -46,7 +50,9 @@ impl Rng {
     /// A password of `len` letters and digits, as MT5 demo servers hand out.
     pub fn password(&mut self, len: usize) -> String {
         const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-        (0..len).map(|_| ALPHABET[self.range(0, ALPHABET.len() as u64) as usize] as char).collect()
+        (0..len)
+            .map(|_| ALPHABET[self.range(0, ALPHABET.len() as u64) as usize] as char)
+            .collect()
     }
 }
 
@@ -62,6 +68,9 @@ mod tests {
         let mut f1 = Rng::seeded(7).fork(1);
         let mut f2 = Rng::seeded(7).fork(2);
         assert_ne!(f1.next_u64(), f2.next_u64());
-        assert_eq!(Rng::seeded(7).fork(1).password(8), Rng::seeded(7).fork(1).password(8));
+        assert_eq!(
+            Rng::seeded(7).fork(1).password(8),
+            Rng::seeded(7).fork(1).password(8)
+        );
     }
 }

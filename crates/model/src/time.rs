@@ -50,7 +50,9 @@ impl Timestamp {
 
     /// `2026-01-07T10:00:00.000Z`, the spelling the MetaApi SDK sends and expects.
     pub fn to_iso(self) -> String {
-        self.to_datetime().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+        self.to_datetime()
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string()
     }
 }
 
@@ -91,7 +93,9 @@ pub struct ServerZone(pub Tz);
 
 impl ServerZone {
     pub fn parse(name: &str) -> Result<Self, TimeError> {
-        name.parse::<Tz>().map(Self).map_err(|_| TimeError::Zone(name.to_owned()))
+        name.parse::<Tz>()
+            .map(Self)
+            .map_err(|_| TimeError::Zone(name.to_owned()))
     }
 
     pub fn name(&self) -> &'static str {
@@ -114,12 +118,16 @@ impl ServerZone {
         let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
             .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S"))
             .map_err(|_| TimeError::Broker(s.to_owned()))?;
-        self.from_local(naive).ok_or_else(|| TimeError::Gap(s.to_owned()))
+        self.from_local(naive)
+            .ok_or_else(|| TimeError::Gap(s.to_owned()))
     }
 
     /// The instant of a local wall-clock time (earliest on overlap, `None` in a gap).
     pub fn from_local(&self, naive: NaiveDateTime) -> Option<Timestamp> {
-        self.0.from_local_datetime(&naive).earliest().map(|dt| Timestamp(dt.timestamp_millis()))
+        self.0
+            .from_local_datetime(&naive)
+            .earliest()
+            .map(|dt| Timestamp(dt.timestamp_millis()))
     }
 
     /// Broker-local midnight that starts the day containing `t`.
@@ -137,7 +145,8 @@ impl ServerZone {
 
     fn midnight(&self, d: NaiveDate) -> Option<Timestamp> {
         // Midnight can fall into a DST gap in a few zones; take the first valid minute after it.
-        (0..=120).find_map(|m| self.from_local(d.and_hms_opt(0, 0, 0)? + chrono::Duration::minutes(m)))
+        (0..=120)
+            .find_map(|m| self.from_local(d.and_hms_opt(0, 0, 0)? + chrono::Duration::minutes(m)))
     }
 
     pub fn weekday(&self, t: Timestamp) -> Weekday {
@@ -158,7 +167,12 @@ mod tests {
     fn iso_round_trip() {
         let t = Timestamp::parse_iso("2026-01-07T10:00:00Z").unwrap();
         assert_eq!(t.to_iso(), "2026-01-07T10:00:00.000Z");
-        assert_eq!(Timestamp::parse_iso("2026-01-07T12:00:00.250+02:00").unwrap().to_iso(), "2026-01-07T10:00:00.250Z");
+        assert_eq!(
+            Timestamp::parse_iso("2026-01-07T12:00:00.250+02:00")
+                .unwrap()
+                .to_iso(),
+            "2026-01-07T10:00:00.250Z"
+        );
         assert!(Timestamp::parse_iso("yesterday").is_err());
     }
 
@@ -169,10 +183,22 @@ mod tests {
         let summer = Timestamp::parse_iso("2026-07-07T10:00:00Z").unwrap();
         assert_eq!(z.broker_time(winter), "2026-01-07 12:00:00.000");
         assert_eq!(z.broker_time(summer), "2026-07-07 13:00:00.000");
-        assert_eq!(z.parse_broker_time("2026-07-07 13:00:00.000").unwrap(), summer);
+        assert_eq!(
+            z.parse_broker_time("2026-07-07 13:00:00.000").unwrap(),
+            summer
+        );
         // 2026-03-29 03:00 EET jumps to 04:00 EEST: 03:30 does not exist.
-        assert!(matches!(z.parse_broker_time("2026-03-29 03:30:00.000"), Err(TimeError::Gap(_))));
-        assert_eq!(z.day_start(summer), Timestamp::parse_iso("2026-07-06T21:00:00Z").unwrap());
-        assert_eq!(z.next_midnight(summer), Timestamp::parse_iso("2026-07-07T21:00:00Z").unwrap());
+        assert!(matches!(
+            z.parse_broker_time("2026-03-29 03:30:00.000"),
+            Err(TimeError::Gap(_))
+        ));
+        assert_eq!(
+            z.day_start(summer),
+            Timestamp::parse_iso("2026-07-06T21:00:00Z").unwrap()
+        );
+        assert_eq!(
+            z.next_midnight(summer),
+            Timestamp::parse_iso("2026-07-07T21:00:00Z").unwrap()
+        );
     }
 }

@@ -144,13 +144,18 @@ impl Timeframe {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown timeframe {0:?}; expected one of 1m 2m 3m 4m 5m 6m 10m 12m 15m 20m 30m 1h 2h 3h 4h 6h 8h 12h 1d 1w 1mn")]
+#[error(
+    "unknown timeframe {0:?}; expected one of 1m 2m 3m 4m 5m 6m 10m 12m 15m 20m 30m 1h 2h 3h 4h 6h 8h 12h 1d 1w 1mn"
+)]
 pub struct UnknownTimeframe(pub String);
 
 impl FromStr for Timeframe {
     type Err = UnknownTimeframe;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s).ok_or_else(|| UnknownTimeframe(s.to_owned()))
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| UnknownTimeframe(s.to_owned()))
     }
 }
 
@@ -162,7 +167,10 @@ mod tests {
     fn every_timeframe_round_trips() {
         for t in Timeframe::ALL {
             assert_eq!(t.as_str().parse::<Timeframe>(), Ok(t));
-            assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{}\"", t.as_str()));
+            assert_eq!(
+                serde_json::to_string(&t).unwrap(),
+                format!("\"{}\"", t.as_str())
+            );
         }
         assert!("7m".parse::<Timeframe>().is_err());
     }

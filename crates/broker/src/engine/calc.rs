@@ -40,7 +40,13 @@ impl Quote {
 
 /// Profit of `volume` lots moved from `open` to `close`, in the symbol's profit currency.
 #[inline]
-pub fn raw_profit(contract_size: f64, side: Side, volume: Volume, open: Price, close: Price) -> f64 {
+pub fn raw_profit(
+    contract_size: f64,
+    side: Side,
+    volume: Volume,
+    open: Price,
+    close: Price,
+) -> f64 {
     (close.0 - open.0) as f64 / 1e8 * side.sign() * volume.lots() * contract_size
 }
 
@@ -51,7 +57,13 @@ pub fn to_money(raw: f64, k_gain: f64, k_loss: f64) -> Money {
 }
 
 /// Margin of `volume` lots in the symbol's margin currency at `price`.
-pub fn raw_margin(spec: &SymbolSpec, volume: Volume, price: Price, contract: f64, leverage: u32) -> f64 {
+pub fn raw_margin(
+    spec: &SymbolSpec,
+    volume: Volume,
+    price: Price,
+    contract: f64,
+    leverage: u32,
+) -> f64 {
     let lots = volume.lots();
     let lev = f64::from(leverage.max(1));
     let p = price.to_f64();
@@ -76,7 +88,9 @@ impl Converter {
         let mut pairs = HashMap::new();
         for (i, s) in specs.iter().enumerate() {
             if s.base_currency != s.profit_currency && s.name.len() >= 6 {
-                pairs.entry((s.base_currency, s.profit_currency)).or_insert(SymbolIdx(i as u32));
+                pairs
+                    .entry((s.base_currency, s.profit_currency))
+                    .or_insert(SymbolIdx(i as u32));
             }
         }
         Self { pairs }
@@ -110,7 +124,12 @@ impl Converter {
     }
 
     /// Both profit factors (gain, loss) from `spec`'s profit currency into `to`.
-    pub fn profit_factors(&self, spec: &SymbolSpec, to: Currency, quotes: &[Quote]) -> Option<(f64, f64)> {
+    pub fn profit_factors(
+        &self,
+        spec: &SymbolSpec,
+        to: Currency,
+        quotes: &[Quote],
+    ) -> Option<(f64, f64)> {
         Some((
             self.rate(spec.profit_currency, to, quotes, true)?,
             self.rate(spec.profit_currency, to, quotes, false)?,
@@ -120,14 +139,22 @@ impl Converter {
     /// The FX-like symbols whose quotes `rate(from, to, ..)` reads: none for the same
     /// currency, the direct pair, or both legs through USD.
     pub fn route(&self, from: Currency, to: Currency) -> Vec<SymbolIdx> {
-        let pair = |a: Currency, b: Currency| self.pairs.get(&(a, b)).or_else(|| self.pairs.get(&(b, a))).copied();
+        let pair = |a: Currency, b: Currency| {
+            self.pairs
+                .get(&(a, b))
+                .or_else(|| self.pairs.get(&(b, a)))
+                .copied()
+        };
         if from == to {
             return Vec::new();
         }
         if let Some(s) = pair(from, to) {
             return vec![s];
         }
-        [pair(from, Currency::USD), pair(Currency::USD, to)].into_iter().flatten().collect()
+        [pair(from, Currency::USD), pair(Currency::USD, to)]
+            .into_iter()
+            .flatten()
+            .collect()
     }
 }
 
@@ -151,13 +178,18 @@ pub fn exposure_margin(
     leverage: u32,
 ) -> Money {
     let hedged = e.buy.min(e.sell);
-    let (open_side, open_vol) =
-        if e.buy >= e.sell { (Side::Buy, e.buy - hedged) } else { (Side::Sell, e.sell - hedged) };
+    let (open_side, open_vol) = if e.buy >= e.sell {
+        (Side::Buy, e.buy - hedged)
+    } else {
+        (Side::Sell, e.sell - hedged)
+    };
     let price = q.open_price(open_side);
     let mut raw = raw_margin(spec, open_vol, price, spec.contract_size, leverage);
     if hedged.0 > 0 {
         raw += raw_margin(spec, hedged, price, spec.margin_hedged, leverage);
     }
-    let rate = conv.rate(spec.margin_currency, currency, quotes, false).unwrap_or(1.0);
+    let rate = conv
+        .rate(spec.margin_currency, currency, quotes, false)
+        .unwrap_or(1.0);
     Money::from_f64(raw * rate)
 }

@@ -20,7 +20,13 @@ pub struct Stops {
 #[derive(Clone, Debug, PartialEq)]
 pub enum TradeCommand {
     /// `ORDER_TYPE_BUY` / `ORDER_TYPE_SELL`.
-    Market { symbol: SymbolIdx, side: Side, volume: Volume, stops: Stops, tags: Tags },
+    Market {
+        symbol: SymbolIdx,
+        side: Side,
+        volume: Volume,
+        stops: Stops,
+        tags: Tags,
+    },
     /// `ORDER_TYPE_{BUY,SELL}_{LIMIT,STOP,STOP_LIMIT}`.
     Pending {
         symbol: SymbolIdx,
@@ -35,13 +41,27 @@ pub enum TradeCommand {
     /// `POSITION_MODIFY`: sets both levels (a `None` removes it).
     ModifyPosition { position_id: u64, stops: Stops },
     /// `POSITION_CLOSE_ID` (volume `None`) and `POSITION_PARTIAL`.
-    ClosePosition { position_id: u64, volume: Option<Volume>, tags: Tags },
+    ClosePosition {
+        position_id: u64,
+        volume: Option<Volume>,
+        tags: Tags,
+    },
     /// `POSITION_CLOSE_BY`.
-    CloseBy { position_id: u64, by_position_id: u64, tags: Tags },
+    CloseBy {
+        position_id: u64,
+        by_position_id: u64,
+        tags: Tags,
+    },
     /// `POSITIONS_CLOSE_SYMBOL`.
     CloseSymbol { symbol: SymbolIdx, tags: Tags },
     /// `ORDER_MODIFY`.
-    ModifyOrder { order_id: u64, price: Price, stop_limit_price: Option<Price>, stops: Stops, expiration: Expiration },
+    ModifyOrder {
+        order_id: u64,
+        price: Price,
+        stop_limit_price: Option<Price>,
+        stops: Stops,
+        expiration: Expiration,
+    },
     /// `ORDER_CANCEL`.
     CancelOrder { order_id: u64 },
 }
@@ -56,6 +76,10 @@ pub struct TradeOutcome {
 
 impl TradeOutcome {
     pub(crate) fn done(order_id: Option<u64>, position_id: Option<u64>) -> Self {
-        Self { retcode: Retcode::Done, order_id, position_id }
+        Self {
+            retcode: Retcode::Done,
+            order_id,
+            position_id,
+        }
     }
 }

@@ -4,7 +4,10 @@
 //! the trigger queues and, once triggered, fill at the quote that triggered them: a gap fills
 //! a limit at the better price and a stop at the worse one, as market execution does.
 
-use super::book::{Deal, DealEntry, DealKind, Expiration, Order, OrderKind, OrderState, PendingKind, Position, Reason, Side, Tags};
+use super::book::{
+    Deal, DealEntry, DealKind, Expiration, Order, OrderKind, OrderState, PendingKind, Position,
+    Reason, Side, Tags,
+};
 use super::calc::{self, Quote};
 use super::command::{Stops, TradeCommand, TradeOutcome};
 use super::retcode::Retcode;
@@ -15,25 +18,80 @@ use drawbridge_model::{Money, Price, Timestamp, Volume};
 
 impl Engine {
     /// Executes a trade request for an account.
-    pub fn trade(&mut self, a: AccountIdx, access: Access, cmd: TradeCommand, now: Timestamp, events: &mut Vec<Event>) -> Result<TradeOutcome, Retcode> {
+    pub fn trade(
+        &mut self,
+        a: AccountIdx,
+        access: Access,
+        cmd: TradeCommand,
+        now: Timestamp,
+        events: &mut Vec<Event>,
+    ) -> Result<TradeOutcome, Retcode> {
         self.now = self.now.max(now);
         let acc = self.accounts.get(a.index()).ok_or(Retcode::Invalid)?;
         if access == Access::Investor || !acc.trade_allowed {
             return Err(Retcode::TradeDisabled);
         }
         match cmd {
-            TradeCommand::Market { symbol, side, volume, stops, tags } => self.market_order(a, symbol, side, volume, stops, tags, events),
-            TradeCommand::Pending { symbol, kind, volume, price, stop_limit_price, stops, expiration, tags } => {
-                let order = PendingRequest { symbol, kind, volume, price, stop_limit_price, stops, expiration, tags };
+            TradeCommand::Market {
+                symbol,
+                side,
+                volume,
+                stops,
+                tags,
+            } => self.market_order(a, symbol, side, volume, stops, tags, events),
+            TradeCommand::Pending {
+                symbol,
+                kind,
+                volume,
+                price,
+                stop_limit_price,
+                stops,
+                expiration,
+                tags,
+            } => {
+                let order = PendingRequest {
+                    symbol,
+                    kind,
+                    volume,
+                    price,
+                    stop_limit_price,
+                    stops,
+                    expiration,
+                    tags,
+                };
                 self.place_order(a, order, events)
             }
-            TradeCommand::ModifyPosition { position_id, stops } => self.modify_position(a, position_id, stops, events),
-            TradeCommand::ClosePosition { position_id, volume, tags } => self.close_position(a, position_id, volume, tags, events),
-            TradeCommand::CloseBy { position_id, by_position_id, tags } => self.close_by(a, position_id, by_position_id, tags, events),
-            TradeCommand::CloseSymbol { symbol, tags } => self.close_symbol(a, symbol, tags, events),
-            TradeCommand::ModifyOrder { order_id, price, stop_limit_price, stops, expiration } => {
-                self.modify_order(a, order_id, price, stop_limit_price, stops, expiration, events)
+            TradeCommand::ModifyPosition { position_id, stops } => {
+                self.modify_position(a, position_id, stops, events)
             }
+            TradeCommand::ClosePosition {
+                position_id,
+                volume,
+                tags,
+            } => self.close_position(a, position_id, volume, tags, events),
+            TradeCommand::CloseBy {
+                position_id,
+                by_position_id,
+                tags,
+            } => self.close_by(a, position_id, by_position_id, tags, events),
+            TradeCommand::CloseSymbol { symbol, tags } => {
+                self.close_symbol(a, symbol, tags, events)
+            }
+            TradeCommand::ModifyOrder {
+                order_id,
+                price,
+                stop_limit_price,
+                stops,
+                expiration,
+            } => self.modify_order(
+                a,
+                order_id,
+                price,
+                stop_limit_price,
+                stops,
+                expiration,
+                events,
+            ),
             TradeCommand::CancelOrder { order_id } => self.cancel_order(a, order_id, events),
         }
     }
@@ -41,7 +99,9 @@ impl Engine {
     /// Whether the symbol's trade session is open now.
     pub fn is_trade_open(&self, s: SymbolIdx) -> bool {
         let z = self.cfg.zone;
-        self.specs[s.index()].trade_sessions.is_open(z.weekday(self.now), z.seconds_of_day(self.now))
+        self.specs[s.index()]
+            .trade_sessions
+            .is_open(z.weekday(self.now), z.seconds_of_day(self.now))
     }
 
     /// The live quote of a symbol that may be traded now in the given direction.
@@ -58,18 +118,35 @@ impl Engine {
             return Err(Retcode::MarketClosed);
         }
         let q = self.quotes[s.index()];
-        if q.is_live() { Ok(q) } else { Err(Retcode::PriceOff) }
+        if q.is_live() {
+            Ok(q)
+        } else {
+            Err(Retcode::PriceOff)
+        }
     }
 
     pub(crate) fn check_volume(&self, s: SymbolIdx, v: Volume) -> Result<(), Retcode> {
         let spec = &self.specs[s.index()];
-        let ok = v.0 > 0 && v >= spec.volume_min && v <= spec.volume_max && v.is_multiple_of(spec.volume_step);
-        if ok { Ok(()) } else { Err(Retcode::InvalidVolume) }
+        let ok = v.0 > 0
+            && v >= spec.volume_min
+            && v <= spec.volume_max
+            && v.is_multiple_of(spec.volume_step);
+        if ok {
+            Ok(())
+        } else {
+            Err(Retcode::InvalidVolume)
+        }
     }
 
     /// SL/TP of a position of `side` must keep the stops level from `reference` (the price the
     /// position would close at, or a pending order's price) on the correct side.
-    pub(crate) fn check_stops(&self, s: SymbolIdx, side: Side, reference: Price, stops: &Stops) -> Result<(), Retcode> {
+    pub(crate) fn check_stops(
+        &self,
+        s: SymbolIdx,
+        side: Side,
+        reference: Price,
+        stops: &Stops,
+    ) -> Result<(), Retcode> {
         let spec = &self.specs[s.index()];
         let level = Price::from_points(i64::from(spec.stops_level), spec.point);
         let valid = |p: Price| p.0 > 0 && p.is_multiple_of(spec.tick_size);
@@ -91,14 +168,21 @@ impl Engine {
                 return Err(Retcode::InvalidStops);
             }
         }
-        if stops.trailing_points.is_some_and(|d| d == 0 || d < spec.stops_level) {
+        if stops
+            .trailing_points
+            .is_some_and(|d| d == 0 || d < spec.stops_level)
+        {
             return Err(Retcode::InvalidStops);
         }
         Ok(())
     }
 
     /// Refuses a deal whose extra margin the account (or its group) cannot carry.
-    pub(crate) fn check_margin(&self, a: AccountIdx, leg: (SymbolIdx, Side, Volume)) -> Result<(), Retcode> {
+    pub(crate) fn check_margin(
+        &self,
+        a: AccountIdx,
+        leg: (SymbolIdx, Side, Volume),
+    ) -> Result<(), Retcode> {
         let before = self.margin_with(a, None);
         let after = self.margin_with(a, Some(leg));
         let extra = after - before;
@@ -118,7 +202,8 @@ impl Engine {
         if acc.margin_mode != MarginMode::Netting {
             return None;
         }
-        self.position_slots_of(a).find(|&slot| self.positions.get(slot).is_some_and(|p| p.symbol == s))
+        self.position_slots_of(a)
+            .find(|&slot| self.positions.get(slot).is_some_and(|p| p.symbol == s))
     }
 
     pub(crate) fn position_slots_of(&self, a: AccountIdx) -> impl Iterator<Item = u32> + '_ {
@@ -129,22 +214,71 @@ impl Engine {
         })
     }
 
-    fn market_order(&mut self, a: AccountIdx, s: SymbolIdx, side: Side, volume: Volume, stops: Stops, tags: Tags, events: &mut Vec<Event>) -> Result<TradeOutcome, Retcode> {
-        let reducing = self.netting_slot(a, s).and_then(|slot| self.positions.get(slot)).is_some_and(|p| p.side != side && volume <= p.volume);
+    fn market_order(
+        &mut self,
+        a: AccountIdx,
+        s: SymbolIdx,
+        side: Side,
+        volume: Volume,
+        stops: Stops,
+        tags: Tags,
+        events: &mut Vec<Event>,
+    ) -> Result<TradeOutcome, Retcode> {
+        let reducing = self
+            .netting_slot(a, s)
+            .and_then(|slot| self.positions.get(slot))
+            .is_some_and(|p| p.side != side && volume <= p.volume);
         let q = self.tradable(s, (!reducing).then_some(side))?;
         self.check_volume(s, volume)?;
         self.check_stops(s, side, q.close_price(side), &stops)?;
         self.check_margin(a, (s, side, volume))?;
         let order_id = self.next_ticket();
         let price = q.open_price(side);
-        let position_id = self.fill(a, s, side, volume, price, stops, &tags, Reason::Client, order_id, events);
-        self.record_market_order(a, s, side, volume, price, order_id, position_id, Reason::Client, tags, events);
+        let position_id = self.fill(
+            a,
+            s,
+            side,
+            volume,
+            price,
+            stops,
+            &tags,
+            Reason::Client,
+            order_id,
+            events,
+        );
+        self.record_market_order(
+            a,
+            s,
+            side,
+            volume,
+            price,
+            order_id,
+            position_id,
+            Reason::Client,
+            tags,
+            events,
+        );
         self.check_account(a, events);
         Ok(TradeOutcome::done(Some(order_id), Some(position_id)))
     }
 
-    #[allow(clippy::too_many_arguments, reason = "a history order is a wide record")]
-    pub(crate) fn record_market_order(&mut self, a: AccountIdx, s: SymbolIdx, side: Side, volume: Volume, price: Price, order_id: u64, position_id: u64, reason: Reason, tags: Tags, events: &mut Vec<Event>) {
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "a history order is a wide record"
+    )]
+    pub(crate) fn record_market_order(
+        &mut self,
+        a: AccountIdx,
+        s: SymbolIdx,
+        side: Side,
+        volume: Volume,
+        price: Price,
+        order_id: u64,
+        position_id: u64,
+        reason: Reason,
+        tags: Tags,
+        events: &mut Vec<Event>,
+    ) {
         let order = Order {
             id: order_id,
             account: a,
@@ -172,23 +306,58 @@ impl Engine {
     }
 
     pub(crate) fn archive_order(&mut self, order: Order, events: &mut Vec<Event>) {
-        events.push(Event::OrderDone { account: order.account, order_id: order.id });
-        self.histories.entry(order.account).or_default().orders.push(order);
+        events.push(Event::OrderDone {
+            account: order.account,
+            order_id: order.id,
+        });
+        self.histories
+            .entry(order.account)
+            .or_default()
+            .orders
+            .push(order);
     }
 
     /// Books an executed deal of `volume` at `price`: opens a position, or on a netting
     /// account adds to, reduces, closes or reverses the symbol's position. Returns the
     /// position id.
     #[allow(clippy::too_many_arguments, reason = "a fill carries the whole order")]
-    pub(crate) fn fill(&mut self, a: AccountIdx, s: SymbolIdx, side: Side, volume: Volume, price: Price, stops: Stops, tags: &Tags, reason: Reason, order_id: u64, events: &mut Vec<Event>) -> u64 {
+    pub(crate) fn fill(
+        &mut self,
+        a: AccountIdx,
+        s: SymbolIdx,
+        side: Side,
+        volume: Volume,
+        price: Price,
+        stops: Stops,
+        tags: &Tags,
+        reason: Reason,
+        order_id: u64,
+        events: &mut Vec<Event>,
+    ) -> u64 {
         match self.netting_slot(a, s) {
-            Some(slot) => self.net_into(slot, side, volume, price, stops, tags, reason, order_id, events),
-            None => self.open_position(a, s, side, volume, price, stops, tags, reason, order_id, events),
+            Some(slot) => self.net_into(
+                slot, side, volume, price, stops, tags, reason, order_id, events,
+            ),
+            None => self.open_position(
+                a, s, side, volume, price, stops, tags, reason, order_id, events,
+            ),
         }
     }
 
     #[allow(clippy::too_many_arguments, reason = "a new position is a wide record")]
-    fn open_position(&mut self, a: AccountIdx, s: SymbolIdx, side: Side, volume: Volume, price: Price, stops: Stops, tags: &Tags, reason: Reason, order_id: u64, events: &mut Vec<Event>) -> u64 {
+    fn open_position(
+        &mut self,
+        a: AccountIdx,
+        s: SymbolIdx,
+        side: Side,
+        volume: Volume,
+        price: Price,
+        stops: Stops,
+        tags: &Tags,
+        reason: Reason,
+        order_id: u64,
+        events: &mut Vec<Event>,
+    ) -> u64 {
         let commission = self.commission(s, volume);
         let p = Position {
             id: order_id,
@@ -211,8 +380,26 @@ impl Engine {
             symbol_slot: 0,
         };
         self.insert_position(p);
-        self.book_trade_deal(a, s, side, DealEntry::In, volume, price, Money::ZERO, commission, Money::ZERO, order_id, order_id, reason, tags, events);
-        events.push(Event::PositionUpdated { account: a, position_id: order_id });
+        self.book_trade_deal(
+            a,
+            s,
+            side,
+            DealEntry::In,
+            volume,
+            price,
+            Money::ZERO,
+            commission,
+            Money::ZERO,
+            order_id,
+            order_id,
+            reason,
+            tags,
+            events,
+        );
+        events.push(Event::PositionUpdated {
+            account: a,
+            position_id: order_id,
+        });
         order_id
     }
 
@@ -220,7 +407,16 @@ impl Engine {
     /// booked and no margin is checked. Returns the position id (a fresh ticket when `id` is
     /// `None`). Call [`Engine::revalue_all`] or trade on the account afterwards to value it.
     #[allow(clippy::too_many_arguments, reason = "a position is a wide record")]
-    pub fn restore_position(&mut self, a: AccountIdx, s: SymbolIdx, side: Side, volume: Volume, open_price: Price, open_time: Timestamp, id: Option<u64>) -> u64 {
+    pub fn restore_position(
+        &mut self,
+        a: AccountIdx,
+        s: SymbolIdx,
+        side: Side,
+        volume: Volume,
+        open_price: Price,
+        open_time: Timestamp,
+        id: Option<u64>,
+    ) -> u64 {
         let id = id.unwrap_or_else(|| self.next_ticket());
         self.next_ticket = self.next_ticket.max(id + 1);
         let p = Position {
@@ -262,13 +458,45 @@ impl Engine {
     }
 
     #[allow(clippy::too_many_arguments, reason = "netting carries the whole order")]
-    fn net_into(&mut self, slot: u32, side: Side, volume: Volume, price: Price, stops: Stops, tags: &Tags, reason: Reason, order_id: u64, events: &mut Vec<Event>) -> u64 {
-        let p = self.positions.get(slot).expect("netting slot is live").clone();
+    fn net_into(
+        &mut self,
+        slot: u32,
+        side: Side,
+        volume: Volume,
+        price: Price,
+        stops: Stops,
+        tags: &Tags,
+        reason: Reason,
+        order_id: u64,
+        events: &mut Vec<Event>,
+    ) -> u64 {
+        let p = self
+            .positions
+            .get(slot)
+            .expect("netting slot is live")
+            .clone();
         if p.side == side {
             let total = p.volume + volume;
-            let avg = (i128::from(p.open_price.0) * i128::from(p.volume.0) + i128::from(price.0) * i128::from(volume.0)) / i128::from(total.0);
+            let avg = (i128::from(p.open_price.0) * i128::from(p.volume.0)
+                + i128::from(price.0) * i128::from(volume.0))
+                / i128::from(total.0);
             let commission = self.commission(p.symbol, volume);
-            self.book_trade_deal(p.account, p.symbol, side, DealEntry::In, volume, price, Money::ZERO, commission, Money::ZERO, order_id, p.id, reason, tags, events);
+            self.book_trade_deal(
+                p.account,
+                p.symbol,
+                side,
+                DealEntry::In,
+                volume,
+                price,
+                Money::ZERO,
+                commission,
+                Money::ZERO,
+                order_id,
+                p.id,
+                reason,
+                tags,
+                events,
+            );
             self.unindex_position_stops(&p);
             let pos = self.positions.get_mut(slot).expect("live");
             pos.volume = total;
@@ -281,9 +509,22 @@ impl Engine {
             }
             let updated = pos.clone();
             self.index_position_stops(&updated);
-            events.push(Event::PositionUpdated { account: p.account, position_id: p.id });
+            events.push(Event::PositionUpdated {
+                account: p.account,
+                position_id: p.id,
+            });
         } else if volume <= p.volume {
-            self.close_part(slot, volume, price, DealEntry::Out, order_id, reason, true, tags, events);
+            self.close_part(
+                slot,
+                volume,
+                price,
+                DealEntry::Out,
+                order_id,
+                reason,
+                true,
+                tags,
+                events,
+            );
         } else {
             self.reverse(slot, volume, price, order_id, reason, tags, events);
         }
@@ -292,13 +533,40 @@ impl Engine {
 
     /// A netting deal larger than the opposite position: one `DEAL_ENTRY_INOUT` deal closes the
     /// position and opens the remainder the other way under the same position id.
-    #[allow(clippy::too_many_arguments, reason = "a reversal carries the whole order")]
-    fn reverse(&mut self, slot: u32, volume: Volume, price: Price, order_id: u64, reason: Reason, tags: &Tags, events: &mut Vec<Event>) {
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "a reversal carries the whole order"
+    )]
+    fn reverse(
+        &mut self,
+        slot: u32,
+        volume: Volume,
+        price: Price,
+        order_id: u64,
+        reason: Reason,
+        tags: &Tags,
+        events: &mut Vec<Event>,
+    ) {
         let p = self.positions.get(slot).expect("live").clone();
         let profit = self.deal_profit(&p, p.volume, price);
         let commission = self.commission(p.symbol, volume);
         let side = p.side.opposite();
-        self.book_trade_deal(p.account, p.symbol, side, DealEntry::InOut, volume, price, profit, commission, p.swap, order_id, p.id, reason, tags, events);
+        self.book_trade_deal(
+            p.account,
+            p.symbol,
+            side,
+            DealEntry::InOut,
+            volume,
+            price,
+            profit,
+            commission,
+            p.swap,
+            order_id,
+            p.id,
+            reason,
+            tags,
+            events,
+        );
         self.unindex_position_stops(&p);
         let pos = self.positions.get_mut(slot).expect("live");
         pos.side = side;
@@ -311,7 +579,10 @@ impl Engine {
         pos.take_profit = None;
         pos.trailing_points = None;
         pos.update_time = self.now;
-        events.push(Event::PositionUpdated { account: p.account, position_id: p.id });
+        events.push(Event::PositionUpdated {
+            account: p.account,
+            position_id: p.id,
+        });
     }
 
     /// Profit of closing `volume` of a position at `price`, in the account currency.
@@ -319,24 +590,71 @@ impl Engine {
         let spec = &self.specs[p.symbol.index()];
         let raw = calc::raw_profit(spec.contract_size, p.side, volume, p.open_price, price);
         let cur = self.accounts[p.account.index()].currency;
-        let (kg, kl) = self.conv.profit_factors(spec, cur, &self.quotes).unwrap_or((1.0, 1.0));
+        let (kg, kl) = self
+            .conv
+            .profit_factors(spec, cur, &self.quotes)
+            .unwrap_or((1.0, 1.0));
         calc::to_money(raw, kg, kl)
     }
 
     /// Closes `volume` of the position in `slot` at `price` with one deal; removes the
     /// position when nothing is left. Returns the deal id.
     #[allow(clippy::too_many_arguments, reason = "a closing deal is a wide record")]
-    pub(crate) fn close_part(&mut self, slot: u32, volume: Volume, price: Price, entry: DealEntry, order_id: u64, reason: Reason, commission: bool, tags: &Tags, events: &mut Vec<Event>) -> u64 {
-        let p = self.positions.get(slot).expect("closing a live position").clone();
-        debug_assert!(volume.0 > 0 && volume <= p.volume, "invariant: close volume within the position");
+    pub(crate) fn close_part(
+        &mut self,
+        slot: u32,
+        volume: Volume,
+        price: Price,
+        entry: DealEntry,
+        order_id: u64,
+        reason: Reason,
+        commission: bool,
+        tags: &Tags,
+        events: &mut Vec<Event>,
+    ) -> u64 {
+        let p = self
+            .positions
+            .get(slot)
+            .expect("closing a live position")
+            .clone();
+        debug_assert!(
+            volume.0 > 0 && volume <= p.volume,
+            "invariant: close volume within the position"
+        );
         let profit = self.deal_profit(&p, volume, price);
         let full = volume == p.volume;
-        let swap = if full { p.swap } else { Money((i128::from(p.swap.0) * i128::from(volume.0) / i128::from(p.volume.0)) as i64) };
-        let commission = if commission { self.commission(p.symbol, volume) } else { Money::ZERO };
-        let deal = self.book_trade_deal(p.account, p.symbol, p.side.opposite(), entry, volume, price, profit, commission, swap, order_id, p.id, reason, tags, events);
+        let swap = if full {
+            p.swap
+        } else {
+            Money((i128::from(p.swap.0) * i128::from(volume.0) / i128::from(p.volume.0)) as i64)
+        };
+        let commission = if commission {
+            self.commission(p.symbol, volume)
+        } else {
+            Money::ZERO
+        };
+        let deal = self.book_trade_deal(
+            p.account,
+            p.symbol,
+            p.side.opposite(),
+            entry,
+            volume,
+            price,
+            profit,
+            commission,
+            swap,
+            order_id,
+            p.id,
+            reason,
+            tags,
+            events,
+        );
         if full {
             self.remove_position(slot);
-            events.push(Event::PositionClosed { account: p.account, position_id: p.id });
+            events.push(Event::PositionClosed {
+                account: p.account,
+                position_id: p.id,
+            });
         } else {
             let pos = self.positions.get_mut(slot).expect("live");
             pos.volume -= volume;
@@ -344,13 +662,19 @@ impl Engine {
             pos.commission += commission;
             pos.realized_profit += profit;
             pos.update_time = self.now;
-            events.push(Event::PositionUpdated { account: p.account, position_id: p.id });
+            events.push(Event::PositionUpdated {
+                account: p.account,
+                position_id: p.id,
+            });
         }
         deal
     }
 
     pub(crate) fn remove_position(&mut self, slot: u32) -> Position {
-        let p = self.positions.remove(slot).expect("removing a live position");
+        let p = self
+            .positions
+            .remove(slot)
+            .expect("removing a live position");
         self.unindex_position_stops(&p);
         self.position_slots.remove(&p.id);
         // Unlink from the account's list.
@@ -374,13 +698,32 @@ impl Engine {
         debug_assert_eq!(list[hole], slot, "invariant: symbol index back-pointer");
         list.swap_remove(hole);
         if let Some(&moved) = list.get(hole) {
-            self.positions.get_mut(moved).expect("indexed positions are live").symbol_slot = hole as u32;
+            self.positions
+                .get_mut(moved)
+                .expect("indexed positions are live")
+                .symbol_slot = hole as u32;
         }
         p
     }
 
     #[allow(clippy::too_many_arguments, reason = "a deal is a wide record")]
-    fn book_trade_deal(&mut self, a: AccountIdx, s: SymbolIdx, side: Side, entry: DealEntry, volume: Volume, price: Price, profit: Money, commission: Money, swap: Money, order_id: u64, position_id: u64, reason: Reason, tags: &Tags, events: &mut Vec<Event>) -> u64 {
+    fn book_trade_deal(
+        &mut self,
+        a: AccountIdx,
+        s: SymbolIdx,
+        side: Side,
+        entry: DealEntry,
+        volume: Volume,
+        price: Price,
+        profit: Money,
+        commission: Money,
+        swap: Money,
+        order_id: u64,
+        position_id: u64,
+        reason: Reason,
+        tags: &Tags,
+        events: &mut Vec<Event>,
+    ) -> u64 {
         let kind = match side {
             Side::Buy => DealKind::Buy,
             Side::Sell => DealKind::Sell,
@@ -406,18 +749,30 @@ impl Engine {
     }
 
     fn owned_position(&self, a: AccountIdx, id: u64) -> Result<u32, Retcode> {
-        let slot = *self.position_slots.get(&id).ok_or(Retcode::PositionNotFound)?;
+        let slot = *self
+            .position_slots
+            .get(&id)
+            .ok_or(Retcode::PositionNotFound)?;
         match self.positions.get(slot) {
             Some(p) if p.account == a => Ok(slot),
             _ => Err(Retcode::PositionNotFound),
         }
     }
 
-    fn modify_position(&mut self, a: AccountIdx, id: u64, stops: Stops, events: &mut Vec<Event>) -> Result<TradeOutcome, Retcode> {
+    fn modify_position(
+        &mut self,
+        a: AccountIdx,
+        id: u64,
+        stops: Stops,
+        events: &mut Vec<Event>,
+    ) -> Result<TradeOutcome, Retcode> {
         let slot = self.owned_position(a, id)?;
         let p = self.positions.get(slot).expect("live").clone();
         let q = self.tradable(p.symbol, None)?;
-        if p.stop_loss == stops.stop_loss && p.take_profit == stops.take_profit && p.trailing_points == stops.trailing_points {
+        if p.stop_loss == stops.stop_loss
+            && p.take_profit == stops.take_profit
+            && p.trailing_points == stops.trailing_points
+        {
             return Err(Retcode::NoChanges);
         }
         self.check_stops(p.symbol, p.side, q.close_price(p.side), &stops)?;
@@ -429,11 +784,21 @@ impl Engine {
         pos.update_time = self.now;
         let updated = pos.clone();
         self.index_position_stops(&updated);
-        events.push(Event::PositionUpdated { account: a, position_id: id });
+        events.push(Event::PositionUpdated {
+            account: a,
+            position_id: id,
+        });
         Ok(TradeOutcome::done(None, Some(id)))
     }
 
-    fn close_position(&mut self, a: AccountIdx, id: u64, volume: Option<Volume>, tags: Tags, events: &mut Vec<Event>) -> Result<TradeOutcome, Retcode> {
+    fn close_position(
+        &mut self,
+        a: AccountIdx,
+        id: u64,
+        volume: Option<Volume>,
+        tags: Tags,
+        events: &mut Vec<Event>,
+    ) -> Result<TradeOutcome, Retcode> {
         let slot = self.owned_position(a, id)?;
         let p = self.positions.get(slot).expect("live").clone();
         let q = self.tradable(p.symbol, None)?;
@@ -448,19 +813,55 @@ impl Engine {
         }
         let order_id = self.next_ticket();
         let price = q.close_price(p.side);
-        let tags = if tags == Tags::default() { p.tags.clone() } else { tags };
-        self.close_part(slot, volume, price, DealEntry::Out, order_id, Reason::Client, true, &tags, events);
-        self.record_market_order(a, p.symbol, p.side.opposite(), volume, price, order_id, p.id, Reason::Client, tags, events);
+        let tags = if tags == Tags::default() {
+            p.tags.clone()
+        } else {
+            tags
+        };
+        self.close_part(
+            slot,
+            volume,
+            price,
+            DealEntry::Out,
+            order_id,
+            Reason::Client,
+            true,
+            &tags,
+            events,
+        );
+        self.record_market_order(
+            a,
+            p.symbol,
+            p.side.opposite(),
+            volume,
+            price,
+            order_id,
+            p.id,
+            Reason::Client,
+            tags,
+            events,
+        );
         self.check_account(a, events);
         Ok(TradeOutcome::done(Some(order_id), Some(id)))
     }
 
-    fn close_by(&mut self, a: AccountIdx, id: u64, by: u64, tags: Tags, events: &mut Vec<Event>) -> Result<TradeOutcome, Retcode> {
+    fn close_by(
+        &mut self,
+        a: AccountIdx,
+        id: u64,
+        by: u64,
+        tags: Tags,
+        events: &mut Vec<Event>,
+    ) -> Result<TradeOutcome, Retcode> {
         let slot = self.owned_position(a, id)?;
         let by_slot = self.owned_position(a, by)?;
         let p = self.positions.get(slot).expect("live").clone();
         let b = self.positions.get(by_slot).expect("live").clone();
-        if id == by || p.symbol != b.symbol || p.side == b.side || self.accounts[a.index()].margin_mode != MarginMode::Hedging {
+        if id == by
+            || p.symbol != b.symbol
+            || p.side == b.side
+            || self.accounts[a.index()].margin_mode != MarginMode::Hedging
+        {
             return Err(Retcode::InvalidOrder);
         }
         self.tradable(p.symbol, None)?;
@@ -469,8 +870,28 @@ impl Engine {
         // Both sides close at the opposite position's open price: the pair's net result is
         // realized with no spread paid and no commission.
         let price = b.open_price;
-        self.close_part(slot, volume, price, DealEntry::OutBy, order_id, Reason::Client, false, &tags, events);
-        self.close_part(by_slot, volume, price, DealEntry::OutBy, order_id, Reason::Client, false, &tags, events);
+        self.close_part(
+            slot,
+            volume,
+            price,
+            DealEntry::OutBy,
+            order_id,
+            Reason::Client,
+            false,
+            &tags,
+            events,
+        );
+        self.close_part(
+            by_slot,
+            volume,
+            price,
+            DealEntry::OutBy,
+            order_id,
+            Reason::Client,
+            false,
+            &tags,
+            events,
+        );
         let order = Order {
             id: order_id,
             account: a,
@@ -499,8 +920,18 @@ impl Engine {
         Ok(TradeOutcome::done(Some(order_id), Some(id)))
     }
 
-    fn close_symbol(&mut self, a: AccountIdx, s: SymbolIdx, tags: Tags, events: &mut Vec<Event>) -> Result<TradeOutcome, Retcode> {
-        let ids: Vec<u64> = self.positions_of(a).filter(|p| p.symbol == s).map(|p| p.id).collect();
+    fn close_symbol(
+        &mut self,
+        a: AccountIdx,
+        s: SymbolIdx,
+        tags: Tags,
+        events: &mut Vec<Event>,
+    ) -> Result<TradeOutcome, Retcode> {
+        let ids: Vec<u64> = self
+            .positions_of(a)
+            .filter(|p| p.symbol == s)
+            .map(|p| p.id)
+            .collect();
         if ids.is_empty() {
             return Err(Retcode::PositionNotFound);
         }

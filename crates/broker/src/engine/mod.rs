@@ -27,7 +27,9 @@ mod slab;
 mod tick;
 mod trigger;
 
-use crate::account::{Access, Account, AccountIdx, AccountKind, Credentials, MarginMode, NIL, NewAccount, Valuation};
+use crate::account::{
+    Access, Account, AccountIdx, AccountKind, Credentials, MarginMode, NIL, NewAccount, Valuation,
+};
 use crate::symbol::Currency;
 use crate::symbol::{SymbolIdx, SymbolSpec};
 use book::{Deal, DealKind, History, Order, Position, Reason, Tags};
@@ -35,9 +37,9 @@ use calc::{Converter, Quote};
 pub use command::{TradeCommand, TradeOutcome};
 use drawbridge_model::{Money, ServerZone, Timestamp};
 pub use retcode::Retcode;
-pub use tick::QuoteError;
 use slab::Slab;
 use std::collections::{BTreeSet, HashMap};
+pub use tick::QuoteError;
 use trigger::SymbolTriggers;
 
 /// What a trade server is: its name, zone, default margin mode and levels.
@@ -56,16 +58,40 @@ pub struct ServerConfig {
 /// can be read right after.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
-    Quote { symbol: SymbolIdx },
-    AccountChanged { account: AccountIdx },
-    PositionUpdated { account: AccountIdx, position_id: u64 },
-    PositionClosed { account: AccountIdx, position_id: u64 },
-    OrderUpdated { account: AccountIdx, order_id: u64 },
+    Quote {
+        symbol: SymbolIdx,
+    },
+    AccountChanged {
+        account: AccountIdx,
+    },
+    PositionUpdated {
+        account: AccountIdx,
+        position_id: u64,
+    },
+    PositionClosed {
+        account: AccountIdx,
+        position_id: u64,
+    },
+    OrderUpdated {
+        account: AccountIdx,
+        order_id: u64,
+    },
     /// The order left the book and is now in history (filled, canceled, expired, rejected).
-    OrderDone { account: AccountIdx, order_id: u64 },
-    DealAdded { account: AccountIdx, deal_id: u64 },
-    MarginCall { account: AccountIdx },
-    StopOut { account: AccountIdx, position_id: u64 },
+    OrderDone {
+        account: AccountIdx,
+        order_id: u64,
+    },
+    DealAdded {
+        account: AccountIdx,
+        deal_id: u64,
+    },
+    MarginCall {
+        account: AccountIdx,
+    },
+    StopOut {
+        account: AccountIdx,
+        position_id: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -174,7 +200,10 @@ impl Engine {
     }
 
     pub fn symbol(&self, name: &str) -> Option<SymbolIdx> {
-        self.specs.iter().position(|s| s.name == name).map(|i| SymbolIdx(i as u32))
+        self.specs
+            .iter()
+            .position(|s| s.name == name)
+            .map(|i| SymbolIdx(i as u32))
     }
 
     pub fn quote(&self, s: SymbolIdx) -> Quote {
@@ -200,12 +229,19 @@ impl Engine {
     /// The account and the access a login/password pair opens, if any.
     pub fn authenticate(&self, login: u64, password: &str) -> Option<(AccountIdx, Access)> {
         let idx = self.find_login(login)?;
-        let access = self.accounts[idx.index()].credentials.check(login, password)?;
+        let access = self.accounts[idx.index()]
+            .credentials
+            .check(login, password)?;
         Some((idx, access))
     }
 
     /// Opens an account; a positive deposit is booked as a balance deal.
-    pub fn open_account(&mut self, new: NewAccount, now: Timestamp, events: &mut Vec<Event>) -> Result<AccountIdx, AccountError> {
+    pub fn open_account(
+        &mut self,
+        new: NewAccount,
+        now: Timestamp,
+        events: &mut Vec<Event>,
+    ) -> Result<AccountIdx, AccountError> {
         if !(1..=10_000).contains(&new.leverage) {
             return Err(AccountError::Leverage(new.leverage));
         }
@@ -214,7 +250,10 @@ impl Engine {
             return Err(AccountError::LoginTaken(login));
         }
         if let AccountKind::GroupMember { master } = new.kind {
-            let ok = self.accounts.get(master.index()).is_some_and(|m| m.kind == AccountKind::GroupMaster);
+            let ok = self
+                .accounts
+                .get(master.index())
+                .is_some_and(|m| m.kind == AccountKind::GroupMaster);
             if !ok {
                 return Err(AccountError::NoSuchGroup(master));
             }
@@ -239,10 +278,15 @@ impl Engine {
             first_order: NIL,
         });
         let currency_slot = self.currency_slot(new.currency);
-        self.values.push(Valuation { currency_slot, ..Valuation::default() });
+        self.values.push(Valuation {
+            currency_slot,
+            ..Valuation::default()
+        });
         self.logins.insert(login, idx);
         match new.kind {
-            AccountKind::GroupMember { master } => self.members.entry(master).or_default().push(idx),
+            AccountKind::GroupMember { master } => {
+                self.members.entry(master).or_default().push(idx)
+            }
             AccountKind::GroupMaster => {
                 self.members.entry(idx).or_default();
             }
@@ -257,16 +301,38 @@ impl Engine {
 
     /// A deposit (positive) or withdrawal (negative) as a `DEAL_TYPE_BALANCE` deal. A
     /// withdrawal may not exceed the free margin.
-    pub fn balance_operation(&mut self, a: AccountIdx, amount: Money, comment: Option<&str>, now: Timestamp, events: &mut Vec<Event>) -> Result<u64, Retcode> {
+    pub fn balance_operation(
+        &mut self,
+        a: AccountIdx,
+        amount: Money,
+        comment: Option<&str>,
+        now: Timestamp,
+        events: &mut Vec<Event>,
+    ) -> Result<u64, Retcode> {
         self.money_operation(a, DealKind::Balance, amount, comment, now, events)
     }
 
     /// Credit given (positive) or taken back (negative) as a `DEAL_TYPE_CREDIT` deal.
-    pub fn credit_operation(&mut self, a: AccountIdx, amount: Money, comment: Option<&str>, now: Timestamp, events: &mut Vec<Event>) -> Result<u64, Retcode> {
+    pub fn credit_operation(
+        &mut self,
+        a: AccountIdx,
+        amount: Money,
+        comment: Option<&str>,
+        now: Timestamp,
+        events: &mut Vec<Event>,
+    ) -> Result<u64, Retcode> {
         self.money_operation(a, DealKind::Credit, amount, comment, now, events)
     }
 
-    fn money_operation(&mut self, a: AccountIdx, kind: DealKind, amount: Money, comment: Option<&str>, now: Timestamp, events: &mut Vec<Event>) -> Result<u64, Retcode> {
+    fn money_operation(
+        &mut self,
+        a: AccountIdx,
+        kind: DealKind,
+        amount: Money,
+        comment: Option<&str>,
+        now: Timestamp,
+        events: &mut Vec<Event>,
+    ) -> Result<u64, Retcode> {
         let acc = self.accounts.get(a.index()).ok_or(Retcode::Invalid)?;
         if amount.0 == 0 {
             return Err(Retcode::Invalid);
@@ -278,7 +344,10 @@ impl Engine {
             return Err(Retcode::NoMoney);
         }
         self.now = self.now.max(now);
-        let tags = Tags { comment: comment.map(Into::into), ..Tags::default() };
+        let tags = Tags {
+            comment: comment.map(Into::into),
+            ..Tags::default()
+        };
         let deal = Deal {
             id: 0,
             account: a,
@@ -310,7 +379,10 @@ impl Engine {
         self.next_deal += 1;
         let a = deal.account;
         self.accounts[a.index()].balance += deal.balance_effect();
-        events.push(Event::DealAdded { account: a, deal_id: deal.id });
+        events.push(Event::DealAdded {
+            account: a,
+            deal_id: deal.id,
+        });
         events.push(Event::AccountChanged { account: a });
         let id = deal.id;
         self.histories.entry(a).or_default().deals.push(deal);
@@ -323,7 +395,8 @@ impl Engine {
         if let Some(i) = self.currencies.iter().position(|x| *x == c) {
             return i as u16;
         }
-        let slot = u16::try_from(self.currencies.len()).expect("fewer than 65 536 account currencies");
+        let slot =
+            u16::try_from(self.currencies.len()).expect("fewer than 65 536 account currencies");
         self.currencies.push(c);
         for (t, spec) in self.specs.iter().enumerate() {
             let mut via = self.conv.route(spec.profit_currency, c);
@@ -357,14 +430,24 @@ impl Engine {
 
     /// Open positions of an account, oldest last-in first.
     pub fn positions_of(&self, a: AccountIdx) -> impl Iterator<Item = &Position> {
-        let head = self.accounts.get(a.index()).map_or(NIL, |acc| acc.first_position);
-        std::iter::successors(self.positions.get(head), |p| self.positions.get(p.next_in_account))
+        let head = self
+            .accounts
+            .get(a.index())
+            .map_or(NIL, |acc| acc.first_position);
+        std::iter::successors(self.positions.get(head), |p| {
+            self.positions.get(p.next_in_account)
+        })
     }
 
     /// Pending orders of an account.
     pub fn orders_of(&self, a: AccountIdx) -> impl Iterator<Item = &Order> {
-        let head = self.accounts.get(a.index()).map_or(NIL, |acc| acc.first_order);
-        std::iter::successors(self.orders.get(head), |o| self.orders.get(o.next_in_account))
+        let head = self
+            .accounts
+            .get(a.index())
+            .map_or(NIL, |acc| acc.first_order);
+        std::iter::successors(self.orders.get(head), |o| {
+            self.orders.get(o.next_in_account)
+        })
     }
 
     pub fn position_count(&self) -> usize {
@@ -379,8 +462,17 @@ impl Engine {
         if !q.is_live() {
             return Money::ZERO;
         }
-        let raw = calc::raw_profit(spec.contract_size, p.side, p.volume, p.open_price, q.close_price(p.side));
-        let (kg, kl) = self.conv.profit_factors(spec, acc.currency, &self.quotes).unwrap_or((1.0, 1.0));
+        let raw = calc::raw_profit(
+            spec.contract_size,
+            p.side,
+            p.volume,
+            p.open_price,
+            q.close_price(p.side),
+        );
+        let (kg, kl) = self
+            .conv
+            .profit_factors(spec, acc.currency, &self.quotes)
+            .unwrap_or((1.0, 1.0));
         calc::to_money(raw, kg, kl)
     }
 
@@ -414,7 +506,10 @@ impl Engine {
     pub fn free_margin(&self, a: AccountIdx) -> Money {
         let acc = &self.accounts[a.index()];
         match acc.kind.group_master(a) {
-            Some(master) => self.group_members(master).map(|m| self.own_free_margin(m)).sum(),
+            Some(master) => self
+                .group_members(master)
+                .map(|m| self.own_free_margin(m))
+                .sum(),
             None => self.own_free_margin(a),
         }
     }
@@ -423,9 +518,11 @@ impl Engine {
     pub fn risk_unit(&self, a: AccountIdx) -> (Money, Money) {
         let acc = &self.accounts[a.index()];
         match acc.kind.group_master(a) {
-            Some(master) => self.group_members(master).fold((Money::ZERO, Money::ZERO), |(e, m), i| {
-                (e + self.equity(i), m + self.margin(i))
-            }),
+            Some(master) => self
+                .group_members(master)
+                .fold((Money::ZERO, Money::ZERO), |(e, m), i| {
+                    (e + self.equity(i), m + self.margin(i))
+                }),
             None => (self.equity(a), self.margin(a)),
         }
     }
@@ -436,8 +533,16 @@ impl Engine {
     }
 
     /// Allows or forbids trading on an account (e.g. a risk rule's halt).
-    pub fn set_trade_allowed(&mut self, a: AccountIdx, allowed: bool, events: &mut Vec<Event>) -> Result<(), AccountError> {
-        let acc = self.accounts.get_mut(a.index()).ok_or(AccountError::NoSuchAccount(a))?;
+    pub fn set_trade_allowed(
+        &mut self,
+        a: AccountIdx,
+        allowed: bool,
+        events: &mut Vec<Event>,
+    ) -> Result<(), AccountError> {
+        let acc = self
+            .accounts
+            .get_mut(a.index())
+            .ok_or(AccountError::NoSuchAccount(a))?;
         acc.trade_allowed = allowed;
         events.push(Event::AccountChanged { account: a });
         Ok(())
@@ -453,7 +558,11 @@ impl Engine {
             + self.logins.capacity() * (size_of::<(u64, AccountIdx)>() + 1);
         let positions = self.positions.heap_bytes()
             + self.position_slots.capacity() * (size_of::<(u64, u32)>() + 1)
-            + self.by_symbol.iter().map(|v| v.capacity() * 4).sum::<usize>();
+            + self
+                .by_symbol
+                .iter()
+                .map(|v| v.capacity() * 4)
+                .sum::<usize>();
         (accounts, positions)
     }
 }

@@ -56,7 +56,11 @@ impl Engine {
 
     fn index_order(&mut self, o: &Order) {
         if let OrderKind::Pending(kind) = o.kind {
-            self.triggers[o.symbol.index()].insert(order_trigger(kind), o.open_price, Target::Order(o.id));
+            self.triggers[o.symbol.index()].insert(
+                order_trigger(kind),
+                o.open_price,
+                Target::Order(o.id),
+            );
         }
         if let Some(at) = o.expires_at {
             self.expirations.insert((at, o.id));
@@ -65,7 +69,11 @@ impl Engine {
 
     fn unindex_order(&mut self, o: &Order) {
         if let OrderKind::Pending(kind) = o.kind {
-            self.triggers[o.symbol.index()].remove(order_trigger(kind), o.open_price, Target::Order(o.id));
+            self.triggers[o.symbol.index()].remove(
+                order_trigger(kind),
+                o.open_price,
+                Target::Order(o.id),
+            );
         }
         if let Some(at) = o.expires_at {
             self.expirations.remove(&(at, o.id));
@@ -81,7 +89,11 @@ impl Engine {
             Expiration::Specified(t) => t,
             Expiration::SpecifiedDay(t) => z.next_midnight(t),
         };
-        if at <= self.now { Err(Retcode::InvalidExpiration) } else { Ok(Some(at)) }
+        if at <= self.now {
+            Err(Retcode::InvalidExpiration)
+        } else {
+            Ok(Some(at))
+        }
     }
 
     /// Checks an order price against the market: limits below/above it, stops beyond it, by
@@ -106,7 +118,9 @@ impl Engine {
         match (r.kind, r.stop_limit_price) {
             (PendingKind::BuyStopLimit, Some(l)) if valid(l) && l <= r.price => Ok(()),
             (PendingKind::SellStopLimit, Some(l)) if valid(l) && l >= r.price => Ok(()),
-            (PendingKind::BuyStopLimit | PendingKind::SellStopLimit, _) => Err(Retcode::InvalidPrice),
+            (PendingKind::BuyStopLimit | PendingKind::SellStopLimit, _) => {
+                Err(Retcode::InvalidPrice)
+            }
             (_, None) => Ok(()),
             (_, Some(_)) => Err(Retcode::InvalidPrice),
         }
@@ -117,7 +131,12 @@ impl Engine {
         r.stop_limit_price.unwrap_or(r.price)
     }
 
-    pub(crate) fn place_order(&mut self, a: AccountIdx, r: PendingRequest, events: &mut Vec<Event>) -> Result<TradeOutcome, Retcode> {
+    pub(crate) fn place_order(
+        &mut self,
+        a: AccountIdx,
+        r: PendingRequest,
+        events: &mut Vec<Event>,
+    ) -> Result<TradeOutcome, Retcode> {
         let side = r.kind.side();
         self.tradable(r.symbol, Some(side))?;
         self.check_volume(r.symbol, r.volume)?;
@@ -152,7 +171,10 @@ impl Engine {
         let slot = self.orders.insert(order);
         self.accounts[a.index()].first_order = slot;
         self.order_slots.insert(id, slot);
-        events.push(Event::OrderUpdated { account: a, order_id: id });
+        events.push(Event::OrderUpdated {
+            account: a,
+            order_id: id,
+        });
         Ok(TradeOutcome::done(Some(id), None))
     }
 
@@ -164,12 +186,35 @@ impl Engine {
         }
     }
 
-    #[allow(clippy::too_many_arguments, reason = "ORDER_MODIFY carries every order field")]
-    pub(crate) fn modify_order(&mut self, a: AccountIdx, id: u64, price: Price, stop_limit_price: Option<Price>, stops: Stops, expiration: Expiration, events: &mut Vec<Event>) -> Result<TradeOutcome, Retcode> {
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "ORDER_MODIFY carries every order field"
+    )]
+    pub(crate) fn modify_order(
+        &mut self,
+        a: AccountIdx,
+        id: u64,
+        price: Price,
+        stop_limit_price: Option<Price>,
+        stops: Stops,
+        expiration: Expiration,
+        events: &mut Vec<Event>,
+    ) -> Result<TradeOutcome, Retcode> {
         let slot = self.owned_order(a, id)?;
         let o = self.orders.get(slot).expect("live").clone();
-        let OrderKind::Pending(kind) = o.kind else { return Err(Retcode::InvalidOrder) };
-        let r = PendingRequest { symbol: o.symbol, kind, volume: o.volume_current, price, stop_limit_price, stops, expiration, tags: o.tags.clone() };
+        let OrderKind::Pending(kind) = o.kind else {
+            return Err(Retcode::InvalidOrder);
+        };
+        let r = PendingRequest {
+            symbol: o.symbol,
+            kind,
+            volume: o.volume_current,
+            price,
+            stop_limit_price,
+            stops,
+            expiration,
+            tags: o.tags.clone(),
+        };
         let unchanged = o.open_price == price
             && o.stop_limit_price == stop_limit_price
             && o.stop_loss == stops.stop_loss
@@ -194,18 +239,32 @@ impl Engine {
         ord.expires_at = expires_at;
         let updated = ord.clone();
         self.index_order(&updated);
-        events.push(Event::OrderUpdated { account: a, order_id: id });
+        events.push(Event::OrderUpdated {
+            account: a,
+            order_id: id,
+        });
         Ok(TradeOutcome::done(Some(id), None))
     }
 
-    pub(crate) fn cancel_order(&mut self, a: AccountIdx, id: u64, events: &mut Vec<Event>) -> Result<TradeOutcome, Retcode> {
+    pub(crate) fn cancel_order(
+        &mut self,
+        a: AccountIdx,
+        id: u64,
+        events: &mut Vec<Event>,
+    ) -> Result<TradeOutcome, Retcode> {
         let slot = self.owned_order(a, id)?;
         self.finish_order(slot, OrderState::Canceled, None, events);
         Ok(TradeOutcome::done(Some(id), None))
     }
 
     /// Takes an order off the book into history with a final state.
-    pub(crate) fn finish_order(&mut self, slot: u32, state: OrderState, position_id: Option<u64>, events: &mut Vec<Event>) {
+    pub(crate) fn finish_order(
+        &mut self,
+        slot: u32,
+        state: OrderState,
+        position_id: Option<u64>,
+        events: &mut Vec<Event>,
+    ) {
         let mut o = self.orders.remove(slot).expect("finishing a live order");
         self.unindex_order(&o);
         self.order_slots.remove(&o.id);
@@ -236,9 +295,13 @@ impl Engine {
     /// A triggered pending order: a stop-limit becomes a limit order; a limit or stop fills
     /// at the current quote, or is rejected when the account cannot carry its margin.
     pub(crate) fn trigger_order(&mut self, id: u64, events: &mut Vec<Event>) {
-        let Some(&slot) = self.order_slots.get(&id) else { return };
+        let Some(&slot) = self.order_slots.get(&id) else {
+            return;
+        };
         let o = self.orders.get(slot).expect("live").clone();
-        let OrderKind::Pending(kind) = o.kind else { return };
+        let OrderKind::Pending(kind) = o.kind else {
+            return;
+        };
         let limit = match kind {
             PendingKind::BuyStopLimit => Some(PendingKind::BuyLimit),
             PendingKind::SellStopLimit => Some(PendingKind::SellLimit),
@@ -252,7 +315,10 @@ impl Engine {
             ord.stop_limit_price = None;
             let updated = ord.clone();
             self.index_order(&updated);
-            events.push(Event::OrderUpdated { account: o.account, order_id: id });
+            events.push(Event::OrderUpdated {
+                account: o.account,
+                order_id: id,
+            });
             // The limit may already be marketable on this very quote.
             let q = self.quotes[o.symbol.index()];
             let marketable = match limit_kind {
@@ -260,7 +326,11 @@ impl Engine {
                 _ => q.bid >= limit_price,
             };
             if marketable {
-                self.triggers[o.symbol.index()].remove(order_trigger(limit_kind), limit_price, super::trigger::Target::Order(id));
+                self.triggers[o.symbol.index()].remove(
+                    order_trigger(limit_kind),
+                    limit_price,
+                    super::trigger::Target::Order(id),
+                );
                 self.fill_order(slot, events);
             }
             return;
@@ -270,16 +340,36 @@ impl Engine {
 
     fn fill_order(&mut self, slot: u32, events: &mut Vec<Event>) {
         let o = self.orders.get(slot).expect("live").clone();
-        let OrderKind::Pending(kind) = o.kind else { return };
+        let OrderKind::Pending(kind) = o.kind else {
+            return;
+        };
         let side = kind.side();
         let q = self.quotes[o.symbol.index()];
-        let stops = Stops { stop_loss: o.stop_loss, take_profit: o.take_profit, trailing_points: o.trailing_points };
-        if self.check_margin(o.account, (o.symbol, side, o.volume_current)).is_err() {
+        let stops = Stops {
+            stop_loss: o.stop_loss,
+            take_profit: o.take_profit,
+            trailing_points: o.trailing_points,
+        };
+        if self
+            .check_margin(o.account, (o.symbol, side, o.volume_current))
+            .is_err()
+        {
             self.finish_order(slot, OrderState::Rejected, None, events);
             return;
         }
         let price = q.open_price(side);
-        let position_id = self.fill(o.account, o.symbol, side, o.volume_current, price, stops, &o.tags, o.reason, o.id, events);
+        let position_id = self.fill(
+            o.account,
+            o.symbol,
+            side,
+            o.volume_current,
+            price,
+            stops,
+            &o.tags,
+            o.reason,
+            o.id,
+            events,
+        );
         self.finish_order(slot, OrderState::Filled, Some(position_id), events);
         self.check_account(o.account, events);
     }

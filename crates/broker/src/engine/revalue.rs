@@ -20,7 +20,10 @@ impl Engine {
         let mut factors = vec![(1.0f64, 1.0f64); self.specs.len() * ncur];
         for (s, spec) in self.specs.iter().enumerate() {
             for (c, cur) in self.currencies.iter().enumerate() {
-                factors[s * ncur + c] = self.conv.profit_factors(spec, *cur, &self.quotes).unwrap_or((1.0, 1.0));
+                factors[s * ncur + c] = self
+                    .conv
+                    .profit_factors(spec, *cur, &self.quotes)
+                    .unwrap_or((1.0, 1.0));
             }
         }
         for v in &mut self.values {
@@ -32,7 +35,13 @@ impl Engine {
             let v = &mut self.values[p.account.index()];
             let profit = if q.is_live() {
                 let contract = self.specs[p.symbol.index()].contract_size;
-                let raw = calc::raw_profit(contract, p.side, p.volume, p.open_price, q.close_price(p.side));
+                let raw = calc::raw_profit(
+                    contract,
+                    p.side,
+                    p.volume,
+                    p.open_price,
+                    q.close_price(p.side),
+                );
                 let (kg, kl) = factors[p.symbol.index() * ncur + usize::from(v.currency_slot)];
                 calc::to_money(raw, kg, kl)
             } else {
@@ -76,7 +85,11 @@ impl Engine {
         let mut visited = 0;
         for &(t, currency) in &self.dependents[s.index()] {
             for &slot in &self.by_symbol[t.index()] {
-                let a = self.positions.get(slot).expect("indexed positions are live").account;
+                let a = self
+                    .positions
+                    .get(slot)
+                    .expect("indexed positions are live")
+                    .account;
                 let v = &mut self.values[a.index()];
                 if currency.is_some_and(|c| c != v.currency_slot) {
                     continue;

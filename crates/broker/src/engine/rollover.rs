@@ -35,19 +35,28 @@ impl Engine {
         for slot in slots {
             let p = self.positions.get(slot).expect("live");
             let spec = &self.specs[p.symbol.index()];
-            let traded = !spec.trade_sessions.days[ended.num_days_from_monday() as usize].is_empty();
+            let traded =
+                !spec.trade_sessions.days[ended.num_days_from_monday() as usize].is_empty();
             if !traded {
                 continue;
             }
-            let weekend = !spec.trade_sessions.days[Weekday::Sat.num_days_from_monday() as usize].is_empty();
-            let nights = if ended == spec.swap_rollover3days && !weekend { 3.0 } else { 1.0 };
+            let weekend =
+                !spec.trade_sessions.days[Weekday::Sat.num_days_from_monday() as usize].is_empty();
+            let nights = if ended == spec.swap_rollover3days && !weekend {
+                3.0
+            } else {
+                1.0
+            };
             let points = match p.side {
                 Side::Buy => spec.swap_long_points,
                 Side::Sell => spec.swap_short_points,
             };
             let raw = p.volume.lots() * points * spec.point.to_f64() * spec.contract_size * nights;
             let cur = self.accounts[p.account.index()].currency;
-            let (kg, kl) = self.conv.profit_factors(spec, cur, &self.quotes).unwrap_or((1.0, 1.0));
+            let (kg, kl) = self
+                .conv
+                .profit_factors(spec, cur, &self.quotes)
+                .unwrap_or((1.0, 1.0));
             let swap = calc::to_money(raw, kg, kl);
             if swap == Money::ZERO {
                 continue;
@@ -56,7 +65,10 @@ impl Engine {
             let pos = self.positions.get_mut(slot).expect("live");
             pos.swap += swap;
             pos.update_time = midnight;
-            events.push(Event::PositionUpdated { account, position_id: id });
+            events.push(Event::PositionUpdated {
+                account,
+                position_id: id,
+            });
             touched.push(account);
         }
         touched.sort_unstable();

@@ -9,20 +9,31 @@ pub(crate) struct Slab<T> {
 
 impl<T> Default for Slab<T> {
     fn default() -> Self {
-        Self { slots: Vec::new(), free: Vec::new(), len: 0 }
+        Self {
+            slots: Vec::new(),
+            free: Vec::new(),
+            len: 0,
+        }
     }
 }
 
 impl<T> Slab<T> {
     pub(crate) fn with_capacity(n: usize) -> Self {
-        Self { slots: Vec::with_capacity(n), free: Vec::new(), len: 0 }
+        Self {
+            slots: Vec::with_capacity(n),
+            free: Vec::new(),
+            len: 0,
+        }
     }
 
     pub(crate) fn insert(&mut self, value: T) -> u32 {
         self.len += 1;
         match self.free.pop() {
             Some(slot) => {
-                debug_assert!(self.slots[slot as usize].is_none(), "invariant: free slot is empty");
+                debug_assert!(
+                    self.slots[slot as usize].is_none(),
+                    "invariant: free slot is empty"
+                );
                 self.slots[slot as usize] = Some(value);
                 slot
             }
@@ -53,7 +64,10 @@ impl<T> Slab<T> {
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
-        self.slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|v| (i as u32, v)))
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|v| (i as u32, v)))
     }
 
     /// Bytes held by the slab's storage (capacity, not just length).

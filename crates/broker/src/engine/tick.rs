@@ -19,7 +19,14 @@ pub enum QuoteError {
 impl Engine {
     /// Applies a quote: first any rollover or expiry due by its time, then the quote itself,
     /// the triggers it fires, trailing stops, and the revaluation of affected accounts.
-    pub fn on_quote(&mut self, s: SymbolIdx, time: Timestamp, bid: Price, ask: Price, events: &mut Vec<Event>) -> Result<(), QuoteError> {
+    pub fn on_quote(
+        &mut self,
+        s: SymbolIdx,
+        time: Timestamp,
+        bid: Price,
+        ask: Price,
+        events: &mut Vec<Event>,
+    ) -> Result<(), QuoteError> {
         if s.index() >= self.specs.len() {
             return Err(QuoteError::UnknownSymbol(s.0));
         }
@@ -27,7 +34,11 @@ impl Engine {
             return Err(QuoteError::Crossed);
         }
         self.advance_time(time, events);
-        self.quotes[s.index()] = super::calc::Quote { bid, ask, time: self.now };
+        self.quotes[s.index()] = super::calc::Quote {
+            bid,
+            ask,
+            time: self.now,
+        };
         events.push(Event::Quote { symbol: s });
         for target in self.triggers[s.index()].fire(bid, ask) {
             match target {
@@ -43,13 +54,40 @@ impl Engine {
 
     /// Closes a whole position at the market because its SL or TP fired.
     fn close_on_trigger(&mut self, id: u64, reason: Reason, events: &mut Vec<Event>) {
-        let Some(&slot) = self.position_slots.get(&id) else { return };
-        let p = self.positions.get(slot).expect("indexed positions are live").clone();
+        let Some(&slot) = self.position_slots.get(&id) else {
+            return;
+        };
+        let p = self
+            .positions
+            .get(slot)
+            .expect("indexed positions are live")
+            .clone();
         let price = self.quotes[p.symbol.index()].close_price(p.side);
         let order_id = self.next_ticket();
         let tags = p.tags.clone();
-        self.close_part(slot, p.volume, price, DealEntry::Out, order_id, reason, true, &tags, events);
-        self.record_market_order(p.account, p.symbol, p.side.opposite(), p.volume, price, order_id, p.id, reason, tags, events);
+        self.close_part(
+            slot,
+            p.volume,
+            price,
+            DealEntry::Out,
+            order_id,
+            reason,
+            true,
+            &tags,
+            events,
+        );
+        self.record_market_order(
+            p.account,
+            p.symbol,
+            p.side.opposite(),
+            p.volume,
+            price,
+            order_id,
+            p.id,
+            reason,
+            tags,
+            events,
+        );
         self.check_account(p.account, events);
     }
 
@@ -62,7 +100,9 @@ impl Engine {
         let point = self.specs[s.index()].point;
         let ids: Vec<u64> = self.trailing[s.index()].iter().copied().collect();
         for id in ids {
-            let Some(&slot) = self.position_slots.get(&id) else { continue };
+            let Some(&slot) = self.position_slots.get(&id) else {
+                continue;
+            };
             let p = self.positions.get(slot).expect("live").clone();
             let Some(d) = p.trailing_points else { continue };
             let dist = Price::from_points(i64::from(d), point);
@@ -83,14 +123,21 @@ impl Engine {
                 pos.update_time = self.now;
                 let updated = pos.clone();
                 self.index_position_stops(&updated);
-                events.push(Event::PositionUpdated { account: p.account, position_id: id });
+                events.push(Event::PositionUpdated {
+                    account: p.account,
+                    position_id: id,
+                });
             }
         }
     }
 
     /// Margin of an account's positions, optionally with one more deal (netted on a netting
     /// account), at current prices.
-    pub(crate) fn margin_with(&self, a: AccountIdx, leg: Option<(SymbolIdx, Side, Volume)>) -> Money {
+    pub(crate) fn margin_with(
+        &self,
+        a: AccountIdx,
+        leg: Option<(SymbolIdx, Side, Volume)>,
+    ) -> Money {
         let mut exposures: Vec<(SymbolIdx, Exposure)> = Vec::new();
         let mut add = |s: SymbolIdx, side: Side, v: Volume| {
             let i = match exposures.iter().position(|(x, _)| *x == s) {
@@ -121,7 +168,15 @@ impl Engine {
             }
             let q = self.quotes[s.index()];
             if q.is_live() {
-                total += calc::exposure_margin(&self.specs[s.index()], e, &q, &self.conv, &self.quotes, acc.currency, acc.leverage);
+                total += calc::exposure_margin(
+                    &self.specs[s.index()],
+                    e,
+                    &q,
+                    &self.conv,
+                    &self.quotes,
+                    acc.currency,
+                    acc.leverage,
+                );
             }
         }
         total
@@ -129,7 +184,10 @@ impl Engine {
 
     /// Recomputes one account's floating result and margin from current prices.
     pub(crate) fn recompute(&mut self, a: AccountIdx) {
-        let floating: Money = self.positions_of(a).map(|p| self.position_profit(p) + p.swap).sum();
+        let floating: Money = self
+            .positions_of(a)
+            .map(|p| self.position_profit(p) + p.swap)
+            .sum();
         let margin = self.margin_with(a, None);
         let v = &mut self.values[a.index()];
         v.floating = floating;
@@ -156,13 +214,18 @@ impl Engine {
         };
         // The margin call comes first, as the level falls through it on the way to stop-out.
         let (equity, margin) = self.risk_unit(a);
-        if margin.0 > 0 && i128::from(equity.0) * 100 <= i128::from(margin.0) * i128::from(call) && !self.accounts[a.index()].in_margin_call {
+        if margin.0 > 0
+            && i128::from(equity.0) * 100 <= i128::from(margin.0) * i128::from(call)
+            && !self.accounts[a.index()].in_margin_call
+        {
             self.accounts[a.index()].in_margin_call = true;
             events.push(Event::MarginCall { account: a });
         }
         for _ in 0..=self.positions.len() {
             let (equity, margin) = self.risk_unit(a);
-            if margin.0 <= 0 || i128::from(equity.0) * 100 > i128::from(margin.0) * i128::from(stop_out) {
+            if margin.0 <= 0
+                || i128::from(equity.0) * 100 > i128::from(margin.0) * i128::from(stop_out)
+            {
                 break;
             }
             let worst = unit
@@ -174,11 +237,15 @@ impl Engine {
             let Some(id) = worst else { break };
             let owner = self.position(id).expect("live").account;
             self.close_on_trigger(id, Reason::StopOut, events);
-            events.push(Event::StopOut { account: owner, position_id: id });
+            events.push(Event::StopOut {
+                account: owner,
+                position_id: id,
+            });
             self.recompute(owner);
         }
         let (equity, margin) = self.risk_unit(a);
-        let below = margin.0 > 0 && i128::from(equity.0) * 100 <= i128::from(margin.0) * i128::from(call);
+        let below =
+            margin.0 > 0 && i128::from(equity.0) * 100 <= i128::from(margin.0) * i128::from(call);
         self.accounts[a.index()].in_margin_call = below;
     }
 }

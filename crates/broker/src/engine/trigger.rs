@@ -95,7 +95,10 @@ mod tests {
         t.insert(When::AskAtOrAbove, Price(120), Target::Order(3));
         t.insert(When::AskAtOrAbove, Price(121), Target::Order(4));
         assert_eq!(t.fire(Price(101), Price(119)), vec![]);
-        assert_eq!(t.fire(Price(100), Price(120)), vec![Target::StopLoss(1), Target::Order(3)]);
+        assert_eq!(
+            t.fire(Price(100), Price(120)),
+            vec![Target::StopLoss(1), Target::Order(3)]
+        );
         assert_eq!(t.len(), 2);
         t.remove(When::AskAtOrAbove, Price(121), Target::Order(4));
         assert_eq!(t.fire(Price(50), Price(500)), vec![Target::StopLoss(2)]);

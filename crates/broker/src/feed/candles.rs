@@ -102,6 +102,33 @@ struct Series {
     done: VecDeque<Candle>,
 }
 
+impl Series {
+    fn contains(&self, t: Timestamp) -> bool {
+        self.bar.is_some() && self.start <= t && t < self.end
+    }
+
+    fn push(&mut self, tf: Timeframe, zone: ServerZone, capacity: usize, local: NaiveDateTime, tick: &Tick, spread: u32) {
+        let slot = slot(tf, local);
+        match &mut self.bar {
+            Some(bar) if self.start <= tick.time && tick.time < self.end => bar.add(tick.bid, spread),
+            // An earlier tick or a repeated DST hour: the current bar takes it.
+            Some(bar) if slot <= self.slot => bar.add(tick.bid, spread),
+            _ => {
+                if let Some(done) = self.bar.take() {
+                    if self.done.len() == capacity {
+                        self.done.pop_front();
+                    }
+                    self.done.push_back(done);
+                }
+                self.slot = slot;
+                self.start = instant_of(zone, slot);
+                self.end = instant_of(zone, next_slot(tf, slot));
+                self.bar = Some(Candle::new(self.start, tick.bid, spread));
+            }
+        }
+    }
+}
+
 /// The candles of one symbol for all 21 timeframes.
 #[derive(Clone, Debug)]
 pub struct CandleBuilder {
@@ -109,6 +136,8 @@ pub struct CandleBuilder {
     point: Price,
     capacity: usize,
     series: Vec<Series>,
+    /// Every current bar holds the last tick.
+    aligned: bool,
 }
 
 impl CandleBuilder {
@@ -131,6 +160,7 @@ impl CandleBuilder {
             point: spec.point,
             capacity: capacity.max(1),
             series: vec![empty; Timeframe::ALL.len()],
+            aligned: false,
         }
     }
 
@@ -138,34 +168,21 @@ impl CandleBuilder {
     pub fn push(&mut self, tick: &Tick) {
         let spread =
             u32::try_from((tick.ask - tick.bid).in_points(self.point).max(0)).unwrap_or(u32::MAX);
-        let mut local = None;
-        for (tf, s) in Timeframe::ALL.into_iter().zip(&mut self.series) {
-            if let Some(bar) = &mut s.bar
-                && s.start <= tick.time
-                && tick.time < s.end
-            {
+        // Every larger bar ends on a minute boundary, so when all bars held the previous tick
+        // and the minute bar holds this one, they all do.
+        if self.aligned && self.series[0].contains(tick.time) {
+            for bar in self.series.iter_mut().filter_map(|s| s.bar.as_mut()) {
                 bar.add(tick.bid, spread);
-                continue;
             }
-            let local = *local.get_or_insert_with(|| self.zone.local(tick.time));
-            let slot = slot(tf, local);
-            match &mut s.bar {
-                // An earlier tick or a repeated DST hour: the current bar takes it.
-                Some(bar) if slot <= s.slot => bar.add(tick.bid, spread),
-                _ => {
-                    if let Some(done) = s.bar.take() {
-                        if s.done.len() == self.capacity {
-                            s.done.pop_front();
-                        }
-                        s.done.push_back(done);
-                    }
-                    s.slot = slot;
-                    s.start = instant_of(self.zone, slot);
-                    s.end = instant_of(self.zone, next_slot(tf, slot));
-                    s.bar = Some(Candle::new(s.start, tick.bid, spread));
-                }
-            }
+            return;
         }
+        let local = self.zone.local(tick.time);
+        let mut aligned = true;
+        for (tf, s) in Timeframe::ALL.into_iter().zip(&mut self.series) {
+            s.push(tf, self.zone, self.capacity, local, tick, spread);
+            aligned &= s.contains(tick.time);
+        }
+        self.aligned = aligned;
     }
 
     /// The bar of `tf` being built.

@@ -31,11 +31,10 @@ const GAP_MEANS_MAX: f64 = 20.0;
 /// Mean milliseconds between two ticks of a symbol of `class`.
 fn mean_gap_ms(class: AssetClass) -> f64 {
     match class {
-        AssetClass::ForexMajor => 600.0,
+        AssetClass::ForexMajor => 800.0,
+        AssetClass::Metal => 700.0,
+        AssetClass::Index | AssetClass::Crypto => 900.0,
         AssetClass::ForexCross | AssetClass::Energy => 1_000.0,
-        AssetClass::Metal => 500.0,
-        AssetClass::Index => 800.0,
-        AssetClass::Crypto => 700.0,
     }
 }
 
@@ -51,9 +50,13 @@ struct Stream {
     spread_typical: f64,
     /// Volatility of the log price per √ms.
     sigma: f64,
+    /// Pull of the log price towards `anchor`, per ms.
+    kappa: f64,
     mean_gap: f64,
     /// Log of the start mid, the walk's anchor.
     anchor: f64,
+    /// The mid, raw, and its logarithm (of the mid as a number).
+    mid: f64,
     log_mid: f64,
     bid: Price,
     ask: Price,
@@ -76,7 +79,8 @@ impl Stream {
             .round_to(spec.tick_size)
             .max(Price(tick));
         let ask = Price(bid.0 + round_spread(spread_typical, tick, spread_min));
-        let anchor = (((bid.0 + ask.0) as f64 / 2.0) / FIXED_SCALE as f64).ln();
+        let mid = (bid.0 + ask.0) as f64 / 2.0;
+        let anchor = (mid / FIXED_SCALE as f64).ln();
         let mut s = Self {
             rng: key.fork(super::name_hash(&spec.name)),
             session: SessionClock::new(spec.quote_sessions.clone(), zone),
@@ -84,8 +88,10 @@ impl Stream {
             spread_min,
             spread_typical,
             sigma: spec.feed.daily_volatility / (MS_PER_DAY as f64).sqrt(),
+            kappa: std::f64::consts::LN_2 / (REVERSION_HALF_LIFE_DAYS * MS_PER_DAY as f64),
             mean_gap: mean_gap_ms(spec.class),
             anchor,
+            mid,
             log_mid: anchor,
             bid,
             ask,
@@ -258,7 +264,7 @@ impl Generator {
             return;
         }
         (s.bid, s.ask) = (bid, ask);
-        s.log_mid = (((bid.0 + ask.0) as f64 / 2.0) / FIXED_SCALE as f64).ln();
+        s.set_mid((bid.0 + ask.0) as f64 / 2.0);
         s.quoted = s.quoted.max(self.now);
     }
 
@@ -347,12 +353,23 @@ mod tests {
         for name in ["BTCUSD", "XAUUSD"] {
             let spec = &all[find(&all, name).unwrap().index()];
             // Realized variance of the mid over six hours, scaled to a day.
-            let ticks = run(std::slice::from_ref(spec), 11, "2026-01-07T06:00:00Z", "2026-01-07T12:00:00Z");
-            let mids: Vec<f64> = ticks.iter().map(|k| ((k.bid.0 + k.ask.0) as f64).ln()).collect();
+            let ticks = run(
+                std::slice::from_ref(spec),
+                11,
+                "2026-01-07T06:00:00Z",
+                "2026-01-07T12:00:00Z",
+            );
+            let mids: Vec<f64> = ticks
+                .iter()
+                .map(|k| ((k.bid.0 + k.ask.0) as f64).ln())
+                .collect();
             let var: f64 = mids.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum();
             let daily = (var * 4.0).sqrt();
             let want = spec.feed.daily_volatility;
-            assert!((daily / want - 1.0).abs() < 0.1, "{name}: daily volatility {daily}, want {want}");
+            assert!(
+                (daily / want - 1.0).abs() < 0.1,
+                "{name}: daily volatility {daily}, want {want}"
+            );
         }
     }
 }
