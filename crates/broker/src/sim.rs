@@ -31,8 +31,14 @@ pub struct SimServer {
 }
 
 impl SimServer {
-    fn new(cfg: ServerConfig, specs: Vec<SymbolSpec>, rng: &Rng, start: Timestamp) -> Self {
-        let feed = Generator::new(&specs, cfg.zone, rng, start);
+    fn new(
+        cfg: ServerConfig,
+        specs: Vec<SymbolSpec>,
+        rng: &Rng,
+        start: Timestamp,
+        gap_scale: f64,
+    ) -> Self {
+        let feed = Generator::new(&specs, cfg.zone, rng, start).with_gap_scale(gap_scale);
         let candles = specs
             .iter()
             .map(|s| CandleBuilder::new(s, cfg.zone))
@@ -118,7 +124,13 @@ impl SimBroker {
                 stop_out_pct: 50,
                 first_login,
             };
-            SimServer::new(c, default_catalog(), &rng.fork(stream), cfg.start)
+            SimServer::new(
+                c,
+                default_catalog(),
+                &rng.fork(stream),
+                cfg.start,
+                cfg.tick_gap_scale,
+            )
         };
         let servers = vec![
             server(DEMO_SERVER, MarginMode::Hedging, 10_000_001, 1),

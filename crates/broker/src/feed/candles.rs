@@ -107,10 +107,20 @@ impl Series {
         self.bar.is_some() && self.start <= t && t < self.end
     }
 
-    fn push(&mut self, tf: Timeframe, zone: ServerZone, capacity: usize, local: NaiveDateTime, tick: &Tick, spread: u32) {
+    fn push(
+        &mut self,
+        tf: Timeframe,
+        zone: ServerZone,
+        capacity: usize,
+        local: NaiveDateTime,
+        tick: &Tick,
+        spread: u32,
+    ) {
         let slot = slot(tf, local);
         match &mut self.bar {
-            Some(bar) if self.start <= tick.time && tick.time < self.end => bar.add(tick.bid, spread),
+            Some(bar) if self.start <= tick.time && tick.time < self.end => {
+                bar.add(tick.bid, spread)
+            }
             // An earlier tick or a repeated DST hour: the current bar takes it.
             Some(bar) if slot <= self.slot => bar.add(tick.bid, spread),
             _ => {

@@ -36,14 +36,19 @@ pub enum TickFormat {
 }
 
 impl TickFormat {
-    /// Recognizes a file by its first line: a HistData row or a CSV header with `bid` and `ask`.
+    /// Recognizes a file by its first line: a HistData row, or a CSV header (a line naming a
+    /// `time`, `bid` or `ask` column; a header missing one is reported when it is read).
     pub fn detect(first_line: &str) -> Option<Self> {
         let line = first_line.trim_start_matches('\u{feff}').trim();
         let first = line.split(',').next().unwrap_or_default();
         if parse_histdata_time(first).is_some() {
             return Some(Self::HistData);
         }
-        Columns::parse(line).ok().map(|_| Self::Csv)
+        let known = |c: String| TIME_COLUMNS.contains(&c.as_str()) || c == "bid" || c == "ask";
+        line.split(',')
+            .map(column_name)
+            .any(known)
+            .then_some(Self::Csv)
     }
 }
 
@@ -98,10 +103,7 @@ struct Columns {
 impl Columns {
     /// Reads a header; the error names the first missing column.
     fn parse(header: &str) -> Result<Self, &'static str> {
-        let names: Vec<String> = header
-            .split(',')
-            .map(|c| c.trim().trim_matches('"').to_ascii_lowercase())
-            .collect();
+        let names: Vec<String> = header.split(',').map(column_name).collect();
         let find = |want: &[&str]| names.iter().position(|n| want.contains(&n.as_str()));
         let time = find(&TIME_COLUMNS).ok_or("time")?;
         let bid = find(&["bid"]).ok_or("bid")?;
@@ -113,6 +115,11 @@ impl Columns {
             width: time.max(bid).max(ask) + 1,
         })
     }
+}
+
+/// A CSV header cell as a lowercase name.
+fn column_name(cell: &str) -> String {
+    cell.trim().trim_matches('"').to_ascii_lowercase()
 }
 
 /// `YYYYMMDD HHMMSSmmm` in EST (UTC−5).
@@ -435,7 +442,8 @@ mod tests {
             ),
             ("\u{feff}time,bid,ask", Some(TickFormat::Csv)),
             ("Timestamp, Ask, Bid, Volume", Some(TickFormat::Csv)),
-            ("time,bid", None),
+            ("time,bid", Some(TickFormat::Csv)),
+            ("symbol,price", None),
             ("1767780000000,1.1,1.2", None),
             ("", None),
         ];
