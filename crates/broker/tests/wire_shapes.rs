@@ -212,12 +212,13 @@ fn margin_level_appears_with_margin() {
     w.market(Side::Buy, 0.1, Stops::default(), Tags::default());
     let info = wire::account_information(&w.e, w.a, Access::Master, "Drawbridge").unwrap();
     // 0.1 lot × 100 000 EUR / 100 at EURUSD ask 1.1 = 110.00 USD of margin; equity
-    // 10 000 − 0.35 commission − 2.00 spread = 9 997.65; level = 9 997.65 / 110 × 100.
+    // 10 000 − 0.35 commission − 0.20 spread (0.00002 × 100 000 × 0.1) = 9 999.45;
+    // level = 9 999.45 / 110 × 100 = 9 090.409090…
     let v = serde_json::to_value(&info).unwrap();
     assert_eq!(v["margin"], json!(110.0));
-    assert_eq!(v["equity"], json!(9997.65));
-    assert_eq!(v["freeMargin"], json!(9887.65));
-    assert_eq!(v["marginLevel"], json!(9088.77272727));
+    assert_eq!(v["equity"], json!(9999.45));
+    assert_eq!(v["freeMargin"], json!(9889.45));
+    assert_eq!(v["marginLevel"], json!(9090.40909091));
 }
 
 #[test]
@@ -243,7 +244,7 @@ fn a_position_has_the_metaapi_shape() {
             ],
         ),
     );
-    // Opened at the ask 1.1, valued at the bid 1.09998: −0.00002 × 100 000 × 0.1 = −2.00.
+    // Opened at the ask 1.1, valued at the bid 1.09998: −0.00002 × 100 000 × 0.1 = −0.20.
     // The opening commission (3.50 a lot) is in `commission`, not in `profit`.
     assert_eq!(
         v,
@@ -253,7 +254,7 @@ fn a_position_has_the_metaapi_shape() {
             "brokerTime": "2026-01-07 12:00:00.000", "updateTime": "2026-01-07T10:00:00.000Z",
             "openPrice": 1.1, "currentPrice": 1.09998, "currentTickValue": 1.0,
             "stopLoss": 1.09, "takeProfit": 1.12, "volume": 0.1,
-            "profit": -2.0, "realizedProfit": 0.0, "unrealizedProfit": -2.0,
+            "profit": -0.2, "realizedProfit": 0.0, "unrealizedProfit": -0.2,
             "swap": 0.0, "realizedSwap": 0.0, "unrealizedSwap": 0.0,
             "commission": -0.35, "realizedCommission": 0.0, "unrealizedCommission": -0.35,
             "comment": "hello", "clientId": "TE_EURUSD_1", "reason": "POSITION_REASON_CLIENT",
@@ -600,7 +601,7 @@ fn symbol_specification_of_eurusd() {
     let btc = catalog.iter().find(|s| s.name == "BTCUSD").unwrap();
     let b = serde_json::to_value(wire::symbol_specification(btc)).unwrap();
     assert_eq!(b["swapRollover3Days"], "NONE");
-    assert_eq!(b["swapRates"], json!([1.0; 7]));
+    assert_eq!(b["swapRates"], json!(vec![1.0; 7]));
     assert_eq!(b["tradeSessions"]["SUNDAY"], full_day);
     assert!(b.get("pipSize").is_none());
 }

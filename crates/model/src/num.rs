@@ -31,6 +31,14 @@ macro_rules! fixed8 {
                 self.0 as f64 / FIXED_SCALE as f64
             }
 
+            /// The decimal text with `digits` decimals (at most 8), truncated, not rounded:
+            /// exact for a value on a grid of that many decimals (a price of a symbol with
+            /// that many digits).
+            pub fn with_digits(self, digits: u8) -> String {
+                let full = self.to_string();
+                let drop = usize::from(8 - digits.min(8)) + usize::from(digits == 0);
+                full[..full.len() - drop].to_owned()
+            }
             pub fn raw(self) -> i64 {
                 self.0
             }
@@ -232,6 +240,15 @@ mod tests {
         assert!(!Price(110_001_001).is_multiple_of(point));
         assert_eq!(Price::from_f64(f64::NAN), None);
         assert_eq!(Volume::from_f64(1e30), None);
+    }
+
+    #[test]
+    fn with_digits_cuts_the_decimal_text() {
+        assert_eq!(Price(110_001_000).with_digits(5), "1.10001");
+        assert_eq!(Price(-15_055_000_000).with_digits(2), "-150.55");
+        assert_eq!(Price(3_900_000_000_000).with_digits(0), "39000");
+        assert_eq!(Price(1).with_digits(8), "0.00000001");
+        assert_eq!(Price(1).with_digits(9), "0.00000001");
     }
 
     #[test]

@@ -38,7 +38,7 @@ impl Engine {
                 volume,
                 stops,
                 tags,
-            } => self.market_order(a, symbol, side, volume, stops, tags, events),
+            } => self.market_order(a, (symbol, side, volume), stops, tags, events),
             TradeCommand::Pending {
                 symbol,
                 kind,
@@ -214,16 +214,16 @@ impl Engine {
         })
     }
 
+    /// Executes a market deal for `leg` (symbol, side, volume) at the current quote.
     fn market_order(
         &mut self,
         a: AccountIdx,
-        s: SymbolIdx,
-        side: Side,
-        volume: Volume,
+        leg: (SymbolIdx, Side, Volume),
         stops: Stops,
         tags: Tags,
         events: &mut Vec<Event>,
     ) -> Result<TradeOutcome, Retcode> {
+        let (s, side, volume) = leg;
         let reducing = self
             .netting_slot(a, s)
             .and_then(|slot| self.positions.get(slot))
@@ -231,7 +231,7 @@ impl Engine {
         let q = self.tradable(s, (!reducing).then_some(side))?;
         self.check_volume(s, volume)?;
         self.check_stops(s, side, q.close_price(side), &stops)?;
-        self.check_margin(a, (s, side, volume))?;
+        self.check_margin(a, leg)?;
         let order_id = self.next_ticket();
         let price = q.open_price(side);
         let position_id = self.fill(

@@ -16,6 +16,10 @@ pub enum QuoteError {
     Crossed,
 }
 
+/// Rounds of trigger firing one quote may cause: an order fills, its position's stop fires,
+/// and a stop-limit's limit fills; more means a bug.
+const TRIGGER_ROUNDS_MAX: usize = 8;
+
 impl Engine {
     /// Applies a quote: first any rollover or expiry due by its time, then the quote itself,
     /// the triggers it fires, trailing stops, and the revaluation of affected accounts.
@@ -40,11 +44,21 @@ impl Engine {
             time: self.now,
         };
         events.push(Event::Quote { symbol: s });
-        for target in self.triggers[s.index()].fire(bid, ask) {
-            match target {
-                Target::Order(id) => self.trigger_order(id, events),
-                Target::StopLoss(id) => self.close_on_trigger(id, Reason::Sl, events),
-                Target::TakeProfit(id) => self.close_on_trigger(id, Reason::Tp, events),
+        // What fires may set new levels the same quote has already reached (a gap fills a
+        // pending order whose TP lies behind the price; a stop-limit places a marketable
+        // limit): fire again until nothing is left. Each round consumes what it fires, so
+        // this ends; the bound only guards against a bug.
+        for _round in 0..TRIGGER_ROUNDS_MAX {
+            let fired = self.triggers[s.index()].fire(bid, ask);
+            if fired.is_empty() {
+                break;
+            }
+            for target in fired {
+                match target {
+                    Target::Order(id) => self.trigger_order(id, events),
+                    Target::StopLoss(id) => self.close_on_trigger(id, Reason::Sl, events),
+                    Target::TakeProfit(id) => self.close_on_trigger(id, Reason::Tp, events),
+                }
             }
         }
         self.trail(s, events);

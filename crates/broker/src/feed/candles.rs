@@ -186,10 +186,20 @@ impl CandleBuilder {
             }
             return;
         }
-        let local = self.zone.local(tick.time);
+        // Only the bars that end before this tick need the (costly) wall-clock conversion.
+        let zone = self.zone;
+        let mut local = None;
         let mut aligned = true;
         for (tf, s) in Timeframe::ALL.into_iter().zip(&mut self.series) {
-            s.push(tf, self.zone, self.capacity, local, tick, spread);
+            match &mut s.bar {
+                Some(bar) if s.start <= tick.time && tick.time < s.end => {
+                    bar.add(tick.bid, spread);
+                    continue;
+                }
+                _ => {}
+            }
+            let local = *local.get_or_insert_with(|| zone.local(tick.time));
+            s.push(tf, zone, self.capacity, local, tick, spread);
             aligned &= s.contains(tick.time);
         }
         self.aligned = aligned;

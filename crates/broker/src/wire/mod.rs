@@ -3,7 +3,9 @@
 //!
 //! - here: account information, trade responses, server time and the shared conversions;
 //! - [`trading`]: positions, orders (pending and history) and deals;
-//! - [`market`]: symbol specifications, symbol prices, candles, ticks and books.
+//! - [`market`]: symbol specifications, symbol prices, candles, ticks and books;
+//! - [`request`]: trade requests (`actionType` + fields) into engine commands, with
+//!   field-level problems.
 //!
 //! Numbers: prices and volumes are eight-decimal integers and money is cents, so one division
 //! (`to_f64`, correctly rounded) already gives the float nearest the decimal, and JSON shows
@@ -15,9 +17,11 @@
 //! wall clock (`YYYY-MM-DD HH:mm:ss.SSS`).
 
 mod market;
+mod request;
 mod trading;
 
 pub use market::{book, candle, symbol_price, symbol_specification, tick};
+pub use request::{FieldProblem, trade_command};
 pub use trading::{deal, order, position};
 
 use crate::account::{Access, AccountIdx, MarginMode};

@@ -182,15 +182,15 @@ fn print_figures(figures: &[Figure]) {
 }
 
 /// The median of a non-empty sample (the mean of the two middle values for an even count).
-fn median(sample: &[Duration]) -> Duration {
+fn median(sample: &[f64]) -> f64 {
     assert!(!sample.is_empty(), "a median needs at least one sample");
     let mut s = sample.to_vec();
-    s.sort_unstable();
+    s.sort_by(f64::total_cmp);
     let mid = s.len() / 2;
     if s.len() % 2 == 1 {
         s[mid]
     } else {
-        (s[mid - 1] + s[mid]) / 2
+        (s[mid - 1] + s[mid]) / 2.0
     }
 }
 
@@ -201,7 +201,12 @@ fn ms(d: Duration) -> String {
 
 /// Median wall time of the laps.
 fn median_wall(laps: &[Lap]) -> Duration {
-    median(&laps.iter().map(|l| l.wall).collect::<Vec<_>>())
+    Duration::from_secs_f64(median(
+        &laps
+            .iter()
+            .map(|l| l.wall.as_secs_f64())
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// Below this much wall time the thread's CPU time (sampled at scheduler ticks) says little.
@@ -262,12 +267,8 @@ mod tests {
 
     #[test]
     fn median_of_odd_and_even_samples() {
-        let d = Duration::from_millis;
-        assert_eq!(median(&[d(5), d(1), d(3)]), d(3));
-        assert_eq!(
-            median(&[d(4), d(1), d(2), d(3)]),
-            Duration::from_micros(2_500)
-        );
+        assert_eq!(median(&[5.0, 1.0, 3.0]), 3.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
     }
 
     #[test]
