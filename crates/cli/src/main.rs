@@ -2,12 +2,14 @@
 //!
 //! - `serve`: the MetaApi-compatible server; `token create`: API and account tokens.
 //! - `bench`: performance benchmarks printing `BENCH <id> <value> <unit> target <op><bound>`.
+//! - `messages`: the message catalogue (`docs/messages.md`).
 //! - `catalog`: the simulated trade servers' symbol catalogue (`docs/catalog.md`).
 //! - `replay`: reads a tick file as the simulated broker replays it and prints its candles.
 
 mod bench;
 mod catalog;
 mod replay;
+mod serve;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
@@ -24,18 +26,30 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve the MetaApi REST API on the embedded simulated broker.
+    Serve(serve::ServeArgs),
+    /// Manage tokens (works while a server runs on the same data dir).
+    Token(serve::TokenArgs),
     /// Run a benchmark (`drawbridge bench` lists them).
     Bench(bench::BenchArgs),
     /// Print the simulated trade servers' symbol catalogue as a Markdown table.
     Catalog,
+    /// Print the catalogue of user-facing messages as a Markdown table.
+    Messages,
     /// Read a tick file (HistData ASCII or `time,bid,ask` CSV) and print its candles.
     Replay(replay::ReplayArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Some(Command::Serve(args)) => serve::serve(args),
+        Some(Command::Token(args)) => serve::token(args),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Replay(args)) => replay::run(args),
+        Some(Command::Messages) => {
+            print!("{}", drawbridge_server::messages::markdown());
+            Ok(())
+        }
         Some(Command::Catalog) => {
             print!("{}", catalog::markdown());
             Ok(())

@@ -1,0 +1,367 @@
+//! Tokens and what they grant.
+//!
+//! - API tokens are JWTs (`header.payload.signature`, HS256 with the server's secret): the
+//!   official SDK tells token kinds apart by their three dot-separated parts. The payload
+//!   names the token (`tokenId`) and its user and carries MetaApi-style `accessRules`.
+//! - Account tokens are one part (`<tokenId><secret>`, hex, no dot) and grant one account.
+//!
+//! Only a SHA-256 digest of each token is stored; a token is valid while its record exists
+//! and is not revoked. [`Grant`] is what a valid token allows: admin or not, read-only or not,
+//! all of the user's accounts or a listed few.
+
+use crate::error::ApiError;
+use crate::messages;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use drawbridge_model::Timestamp;
+use drawbridge_store::{Store, Token};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// Hex characters of a token id.
+const TOKEN_ID_HEX: usize = 16;
+/// Hex characters of an account token's secret part.
+const ACCOUNT_SECRET_HEX: usize = 48;
+/// Tokens whose records are cached; beyond this the cache is cleared and refilled on demand.
+const CACHE_TOKENS_MAX: usize = 100_000;
+
+/// What a token allows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Grant {
+    /// May use the sim control API and create tokens for others.
+    #[serde(default)]
+    pub admin: bool,
+    /// May only read.
+    #[serde(default)]
+    pub read_only: bool,
+    /// Limited to these account ids; `None` is every account of the user.
+    #[serde(default)]
+    pub accounts: Option<Vec<String>>,
+    /// An account token (one part): some routes need an API token.
+    #[serde(default)]
+    pub account_token: bool,
+}
+
+impl Grant {
+    /// A grant no wider than both `self` and `narrower`.
+    pub fn narrow(&self, narrower: &Grant) -> Grant {
+        let accounts = match (&self.accounts, &narrower.accounts) {
+            (None, x) | (x, None) => x.clone(),
+            (Some(a), Some(b)) => Some(a.iter().filter(|id| b.contains(id)).cloned().collect()),
+        };
+        Grant {
+            admin: self.admin && narrower.admin,
+            read_only: self.read_only || narrower.read_only,
+            accounts,
+            account_token: self.account_token,
+        }
+    }
+
+    pub fn allows_account(&self, id: &str) -> bool {
+        self.accounts
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|a| a == id))
+    }
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: String,
+    pub token_id: String,
+    pub grant: Grant,
+}
+
+impl Caller {
+    pub fn require_write(&self) -> Result<(), ApiError> {
+        if self.grant.read_only {
+            return Err(ApiError::forbidden(&messages::FORBIDDEN_READ_ONLY, &[]));
+        }
+        Ok(())
+    }
+
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if !self.grant.admin {
+            return Err(ApiError::forbidden(&messages::FORBIDDEN_ADMIN, &[]));
+        }
+        Ok(())
+    }
+
+    pub fn require_api_token(&self) -> Result<(), ApiError> {
+        if self.grant.account_token {
+            return Err(ApiError::forbidden(&messages::FORBIDDEN_API_TOKEN, &[]));
+        }
+        Ok(())
+    }
+
+    pub fn require_account(&self, id: &str) -> Result<(), ApiError> {
+        if !self.grant.allows_account(id) {
+            return Err(ApiError::forbidden(&messages::FORBIDDEN_ACCOUNT, &[&id]));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Claims {
+    token_id: String,
+    user_id: String,
+    iat: i64,
+    access_rules: Vec<AccessRule>,
+}
+
+/// MetaApi's access-rule shape, so tools that inspect tokens read them as MetaApi's.
+#[derive(Serialize, Deserialize)]
+struct AccessRule {
+    id: String,
+    resources: Vec<String>,
+}
+
+/// Mints and checks tokens against the store, caching token records.
+pub struct Tokens {
+    store: Arc<dyn Store>,
+    secret: Vec<u8>,
+    cache: RwLock<HashMap<String, Token>>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens").finish_non_exhaustive()
+    }
+}
+
+/// Random bytes from the operating system, as lowercase hex: for secrets and ids, which must
+/// not come from the simulation's seeded RNG.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("the operating system provides randomness");
+    hex(&buf)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn digest(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// The setting holding the HMAC secret of API tokens.
+const SECRET_SETTING: &str = "token_secret";
+
+impl Tokens {
+    /// Loads (or creates, on first start) the signing secret.
+    pub async fn open(store: Arc<dyn Store>) -> Result<Self, drawbridge_store::StoreError> {
+        let secret = store
+            .setting_or_insert(SECRET_SETTING, &random_hex(32))
+            .await?;
+        Ok(Self {
+            store,
+            secret: secret.into_bytes(),
+            cache: RwLock::new(HashMap::new()),
+        })
+    }
+
+    fn sign(&self, data: &str) -> String {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        mac.update(data.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// Mints an API token (JWT) for `user_id` with `grant`, and stores it.
+    pub async fn mint_api(
+        &self,
+        user_id: &str,
+        grant: &Grant,
+        now: Timestamp,
+    ) -> Result<String, drawbridge_store::StoreError> {
+        let token_id = random_hex(TOKEN_ID_HEX / 2);
+        let resources = match &grant.accounts {
+            None => vec![format!("*:{user_id}:*")],
+            Some(ids) => ids.iter().map(|id| format!("account:{user_id}:{id}")).collect(),
+        };
+        let claims = Claims {
+            token_id: token_id.clone(),
+            user_id: user_id.to_owned(),
+            iat: now.millis() / 1_000,
+            access_rules: vec![AccessRule {
+                id: "metaapi-rest-api".into(),
+                resources,
+            }],
+        };
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
+        let unsigned = format!("{header}.{payload}");
+        let token = format!("{unsigned}.{}", self.sign(&unsigned));
+        self.store_token(&token_id, user_id, &token, grant, now)
+            .await?;
+        Ok(token)
+    }
+
+    /// Mints an account token (one part) for one account of `user_id`.
+    pub async fn mint_account(
+        &self,
+        user_id: &str,
+        account_id: &str,
+        read_only: bool,
+        now: Timestamp,
+    ) -> Result<String, drawbridge_store::StoreError> {
+        let token_id = random_hex(TOKEN_ID_HEX / 2);
+        let token = format!("{token_id}{}", random_hex(ACCOUNT_SECRET_HEX / 2));
+        let grant = Grant {
+            admin: false,
+            read_only,
+            accounts: Some(vec![account_id.to_owned()]),
+            account_token: true,
+        };
+        self.store_token(&token_id, user_id, &token, &grant, now)
+            .await?;
+        Ok(token)
+    }
+
+    async fn store_token(
+        &self,
+        id: &str,
+        user_id: &str,
+        token: &str,
+        grant: &Grant,
+        now: Timestamp,
+    ) -> Result<(), drawbridge_store::StoreError> {
+        let record = Token {
+            id: id.to_owned(),
+            user_id: user_id.to_owned(),
+            digest: digest(token),
+            access: serde_json::to_string(grant).unwrap_or_default(),
+            created: now,
+            revoked: None,
+        };
+        self.store.create_token(&record).await
+    }
+
+    /// The caller a presented token stands for; `UnauthorizedError` when it is malformed,
+    /// forged, unknown or revoked.
+    pub async fn authenticate(&self, token: &str) -> Result<Caller, ApiError> {
+        let token_id = self.token_id(token).ok_or_else(ApiError::unauthorized)?;
+        let cached = self
+            .cache
+            .read()
+            .map_err(|_| ApiError::internal("token cache poisoned"))?
+            .get(&token_id)
+            .cloned();
+        let record = match cached {
+            Some(r) => r,
+            None => {
+                let r = self
+                    .store
+                    .token(&token_id)
+                    .await?
+                    .ok_or_else(ApiError::unauthorized)?;
+                let mut cache = self
+                    .cache
+                    .write()
+                    .map_err(|_| ApiError::internal("token cache poisoned"))?;
+                if cache.len() >= CACHE_TOKENS_MAX {
+                    cache.clear();
+                }
+                cache.insert(token_id.clone(), r.clone());
+                r
+            }
+        };
+        if record.revoked.is_some() || record.digest != digest(token) {
+            return Err(ApiError::unauthorized());
+        }
+        let grant: Grant = serde_json::from_str(&record.access).map_err(ApiError::internal)?;
+        Ok(Caller {
+            user_id: record.user_id,
+            token_id,
+            grant,
+        })
+    }
+
+    /// The token id of a well-formed token with a valid signature.
+    fn token_id(&self, token: &str) -> Option<String> {
+        let parts: Vec<&str> = token.split('.').collect();
+        match parts.as_slice() {
+            [one] => {
+                let ok = one.len() == TOKEN_ID_HEX + ACCOUNT_SECRET_HEX
+                    && one.bytes().all(|b| b.is_ascii_hexdigit());
+                ok.then(|| one[..TOKEN_ID_HEX].to_owned())
+            }
+            [header, payload, signature] => {
+                let expected = self.sign(&format!("{header}.{payload}"));
+                if !constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
+                    return None;
+                }
+                let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+                let claims: Claims = serde_json::from_slice(&bytes).ok()?;
+                Some(claims.token_id)
+            }
+            _ => None,
+        }
+    }
+
+    /// Revokes a token of `user_id`; false when there is no such live token.
+    pub async fn revoke(
+        &self,
+        user_id: &str,
+        token_id: &str,
+        now: Timestamp,
+    ) -> Result<bool, ApiError> {
+        let Some(record) = self.store.token(token_id).await? else {
+            return Ok(false);
+        };
+        if record.user_id != user_id {
+            return Ok(false);
+        }
+        let done = self.store.revoke_token(token_id, now).await?;
+        if let Ok(mut cache) = self.cache.write() {
+            cache.remove(token_id);
+        }
+        Ok(done)
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narrowing_only_takes_away() {
+        let full = Grant {
+            admin: true,
+            ..Grant::default()
+        };
+        let narrow = Grant {
+            admin: false,
+            read_only: true,
+            accounts: Some(vec!["a".into(), "b".into()]),
+            account_token: false,
+        };
+        let n = full.narrow(&narrow);
+        assert!(!n.admin && n.read_only);
+        assert!(n.allows_account("a") && !n.allows_account("c"));
+        let again = n.narrow(&Grant {
+            accounts: Some(vec!["b".into(), "c".into()]),
+            ..Grant::default()
+        });
+        assert_eq!(again.accounts, Some(vec!["b".to_owned()]));
+        assert!(again.read_only, "read-only stays");
+    }
+
+    #[test]
+    fn constant_time_eq_compares() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

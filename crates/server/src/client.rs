@@ -1,0 +1,402 @@
+//! The client REST API of a deployed account: terminal state, trading, history and market
+//! data, under `/users/current/accounts/:id/…`.
+//!
+//! Every call resolves the caller's account to its broker session, then reads the broker's
+//! state through the desk (one consistent snapshot per call) or applies a trade as a
+//! journaled op. An undeployed account answers as the cloud does: `ValidationError`
+//! (not deployed); a deployed one without a broker session: `ValidationError` (not connected).
+
+use crate::auth::Caller;
+use crate::desk::{DeskError, Op, Outcome};
+use crate::error::{ApiError, FieldError, Kind};
+use crate::extract::JsonObject;
+use crate::messages;
+use crate::provisioning::owned;
+use crate::state::Shared;
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use drawbridge_broker::account::Access;
+use drawbridge_broker::broker::{Broker, Session};
+use drawbridge_broker::sim::SimBroker;
+use drawbridge_broker::wire as bw;
+use drawbridge_model::wire as w;
+use drawbridge_model::{Timeframe, Timestamp};
+use serde_json::{Value, json};
+
+/// Largest page of history queries.
+const HISTORY_LIMIT_MAX: usize = 1_000;
+
+/// The account's broker session, after the ownership and deployment checks.
+async fn session(state: &Shared, caller: &Caller, id: &str) -> Result<Session, ApiError> {
+    let (_, doc) = owned(state, caller, id).await?;
+    if doc.state != "DEPLOYED" {
+        return Err(ApiError::of(
+            Kind::Validation,
+            &messages::ACCOUNT_NOT_DEPLOYED,
+            &[&id],
+        ));
+    }
+    state.session(id).ok_or_else(|| {
+        ApiError::of(Kind::Validation, &messages::ACCOUNT_NOT_CONNECTED, &[&id])
+    })
+}
+
+fn desk_error(e: DeskError) -> ApiError {
+    match e {
+        DeskError::Request(problems) => ApiError::fields(
+            problems
+                .into_iter()
+                .map(|p| FieldError::invalid(p.field, None, &p.reason))
+                .collect(),
+        ),
+        other => ApiError::internal(other),
+    }
+}
+
+/// Runs `f` on the account's server engine and account index.
+async fn on_account<R: Send + 'static>(
+    state: &Shared,
+    s: Session,
+    f: impl FnOnce(&SimBroker, &drawbridge_broker::engine::Engine, drawbridge_broker::account::AccountIdx) -> R
+    + Send
+    + 'static,
+) -> Result<Option<R>, ApiError> {
+    state
+        .desk
+        .read(move |b| {
+            let engine = &b.server(s.account.server).engine;
+            engine.find_login(s.account.login).map(|a| f(b, engine, a))
+        })
+        .await
+        .map_err(desk_error)
+}
+
+fn gone(id: &str) -> ApiError {
+    ApiError::of(Kind::Validation, &messages::ACCOUNT_NOT_CONNECTED, &[&id])
+}
+
+/// `GET …/account-information`
+pub async fn account_information(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let s = session(&state, &caller, &id).await?;
+    let info = on_account(&state, s, move |_, e, a| {
+        let reported = e.account(a).is_some_and(|acc| acc.kind.is_reported());
+        reported.then(|| bw::account_information(e, a, s.access, "Drawbridge"))
+    })
+    .await?
+    .ok_or_else(|| gone(&id))?;
+    // Accounts not cleared by statements: the request succeeds with no data.
+    Ok(Json(info.flatten().map_or(json!({}), |i| json!(i))))
+}
+
+/// `GET …/positions`
+pub async fn positions(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<w::Position>>, ApiError> {
+    let s = session(&state, &caller, &id).await?;
+    let list = on_account(&state, s, move |b, e, _| {
+        b.positions(&s)
+            .map(|ps| ps.iter().map(|p| bw::position(e, p)).collect::<Vec<_>>())
+            .unwrap_or_default()
+    })
+    .await?
+    .ok_or_else(|| gone(&id))?;
+    Ok(Json(list))
+}
+
+/// `GET …/positions/:positionId`
+pub async fn position(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((id, position_id)): Path<(String, String)>,
+) -> Result<Json<w::Position>, ApiError> {
+    let s = session(&state, &caller, &id).await?;
+    let pid = position_id.parse::<u64>().ok();
+    on_account(&state, s, move |b, e, _| {
+        let ps = b.positions(&s).unwrap_or_default();
+        ps.iter()
+            .find(|p| Some(p.id) == pid)
+            .map(|p| bw::position(e, p))
+    })
+    .await?
+    .flatten()
+    .map(Json)
+    .ok_or_else(|| ApiError::not_found(&messages::NOT_FOUND_POSITION, &[&position_id]))
+}
+
+/// `GET …/orders`
+pub async fn orders(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<w::Order>>, ApiError> {
+    let s = session(&state, &caller, &id).await?;
+    let list = on_account(&state, s, move |b, e, _| {
+        b.orders(&s)
+            .map(|os| os.iter().map(|o| bw::order(e, o)).collect::<Vec<_>>())
+            .unwrap_or_default()
+    })
+    .await?
+    .ok_or_else(|| gone(&id))?;
+    Ok(Json(list))
+}
+
+/// `GET …/orders/:orderId`
+pub async fn order(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((id, order_id)): Path<(String, String)>,
+) -> Result<Json<w::Order>, ApiError> {
+    let s = session(&state, &caller, &id).await?;
+    let oid = order_id.parse::<u64>().ok();
+    on_account(&state, s, move |b, e, _| {
+        let os = b.orders(&s).unwrap_or_default();
+        os.iter().find(|o| Some(o.id) == oid).map(|o| bw::order(e, o))
+    })
+    .await?
+    .flatten()
+    .map(Json)
+    .ok_or_else(|| ApiError::not_found(&messages::NOT_FOUND_ORDER, &[&order_id]))
+}
+
+/// Offset and limit of a history query.
+fn page(raw: Option<&str>) -> Result<(usize, usize), ApiError> {
+    let mut offset = 0;
+    let mut limit = HISTORY_LIMIT_MAX;
+    let mut problems = Vec::new();
+    for (k, v) in raw.unwrap_or("").split('&').filter_map(|kv| kv.split_once('=')) {
+        let target = match k {
+            "offset" => &mut offset,
+            "limit" => &mut limit,
+            _ => continue,
+        };
+        match v.parse::<usize>() {
+            Ok(n) if k != "limit" || n <= HISTORY_LIMIT_MAX => *target = n,
+            _ => problems.push(FieldError::new(
+                k,
+                Some(json!(v)),
+                messages::FIELD_TOO_LARGE.with(&[&HISTORY_LIMIT_MAX]),
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok((offset, limit))
+    } else {
+        Err(ApiError::fields(problems))
+    }
+}
+
+fn time_param(name: &str, raw: &str) -> Result<Timestamp, FieldError> {
+    let decoded = raw.replace("%3A", ":").replace("%3a", ":");
+    Timestamp::parse_iso(&decoded)
+        .map_err(|_| FieldError::invalid(name, Some(json!(raw)), "must be an ISO-8601 time"))
+}
+
+fn time_range(start: &str, end: &str) -> Result<(Timestamp, Timestamp), ApiError> {
+    match (time_param("startTime", start), time_param("endTime", end)) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (a, b) => Err(ApiError::fields(
+            [a.err(), b.err()].into_iter().flatten().collect(),
+        )),
+    }
+}
+
+/// `GET …/history-deals/time/:startTime/:endTime`
+pub async fn deals_by_time(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((id, start, end)): Path<(String, String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<w::Deal>>, ApiError> {
+    let (from, to) = time_range(&start, &end)?;
+    let (offset, limit) = page(raw.as_deref())?;
+    let s = session(&state, &caller, &id).await?;
+    let list = on_account(&state, s, move |b, e, _| {
+        b.deals(&s, from, to)
+            .unwrap_or_default()
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|d| bw::deal(e, d))
+            .collect::<Vec<_>>()
+    })
+    .await?
+    .ok_or_else(|| gone(&id))?;
+    Ok(Json(list))
+}
+
+/// `GET …/history-orders/time/:startTime/:endTime`
+pub async fn history_orders_by_time(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((id, start, end)): Path<(String, String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<w::Order>>, ApiError> {
+    let (from, to) = time_range(&start, &end)?;
+    let (offset, limit) = page(raw.as_deref())?;
+    let s = session(&state, &caller, &id).await?;
+    let list = on_account(&state, s, move |b, e, _| {
+        b.history_orders(&s, from, to)
+            .unwrap_or_default()
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|o| bw::order(e, o))
+            .collect::<Vec<_>>()
+    })
+    .await?
+    .ok_or_else(|| gone(&id))?;
+    Ok(Json(list))
+}
+
+/// `POST …/trade`
+pub async fn trade(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> Result<Json<w::TradeResponse>, ApiError> {
+    caller.require_write()?;
+    let s = session(&state, &caller, &id).await?;
+    let request: w::TradeRequest = serde_json::from_value(Value::Object(body)).map_err(|e| {
+        ApiError::field(FieldError::invalid("trade", None, &e.to_string()))
+    })?;
+    let op = Op::Trade {
+        server: s.account.server,
+        login: s.account.login,
+        investor: s.access == Access::Investor,
+        request,
+    };
+    match state.desk.apply(op).await.map_err(desk_error)? {
+        Outcome::Trade(r) => Ok(Json(r)),
+        other => Err(ApiError::internal(format!("unexpected outcome {other:?}"))),
+    }
+}
+
+/// `GET …/symbols`
+pub async fn symbols(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<String>>, ApiError> {
+    let s = session(&state, &caller, &id).await?;
+    let names = state
+        .desk
+        .read(move |b| {
+            b.symbols(s.account.server)
+                .iter()
+                .map(|spec| spec.name.clone())
+                .collect()
+        })
+        .await
+        .map_err(desk_error)?;
+    Ok(Json(names))
+}
+
+fn unknown_symbol(symbol: &str) -> ApiError {
+    ApiError::field(FieldError::new(
+        "symbol",
+        Some(json!(symbol)),
+        messages::FIELD_UNKNOWN_SYMBOL.with(&[&symbol]),
+    ))
+}
+
+/// `GET …/symbols/:symbol/specification`
+pub async fn specification(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((id, symbol)): Path<(String, String)>,
+) -> Result<Json<w::SymbolSpecification>, ApiError> {
+    let s = session(&state, &caller, &id).await?;
+    let name = symbol.clone();
+    state
+        .desk
+        .read(move |b| {
+            b.symbols(s.account.server)
+                .iter()
+                .find(|spec| spec.name == name)
+                .map(bw::symbol_specification)
+        })
+        .await
+        .map_err(desk_error)?
+        .map(Json)
+        .ok_or_else(|| unknown_symbol(&symbol))
+}
+
+/// `GET …/symbols/:symbol/current-price`
+pub async fn current_price(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((id, symbol)): Path<(String, String)>,
+) -> Result<Json<w::SymbolPrice>, ApiError> {
+    let s = session(&state, &caller, &id).await?;
+    let name = symbol.clone();
+    let price = on_account(&state, s, move |_, e, a| {
+        let sym = e.symbol(&name)?;
+        let currency = e.account(a).map(|acc| acc.currency);
+        Some(bw::symbol_price(e, sym, currency))
+    })
+    .await?
+    .flatten()
+    .ok_or_else(|| unknown_symbol(&symbol))?;
+    price.map(Json).ok_or_else(|| {
+        ApiError::not_found(&messages::NOT_FOUND_ROUTE, &[&"price of", &symbol])
+    })
+}
+
+/// `GET …/symbols/:symbol/current-candles/:timeframe`
+pub async fn current_candle(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((id, symbol, timeframe)): Path<(String, String, String)>,
+) -> Result<Json<w::Candle>, ApiError> {
+    let tf: Timeframe = timeframe.parse().map_err(|_| {
+        ApiError::field(FieldError::new(
+            "timeframe",
+            Some(json!(timeframe)),
+            messages::FIELD_ONE_OF.with(&[&Timeframe::ALL.map(Timeframe::as_str).join(" ")]),
+        ))
+    })?;
+    let s = session(&state, &caller, &id).await?;
+    let name = symbol.clone();
+    state
+        .desk
+        .read(move |b| {
+            let srv = b.server(s.account.server);
+            let sym = srv.engine.symbol(&name)?;
+            let c = srv.candles.get(sym.index())?.current(tf)?;
+            Some(bw::candle(srv.engine.config().zone, &name, tf, &c))
+        })
+        .await
+        .map_err(desk_error)?
+        .map(Json)
+        .ok_or_else(|| unknown_symbol(&symbol))
+}
+
+/// `GET …/server-time`
+pub async fn server_time(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<w::ServerTime>, ApiError> {
+    let s = session(&state, &caller, &id).await?;
+    let t = state
+        .desk
+        .read(move |b| {
+            let e = &b.server(s.account.server).engine;
+            let last = (0..e.specs().len())
+                .map(|i| e.quote(drawbridge_broker::symbol::SymbolIdx(i as u32)))
+                .filter(|q| q.is_live())
+                .map(|q| q.time)
+                .max();
+            bw::server_time(e.config().zone, b.now(), last)
+        })
+        .await
+        .map_err(desk_error)?;
+    Ok(Json(t))
+}

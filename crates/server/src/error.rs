@@ -1,0 +1,204 @@
+//! The one path from an error to the wire: MetaApi's error shape
+//! `{id, error, message, details | metadata, text: {key, param, text}}`.
+//!
+//! Handlers return [`ApiError`]; internal failures become `InternalError` with only a request
+//! id in the body, the cause going to the log.
+
+use crate::messages::{self, Message, Text};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::Value;
+
+/// One bad field of a request: MetaApi's `ValidationDetails` item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldError {
+    pub parameter: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    pub message: String,
+    pub text: Text,
+}
+
+impl FieldError {
+    pub fn new(parameter: &str, value: Option<Value>, text: Text) -> Self {
+        Self {
+            parameter: parameter.to_owned(),
+            value,
+            message: text.text.clone(),
+            text,
+        }
+    }
+
+    pub fn required(parameter: &str) -> Self {
+        Self::new(parameter, None, messages::FIELD_REQUIRED.text())
+    }
+
+    pub fn invalid(parameter: &str, value: Option<Value>, why: &str) -> Self {
+        Self::new(parameter, value, messages::FIELD_INVALID.with(&[&why]))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Validation,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    TooManyRequests,
+    Internal,
+}
+
+impl Kind {
+    fn status(self) -> StatusCode {
+        match self {
+            Self::Validation => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Validation => "ValidationError",
+            Self::Unauthorized => "UnauthorizedError",
+            Self::Forbidden => "ForbiddenError",
+            Self::NotFound => "NotFoundError",
+            Self::Conflict => "ConflictError",
+            Self::TooManyRequests => "TooManyRequestsError",
+            Self::Internal => "InternalError",
+        }
+    }
+
+    /// MetaApi's numeric error id.
+    fn id(self) -> u16 {
+        match self {
+            Self::Validation => 1,
+            Self::Unauthorized => 2,
+            Self::Forbidden => 3,
+            Self::NotFound => 4,
+            Self::Conflict => 5,
+            Self::TooManyRequests => 6,
+            Self::Internal => 7,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub kind: Kind,
+    pub text: Text,
+    pub details: Option<Value>,
+    pub metadata: Option<Value>,
+    /// What went wrong inside, for the log only.
+    pub cause: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(kind: Kind, text: Text) -> Self {
+        Self {
+            kind,
+            text,
+            details: None,
+            metadata: None,
+            cause: None,
+        }
+    }
+
+    pub fn of(kind: Kind, m: &'static Message, params: &[&dyn std::fmt::Display]) -> Self {
+        Self::new(kind, m.with(params))
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::of(Kind::Unauthorized, &messages::UNAUTHORIZED, &[])
+    }
+
+    pub fn forbidden(m: &'static Message, params: &[&dyn std::fmt::Display]) -> Self {
+        Self::of(Kind::Forbidden, m, params)
+    }
+
+    pub fn not_found(m: &'static Message, params: &[&dyn std::fmt::Display]) -> Self {
+        Self::of(Kind::NotFound, m, params)
+    }
+
+    /// 400 with field-level details.
+    pub fn fields(details: Vec<FieldError>) -> Self {
+        let mut e = Self::of(Kind::Validation, &messages::VALIDATION, &[]);
+        e.details = serde_json::to_value(details).ok();
+        e
+    }
+
+    pub fn field(detail: FieldError) -> Self {
+        Self::fields(vec![detail])
+    }
+
+    /// 400 with details other than a field list (`"E_AUTH"`, `{code, serversByBrokers}`).
+    pub fn validation(text: Text, details: Value) -> Self {
+        let mut e = Self::new(Kind::Validation, text);
+        e.details = Some(details);
+        e
+    }
+
+    /// 500: the cause is logged, never sent.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        let mut e = Self::new(Kind::Internal, messages::INTERNAL.text());
+        e.cause = Some(cause.to_string());
+        e
+    }
+
+    pub fn with_metadata(mut self, metadata: Value) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
+}
+
+impl From<drawbridge_store::StoreError> for ApiError {
+    fn from(e: drawbridge_store::StoreError) -> Self {
+        Self::internal(e)
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    id: u16,
+    error: &'static str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<&'a Value>,
+    text: &'a Text,
+}
+
+/// The request id of the failing request, filled in by the request-id middleware.
+#[derive(Debug, Clone)]
+pub struct ErrorCause(pub String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut text = self.text;
+        let cause = self.cause;
+        if self.kind == Kind::Internal {
+            // The middleware logs the cause with the request id and rewrites nothing else.
+            text = messages::INTERNAL.with(&[&"(see the X-Request-Id header)"]);
+        }
+        let body = Body {
+            id: self.kind.id(),
+            error: self.kind.name(),
+            message: &text.text,
+            details: self.details.as_ref(),
+            metadata: self.metadata.as_ref(),
+            text: &text,
+        };
+        let mut response = (self.kind.status(), axum::Json(&body)).into_response();
+        if let Some(cause) = cause {
+            response.extensions_mut().insert(ErrorCause(cause));
+        }
+        response
+    }
+}

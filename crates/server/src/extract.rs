@@ -1,0 +1,207 @@
+//! Request extractors whose failures are MetaApi errors: the authenticated [`Caller`], a JSON
+//! body read as a loose object and checked field by field ([`Fields`]), and query strings.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, FieldError};
+use crate::messages;
+use crate::state::Shared;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde_json::{Map, Value};
+
+/// The header (and, for websockets, query parameter) carrying the token.
+pub const AUTH_HEADER: &str = "auth-token";
+
+impl FromRequestParts<Shared> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTH_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let token = header.or_else(|| {
+            parts.uri.query().and_then(|q| {
+                q.split('&')
+                    .filter_map(|kv| kv.split_once('='))
+                    .find(|(k, _)| *k == AUTH_HEADER)
+                    .map(|(_, v)| v.to_owned())
+            })
+        });
+        let token = token.ok_or_else(ApiError::unauthorized)?;
+        state.tokens.authenticate(token.trim()).await
+    }
+}
+
+/// A JSON object body. An absent body is an empty object: the SDK sends none with deploy,
+/// undeploy and friends.
+#[derive(Debug, Default)]
+pub struct JsonObject(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    crate::error::Kind::Validation,
+                    messages::BODY_TOO_LARGE.with(&[&e.body_text()]),
+                )
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self::default());
+        }
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => Ok(Self(map)),
+            Ok(_) => Err(ApiError::new(
+                crate::error::Kind::Validation,
+                messages::VALIDATION_JSON.with(&[&"expected an object"]),
+            )),
+            Err(e) => Err(ApiError::new(
+                crate::error::Kind::Validation,
+                messages::VALIDATION_JSON.with(&[&e]),
+            )),
+        }
+    }
+}
+
+/// Field-by-field reading of an object that collects every problem.
+#[derive(Debug)]
+pub struct Fields<'a> {
+    obj: &'a Map<String, Value>,
+    pub problems: Vec<FieldError>,
+}
+
+impl<'a> Fields<'a> {
+    pub fn new(obj: &'a Map<String, Value>) -> Self {
+        Self {
+            obj,
+            problems: Vec::new(),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.obj.get(key).filter(|v| !v.is_null())
+    }
+
+    fn bad(&mut self, key: &str, why: &str) {
+        let value = self.obj.get(key).cloned();
+        self.problems.push(FieldError::invalid(key, value, why));
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    pub fn require(&mut self, key: &str) {
+        if !self.has(key) {
+            self.problems.push(FieldError::required(key));
+        }
+    }
+
+    pub fn string(&mut self, key: &str) -> Option<String> {
+        match self.get(key)? {
+            Value::String(s) => Some(s.clone()),
+            _ => {
+                self.bad(key, "must be a string");
+                None
+            }
+        }
+    }
+
+    /// A non-empty string of at most `max` characters.
+    pub fn text(&mut self, key: &str, max: usize) -> Option<String> {
+        let s = self.string(key)?;
+        if s.trim().is_empty() || s.chars().count() > max {
+            self.bad(key, &format!("must be 1 to {max} characters"));
+            return None;
+        }
+        Some(s)
+    }
+
+    pub fn boolean(&mut self, key: &str) -> Option<bool> {
+        match self.get(key)? {
+            Value::Bool(b) => Some(*b),
+            _ => {
+                self.bad(key, "must be true or false");
+                None
+            }
+        }
+    }
+
+    pub fn number(&mut self, key: &str) -> Option<f64> {
+        match self.get(key)?.as_f64() {
+            Some(v) if v.is_finite() => Some(v),
+            _ => {
+                self.bad(key, "must be a number");
+                None
+            }
+        }
+    }
+
+    pub fn integer(&mut self, key: &str, min: i64, max: i64) -> Option<i64> {
+        match self.get(key)?.as_i64() {
+            Some(v) if (min..=max).contains(&v) => Some(v),
+            _ => {
+                self.bad(key, &format!("must be an integer from {min} to {max}"));
+                None
+            }
+        }
+    }
+
+    pub fn one_of(&mut self, key: &str, options: &[&str]) -> Option<String> {
+        let s = self.string(key)?;
+        if !options.contains(&s.as_str()) {
+            let value = self.obj.get(key).cloned();
+            self.problems.push(FieldError::new(
+                key,
+                value,
+                messages::FIELD_ONE_OF.with(&[&options.join(", ")]),
+            ));
+            return None;
+        }
+        Some(s)
+    }
+
+    pub fn strings(&mut self, key: &str, max_items: usize) -> Option<Vec<String>> {
+        let Value::Array(items) = self.get(key)? else {
+            self.bad(key, "must be a list of strings");
+            return None;
+        };
+        if items.len() > max_items {
+            self.bad(key, &format!("must have at most {max_items} items"));
+            return None;
+        }
+        let out: Option<Vec<String>> = items.iter().map(|v| v.as_str().map(str::to_owned)).collect();
+        if out.is_none() {
+            self.bad(key, "must be a list of strings");
+        }
+        out
+    }
+
+    /// Any JSON object whose serialization is at most `max_bytes`.
+    pub fn object(&mut self, key: &str, max_bytes: usize) -> Option<Value> {
+        let v = self.get(key)?;
+        if !v.is_object() {
+            self.bad(key, "must be an object");
+            return None;
+        }
+        if v.to_string().len() > max_bytes {
+            self.bad(key, &format!("must be at most {max_bytes} bytes as JSON"));
+            return None;
+        }
+        Some(v.clone())
+    }
+
+    /// Ok when no problem was found.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::fields(self.problems))
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The one catalogue of user-facing texts. Every error and user message the server sends
+//! carries `text: {key, param, text}`: a stable key clients can match on, its positional
+//! parameters, and the English text. `docs/messages.md` is generated from [`CATALOGUE`]
+//! (`drawbridge messages`); a test fails when it is stale.
+
+use serde::Serialize;
+
+/// One catalogue entry: `{0}`, `{1}`, … in `format` are replaced by the parameters.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Message {
+    pub key: &'static str,
+    pub format: &'static str,
+    /// Where the server uses it, for the generated documentation.
+    pub used: &'static str,
+}
+
+macro_rules! catalogue {
+    ($($name:ident = $key:literal, $format:literal, $used:literal;)*) => {
+        $(
+            pub static $name: Message = Message { key: $key, format: $format, used: $used };
+        )*
+        /// Every message, in declaration order.
+        pub static CATALOGUE: &[&Message] = &[$(&$name),*];
+    };
+}
+
+catalogue! {
+    UNAUTHORIZED = "auth.unauthorized",
+        "Authorization token is missing, invalid or revoked",
+        "any route: 401 without a valid `auth-token`";
+    FORBIDDEN_READ_ONLY = "auth.read_only",
+        "This token grants read-only access",
+        "any changing route called with a read-only token";
+    FORBIDDEN_ACCOUNT = "auth.account_not_granted",
+        "This token does not grant access to account {0}",
+        "account routes called with a token limited to other accounts";
+    FORBIDDEN_ADMIN = "auth.admin_only",
+        "This operation needs an admin token",
+        "sim control routes, user management";
+    FORBIDDEN_API_TOKEN = "auth.api_token_only",
+        "This operation needs an API token, not an account token",
+        "routes an account token may not call";
+    ACCOUNT_NOT_FOUND = "account.not_found",
+        "Trading account {0} not found",
+        "any route naming an account the caller cannot see";
+    ACCOUNT_NOT_DEPLOYED = "account.not_deployed",
+        "Trading account {0} is not deployed; deploy it before calling the trading API",
+        "client API routes on an undeployed account";
+    ACCOUNT_NOT_CONNECTED = "account.not_connected",
+        "Trading account {0} is not connected to the broker",
+        "client API routes while the account has no broker session";
+    ACCOUNT_LIMIT = "account.limit",
+        "You have reached the limit of {0} trading accounts",
+        "account creation beyond the per-user account limit";
+    BROKER_AUTH = "broker.auth_failed",
+        "Failed to authenticate to the broker with login {0} on server {1}: check the login and password",
+        "account create/update/deploy: details E_AUTH";
+    BROKER_SERVER_NOT_FOUND = "broker.server_not_found",
+        "Server file for {0} not found: check the server name",
+        "account create/update: details {code: E_SRV_NOT_FOUND, serversByBrokers}";
+    TRADE_INVESTOR = "trade.investor_mode",
+        "Trading account {0} is connected with the investor password: trading is disabled",
+        "trade route on an account provisioned with the investor password";
+    VALIDATION = "request.validation",
+        "Validation failed",
+        "400 ValidationError: the details list every bad field";
+    VALIDATION_JSON = "request.malformed_json",
+        "The request body is not valid JSON: {0}",
+        "any route taking a JSON body";
+    VALIDATION_QUERY = "request.malformed_query",
+        "The query string is invalid: {0}",
+        "any route taking query parameters";
+    FIELD_REQUIRED = "field.required",
+        "is required",
+        "validation detail: a missing field";
+    FIELD_INVALID = "field.invalid",
+        "is invalid: {0}",
+        "validation detail: a field of the wrong type or format";
+    FIELD_UNKNOWN_SYMBOL = "field.unknown_symbol",
+        "unknown symbol {0}",
+        "validation detail: a symbol the trade server does not list";
+    FIELD_TOO_LARGE = "field.too_large",
+        "must be at most {0}",
+        "validation detail: a number or list above its limit";
+    FIELD_ONE_OF = "field.one_of",
+        "must be one of {0}",
+        "validation detail: an enum value the server does not know";
+    BODY_TOO_LARGE = "request.body_unreadable",
+        "The request body cannot be read: {0}",
+        "any route: a body over the size limit or cut short";
+    NOT_FOUND_ROUTE = "request.route_not_found",
+        "No route {0} {1}",
+        "404 for unknown paths";
+    NOT_FOUND_POSITION = "trade.position_not_found",
+        "Position {0} not found",
+        "positions/:id";
+    NOT_FOUND_ORDER = "trade.order_not_found",
+        "Order {0} not found",
+        "orders/:id";
+    CONFLICT_TRANSACTION = "request.transaction_conflict",
+        "Transaction {0} was used for a different request",
+        "account create with a reused transaction-id";
+    INTERNAL = "server.internal",
+        "Internal error; the server logged it with request id {0}",
+        "500 InternalError: nothing else is disclosed";
+    CLOCK_NOT_VIRTUAL = "sim.clock_not_virtual",
+        "The clock is real time; start the server with --clock virtual to move it",
+        "POST /sim/clock/advance under a real clock";
+    SIM_REJECTED = "sim.rejected",
+        "The simulated broker rejected the request: {0}",
+        "sim control routes";
+}
+
+/// A catalogue message with its parameters, as sent: `{key, param, text}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Text {
+    pub key: &'static str,
+    pub param: Vec<String>,
+    pub text: String,
+}
+
+impl Message {
+    /// The message with `params` substituted for `{0}`, `{1}`, …
+    pub fn with(&'static self, params: &[&dyn std::fmt::Display]) -> Text {
+        let param: Vec<String> = params.iter().map(|p| p.to_string()).collect();
+        let mut text = self.format.to_owned();
+        for (i, p) in param.iter().enumerate() {
+            text = text.replace(&format!("{{{i}}}"), p);
+        }
+        Text {
+            key: self.key,
+            param,
+            text,
+        }
+    }
+
+    /// The message without parameters.
+    pub fn text(&'static self) -> Text {
+        self.with(&[])
+    }
+}
+
+/// `docs/messages.md`: the catalogue as a table.
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# Messages\n\nEvery error and user message carries `text: {key, param, text}`. Keys are \
+         stable; `{0}`, `{1}`, … are the positional `param` values. Generated by \
+         `drawbridge messages`; do not edit by hand.\n\n| key | format | where used |\n|---|---|---|\n",
+    );
+    for m in CATALOGUE {
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            m.key,
+            m.format.replace('|', "\\|"),
+            m.used.replace('|', "\\|")
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn keys_are_unique_and_params_are_numbered_from_zero() {
+        let mut keys = HashSet::new();
+        for m in CATALOGUE {
+            assert!(keys.insert(m.key), "duplicate key {}", m.key);
+            let n = (0..10).take_while(|i| m.format.contains(&format!("{{{i}}}"))).count();
+            assert!(
+                !m.format.contains(&format!("{{{n}}}")) && !m.format.contains(&format!("{{{}}}", n + 1)),
+                "{}: parameters must be numbered without gaps",
+                m.key
+            );
+        }
+    }
+
+    #[test]
+    fn parameters_are_substituted() {
+        let t = ACCOUNT_NOT_FOUND.with(&[&"abc"]);
+        assert_eq!(t.text, "Trading account abc not found");
+        assert_eq!(t.param, ["abc"]);
+        assert_eq!(t.key, "account.not_found");
+    }
+}

@@ -1,0 +1,738 @@
+//! The account management (provisioning) API: trading accounts as MetaApi's
+//! `/users/current/accounts` resource, and the demo-account generator.
+//!
+//! An account is a document (every MetaApi field, `null` where unset, as the SDK reads them
+//! all) plus the broker password, encrypted. Creating or deploying checks the credentials
+//! against the broker (`E_AUTH`, `E_SRV_NOT_FOUND`); a deployed account holds a broker session
+//! with master or investor access. State changes are immediate: `DEPLOYED`/`CONNECTED` or
+//! `UNDEPLOYED`/`DISCONNECTED`.
+
+use crate::auth::{Caller, random_hex};
+use crate::desk::{DeskError, Op, Outcome};
+use crate::error::{ApiError, FieldError, Kind};
+use crate::extract::{Fields, JsonObject};
+use crate::messages;
+use crate::state::Shared;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use drawbridge_broker::broker::BrokerError;
+use drawbridge_model::Timestamp;
+use drawbridge_store::{AccountRow, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// Accounts one user may hold.
+pub const ACCOUNTS_PER_USER_MAX: usize = 10_000;
+/// Largest page of the account list.
+const LIST_LIMIT_MAX: usize = 1_000;
+const METADATA_BYTES_MAX: usize = 1_024;
+const NAME_CHARS_MAX: usize = 100;
+const TAGS_MAX: usize = 100;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountDoc {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub login: String,
+    pub server: String,
+    pub platform: String,
+    pub version: u8,
+    pub provisioning_profile_id: Option<String>,
+    pub state: String,
+    pub connection_status: String,
+    pub region: String,
+    pub reliability: String,
+    pub magic: i64,
+    pub quote_streaming_interval_in_seconds: f64,
+    pub symbol: Option<String>,
+    pub tags: Vec<String>,
+    pub metadata: Option<Value>,
+    pub resource_slots: i64,
+    pub copy_factory_resource_slots: i64,
+    pub manual_trades: bool,
+    pub slippage: Option<f64>,
+    pub base_currency: Option<String>,
+    pub copy_factory_roles: Vec<String>,
+    pub risk_management_api_enabled: bool,
+    pub metastats_api_enabled: bool,
+    pub allocate_dedicated_ip: Option<String>,
+    pub keywords: Vec<String>,
+    pub connections: Vec<Value>,
+    pub primary_replica: bool,
+    pub user_id: String,
+    pub primary_account_id: Option<String>,
+    pub created_at: Timestamp,
+    pub state_changed_at: Timestamp,
+    pub account_replicas: Vec<Value>,
+    /// Whether the stored password is the investor one (read-only access).
+    pub investor_mode: bool,
+}
+
+impl AccountDoc {
+    /// A deployed account with MetaApi's defaults for everything not given.
+    pub fn new(
+        user_id: &str,
+        name: String,
+        login: String,
+        server: String,
+        region: &str,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id: random_hex(16),
+            name,
+            kind: "cloud-g2".into(),
+            login,
+            server,
+            platform: "mt5".into(),
+            version: 5,
+            provisioning_profile_id: None,
+            state: "DEPLOYED".into(),
+            connection_status: "CONNECTED".into(),
+            region: region.to_owned(),
+            reliability: "regular".into(),
+            magic: 0,
+            quote_streaming_interval_in_seconds: 2.5,
+            symbol: None,
+            tags: Vec::new(),
+            metadata: None,
+            resource_slots: 1,
+            copy_factory_resource_slots: 1,
+            manual_trades: false,
+            slippage: None,
+            base_currency: None,
+            copy_factory_roles: Vec::new(),
+            risk_management_api_enabled: false,
+            metastats_api_enabled: false,
+            allocate_dedicated_ip: None,
+            keywords: Vec::new(),
+            connections: vec![json!({"region": region, "zone": "a", "application": "MetaApi"})],
+            primary_replica: true,
+            user_id: user_id.to_owned(),
+            primary_account_id: None,
+            created_at: now,
+            state_changed_at: now,
+            account_replicas: Vec::new(),
+            investor_mode: false,
+        }
+    }
+
+    fn deployed(&self) -> bool {
+        self.state == "DEPLOYED"
+    }
+}
+
+fn row_doc(row: &AccountRow) -> Result<AccountDoc, ApiError> {
+    serde_json::from_str(&row.doc).map_err(ApiError::internal)
+}
+
+/// The caller's account `id`, or NotFound (also for other users' accounts).
+pub async fn owned(state: &Shared, caller: &Caller, id: &str) -> Result<(AccountRow, AccountDoc), ApiError> {
+    let row = state
+        .store
+        .account(id)
+        .await?
+        .filter(|r| r.user_id == caller.user_id)
+        .ok_or_else(|| ApiError::not_found(&messages::ACCOUNT_NOT_FOUND, &[&id]))?;
+    caller.require_account(id)?;
+    let doc = row_doc(&row)?;
+    Ok((row, doc))
+}
+
+/// Broker errors on credentials, in MetaApi's shape.
+fn broker_error(e: DeskError, login: &str, server: &str, servers: &[String]) -> ApiError {
+    match e {
+        DeskError::Broker(BrokerError::Auth) | DeskError::Broker(BrokerError::AccountNotFound) => {
+            ApiError::validation(messages::BROKER_AUTH.with(&[&login, &server]), json!("E_AUTH"))
+        }
+        DeskError::Broker(BrokerError::ServerNotFound(_)) => ApiError::validation(
+            messages::BROKER_SERVER_NOT_FOUND.with(&[&server]),
+            json!({"code": "E_SRV_NOT_FOUND", "serversByBrokers": {"Drawbridge": servers}}),
+        ),
+        other => ApiError::internal(other),
+    }
+}
+
+async fn server_names(state: &Shared) -> Vec<String> {
+    state
+        .desk
+        .read(|b| {
+            use drawbridge_broker::broker::Broker;
+            b.servers().into_iter().map(|s| s.name).collect()
+        })
+        .await
+        .unwrap_or_default()
+}
+
+/// Connects a document's account to the broker and records the session.
+async fn connect(state: &Shared, doc: &mut AccountDoc, password: &str) -> Result<(), ApiError> {
+    let login: u64 = doc.login.parse().unwrap_or(0);
+    match state
+        .desk
+        .connect(doc.server.clone(), login, password.to_owned())
+        .await
+    {
+        Ok(session) => {
+            doc.investor_mode = session.access == drawbridge_broker::account::Access::Investor;
+            state.set_session(&doc.id, Some(session));
+            Ok(())
+        }
+        Err(e) => {
+            let servers = server_names(state).await;
+            Err(broker_error(e, &doc.login, &doc.server, &servers))
+        }
+    }
+}
+
+fn set_state(doc: &mut AccountDoc, deployed: bool, now: Timestamp) {
+    doc.state = if deployed { "DEPLOYED" } else { "UNDEPLOYED" }.into();
+    doc.connection_status = if deployed { "CONNECTED" } else { "DISCONNECTED" }.into();
+    doc.state_changed_at = now;
+}
+
+/// Re-connects every deployed account at start; an account whose credentials no longer work
+/// is left deployed but disconnected from the broker.
+pub async fn reconnect_all(state: &Shared) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for row in state.store.all_accounts().await? {
+        let Ok(mut doc) = serde_json::from_str::<AccountDoc>(&row.doc) else {
+            continue;
+        };
+        if !doc.deployed() {
+            continue;
+        }
+        let Ok(password) = state.vault.open_sealed(&row.password) else {
+            tracing::warn!(account_id = %doc.id, "stored password cannot be decrypted");
+            continue;
+        };
+        if connect(state, &mut doc, &password).await.is_ok() {
+            n += 1;
+        } else {
+            tracing::warn!(account_id = %doc.id, "broker refused the stored credentials");
+        }
+    }
+    Ok(n)
+}
+
+/// `POST /users/current/accounts`
+pub async fn create(
+    State(state): State<Shared>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonObject(body): JsonObject,
+) -> Result<Response, ApiError> {
+    caller.require_write()?;
+    caller.require_api_token()?;
+    if caller.grant.accounts.is_some() {
+        return Err(ApiError::forbidden(&messages::FORBIDDEN_ACCOUNT, &[&"(new)"]));
+    }
+    let transaction_id = headers
+        .get("transaction-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Some(txn) = &transaction_id
+        && let Some(row) = state.store.account_by_transaction(&caller.user_id, txn).await?
+    {
+        let doc = row_doc(&row)?;
+        return Ok((StatusCode::CREATED, Json(json!({"id": doc.id, "state": doc.state}))).into_response());
+    }
+    let now = state.now();
+    let mut f = Fields::new(&body);
+    for key in ["login", "password", "server", "name"] {
+        f.require(key);
+    }
+    let name = f.text("name", NAME_CHARS_MAX);
+    let login = f.string("login");
+    if let Some(l) = &login
+        && (l.is_empty() || !l.bytes().all(|b| b.is_ascii_digit()) || l.len() > 19)
+    {
+        f.problems.push(FieldError::invalid("login", Some(json!(l)), "must be digits"));
+    }
+    let password = f.text("password", 256);
+    let server = f.text("server", 256);
+    let platform = f.one_of("platform", &["mt4", "mt5"]).unwrap_or_else(|| "mt5".into());
+    let kind = f
+        .one_of("type", &["cloud", "cloud-g1", "cloud-g2", "self-hosted"])
+        .map(|t| if t == "cloud" { "cloud-g2".to_owned() } else { t })
+        .unwrap_or_else(|| "cloud-g2".into());
+    let region = f.string("region").unwrap_or_else(|| state.config.region.clone());
+    if region != state.config.region {
+        f.problems.push(FieldError::new(
+            "region",
+            Some(json!(region)),
+            messages::FIELD_ONE_OF.with(&[&state.config.region]),
+        ));
+    }
+    let reliability = f.one_of("reliability", &["regular", "high"]).unwrap_or_else(|| "regular".into());
+    let magic = f.integer("magic", 0, i64::from(u32::MAX)).unwrap_or(0);
+    let interval = f.number("quoteStreamingIntervalInSeconds").unwrap_or(2.5);
+    if !(0.0..=60.0).contains(&interval) {
+        f.problems.push(FieldError::invalid(
+            "quoteStreamingIntervalInSeconds",
+            Some(json!(interval)),
+            "must be between 0 and 60",
+        ));
+    }
+    let doc_fields = (
+        f.strings("tags", TAGS_MAX).unwrap_or_default(),
+        f.strings("keywords", TAGS_MAX).unwrap_or_default(),
+        f.object("metadata", METADATA_BYTES_MAX),
+        f.boolean("riskManagementApiEnabled").unwrap_or(false),
+        f.boolean("metastatsApiEnabled").unwrap_or(false),
+        f.boolean("manualTrades").unwrap_or(false),
+        f.integer("resourceSlots", 1, 32).unwrap_or(1),
+        f.integer("copyFactoryResourceSlots", 1, 32).unwrap_or(1),
+        f.string("symbol"),
+        f.number("slippage"),
+        f.string("baseCurrency"),
+        f.strings("copyFactoryRoles", 2).unwrap_or_default(),
+        f.string("provisioningProfileId"),
+    );
+    f.finish()?;
+    let (Some(name), Some(login), Some(password), Some(server)) = (name, login, password, server) else {
+        return Err(ApiError::internal("validated fields missing"));
+    };
+    let (tags, keywords, metadata, risk, metastats, manual, slots, cf_slots, symbol, slippage, base_currency, roles, profile) =
+        doc_fields;
+    let existing = state.store.accounts_of(&caller.user_id).await?;
+    if existing.len() >= ACCOUNTS_PER_USER_MAX {
+        return Err(ApiError::of(Kind::Validation, &messages::ACCOUNT_LIMIT, &[&ACCOUNTS_PER_USER_MAX]));
+    }
+    let mut doc = AccountDoc::new(&caller.user_id, name, login, server, &region, now);
+    doc.kind = kind;
+    doc.version = if platform == "mt4" { 4 } else { 5 };
+    doc.platform = platform;
+    doc.provisioning_profile_id = profile;
+    doc.reliability = reliability;
+    doc.magic = magic;
+    doc.quote_streaming_interval_in_seconds = interval;
+    doc.symbol = symbol;
+    doc.tags = tags;
+    doc.metadata = metadata;
+    doc.resource_slots = slots;
+    doc.copy_factory_resource_slots = cf_slots;
+    doc.manual_trades = manual;
+    doc.slippage = slippage;
+    doc.base_currency = base_currency;
+    doc.copy_factory_roles = roles;
+    doc.risk_management_api_enabled = risk;
+    doc.metastats_api_enabled = metastats;
+    doc.keywords = keywords;
+    let id = doc.id.clone();
+    connect(&state, &mut doc, &password).await?;
+    let row = AccountRow {
+        id: id.clone(),
+        user_id: caller.user_id.clone(),
+        doc: serde_json::to_string(&doc).map_err(ApiError::internal)?,
+        password: state.vault.seal(&password),
+        transaction_id,
+        created: now,
+    };
+    match state.store.create_account(&row).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => {
+            // A concurrent create with the same transaction id won; answer as it did.
+            state.set_session(&id, None);
+            if let Some(txn) = &row.transaction_id
+                && let Some(won) = state.store.account_by_transaction(&caller.user_id, txn).await?
+            {
+                let doc = row_doc(&won)?;
+                return Ok((StatusCode::CREATED, Json(json!({"id": doc.id, "state": doc.state}))).into_response());
+            }
+            return Err(ApiError::internal("account id collision"));
+        }
+        Err(e) => {
+            state.set_session(&id, None);
+            return Err(e.into());
+        }
+    }
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "state": doc.state}))).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    offset: Option<String>,
+    limit: Option<String>,
+    query: Option<String>,
+    state: Option<String>,
+    connection_status: Option<String>,
+    region: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    version: Option<String>,
+    sort_order: Option<String>,
+}
+
+/// Parses repeated keys (`state=A&state=B`) too: the SDK sends lists that way.
+fn multi(raw: &str, key: &str) -> Vec<String> {
+    raw.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .filter(|(k, _)| *k == key)
+        .map(|(_, v)| urlencoding_decode(v))
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// Percent-decoding of a query component (`+` is a space); malformed escapes stay as text.
+fn urlencoding_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let hex = |c: u8| (c as char).to_digit(16);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                match (b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 3;
+                        continue;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `GET /users/current/accounts`
+pub async fn list(
+    State(state): State<Shared>,
+    caller: Caller,
+    headers: HeaderMap,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> Result<Response, ApiError> {
+    caller.require_api_token()?;
+    let raw = raw.unwrap_or_default();
+    let q: ListQuery = serde_urlencoded_lenient(&raw);
+    let mut problems = Vec::new();
+    let number = |key: &str, v: &Option<String>, max: usize, problems: &mut Vec<FieldError>| {
+        v.as_deref().filter(|s| !s.is_empty()).and_then(|s| match s.parse::<usize>() {
+            Ok(n) if n <= max => Some(n),
+            _ => {
+                problems.push(FieldError::new(key, Some(json!(s)), messages::FIELD_TOO_LARGE.with(&[&max])));
+                None
+            }
+        })
+    };
+    let offset = number("offset", &q.offset, usize::MAX, &mut problems).unwrap_or(0);
+    let limit = number("limit", &q.limit, LIST_LIMIT_MAX, &mut problems).unwrap_or(LIST_LIMIT_MAX);
+    let sort_desc = match q.sort_order.as_deref() {
+        None | Some("") | Some("asc") => false,
+        Some("desc") => true,
+        Some(other) => {
+            problems.push(FieldError::new("sortOrder", Some(json!(other)), messages::FIELD_ONE_OF.with(&[&"asc, desc"])));
+            false
+        }
+    };
+    if !problems.is_empty() {
+        return Err(ApiError::fields(problems));
+    }
+    let states = multi(&raw, "state");
+    let statuses = multi(&raw, "connectionStatus");
+    let regions = multi(&raw, "region");
+    let versions = multi(&raw, "version");
+    let kinds: Vec<String> = q.kind.iter().filter(|s| !s.is_empty()).cloned().collect();
+    let needle = q.query.as_deref().filter(|s| !s.is_empty()).map(str::to_lowercase);
+    let _ = (&q.state, &q.connection_status, &q.region, &q.version);
+    let mut docs = Vec::new();
+    for row in state.store.accounts_of(&caller.user_id).await? {
+        let doc = row_doc(&row)?;
+        if !caller.grant.allows_account(&doc.id) {
+            continue;
+        }
+        let keep = (states.is_empty() || states.contains(&doc.state))
+            && (statuses.is_empty() || statuses.contains(&doc.connection_status))
+            && (regions.is_empty() || regions.contains(&doc.region))
+            && (versions.is_empty() || versions.contains(&doc.version.to_string()))
+            && (kinds.is_empty() || kinds.contains(&doc.kind))
+            && needle.as_ref().is_none_or(|n| {
+                [&doc.id, &doc.name, &doc.server, &doc.login]
+                    .iter()
+                    .any(|f| f.to_lowercase().contains(n.as_str()))
+            });
+        if keep {
+            docs.push(doc);
+        }
+    }
+    docs.sort_by_key(|d| d.state_changed_at);
+    if sort_desc {
+        docs.reverse();
+    }
+    let count = docs.len();
+    let page: Vec<AccountDoc> = docs.into_iter().skip(offset).take(limit).collect();
+    let v2 = headers.get("api-version").and_then(|v| v.to_str().ok()) == Some("2");
+    Ok(if v2 {
+        Json(json!({"count": count, "items": page})).into_response()
+    } else {
+        Json(page).into_response()
+    })
+}
+
+/// Reads known keys of a query string, ignoring malformed pairs and unknown keys.
+fn serde_urlencoded_lenient(raw: &str) -> ListQuery {
+    let mut map: HashMap<String, String> = HashMap::new();
+    for (k, v) in raw.split('&').filter_map(|kv| kv.split_once('=')) {
+        map.entry(urlencoding_decode(k)).or_insert_with(|| urlencoding_decode(v));
+    }
+    let get = |k: &str| map.get(k).cloned();
+    ListQuery {
+        offset: get("offset"),
+        limit: get("limit"),
+        query: get("query"),
+        state: get("state"),
+        connection_status: get("connectionStatus"),
+        region: get("region"),
+        kind: get("type"),
+        version: get("version"),
+        sort_order: get("sortOrder"),
+    }
+}
+
+/// `GET /users/current/accounts/:id`
+pub async fn get(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<AccountDoc>, ApiError> {
+    Ok(Json(owned(&state, &caller, &id).await?.1))
+}
+
+async fn save(state: &Shared, row: &AccountRow, doc: &AccountDoc, password: Option<&str>) -> Result<(), ApiError> {
+    let updated = AccountRow {
+        doc: serde_json::to_string(doc).map_err(ApiError::internal)?,
+        password: password.map_or_else(|| row.password.clone(), |p| state.vault.seal(p)),
+        ..row.clone()
+    };
+    if !state.store.update_account(&updated).await? {
+        return Err(ApiError::not_found(&messages::ACCOUNT_NOT_FOUND, &[&doc.id]));
+    }
+    Ok(())
+}
+
+/// `PUT /users/current/accounts/:id`: a partial update.
+pub async fn update(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> Result<StatusCode, ApiError> {
+    caller.require_write()?;
+    caller.require_api_token()?;
+    let (row, mut doc) = owned(&state, &caller, &id).await?;
+    let mut f = Fields::new(&body);
+    let name = f.text("name", NAME_CHARS_MAX);
+    let password = f.text("password", 256);
+    let server = f.text("server", 256);
+    let magic = f.integer("magic", 0, i64::from(u32::MAX));
+    let interval = f.number("quoteStreamingIntervalInSeconds");
+    let tags = f.strings("tags", TAGS_MAX);
+    let metadata = f.object("metadata", METADATA_BYTES_MAX);
+    let manual = f.boolean("manualTrades");
+    let slippage = f.number("slippage");
+    let slots = f.integer("resourceSlots", 1, 32);
+    f.finish()?;
+    if let Some(v) = name {
+        doc.name = v;
+    }
+    if let Some(v) = server {
+        doc.server = v;
+    }
+    if let Some(v) = magic {
+        doc.magic = v;
+    }
+    if let Some(v) = interval {
+        doc.quote_streaming_interval_in_seconds = v;
+    }
+    if let Some(v) = tags {
+        doc.tags = v;
+    }
+    if metadata.is_some() {
+        doc.metadata = metadata;
+    }
+    if let Some(v) = manual {
+        doc.manual_trades = v;
+    }
+    if slippage.is_some() {
+        doc.slippage = slippage;
+    }
+    if let Some(v) = slots {
+        doc.resource_slots = v;
+    }
+    let credentials_changed = password.is_some() || body.contains_key("server");
+    if credentials_changed && doc.deployed() {
+        let pw = match &password {
+            Some(p) => p.clone(),
+            None => state.vault.open_sealed(&row.password).map_err(ApiError::internal)?,
+        };
+        connect(&state, &mut doc, &pw).await?;
+    }
+    save(&state, &row, &doc, password.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /users/current/accounts/:id`
+pub async fn delete(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_write()?;
+    caller.require_api_token()?;
+    owned(&state, &caller, &id).await?;
+    state.store.delete_account(&id).await?;
+    state.set_session(&id, None);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /users/current/accounts/:id/deploy`
+pub async fn deploy(state: State<Shared>, caller: Caller, id: Path<String>) -> Result<StatusCode, ApiError> {
+    set_deployed(state, caller, id, true).await
+}
+
+/// `POST /users/current/accounts/:id/undeploy`
+pub async fn undeploy(state: State<Shared>, caller: Caller, id: Path<String>) -> Result<StatusCode, ApiError> {
+    set_deployed(state, caller, id, false).await
+}
+
+/// `POST /users/current/accounts/:id/redeploy`
+pub async fn redeploy(state: State<Shared>, caller: Caller, id: Path<String>) -> Result<StatusCode, ApiError> {
+    set_deployed(state, caller, id, true).await
+}
+
+async fn set_deployed(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    deployed: bool,
+) -> Result<StatusCode, ApiError> {
+    caller.require_write()?;
+    caller.require_api_token()?;
+    let (row, mut doc) = owned(&state, &caller, &id).await?;
+    if deployed {
+        let pw = state.vault.open_sealed(&row.password).map_err(ApiError::internal)?;
+        connect(&state, &mut doc, &pw).await?;
+    } else {
+        state.set_session(&id, None);
+    }
+    set_state(&mut doc, deployed, state.now());
+    save(&state, &row, &doc, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /users/current/accounts/:id/enable-risk-management-api`
+pub async fn enable_risk_management(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_write()?;
+    let (row, mut doc) = owned(&state, &caller, &id).await?;
+    doc.risk_management_api_enabled = true;
+    save(&state, &row, &doc, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /users/current/provisioning-profiles/:profile/mt5-demo-accounts` (and `mt4-…`):
+/// opens an account on the simulated broker and returns its credentials.
+pub async fn demo_account(
+    State(state): State<Shared>,
+    caller: Caller,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_write()?;
+    caller.require_api_token()?;
+    let mut f = Fields::new(&body);
+    let balance = f.number("balance").unwrap_or(10_000.0);
+    if !(0.0..=1e12).contains(&balance) {
+        f.problems.push(FieldError::invalid("balance", Some(json!(balance)), "must be between 0 and 1e12"));
+    }
+    let leverage = f.integer("leverage", 1, 10_000).unwrap_or(100);
+    let currency = f.string("accountType").or_else(|| f.string("currency")).unwrap_or_else(|| "USD".into());
+    let name = f.text("name", NAME_CHARS_MAX).unwrap_or_else(|| "Demo account".into());
+    let server = f.string("serverName").unwrap_or_else(|| drawbridge_broker::sim::DEMO_SERVER.into());
+    let _ = f.string("email");
+    if drawbridge_broker::symbol::Currency::new(&currency).is_none() {
+        f.problems.push(FieldError::invalid("accountType", Some(json!(currency)), "must be a currency code like USD"));
+    }
+    f.finish()?;
+    let op = Op::OpenDemo {
+        server: server.clone(),
+        name,
+        currency,
+        leverage: u32::try_from(leverage).unwrap_or(100),
+        balance_cents: drawbridge_model::Money::from_f64(balance).0,
+    };
+    match state.desk.apply(op).await {
+        Ok(Outcome::Demo(d)) => Ok(Json(json!({
+            "login": d.login.to_string(),
+            "password": d.password,
+            "investorPassword": d.investor_password,
+            "serverName": d.server,
+        }))),
+        Ok(other) => Err(ApiError::internal(format!("unexpected outcome {other:?}"))),
+        Err(e) => {
+            let servers = server_names(&state).await;
+            Err(broker_error(e, "(new)", &server, &servers))
+        }
+    }
+}
+
+/// `--demo`: at the first start with it, opens a hedging and a netting demo account on the
+/// simulated broker and provisions both for `user_id`. Returns the provisioned ids.
+pub async fn seed_demo(state: &Shared, user_id: &str) -> Result<Vec<String>, ApiError> {
+    const SEEDED: &str = "demo_seeded";
+    if state.store.setting(SEEDED).await?.is_some() {
+        return Ok(Vec::new());
+    }
+    let mut ids = Vec::new();
+    for (server, name) in [
+        (drawbridge_broker::sim::DEMO_SERVER, "Demo hedging"),
+        (drawbridge_broker::sim::NETTING_SERVER, "Demo netting"),
+    ] {
+        let op = Op::OpenDemo {
+            server: server.into(),
+            name: name.into(),
+            currency: "USD".into(),
+            leverage: 100,
+            balance_cents: 10_000_00,
+        };
+        let Outcome::Demo(d) = state.desk.apply(op).await.map_err(ApiError::internal)? else {
+            return Err(ApiError::internal("demo account not opened"));
+        };
+        let now = state.now();
+        let mut doc = AccountDoc::new(
+            user_id,
+            name.into(),
+            d.login.to_string(),
+            d.server.clone(),
+            &state.config.region,
+            now,
+        );
+        connect(state, &mut doc, &d.password).await?;
+        let row = AccountRow {
+            id: doc.id.clone(),
+            user_id: user_id.to_owned(),
+            doc: serde_json::to_string(&doc).map_err(ApiError::internal)?,
+            password: state.vault.seal(&d.password),
+            transaction_id: None,
+            created: now,
+        };
+        state.store.create_account(&row).await?;
+        ids.push(doc.id);
+    }
+    state.store.setting_or_insert(SEEDED, "1").await?;
+    Ok(ids)
+}

@@ -1,0 +1,148 @@
+//! The sim control API (admin tokens only), for users' own tests and ours: push a tick, pause
+//! or resume the feed, move a virtual clock, deposit and withdraw. Every change goes through
+//! the desk, so it is journaled like a trade.
+
+use crate::auth::Caller;
+use crate::desk::{DeskError, Op, Outcome};
+use crate::error::{ApiError, FieldError, Kind};
+use crate::extract::{Fields, JsonObject};
+use crate::messages;
+use crate::state::Shared;
+use axum::Json;
+use axum::extract::State;
+use drawbridge_broker::sim::DEMO_SERVER;
+use serde_json::{Value, json};
+
+/// Longest single virtual-clock advance: a year.
+const ADVANCE_SECONDS_MAX: f64 = 366.0 * 86_400.0;
+
+async fn server_index(state: &Shared, name: Option<String>) -> Result<u16, ApiError> {
+    let name = name.unwrap_or_else(|| DEMO_SERVER.to_owned());
+    let n = name.clone();
+    state
+        .desk
+        .read(move |b| b.server_index(&n))
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| {
+            ApiError::field(FieldError::invalid("server", Some(json!(name)), "unknown trade server"))
+        })
+}
+
+fn rejected(e: DeskError) -> ApiError {
+    match e {
+        DeskError::Broker(b) => ApiError::of(Kind::Validation, &messages::SIM_REJECTED, &[&b]),
+        other => ApiError::internal(other),
+    }
+}
+
+/// `POST /sim/ticks` `{server?, symbol, bid, ask}`: applies a quote now.
+pub async fn tick(
+    State(state): State<Shared>,
+    caller: Caller,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    let mut f = Fields::new(&body);
+    for k in ["symbol", "bid", "ask"] {
+        f.require(k);
+    }
+    let symbol = f.string("symbol");
+    let bid = f.number("bid");
+    let ask = f.number("ask");
+    let server = f.string("server");
+    f.finish()?;
+    let (Some(symbol), Some(bid), Some(ask)) = (symbol, bid, ask) else {
+        return Err(ApiError::internal("validated fields missing"));
+    };
+    let server = server_index(&state, server).await?;
+    state
+        .desk
+        .apply(Op::Tick { server, symbol, bid, ask })
+        .await
+        .map_err(rejected)?;
+    Ok(Json(json!({})))
+}
+
+/// `POST /sim/feed` `{server?, paused}`
+pub async fn feed(
+    State(state): State<Shared>,
+    caller: Caller,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    let mut f = Fields::new(&body);
+    f.require("paused");
+    let paused = f.boolean("paused");
+    let server = f.string("server");
+    f.finish()?;
+    let server = server_index(&state, server).await?;
+    let paused = paused.unwrap_or(false);
+    state
+        .desk
+        .apply(Op::Feed { server, paused })
+        .await
+        .map_err(rejected)?;
+    Ok(Json(json!({ "paused": paused })))
+}
+
+/// `POST /sim/clock/advance` `{seconds}` under `--clock virtual`.
+pub async fn advance(
+    State(state): State<Shared>,
+    caller: Caller,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    let Some(clock) = &state.virtual_clock else {
+        return Err(ApiError::of(Kind::Validation, &messages::CLOCK_NOT_VIRTUAL, &[]));
+    };
+    let mut f = Fields::new(&body);
+    f.require("seconds");
+    let seconds = f.number("seconds");
+    if let Some(s) = seconds
+        && !(0.0..=ADVANCE_SECONDS_MAX).contains(&s)
+    {
+        f.problems.push(FieldError::new(
+            "seconds",
+            Some(json!(s)),
+            messages::FIELD_TOO_LARGE.with(&[&ADVANCE_SECONDS_MAX]),
+        ));
+    }
+    f.finish()?;
+    let ms = (seconds.unwrap_or(0.0) * 1_000.0).round() as i64;
+    let now = clock.advance(ms);
+    state.desk.apply(Op::Advance).await.map_err(rejected)?;
+    Ok(Json(json!({ "time": now })))
+}
+
+/// `POST /sim/balance` `{server?, login, amount, comment?, credit?}`: a deposit (positive) or
+/// withdrawal (negative) as a balance deal, or a credit operation.
+pub async fn balance(
+    State(state): State<Shared>,
+    caller: Caller,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    let mut f = Fields::new(&body);
+    for k in ["login", "amount"] {
+        f.require(k);
+    }
+    let login = f.integer("login", 1, i64::MAX);
+    let amount = f.number("amount");
+    let comment = f.text("comment", 31);
+    let credit = f.boolean("credit").unwrap_or(false);
+    let server = f.string("server");
+    f.finish()?;
+    let server = server_index(&state, server).await?;
+    let op = Op::Balance {
+        server,
+        login: login.unwrap_or(0).unsigned_abs(),
+        amount_cents: drawbridge_model::Money::from_f64(amount.unwrap_or(0.0)).0,
+        comment,
+        credit,
+    };
+    match state.desk.apply(op).await.map_err(rejected)? {
+        Outcome::Deal(id) => Ok(Json(json!({ "dealId": id.to_string() }))),
+        other => Err(ApiError::internal(format!("unexpected outcome {other:?}"))),
+    }
+}

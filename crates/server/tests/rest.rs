@@ -1,0 +1,335 @@
+//! The REST API over a real socket on 127.0.0.1 with a real SQLite file: tokens, the
+//! demo-account generator, provisioning, the client API, the sim control API, errors in
+//! MetaApi's shape, and a restart that changes no response.
+
+use drawbridge_server::config::{ClockKind, Config, Layer};
+use drawbridge_server::{Running, create_token, start};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+use std::path::Path;
+
+fn config(dir: &Path) -> Config {
+    Config::build(Layer {
+        listen: Some("127.0.0.1:0".into()),
+        data_dir: Some(dir.to_owned()),
+        clock: Some(ClockKind::Virtual),
+        clock_start: Some("2026-01-07T10:00:00Z".into()),
+        seed: Some(7),
+        ..Layer::default()
+    })
+    .unwrap()
+}
+
+const KEY: &str = "0101010101010101010101010101010101010101010101010101010101010101";
+
+struct Api {
+    http: Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    fn new(running: &Running, token: &str) -> Self {
+        Self {
+            http: Client::new(),
+            base: format!("http://{}", running.addr),
+            token: token.to_owned(),
+        }
+    }
+
+    fn as_token(&self, token: &str) -> Self {
+        Self {
+            http: self.http.clone(),
+            base: self.base.clone(),
+            token: token.to_owned(),
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("auth-token", &self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        let v = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, v)
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        let (status, v) = self.call(method, path, body).await;
+        assert!(status.is_success(), "{path}: {status} {v}");
+        v
+    }
+}
+
+fn assert_error(v: &Value, error: &str, key: &str) {
+    assert_eq!(v["error"], error, "{v}");
+    assert_eq!(v["text"]["key"], key, "{v}");
+    assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    assert_eq!(v["message"], v["text"]["text"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rest_api_end_to_end_and_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(config(dir.path()), Some(KEY)).await.unwrap();
+    let admin_token = running.first_token.clone().expect("first start prints a token");
+    assert_eq!(admin_token.split('.').count(), 3, "API tokens are JWT-shaped");
+    let admin = Api::new(&running, &admin_token);
+
+    // Health and the SDK's discovery endpoints need no special setup.
+    let (s, v) = admin.get("/health").await;
+    assert_eq!((s, v["status"].clone()), (StatusCode::OK, json!("ok")));
+    assert_eq!(admin.ok(Method::GET, "/users/current/regions", None).await, json!(["vint-hill"]));
+
+    // No or bad token: 401 in MetaApi's shape.
+    let (s, v) = admin.as_token("nope").get("/users/current/accounts").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_error(&v, "UnauthorizedError", "auth.unauthorized");
+    let forged = format!("{}x", &admin_token[..admin_token.len() - 1]);
+    let (s, _) = admin.as_token(&forged).get("/users/current/accounts").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    // The demo generator opens a sim account.
+    let demo = admin
+        .ok(
+            Method::POST,
+            "/users/current/provisioning-profiles/default/mt5-demo-accounts",
+            Some(json!({"balance": 10000, "leverage": 100, "accountType": "USD", "name": "Demo"})),
+        )
+        .await;
+    let login = demo["login"].as_str().unwrap().to_owned();
+    let password = demo["password"].as_str().unwrap().to_owned();
+    let investor = demo["investorPassword"].as_str().unwrap().to_owned();
+    assert_eq!(demo["serverName"], "Drawbridge-Demo");
+
+    // Provisioning errors: wrong password, unknown server, bad fields.
+    let (s, v) = admin
+        .post(
+            "/users/current/accounts",
+            json!({"login": login, "password": "wrong", "server": "Drawbridge-Demo", "name": "x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_error(&v, "ValidationError", "broker.auth_failed");
+    assert_eq!(v["details"], "E_AUTH");
+    let (s, v) = admin
+        .post(
+            "/users/current/accounts",
+            json!({"login": login, "password": password, "server": "Nope-Demo", "name": "x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(v["details"]["code"], "E_SRV_NOT_FOUND");
+    assert!(v["details"]["serversByBrokers"]["Drawbridge"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("Drawbridge-Netting")));
+    let (s, v) = admin
+        .post("/users/current/accounts", json!({"login": "12ab", "magic": "x", "platform": "mt9"}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let fields: Vec<&str> = v["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["parameter"].as_str().unwrap())
+        .collect();
+    for f in ["password", "server", "name", "login", "magic", "platform"] {
+        assert!(fields.contains(&f), "{f} missing from {fields:?}");
+    }
+    let (s, v) = admin
+        .call(Method::POST, "/users/current/accounts", None)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+
+    // Create twice with one transaction id: one account.
+    let body = json!({"login": login, "password": password, "server": "Drawbridge-Demo",
+                      "name": "Main", "magic": 7, "tags": ["a"]});
+    let create = |txn: &'static str| {
+        admin
+            .http
+            .post(format!("{}/users/current/accounts", admin.base))
+            .header("auth-token", &admin.token)
+            .header("transaction-id", txn)
+            .json(&body)
+            .send()
+    };
+    let first: Value = create("abcdefghijklmnopqrstuvwxyzabcdef").await.unwrap().json().await.unwrap();
+    let again: Value = create("abcdefghijklmnopqrstuvwxyzabcdef").await.unwrap().json().await.unwrap();
+    assert_eq!(first["id"], again["id"]);
+    let id = first["id"].as_str().unwrap().to_owned();
+    let acc = format!("/users/current/accounts/{id}");
+    let doc = admin.ok(Method::GET, &acc, None).await;
+    assert_eq!((doc["state"].clone(), doc["connectionStatus"].clone()), (json!("DEPLOYED"), json!("CONNECTED")));
+    assert_eq!(doc["_id"], json!(id));
+    assert!(doc.get("password").is_none(), "never returned");
+    assert!(doc.as_object().unwrap().contains_key("symbol"), "every field, null when unset");
+    let list = admin.ok(Method::GET, "/users/current/accounts", None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let mut req = admin.http.get(format!("{}/users/current/accounts?state=UNDEPLOYED", admin.base));
+    req = req.header("auth-token", &admin.token).header("api-version", "2");
+    let v2: Value = req.send().await.unwrap().json().await.unwrap();
+    assert_eq!(v2, json!({"count": 0, "items": []}));
+
+    // The client API reads the account and trades.
+    let info = admin.ok(Method::GET, &format!("{acc}/account-information"), None).await;
+    assert_eq!(info["balance"], 10000.0);
+    assert_eq!(info["login"].to_string().trim_matches('"'), login);
+    let sim = admin.ok(
+        Method::POST,
+        "/sim/ticks",
+        Some(json!({"symbol": "EURUSD", "bid": 1.1, "ask": 1.10002})),
+    ).await;
+    assert_eq!(sim, json!({}));
+    let trade = admin
+        .ok(
+            Method::POST,
+            &format!("{acc}/trade"),
+            Some(json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1})),
+        )
+        .await;
+    assert_eq!(trade["stringCode"], "TRADE_RETCODE_DONE", "{trade}");
+    let position_id = trade["positionId"].as_str().unwrap().to_owned();
+    let (s, v) = admin
+        .post(&format!("{acc}/trade"), json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 0.015}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(v["details"][0]["parameter"], "volume");
+    let (s, v) = admin
+        .post(&format!("{acc}/trade"), json!({"actionType": "ORDER_TYPE_BUY", "symbol": "NOPE", "volume": 1}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    admin.ok(
+        Method::POST,
+        "/sim/ticks",
+        Some(json!({"symbol": "EURUSD", "bid": 1.101, "ask": 1.10102})),
+    ).await;
+    let positions = admin.ok(Method::GET, &format!("{acc}/positions"), None).await;
+    assert_eq!(positions[0]["id"], json!(position_id));
+    // Bought 1 lot at the ask 1.10002; the bid is now 1.10100: 0.00098 × 100 000 = 98.00.
+    assert_eq!(positions[0]["profit"], 98.0);
+
+    admin.ok(Method::POST, "/sim/clock/advance", Some(json!({"seconds": 60}))).await;
+    let close = admin
+        .ok(
+            Method::POST,
+            &format!("{acc}/trade"),
+            Some(json!({"actionType": "POSITION_CLOSE_ID", "positionId": position_id})),
+        )
+        .await;
+    assert_eq!(close["stringCode"], "TRADE_RETCODE_DONE", "{close}");
+    let deals = admin
+        .ok(
+            Method::GET,
+            &format!("{acc}/history-deals/time/2026-01-01T00:00:00.000Z/2026-02-01T00:00:00.000Z"),
+            None,
+        )
+        .await;
+    assert_eq!(deals.as_array().unwrap().len(), 3, "deposit, in, out: {deals}");
+
+    // Tenancy: another user sees nothing of it; a read-only token cannot trade.
+    let store = running.state.store.clone();
+    let now = running.state.now();
+    let other = create_token(store.clone(), None, Default::default(), None, now).await.unwrap();
+    let (s, v) = admin.as_token(&other).get(&acc).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_error(&v, "NotFoundError", "account.not_found");
+    let narrowed = admin
+        .ok(
+            Method::POST,
+            "/users/current/narrow-down-auth-token",
+            Some(json!({"readOnly": true, "resources": [{"entity": "account", "id": id}]})),
+        )
+        .await;
+    let ro = admin.as_token(narrowed["token"].as_str().unwrap());
+    ro.ok(Method::GET, &format!("{acc}/positions"), None).await;
+    let (s, v) = ro
+        .post(&format!("{acc}/trade"), json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_error(&v, "ForbiddenError", "auth.read_only");
+    let (s, _) = ro.post("/sim/feed", json!({"paused": true})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Investor password: read-only access at the broker.
+    let inv = admin
+        .ok(
+            Method::POST,
+            "/users/current/accounts",
+            Some(json!({"login": login, "password": investor, "server": "Drawbridge-Demo", "name": "Investor"})),
+        )
+        .await;
+    let inv_acc = format!("/users/current/accounts/{}", inv["id"].as_str().unwrap());
+    let r = admin
+        .ok(
+            Method::POST,
+            &format!("{inv_acc}/trade"),
+            Some(json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1})),
+        )
+        .await;
+    assert_eq!(r["stringCode"], "TRADE_RETCODE_TRADE_DISABLED");
+    let inv_info = admin.ok(Method::GET, &format!("{inv_acc}/account-information"), None).await;
+    assert_eq!(inv_info["investorMode"], true);
+
+    // Undeployed: the client API refuses.
+    admin.ok(Method::POST, &format!("{inv_acc}/undeploy"), None).await;
+    let (s, v) = admin.get(&format!("{inv_acc}/positions")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_error(&v, "ValidationError", "account.not_deployed");
+
+    // Unknown routes and bad JSON.
+    let (s, v) = admin.get("/nope").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_error(&v, "NotFoundError", "request.route_not_found");
+    let raw = admin
+        .http
+        .post(format!("{}{acc}/trade", admin.base))
+        .header("auth-token", &admin.token)
+        .header("content-type", "application/json")
+        .body("{\"actionType\":")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), StatusCode::BAD_REQUEST);
+
+    // Restart on the same data dir: every response the same, byte for byte.
+    let paths = [
+        acc.clone(),
+        format!("{acc}/account-information"),
+        format!("{acc}/positions"),
+        format!("{acc}/orders"),
+        format!("{acc}/history-deals/time/2026-01-01T00:00:00.000Z/2026-02-01T00:00:00.000Z"),
+        format!("{acc}/history-orders/time/2026-01-01T00:00:00.000Z/2026-02-01T00:00:00.000Z"),
+        "/users/current/accounts".to_owned(),
+    ];
+    let mut before = Vec::new();
+    for p in &paths {
+        before.push(admin.get(p).await);
+    }
+    running.stop().await;
+    let again = start(config(dir.path()), Some(KEY)).await.unwrap();
+    assert!(again.first_token.is_none(), "the admin token exists");
+    let admin = Api::new(&again, &admin_token);
+    for (p, b) in paths.iter().zip(before) {
+        assert_eq!(admin.get(p).await, b, "{p} changed across the restart");
+    }
+    again.stop().await;
+}
