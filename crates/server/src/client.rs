@@ -270,7 +270,7 @@ pub async fn trade(
         server: s.account.server,
         login: s.account.login,
         investor: s.access == Access::Investor,
-        request,
+        request: Box::new(request),
     };
     match state.desk.apply(op).await.map_err(desk_error)? {
         Outcome::Trade(r) => Ok(Json(r)),

@@ -116,7 +116,7 @@ impl Config {
                 }
             },
         };
-        if clock_start.is_some() && clock == ClockKind::Real {
+        if layer.clock_start.is_some() && clock == ClockKind::Real {
             problems.push("clock-start: needs --clock virtual".to_owned());
         }
         let tls = layer.tls.unwrap_or(false);

@@ -53,7 +53,7 @@ pub enum Op {
         server: u16,
         login: u64,
         investor: bool,
-        request: w::TradeRequest,
+        request: Box<w::TradeRequest>,
     },
     #[serde(rename_all = "camelCase")]
     Balance {

@@ -14,7 +14,7 @@ use crate::extract::{Fields, JsonObject};
 use crate::messages;
 use crate::state::Shared;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use drawbridge_broker::broker::BrokerError;
@@ -707,7 +707,7 @@ pub async fn seed_demo(state: &Shared, user_id: &str) -> Result<Vec<String>, Api
             name: name.into(),
             currency: "USD".into(),
             leverage: 100,
-            balance_cents: 10_000_00,
+            balance_cents: 1_000_000,
         };
         let Outcome::Demo(d) = state.desk.apply(op).await.map_err(ApiError::internal)? else {
             return Err(ApiError::internal("demo account not opened"));
