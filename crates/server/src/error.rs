@@ -89,8 +89,10 @@ impl Kind {
     }
 }
 
+/// What an error response says. Boxed inside [`ApiError`], so that `Result<T, ApiError>`
+/// stays one word wide on every handler's path.
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ErrorParts {
     pub kind: Kind,
     pub text: Text,
     pub details: Option<Value>,
@@ -99,15 +101,31 @@ pub struct ApiError {
     pub cause: Option<String>,
 }
 
+#[derive(Debug)]
+pub struct ApiError(Box<ErrorParts>);
+
+impl std::ops::Deref for ApiError {
+    type Target = ErrorParts;
+    fn deref(&self) -> &ErrorParts {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ErrorParts {
+        &mut self.0
+    }
+}
+
 impl ApiError {
     pub fn new(kind: Kind, text: Text) -> Self {
-        Self {
+        Self(Box::new(ErrorParts {
             kind,
             text,
             details: None,
             metadata: None,
             cause: None,
-        }
+        }))
     }
 
     pub fn of(kind: Kind, m: &'static Message, params: &[&dyn std::fmt::Display]) -> Self {
@@ -181,21 +199,22 @@ pub struct ErrorCause(pub String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut text = self.text;
-        let cause = self.cause;
-        if self.kind == Kind::Internal {
+        let parts = *self.0;
+        let mut text = parts.text;
+        let cause = parts.cause;
+        if parts.kind == Kind::Internal {
             // The middleware logs the cause with the request id and rewrites nothing else.
             text = messages::INTERNAL.with(&[&"(see the X-Request-Id header)"]);
         }
         let body = Body {
-            id: self.kind.id(),
-            error: self.kind.name(),
+            id: parts.kind.id(),
+            error: parts.kind.name(),
             message: &text.text,
-            details: self.details.as_ref(),
-            metadata: self.metadata.as_ref(),
+            details: parts.details.as_ref(),
+            metadata: parts.metadata.as_ref(),
             text: &text,
         };
-        let mut response = (self.kind.status(), axum::Json(&body)).into_response();
+        let mut response = (parts.kind.status(), axum::Json(&body)).into_response();
         if let Some(cause) = cause {
             response.extensions_mut().insert(ErrorCause(cause));
         }
