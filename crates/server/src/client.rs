@@ -191,18 +191,27 @@ fn page(raw: Option<&str>) -> Result<(usize, usize), ApiError> {
     }
 }
 
-fn time_param(name: &str, raw: &str) -> Result<Timestamp, FieldError> {
+/// A time path parameter; `None` (and a problem noted) when it is not ISO-8601.
+fn time_param(name: &str, raw: &str, problems: &mut Vec<FieldError>) -> Option<Timestamp> {
     let decoded = raw.replace("%3A", ":").replace("%3a", ":");
-    Timestamp::parse_iso(&decoded)
-        .map_err(|_| FieldError::invalid(name, Some(json!(raw)), "must be an ISO-8601 time"))
+    let t = Timestamp::parse_iso(&decoded).ok();
+    if t.is_none() {
+        problems.push(FieldError::invalid(
+            name,
+            Some(json!(raw)),
+            "must be an ISO-8601 time",
+        ));
+    }
+    t
 }
 
 fn time_range(start: &str, end: &str) -> Result<(Timestamp, Timestamp), ApiError> {
-    match (time_param("startTime", start), time_param("endTime", end)) {
-        (Ok(a), Ok(b)) => Ok((a, b)),
-        (a, b) => Err(ApiError::fields(
-            [a.err(), b.err()].into_iter().flatten().collect(),
-        )),
+    let mut problems = Vec::new();
+    let from = time_param("startTime", start, &mut problems);
+    let to = time_param("endTime", end, &mut problems);
+    match (from, to) {
+        (Some(a), Some(b)) => Ok((a, b)),
+        _ => Err(ApiError::fields(problems)),
     }
 }
 
