@@ -177,14 +177,23 @@ impl PriceField<'_> {
             return None;
         }
         let point = self.spec.point;
+        // Relative values arrive from the network: out-of-range ones must not overflow.
+        let shifted = |delta: i128| -> Option<Price> {
+            let raw = i128::from(self.reference.0) + i128::from(self.direction) * delta;
+            i64::try_from(raw).ok().map(Price)
+        };
         let offset = |step: Price| -> Option<Price> {
-            let points = (v * step.to_f64() / point.to_f64()).round() as i64;
-            Some(Price(self.reference.0 + self.direction * points * point.0))
+            let points = (v * step.to_f64() / point.to_f64()).round();
+            if points.abs() > 1e15 {
+                return None;
+            }
+            shifted(points as i128 * i128::from(point.0))
         };
         let price = match self.units.unwrap_or(PriceUnits::AbsolutePrice) {
             PriceUnits::AbsolutePrice => Price::from_f64(v),
-            PriceUnits::RelativePrice => Price::from_f64(v)
-                .map(|d| Price(self.reference.0 + self.direction * d.round_to(point).0)),
+            PriceUnits::RelativePrice => {
+                Price::from_f64(v).and_then(|d| shifted(i128::from(d.round_to(point).0)))
+            }
             PriceUnits::RelativePoints => offset(point),
             PriceUnits::RelativePips => match pip(self.spec) {
                 Some(pip) => offset(pip),
@@ -536,4 +545,59 @@ fn modify_order(
         stops,
         expiration,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::default_catalog;
+    use crate::engine::ServerConfig;
+    use drawbridge_model::{ServerZone, Timestamp};
+
+    fn engine() -> Engine {
+        let cfg = ServerConfig {
+            name: "T".into(),
+            zone: ServerZone::parse("EET").unwrap(),
+            margin_mode: crate::account::MarginMode::Hedging,
+            margin_call_pct: 100,
+            stop_out_pct: 50,
+            first_login: 1,
+        };
+        Engine::new(cfg, default_catalog(), Timestamp::from_millis(0))
+    }
+
+    fn req(json: &str) -> TradeRequest {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn huge_relative_values_are_problems_not_overflows() {
+        let e = engine();
+        for units in ["RELATIVE_POINTS", "RELATIVE_PIPS", "RELATIVE_PRICE"] {
+            for v in ["1e16", "-1e16", "9e18", "1e300"] {
+                let r = req(&format!(
+                    r#"{{"actionType":"ORDER_TYPE_BUY","symbol":"EURUSD","volume":1,
+                        "stopLoss":{v},"stopLossUnits":"{units}"}}"#
+                ));
+                let problems = trade_command(&e, &r).unwrap_err();
+                assert_eq!(problems[0].field, "stopLoss", "{units} {v}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let e = engine();
+        let r = req(r#"{"actionType":"ORDER_TYPE_BUY_LIMIT","symbol":"EURUSD","volume":0.015}"#);
+        let fields: Vec<_> = trade_command(&e, &r)
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.field)
+            .collect();
+        assert_eq!(fields, ["volume", "openPrice"]);
+        let r = req(r#"{"actionType":"ORDER_TYPE_SELL","symbol":"NOPE","volume":1}"#);
+        assert_eq!(trade_command(&e, &r).unwrap_err()[0].field, "symbol");
+        let r = req(r#"{"actionType":"POSITION_CLOSE_ID","positionId":"x"}"#);
+        assert_eq!(trade_command(&e, &r).unwrap_err()[0].field, "positionId");
+    }
 }
