@@ -1,6 +1,7 @@
 //! `drawbridge`: a self-hosted, MetaApi-compatible trading-account server.
 //!
 //! - `serve`: the MetaApi-compatible server; `token create`: API and account tokens.
+//! - `certs`: the local CA and server certificate for `serve --tls`.
 //! - `bench`: performance benchmarks printing `BENCH <id> <value> <unit> target <op><bound>`.
 //! - `messages`: the message catalogue (`docs/messages.md`).
 //! - `catalog`: the simulated trade servers' symbol catalogue (`docs/catalog.md`).
@@ -8,6 +9,7 @@
 
 mod bench;
 mod catalog;
+mod certs;
 mod replay;
 mod serve;
 
@@ -30,6 +32,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Manage tokens (works while a server runs on the same data dir).
     Token(serve::TokenArgs),
+    /// Create the local CA and a server certificate for a MetaApi domain.
+    Certs(certs::CertsArgs),
     /// Run a benchmark (`drawbridge bench` lists them).
     Bench(bench::BenchArgs),
     /// Print the simulated trade servers' symbol catalogue as a Markdown table.
@@ -44,6 +48,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Some(Command::Serve(args)) => serve::serve(args),
         Some(Command::Token(args)) => serve::token(args),
+        Some(Command::Certs(args)) => certs::run(args),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Replay(args)) => replay::run(args),
         Some(Command::Messages) => {

@@ -21,6 +21,13 @@ pub(crate) struct ServeArgs {
     /// The MetaApi domain clients use (e.g. drawbridge.local or drawbridge.local:8443).
     #[arg(long, env = "DRAWBRIDGE_DOMAIN")]
     domain: Option<String>,
+    /// Serve https with the data dir's certificate for --domain (issued if missing; see
+    /// `drawbridge certs`).
+    #[arg(long, env = "DRAWBRIDGE_TLS")]
+    tls: bool,
+    /// The region the server reports; the SDK puts it into host names [default: vint-hill].
+    #[arg(long, env = "DRAWBRIDGE_REGION")]
+    region: Option<String>,
     /// Seed demo accounts (for the admin user) and keep the feed running.
     #[arg(long, env = "DRAWBRIDGE_DEMO")]
     demo: bool,
@@ -44,6 +51,8 @@ impl ServeArgs {
             listen: self.listen.clone(),
             data_dir: self.data_dir.clone(),
             domain: self.domain.clone(),
+            tls: self.tls.then_some(true),
+            region: self.region.clone(),
             demo: self.demo.then_some(true),
             clock: self.clock,
             clock_start: self.clock_start.clone(),
@@ -59,18 +68,16 @@ fn config(args: &ServeArgs) -> anyhow::Result<Config> {
         Some(path) => Layer::from_file(path).map_err(|e| anyhow!(e))?,
         None => Layer::default(),
     };
-    Config::build(file.under(args.layer())).map_err(|problems| {
-        anyhow!(
-            "invalid configuration:\n  {}",
-            problems.join("\n  ")
-        )
-    })
+    Config::build(file.under(args.layer()))
+        .map_err(|problems| anyhow!("invalid configuration:\n  {}", problems.join("\n  ")))
 }
 
 fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DRAWBRIDGE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -133,7 +140,8 @@ pub(crate) fn token(args: TokenArgs) -> anyhow::Result<()> {
             account_token: account.is_some(),
         };
         let now = drawbridge_model::SystemClock.now();
-        drawbridge_server::create_token(store, user.as_deref(), grant, account.as_deref(), now).await
+        drawbridge_server::create_token(store, user.as_deref(), grant, account.as_deref(), now)
+            .await
     })?;
     println!("{token}");
     Ok(())

@@ -4,17 +4,17 @@
 //! `mt-provisioning-api-v1.<domain>`, `mt-client-api-v1.<region>.<domain>`, … and plain
 //! `127.0.0.1:8080` all reach the same handlers by path.
 
-use crate::error::{ApiError, ErrorCause};
+use crate::error::{ApiError, ErrorCause, Kind};
 use crate::messages;
 use crate::state::Shared;
 use crate::{client, provisioning, sim, tokens};
 use axum::Json;
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderValue, Method, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{delete, get, post};
-use axum::Router;
 use serde_json::{Value, json};
 
 /// The header carrying each request's id.
@@ -26,10 +26,16 @@ pub fn app(state: Shared) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/users/current/regions", get(regions))
-        .route("/users/current/servers/mt-client-api", get(client_api_settings))
+        .route(
+            "/users/current/servers/mt-client-api",
+            get(client_api_settings),
+        )
         .route("/hashing-ignored-field-lists", get(hashing_ignored_fields))
         // provisioning
-        .route("/users/current/accounts", post(provisioning::create).get(provisioning::list))
+        .route(
+            "/users/current/accounts",
+            post(provisioning::create).get(provisioning::list),
+        )
         .route(
             accounts,
             get(provisioning::get)
@@ -37,8 +43,14 @@ pub fn app(state: Shared) -> Router {
                 .delete(provisioning::delete),
         )
         .route(&format!("{accounts}/deploy"), post(provisioning::deploy))
-        .route(&format!("{accounts}/undeploy"), post(provisioning::undeploy))
-        .route(&format!("{accounts}/redeploy"), post(provisioning::redeploy))
+        .route(
+            &format!("{accounts}/undeploy"),
+            post(provisioning::undeploy),
+        )
+        .route(
+            &format!("{accounts}/redeploy"),
+            post(provisioning::redeploy),
+        )
         .route(
             &format!("{accounts}/enable-risk-management-api"),
             post(provisioning::enable_risk_management),
@@ -52,11 +64,20 @@ pub fn app(state: Shared) -> Router {
             post(provisioning::demo_account),
         )
         // client API
-        .route(&format!("{accounts}/account-information"), get(client::account_information))
+        .route(
+            &format!("{accounts}/account-information"),
+            get(client::account_information),
+        )
         .route(&format!("{accounts}/positions"), get(client::positions))
-        .route(&format!("{accounts}/positions/{{position_id}}"), get(client::position))
+        .route(
+            &format!("{accounts}/positions/{{position_id}}"),
+            get(client::position),
+        )
         .route(&format!("{accounts}/orders"), get(client::orders))
-        .route(&format!("{accounts}/orders/{{order_id}}"), get(client::order))
+        .route(
+            &format!("{accounts}/orders/{{order_id}}"),
+            get(client::order),
+        )
         .route(
             &format!("{accounts}/history-deals/time/{{start}}/{{end}}"),
             get(client::deals_by_time),
@@ -81,14 +102,21 @@ pub fn app(state: Shared) -> Router {
         )
         .route(&format!("{accounts}/server-time"), get(client::server_time))
         // tokens
-        .route("/users/current/narrow-down-auth-token", post(tokens::narrow_down))
-        .route("/users/current/auth-tokens/{token_id}", delete(tokens::revoke))
+        .route(
+            "/users/current/narrow-down-auth-token",
+            post(tokens::narrow_down),
+        )
+        .route(
+            "/users/current/auth-tokens/{token_id}",
+            delete(tokens::revoke),
+        )
         // sim control
         .route("/sim/ticks", post(sim::tick))
         .route("/sim/feed", post(sim::feed))
         .route("/sim/clock/advance", post(sim::advance))
         .route("/sim/balance", post(sim::balance))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
@@ -104,12 +132,16 @@ async fn regions(State(state): State<Shared>) -> Json<Value> {
 }
 
 /// Where the SDK finds the client API: `<hostname>.<region>.<domain>`.
-async fn client_api_settings(State(state): State<Shared>, uri: Uri) -> Json<Value> {
+/// Without `--domain` the answer names the host the client used (with its port).
+async fn client_api_settings(State(state): State<Shared>, headers: HeaderMap) -> Json<Value> {
     let domain = state
         .config
         .domain
         .clone()
-        .or_else(|| uri.host().map(str::to_owned))
+        .or_else(|| {
+            let host = headers.get(axum::http::header::HOST)?.to_str().ok()?;
+            Some(host.to_owned())
+        })
         .unwrap_or_else(|| "localhost".into());
     Json(json!({ "hostname": "mt-client-api-v1", "domain": domain }))
 }
@@ -122,6 +154,15 @@ async fn hashing_ignored_fields() -> Json<Value> {
 
 async fn not_found(method: Method, uri: Uri) -> ApiError {
     ApiError::not_found(&messages::NOT_FOUND_ROUTE, &[&method, &uri.path()])
+}
+
+/// A known path asked with a method it does not take: still the MetaApi error shape.
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::of(
+        Kind::MethodNotAllowed,
+        &messages::METHOD_NOT_ALLOWED,
+        &[&method, &uri.path()],
+    )
 }
 
 /// Gives every request an id (the client's `x-request-id` if sane, else a fresh one), echoes

@@ -184,7 +184,10 @@ impl Tokens {
         let token_id = random_hex(TOKEN_ID_HEX / 2);
         let resources = match &grant.accounts {
             None => vec![format!("*:{user_id}:*")],
-            Some(ids) => ids.iter().map(|id| format!("account:{user_id}:{id}")).collect(),
+            Some(ids) => ids
+                .iter()
+                .map(|id| format!("account:{user_id}:{id}"))
+                .collect(),
         };
         let claims = Claims {
             token_id: token_id.clone(),

@@ -36,9 +36,9 @@ async fn session(state: &Shared, caller: &Caller, id: &str) -> Result<Session, A
             &[&id],
         ));
     }
-    state.session(id).ok_or_else(|| {
-        ApiError::of(Kind::Validation, &messages::ACCOUNT_NOT_CONNECTED, &[&id])
-    })
+    state
+        .session(id)
+        .ok_or_else(|| ApiError::of(Kind::Validation, &messages::ACCOUNT_NOT_CONNECTED, &[&id]))
 }
 
 fn desk_error(e: DeskError) -> ApiError {
@@ -57,7 +57,11 @@ fn desk_error(e: DeskError) -> ApiError {
 async fn on_account<R: Send + 'static>(
     state: &Shared,
     s: Session,
-    f: impl FnOnce(&SimBroker, &drawbridge_broker::engine::Engine, drawbridge_broker::account::AccountIdx) -> R
+    f: impl FnOnce(
+        &SimBroker,
+        &drawbridge_broker::engine::Engine,
+        drawbridge_broker::account::AccountIdx,
+    ) -> R
     + Send
     + 'static,
 ) -> Result<Option<R>, ApiError> {
@@ -156,7 +160,9 @@ pub async fn order(
     let oid = order_id.parse::<u64>().ok();
     on_account(&state, s, move |b, e, _| {
         let os = b.orders(&s).unwrap_or_default();
-        os.iter().find(|o| Some(o.id) == oid).map(|o| bw::order(e, o))
+        os.iter()
+            .find(|o| Some(o.id) == oid)
+            .map(|o| bw::order(e, o))
     })
     .await?
     .flatten()
@@ -169,7 +175,11 @@ fn page(raw: Option<&str>) -> Result<(usize, usize), ApiError> {
     let mut offset = 0;
     let mut limit = HISTORY_LIMIT_MAX;
     let mut problems = Vec::new();
-    for (k, v) in raw.unwrap_or("").split('&').filter_map(|kv| kv.split_once('=')) {
+    for (k, v) in raw
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+    {
         let target = match k {
             "offset" => &mut offset,
             "limit" => &mut limit,
@@ -272,9 +282,8 @@ pub async fn trade(
 ) -> Result<Json<w::TradeResponse>, ApiError> {
     caller.require_write()?;
     let s = session(&state, &caller, &id).await?;
-    let request: w::TradeRequest = serde_json::from_value(Value::Object(body)).map_err(|e| {
-        ApiError::field(FieldError::invalid("trade", None, &e.to_string()))
-    })?;
+    let request: w::TradeRequest = serde_json::from_value(Value::Object(body))
+        .map_err(|e| ApiError::field(FieldError::invalid("trade", None, &e.to_string())))?;
     let op = Op::Trade {
         server: s.account.server,
         login: s.account.login,
@@ -353,9 +362,9 @@ pub async fn current_price(
     .await?
     .flatten()
     .ok_or_else(|| unknown_symbol(&symbol))?;
-    price.map(Json).ok_or_else(|| {
-        ApiError::not_found(&messages::NOT_FOUND_ROUTE, &[&"price of", &symbol])
-    })
+    price
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(&messages::NOT_FOUND_ROUTE, &[&"price of", &symbol]))
 }
 
 /// `GET …/symbols/:symbol/current-candles/:timeframe`

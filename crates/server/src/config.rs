@@ -132,7 +132,9 @@ impl Config {
         }
         let region = layer.region.unwrap_or_else(|| DEFAULT_REGION.to_owned());
         if region.is_empty() || !region.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
-            problems.push(format!("region: {region:?} must be lowercase letters and dashes"));
+            problems.push(format!(
+                "region: {region:?} must be lowercase letters and dashes"
+            ));
         }
         let body_limit_bytes = layer.body_limit_bytes.unwrap_or(BODY_LIMIT_BYTES);
         if body_limit_bytes < 1024 {
@@ -156,11 +158,6 @@ impl Config {
             region,
             body_limit_bytes,
         })
-    }
-
-    /// The host part of the domain (without a port).
-    pub fn domain_host(&self) -> Option<&str> {
-        self.domain.as_deref().map(|d| d.split(':').next().unwrap_or(d))
     }
 
     pub fn database_path(&self) -> PathBuf {

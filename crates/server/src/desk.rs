@@ -21,6 +21,7 @@ use drawbridge_model::{Money, Price, SharedClock, Timestamp};
 use drawbridge_store::{JournalEntry, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -101,6 +102,9 @@ pub enum DeskError {
     Request(Vec<bw::FieldProblem>),
     #[error("the desk has stopped: {0}")]
     Stopped(String),
+    /// The broker failed on this request; it changed nothing durable.
+    #[error("{0}")]
+    Internal(String),
 }
 
 type ReadJob = Box<dyn FnOnce(&SimBroker) + Send>;
@@ -171,11 +175,13 @@ fn stopped() -> DeskError {
 
 /// The task's state.
 struct Room {
+    cfg: SimConfig,
     broker: SimBroker,
     store: Arc<dyn Store>,
     clock: SharedClock,
     seq: u64,
     events: Vec<BrokerEvent>,
+    /// Set when the journal can no longer be trusted or rebuilt: every job is refused.
     failed: Option<String>,
 }
 
@@ -186,6 +192,7 @@ pub async fn start(
     clock: SharedClock,
 ) -> Result<(Desk, tokio::task::JoinHandle<()>), StoreError> {
     let mut room = Room {
+        cfg,
         broker: SimBroker::new(cfg),
         store,
         clock,
@@ -198,6 +205,12 @@ pub async fn start(
     let (tx, rx) = mpsc::channel(QUEUE_JOBS_MAX);
     let task = tokio::spawn(room.run(rx));
     Ok((Desk { tx }, task))
+}
+
+/// A change executed but not yet durable, with the caller waiting for it.
+struct Pending {
+    reply: oneshot::Sender<Result<Outcome, DeskError>>,
+    outcome: Result<Outcome, DeskError>,
 }
 
 impl Room {
@@ -223,6 +236,36 @@ impl Room {
         }
     }
 
+    /// Throws the in-memory broker away and rebuilds it from the journal: after a panic
+    /// inside the broker, or a failed append, memory no longer matches what is durable.
+    /// Time is then moved to `at` again (which changes nothing a split would: the broker is
+    /// deterministic in time), so the rest of a batch applies at its recorded instant.
+    async fn rebuild(&mut self, why: &str, at: Timestamp) {
+        tracing::error!(reason = why, "rebuilding the broker from the journal");
+        self.broker = SimBroker::new(self.cfg);
+        self.seq = 0;
+        self.events.clear();
+        if let Err(e) = self.replay().await {
+            tracing::error!(error = %e, "the journal cannot be replayed; the desk stops");
+            self.failed = Some(format!("{why}; the journal cannot be replayed: {e}"));
+            return;
+        }
+        tracing::info!(seq = self.seq, "broker rebuilt from the journal");
+        if !self.advance(at) {
+            self.failed = Some(format!("{why}; the broker fails again when time passes"));
+        }
+    }
+
+    /// Moves the broker to `at`; false when it panicked doing so.
+    fn advance(&mut self, at: Timestamp) -> bool {
+        let ok = catch_unwind(AssertUnwindSafe(|| {
+            self.broker.advance(at, &mut self.events);
+        }))
+        .is_ok();
+        self.events.clear();
+        ok
+    }
+
     /// The broker time now: never before what the journal already holds.
     fn now(&self) -> Timestamp {
         self.clock.now().max(self.broker.now())
@@ -245,57 +288,131 @@ impl Room {
                     self.process(batch).await;
                 }
                 _ = idle.tick() => {
-                    let now = self.now();
-                    self.broker.advance(now, &mut self.events);
-                    self.events.clear();
+                    if self.failed.is_none() {
+                        let now = self.now();
+                        if !self.advance(now) {
+                            let before = self.broker.now();
+                            self.rebuild("the broker panicked while time passed", before).await;
+                        }
+                    }
                 }
             }
         }
     }
 
+    /// Executes a batch: changes first (each journaled), one append for all of them, then
+    /// the answers, then the reads — so a reader never sees a change that is not durable.
     async fn process(&mut self, batch: Vec<Job>) {
+        if let Some(why) = &self.failed {
+            for job in batch {
+                if let Job::Apply { reply, .. } = job {
+                    let _ = reply.send(Err(DeskError::Stopped(why.clone())));
+                }
+                // A dropped read job answers its caller with `Stopped`.
+            }
+            return;
+        }
         let now = self.now();
-        self.broker.advance(now, &mut self.events);
+        if !self.advance(now) {
+            let why = "the broker panicked while time passed";
+            self.failed = Some(why.into());
+            tracing::error!("{why}; the desk stops");
+            return;
+        }
         let mut entries = Vec::new();
-        let mut replies = Vec::new();
+        let mut pending: Vec<Pending> = Vec::new();
+        let mut reads = Vec::new();
         for job in batch {
-            match job {
-                Job::Read(f) => f(&self.broker),
-                Job::Apply { op, reply } => {
-                    if let Some(why) = &self.failed {
-                        let _ = reply.send(Err(DeskError::Stopped(why.clone())));
-                        continue;
-                    }
-                    let outcome = execute(&mut self.broker, &op, &mut self.events);
+            let (op, reply) = match job {
+                Job::Read(f) => {
+                    reads.push(f);
+                    continue;
+                }
+                Job::Apply { op, reply } => (op, reply),
+            };
+            let run = catch_unwind(AssertUnwindSafe(|| {
+                execute(&mut self.broker, &op, &mut self.events)
+            }));
+            let Ok(outcome) = run else {
+                // The op is never journaled, so a rebuild from what is durable is sound:
+                // first make the ops before it durable, then replay everything.
+                tracing::error!(?op, "the broker panicked on an op; it is refused");
+                let _ = reply.send(Err(DeskError::Internal(
+                    "the broker failed on this request".into(),
+                )));
+                self.commit(&mut entries, &mut pending).await;
+                self.rebuild("the broker panicked", now).await;
+                if self.failed.is_some() {
+                    break;
+                }
+                continue;
+            };
+            // A request refused before it reached the broker changed nothing: no record.
+            if matches!(outcome, Err(DeskError::Request(_))) {
+                let _ = reply.send(outcome);
+                continue;
+            }
+            let record = Record {
+                at: now.millis(),
+                op,
+            };
+            match serde_json::to_string(&record) {
+                Ok(input) => {
                     self.seq += 1;
-                    let record = Record {
-                        at: now.millis(),
-                        op,
-                    };
                     entries.push(JournalEntry {
                         seq: self.seq,
-                        input: serde_json::to_string(&record).unwrap_or_default(),
+                        input,
                     });
-                    replies.push((reply, outcome));
+                    pending.push(Pending { reply, outcome });
+                }
+                Err(e) => {
+                    // Cannot happen for these types; if it does, memory is ahead of the journal.
+                    let _ = reply.send(Err(DeskError::Internal(format!(
+                        "the change could not be recorded: {e}"
+                    ))));
+                    self.commit(&mut entries, &mut pending).await;
+                    self.rebuild("an op could not be serialized", now).await;
+                    if self.failed.is_some() {
+                        break;
+                    }
                 }
             }
         }
         self.events.clear();
+        self.commit(&mut entries, &mut pending).await;
+        if self.failed.is_some() {
+            return; // dropping the reads answers them with `Stopped`
+        }
+        for f in reads {
+            if catch_unwind(AssertUnwindSafe(|| f(&self.broker))).is_err() {
+                // A read changes nothing; its caller sees `Stopped` (the reply was dropped).
+                tracing::error!("a read of the broker panicked");
+            }
+        }
+    }
+
+    /// Appends `entries` in one transaction, then answers their callers. On failure nobody
+    /// is told Ok, and the broker is rebuilt from what the journal does hold.
+    async fn commit(&mut self, entries: &mut Vec<JournalEntry>, pending: &mut Vec<Pending>) {
         if entries.is_empty() {
             return;
         }
-        if let Err(e) = self.store.append_journal(&entries).await {
-            // Memory is now ahead of the journal: stop changing anything, answer nobody Ok.
-            tracing::error!(error = %e, "journal append failed; the desk refuses changes");
-            let why = format!("the journal could not be written: {e}");
-            for (reply, _) in replies {
-                let _ = reply.send(Err(DeskError::Stopped(why.clone())));
+        let result = self.store.append_journal(entries).await;
+        entries.clear();
+        match result {
+            Ok(()) => {
+                for p in pending.drain(..) {
+                    let _ = p.reply.send(p.outcome);
+                }
             }
-            self.failed = Some(why);
-            return;
-        }
-        for (reply, outcome) in replies {
-            let _ = reply.send(outcome);
+            Err(e) => {
+                let why = format!("the journal could not be written: {e}");
+                for p in pending.drain(..) {
+                    let _ = p.reply.send(Err(DeskError::Stopped(why.clone())));
+                }
+                let at = self.broker.now();
+                self.rebuild(&why, at).await;
+            }
         }
     }
 }

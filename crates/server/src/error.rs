@@ -45,6 +45,7 @@ pub enum Kind {
     Unauthorized,
     Forbidden,
     NotFound,
+    MethodNotAllowed,
     Conflict,
     TooManyRequests,
     Internal,
@@ -57,6 +58,7 @@ impl Kind {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -69,6 +71,7 @@ impl Kind {
             Self::Unauthorized => "UnauthorizedError",
             Self::Forbidden => "ForbiddenError",
             Self::NotFound => "NotFoundError",
+            Self::MethodNotAllowed => "MethodNotAllowedError",
             Self::Conflict => "ConflictError",
             Self::TooManyRequests => "TooManyRequestsError",
             Self::Internal => "InternalError",
@@ -85,6 +88,7 @@ impl Kind {
             Self::Conflict => 5,
             Self::TooManyRequests => 6,
             Self::Internal => 7,
+            Self::MethodNotAllowed => 8,
         }
     }
 }

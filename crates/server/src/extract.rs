@@ -142,6 +142,17 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A finite number within `min..=max`.
+    pub fn number_in(&mut self, key: &str, min: f64, max: f64) -> Option<f64> {
+        let v = self.number(key)?;
+        if (min..=max).contains(&v) {
+            Some(v)
+        } else {
+            self.bad(key, &format!("must be a number from {min} to {max}"));
+            None
+        }
+    }
+
     pub fn integer(&mut self, key: &str, min: i64, max: i64) -> Option<i64> {
         match self.get(key)?.as_i64() {
             Some(v) if (min..=max).contains(&v) => Some(v),
@@ -175,7 +186,10 @@ impl<'a> Fields<'a> {
             self.bad(key, &format!("must have at most {max_items} items"));
             return None;
         }
-        let out: Option<Vec<String>> = items.iter().map(|v| v.as_str().map(str::to_owned)).collect();
+        let out: Option<Vec<String>> = items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect();
         if out.is_none() {
             self.bad(key, "must be a list of strings");
         }

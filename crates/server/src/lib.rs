@@ -24,6 +24,7 @@ pub mod messages;
 pub mod provisioning;
 pub mod sim;
 pub mod state;
+pub mod tls;
 pub mod tokens;
 pub mod vault;
 
@@ -44,6 +45,8 @@ pub enum ServeError {
     Vault(#[from] vault::VaultError),
     #[error("{0}")]
     Setup(String),
+    #[error("TLS: {0}")]
+    Tls(#[from] tls::TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: std::net::SocketAddr,
@@ -57,18 +60,30 @@ pub const ADMIN_USER: &str = "admin";
 /// Opens the data directory's store.
 pub async fn open_store(data_dir: &Path) -> Result<Arc<SqliteStore>, ServeError> {
     std::fs::create_dir_all(data_dir).map_err(|e| {
-        ServeError::Setup(format!("cannot create data dir {}: {e}", data_dir.display()))
+        ServeError::Setup(format!(
+            "cannot create data dir {}: {e}",
+            data_dir.display()
+        ))
     })?;
-    Ok(Arc::new(SqliteStore::open(&data_dir.join("drawbridge.db")).await?))
+    Ok(Arc::new(
+        SqliteStore::open(&data_dir.join("drawbridge.db")).await?,
+    ))
 }
 
 /// The simulated broker's seed and start, fixed at the first start.
-async fn sim_config(store: &dyn Store, config: &Config, now: Timestamp) -> Result<SimConfig, ServeError> {
-    let seed_text = config.seed.map_or_else(|| {
-        let mut b = [0u8; 8];
-        getrandom::fill(&mut b).expect("the operating system provides randomness");
-        u64::from_le_bytes(b).to_string()
-    }, |s| s.to_string());
+async fn sim_config(
+    store: &dyn Store,
+    config: &Config,
+    now: Timestamp,
+) -> Result<SimConfig, ServeError> {
+    let seed_text = config.seed.map_or_else(
+        || {
+            let mut b = [0u8; 8];
+            getrandom::fill(&mut b).expect("the operating system provides randomness");
+            u64::from_le_bytes(b).to_string()
+        },
+        |s| s.to_string(),
+    );
     let seed: u64 = store
         .setting_or_insert("sim_seed", &seed_text)
         .await?
@@ -106,7 +121,11 @@ pub async fn create_token(
         None => new_user(&*store, &format!("user-{}", random_hex(4)), now).await?,
     };
     let token = match account {
-        Some(id) => tokens.mint_account(&user_id, id, grant.read_only, now).await,
+        Some(id) => {
+            tokens
+                .mint_account(&user_id, id, grant.read_only, now)
+                .await
+        }
         None => tokens.mint_api(&user_id, &grant, now).await,
     }?;
     Ok(token)
@@ -128,6 +147,8 @@ async fn new_user(store: &dyn Store, name: &str, now: Timestamp) -> Result<Strin
 #[derive(Debug)]
 pub struct Running {
     pub addr: std::net::SocketAddr,
+    /// `http`, or `https` under `--tls`.
+    pub scheme: &'static str,
     /// The admin token created at the first start, if this was it.
     pub first_token: Option<String>,
     pub state: Shared,
@@ -146,24 +167,44 @@ impl Running {
 /// Builds the server and listens on `config.listen` in a spawned task.
 pub async fn start(config: Config, env_secret_key: Option<&str>) -> Result<Running, ServeError> {
     let addr = config.listen;
-    let (state, first_token) = build(config, env_secret_key).await?;
+    // Bind before building: a port in use must fail before the first-start token is made.
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Listen { addr, source })?;
     let local = listener
         .local_addr()
         .map_err(|source| ServeError::Listen { addr, source })?;
+    let tls_on = config.tls;
+    let tls = if tls_on {
+        Some(tls_config(&config)?)
+    } else {
+        None
+    };
+    let (state, first_token) = build(config, env_secret_key).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let router = app::app(state.clone());
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
+    let shutdown = async move {
+        let _ = stopped.await;
+    };
+    let task = match tls {
+        None => tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }),
+        Some(server_config) => {
+            let listener = tls::TlsListener::new(listener, server_config)
+                .map_err(|source| ServeError::Listen { addr, source })?;
+            tokio::spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown)
+                    .await
             })
-            .await
-    });
+        }
+    };
     Ok(Running {
         addr: local,
+        scheme: if tls_on { "https" } else { "http" },
         first_token,
         state,
         stop,
@@ -171,14 +212,36 @@ pub async fn start(config: Config, env_secret_key: Option<&str>) -> Result<Runni
     })
 }
 
+/// The server certificate for the configured domain and region, issued (with the data
+/// dir's CA, created if missing) when the current one does not cover them.
+fn tls_config(config: &Config) -> Result<Arc<tokio_rustls::rustls::ServerConfig>, ServeError> {
+    let domain = config
+        .domain
+        .as_deref()
+        .ok_or_else(|| ServeError::Setup("--tls needs --domain".into()))?;
+    let files = tls::CertFiles::of(&config.data_dir);
+    let names = tls::names_for(domain, std::slice::from_ref(&config.region));
+    let issued = tls::ensure(&files, &names, false)?;
+    if issued.server_issued {
+        tracing::info!(ca = %files.ca_cert().display(), names = ?issued.names,
+            "issued a server certificate; clients must trust the CA");
+    }
+    Ok(tls::server_config(&files)?)
+}
+
 /// Builds everything from `config` and returns the router's state, not yet listening.
-pub async fn build(config: Config, env_secret_key: Option<&str>) -> Result<(Shared, Option<String>), ServeError> {
+pub async fn build(
+    config: Config,
+    env_secret_key: Option<&str>,
+) -> Result<(Shared, Option<String>), ServeError> {
     let store: Arc<dyn Store> = open_store(&config.data_dir).await?;
     let vault = vault::Vault::open(env_secret_key, &config.data_dir)?;
     let (clock, virtual_clock): (SharedClock, Option<VirtualClock>) = match config.clock {
         ClockKind::Real => (Arc::new(SystemClock), None),
         ClockKind::Virtual => {
-            let start = config.clock_start.unwrap_or(Timestamp::from_millis(0));
+            // Without --clock-start a new data dir starts at the real time now; an existing
+            // one continues where its journal ends (below).
+            let start = config.clock_start.unwrap_or_else(|| SystemClock.now());
             let v = VirtualClock::new(start);
             (Arc::new(v.clone()), Some(v))
         }
@@ -191,35 +254,51 @@ pub async fn build(config: Config, env_secret_key: Option<&str>) -> Result<(Shar
     }
     let (desk, _task) = desk::start(sim, store.clone(), clock.clone()).await?;
     if let Some(v) = &virtual_clock {
-        let broker_now = desk.read(|b| b.now()).await.map_err(|e| ServeError::Setup(e.to_string()))?;
+        let broker_now = desk
+            .read(|b| b.now())
+            .await
+            .map_err(|e| ServeError::Setup(e.to_string()))?;
         if broker_now > v.now() {
             v.set(broker_now);
         }
     }
     let tokens = Tokens::open(store.clone()).await?;
-    let first_token = if store.token_count().await? == 0 {
-        let admin = Grant {
-            admin: true,
-            ..Grant::default()
-        };
-        let name = ADMIN_USER;
-        let now = clock.now();
-        Some(create_token(store.clone(), Some(name), admin, None, now).await?)
-    } else {
-        None
-    };
     let demo = config.demo;
-    let state = Arc::new(AppState::new(config, store, tokens, desk, clock, virtual_clock, vault));
+    let state = Arc::new(AppState::new(
+        config,
+        store,
+        tokens,
+        desk,
+        clock,
+        virtual_clock,
+        vault,
+    ));
     let reconnected = provisioning::reconnect_all(&state).await?;
     tracing::info!(accounts = reconnected, "deployed accounts reconnected");
-    if demo && let Some(admin) = state.store.user_by_name(ADMIN_USER).await? {
-        let ids = provisioning::seed_demo(&state, &admin.id)
-            .await
-            .map_err(|e| ServeError::Setup(format!("demo accounts: {}", e.text.text)))?;
+    if demo {
+        let admin = match state.store.user_by_name(ADMIN_USER).await? {
+            Some(u) => u.id,
+            None => new_user(&*state.store, ADMIN_USER, state.clock.now()).await?,
+        };
+        let ids = provisioning::seed_demo(&state, &admin).await.map_err(|e| {
+            let cause = e.cause.clone().unwrap_or_else(|| e.text.text.clone());
+            ServeError::Setup(format!("demo accounts: {cause}"))
+        })?;
         for id in ids {
             tracing::info!(account_id = %id, "demo account provisioned for the admin user");
         }
     }
+    // Last, so that nothing after it can fail and lose the token shown only once.
+    let first_token = if state.store.token_count().await? == 0 {
+        let admin = Grant {
+            admin: true,
+            ..Grant::default()
+        };
+        let now = state.clock.now();
+        Some(create_token(state.store.clone(), Some(ADMIN_USER), admin, None, now).await?)
+    } else {
+        None
+    };
     Ok((state, first_token))
 }
 
@@ -231,7 +310,10 @@ use drawbridge_model::Clock as _;
 pub async fn serve(config: Config, env_secret_key: Option<&str>) -> Result<(), ServeError> {
     let running = start(config, env_secret_key).await?;
     tracing::info!(addr = %running.addr, "listening");
-    println!("drawbridge listening on http://{}", running.addr);
+    println!(
+        "drawbridge listening on {}://{}",
+        running.scheme, running.addr
+    );
     if let Some(token) = &running.first_token {
         println!("first start: an admin token was created (keep it; it is shown once):");
         println!("{token}");

@@ -91,6 +91,9 @@ catalogue! {
     NOT_FOUND_ROUTE = "request.route_not_found",
         "No route {0} {1}",
         "404 for unknown paths";
+    METHOD_NOT_ALLOWED = "request.method_not_allowed",
+        "Method {0} is not allowed on {1}",
+        "405 for a known path asked with another method";
     NOT_FOUND_POSITION = "trade.position_not_found",
         "Position {0} not found",
         "positions/:id";
@@ -168,9 +171,12 @@ mod tests {
         let mut keys = HashSet::new();
         for m in CATALOGUE {
             assert!(keys.insert(m.key), "duplicate key {}", m.key);
-            let n = (0..10).take_while(|i| m.format.contains(&format!("{{{i}}}"))).count();
+            let n = (0..10)
+                .take_while(|i| m.format.contains(&format!("{{{i}}}")))
+                .count();
             assert!(
-                !m.format.contains(&format!("{{{n}}}")) && !m.format.contains(&format!("{{{}}}", n + 1)),
+                !m.format.contains(&format!("{{{n}}}"))
+                    && !m.format.contains(&format!("{{{}}}", n + 1)),
                 "{}: parameters must be numbered without gaps",
                 m.key
             );

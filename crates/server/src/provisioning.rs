@@ -134,7 +134,11 @@ fn row_doc(row: &AccountRow) -> Result<AccountDoc, ApiError> {
 }
 
 /// The caller's account `id`, or NotFound (also for other users' accounts).
-pub async fn owned(state: &Shared, caller: &Caller, id: &str) -> Result<(AccountRow, AccountDoc), ApiError> {
+pub async fn owned(
+    state: &Shared,
+    caller: &Caller,
+    id: &str,
+) -> Result<(AccountRow, AccountDoc), ApiError> {
     let row = state
         .store
         .account(id)
@@ -150,7 +154,10 @@ pub async fn owned(state: &Shared, caller: &Caller, id: &str) -> Result<(Account
 fn broker_error(e: DeskError, login: &str, server: &str, servers: &[String]) -> ApiError {
     match e {
         DeskError::Broker(BrokerError::Auth) | DeskError::Broker(BrokerError::AccountNotFound) => {
-            ApiError::validation(messages::BROKER_AUTH.with(&[&login, &server]), json!("E_AUTH"))
+            ApiError::validation(
+                messages::BROKER_AUTH.with(&[&login, &server]),
+                json!("E_AUTH"),
+            )
         }
         DeskError::Broker(BrokerError::ServerNotFound(_)) => ApiError::validation(
             messages::BROKER_SERVER_NOT_FOUND.with(&[&server]),
@@ -193,7 +200,12 @@ async fn connect(state: &Shared, doc: &mut AccountDoc, password: &str) -> Result
 
 fn set_state(doc: &mut AccountDoc, deployed: bool, now: Timestamp) {
     doc.state = if deployed { "DEPLOYED" } else { "UNDEPLOYED" }.into();
-    doc.connection_status = if deployed { "CONNECTED" } else { "DISCONNECTED" }.into();
+    doc.connection_status = if deployed {
+        "CONNECTED"
+    } else {
+        "DISCONNECTED"
+    }
+    .into();
     doc.state_changed_at = now;
 }
 
@@ -231,17 +243,27 @@ pub async fn create(
     caller.require_write()?;
     caller.require_api_token()?;
     if caller.grant.accounts.is_some() {
-        return Err(ApiError::forbidden(&messages::FORBIDDEN_ACCOUNT, &[&"(new)"]));
+        return Err(ApiError::forbidden(
+            &messages::FORBIDDEN_ACCOUNT,
+            &[&"(new)"],
+        ));
     }
     let transaction_id = headers
         .get("transaction-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     if let Some(txn) = &transaction_id
-        && let Some(row) = state.store.account_by_transaction(&caller.user_id, txn).await?
+        && let Some(row) = state
+            .store
+            .account_by_transaction(&caller.user_id, txn)
+            .await?
     {
         let doc = row_doc(&row)?;
-        return Ok((StatusCode::CREATED, Json(json!({"id": doc.id, "state": doc.state}))).into_response());
+        return Ok((
+            StatusCode::CREATED,
+            Json(json!({"id": doc.id, "state": doc.state})),
+        )
+            .into_response());
     }
     let now = state.now();
     let mut f = Fields::new(&body);
@@ -253,16 +275,30 @@ pub async fn create(
     if let Some(l) = &login
         && (l.is_empty() || !l.bytes().all(|b| b.is_ascii_digit()) || l.len() > 19)
     {
-        f.problems.push(FieldError::invalid("login", Some(json!(l)), "must be digits"));
+        f.problems.push(FieldError::invalid(
+            "login",
+            Some(json!(l)),
+            "must be digits",
+        ));
     }
     let password = f.text("password", 256);
     let server = f.text("server", 256);
-    let platform = f.one_of("platform", &["mt4", "mt5"]).unwrap_or_else(|| "mt5".into());
+    let platform = f
+        .one_of("platform", &["mt4", "mt5"])
+        .unwrap_or_else(|| "mt5".into());
     let kind = f
         .one_of("type", &["cloud", "cloud-g1", "cloud-g2", "self-hosted"])
-        .map(|t| if t == "cloud" { "cloud-g2".to_owned() } else { t })
+        .map(|t| {
+            if t == "cloud" {
+                "cloud-g2".to_owned()
+            } else {
+                t
+            }
+        })
         .unwrap_or_else(|| "cloud-g2".into());
-    let region = f.string("region").unwrap_or_else(|| state.config.region.clone());
+    let region = f
+        .string("region")
+        .unwrap_or_else(|| state.config.region.clone());
     if region != state.config.region {
         f.problems.push(FieldError::new(
             "region",
@@ -270,7 +306,9 @@ pub async fn create(
             messages::FIELD_ONE_OF.with(&[&state.config.region]),
         ));
     }
-    let reliability = f.one_of("reliability", &["regular", "high"]).unwrap_or_else(|| "regular".into());
+    let reliability = f
+        .one_of("reliability", &["regular", "high"])
+        .unwrap_or_else(|| "regular".into());
     let magic = f.integer("magic", 0, i64::from(u32::MAX)).unwrap_or(0);
     let interval = f.number("quoteStreamingIntervalInSeconds").unwrap_or(2.5);
     if !(0.0..=60.0).contains(&interval) {
@@ -296,14 +334,32 @@ pub async fn create(
         f.string("provisioningProfileId"),
     );
     f.finish()?;
-    let (Some(name), Some(login), Some(password), Some(server)) = (name, login, password, server) else {
+    let (Some(name), Some(login), Some(password), Some(server)) = (name, login, password, server)
+    else {
         return Err(ApiError::internal("validated fields missing"));
     };
-    let (tags, keywords, metadata, risk, metastats, manual, slots, cf_slots, symbol, slippage, base_currency, roles, profile) =
-        doc_fields;
+    let (
+        tags,
+        keywords,
+        metadata,
+        risk,
+        metastats,
+        manual,
+        slots,
+        cf_slots,
+        symbol,
+        slippage,
+        base_currency,
+        roles,
+        profile,
+    ) = doc_fields;
     let existing = state.store.accounts_of(&caller.user_id).await?;
     if existing.len() >= ACCOUNTS_PER_USER_MAX {
-        return Err(ApiError::of(Kind::Validation, &messages::ACCOUNT_LIMIT, &[&ACCOUNTS_PER_USER_MAX]));
+        return Err(ApiError::of(
+            Kind::Validation,
+            &messages::ACCOUNT_LIMIT,
+            &[&ACCOUNTS_PER_USER_MAX],
+        ));
     }
     let mut doc = AccountDoc::new(&caller.user_id, name, login, server, &region, now);
     doc.kind = kind;
@@ -341,10 +397,17 @@ pub async fn create(
             // A concurrent create with the same transaction id won; answer as it did.
             state.set_session(&id, None);
             if let Some(txn) = &row.transaction_id
-                && let Some(won) = state.store.account_by_transaction(&caller.user_id, txn).await?
+                && let Some(won) = state
+                    .store
+                    .account_by_transaction(&caller.user_id, txn)
+                    .await?
             {
                 let doc = row_doc(&won)?;
-                return Ok((StatusCode::CREATED, Json(json!({"id": doc.id, "state": doc.state}))).into_response());
+                return Ok((
+                    StatusCode::CREATED,
+                    Json(json!({"id": doc.id, "state": doc.state})),
+                )
+                    .into_response());
             }
             return Err(ApiError::internal("account id collision"));
         }
@@ -353,7 +416,11 @@ pub async fn create(
             return Err(e.into());
         }
     }
-    Ok((StatusCode::CREATED, Json(json!({"id": id, "state": doc.state}))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": id, "state": doc.state})),
+    )
+        .into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -391,7 +458,10 @@ fn urlencoding_decode(s: &str) -> String {
         match b[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                match (b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+                match (
+                    b.get(i + 1).copied().and_then(hex),
+                    b.get(i + 2).copied().and_then(hex),
+                ) {
                     (Some(h), Some(l)) => {
                         out.push((h * 16 + l) as u8);
                         i += 3;
@@ -419,13 +489,19 @@ pub async fn list(
     let q: ListQuery = serde_urlencoded_lenient(&raw);
     let mut problems = Vec::new();
     let number = |key: &str, v: &Option<String>, max: usize, problems: &mut Vec<FieldError>| {
-        v.as_deref().filter(|s| !s.is_empty()).and_then(|s| match s.parse::<usize>() {
-            Ok(n) if n <= max => Some(n),
-            _ => {
-                problems.push(FieldError::new(key, Some(json!(s)), messages::FIELD_TOO_LARGE.with(&[&max])));
-                None
-            }
-        })
+        v.as_deref()
+            .filter(|s| !s.is_empty())
+            .and_then(|s| match s.parse::<usize>() {
+                Ok(n) if n <= max => Some(n),
+                _ => {
+                    problems.push(FieldError::new(
+                        key,
+                        Some(json!(s)),
+                        messages::FIELD_TOO_LARGE.with(&[&max]),
+                    ));
+                    None
+                }
+            })
     };
     let offset = number("offset", &q.offset, usize::MAX, &mut problems).unwrap_or(0);
     let limit = number("limit", &q.limit, LIST_LIMIT_MAX, &mut problems).unwrap_or(LIST_LIMIT_MAX);
@@ -433,7 +509,11 @@ pub async fn list(
         None | Some("") | Some("asc") => false,
         Some("desc") => true,
         Some(other) => {
-            problems.push(FieldError::new("sortOrder", Some(json!(other)), messages::FIELD_ONE_OF.with(&[&"asc, desc"])));
+            problems.push(FieldError::new(
+                "sortOrder",
+                Some(json!(other)),
+                messages::FIELD_ONE_OF.with(&[&"asc, desc"]),
+            ));
             false
         }
     };
@@ -445,7 +525,11 @@ pub async fn list(
     let regions = multi(&raw, "region");
     let versions = multi(&raw, "version");
     let kinds: Vec<String> = q.kind.iter().filter(|s| !s.is_empty()).cloned().collect();
-    let needle = q.query.as_deref().filter(|s| !s.is_empty()).map(str::to_lowercase);
+    let needle = q
+        .query
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(str::to_lowercase);
     let _ = (&q.state, &q.connection_status, &q.region, &q.version);
     let mut docs = Vec::new();
     for row in state.store.accounts_of(&caller.user_id).await? {
@@ -485,7 +569,8 @@ pub async fn list(
 fn serde_urlencoded_lenient(raw: &str) -> ListQuery {
     let mut map: HashMap<String, String> = HashMap::new();
     for (k, v) in raw.split('&').filter_map(|kv| kv.split_once('=')) {
-        map.entry(urlencoding_decode(k)).or_insert_with(|| urlencoding_decode(v));
+        map.entry(urlencoding_decode(k))
+            .or_insert_with(|| urlencoding_decode(v));
     }
     let get = |k: &str| map.get(k).cloned();
     ListQuery {
@@ -510,14 +595,22 @@ pub async fn get(
     Ok(Json(owned(&state, &caller, &id).await?.1))
 }
 
-async fn save(state: &Shared, row: &AccountRow, doc: &AccountDoc, password: Option<&str>) -> Result<(), ApiError> {
+async fn save(
+    state: &Shared,
+    row: &AccountRow,
+    doc: &AccountDoc,
+    password: Option<&str>,
+) -> Result<(), ApiError> {
     let updated = AccountRow {
         doc: serde_json::to_string(doc).map_err(ApiError::internal)?,
         password: password.map_or_else(|| row.password.clone(), |p| state.vault.seal(p)),
         ..row.clone()
     };
     if !state.store.update_account(&updated).await? {
-        return Err(ApiError::not_found(&messages::ACCOUNT_NOT_FOUND, &[&doc.id]));
+        return Err(ApiError::not_found(
+            &messages::ACCOUNT_NOT_FOUND,
+            &[&doc.id],
+        ));
     }
     Ok(())
 }
@@ -575,7 +668,10 @@ pub async fn update(
     if credentials_changed && doc.deployed() {
         let pw = match &password {
             Some(p) => p.clone(),
-            None => state.vault.open_sealed(&row.password).map_err(ApiError::internal)?,
+            None => state
+                .vault
+                .open_sealed(&row.password)
+                .map_err(ApiError::internal)?,
         };
         connect(&state, &mut doc, &pw).await?;
     }
@@ -598,17 +694,29 @@ pub async fn delete(
 }
 
 /// `POST /users/current/accounts/:id/deploy`
-pub async fn deploy(state: State<Shared>, caller: Caller, id: Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn deploy(
+    state: State<Shared>,
+    caller: Caller,
+    id: Path<String>,
+) -> Result<StatusCode, ApiError> {
     set_deployed(state, caller, id, true).await
 }
 
 /// `POST /users/current/accounts/:id/undeploy`
-pub async fn undeploy(state: State<Shared>, caller: Caller, id: Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn undeploy(
+    state: State<Shared>,
+    caller: Caller,
+    id: Path<String>,
+) -> Result<StatusCode, ApiError> {
     set_deployed(state, caller, id, false).await
 }
 
 /// `POST /users/current/accounts/:id/redeploy`
-pub async fn redeploy(state: State<Shared>, caller: Caller, id: Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn redeploy(
+    state: State<Shared>,
+    caller: Caller,
+    id: Path<String>,
+) -> Result<StatusCode, ApiError> {
     set_deployed(state, caller, id, true).await
 }
 
@@ -622,7 +730,10 @@ async fn set_deployed(
     caller.require_api_token()?;
     let (row, mut doc) = owned(&state, &caller, &id).await?;
     if deployed {
-        let pw = state.vault.open_sealed(&row.password).map_err(ApiError::internal)?;
+        let pw = state
+            .vault
+            .open_sealed(&row.password)
+            .map_err(ApiError::internal)?;
         connect(&state, &mut doc, &pw).await?;
     } else {
         state.set_session(&id, None);
@@ -657,15 +768,30 @@ pub async fn demo_account(
     let mut f = Fields::new(&body);
     let balance = f.number("balance").unwrap_or(10_000.0);
     if !(0.0..=1e12).contains(&balance) {
-        f.problems.push(FieldError::invalid("balance", Some(json!(balance)), "must be between 0 and 1e12"));
+        f.problems.push(FieldError::invalid(
+            "balance",
+            Some(json!(balance)),
+            "must be between 0 and 1e12",
+        ));
     }
     let leverage = f.integer("leverage", 1, 10_000).unwrap_or(100);
-    let currency = f.string("accountType").or_else(|| f.string("currency")).unwrap_or_else(|| "USD".into());
-    let name = f.text("name", NAME_CHARS_MAX).unwrap_or_else(|| "Demo account".into());
-    let server = f.string("serverName").unwrap_or_else(|| drawbridge_broker::sim::DEMO_SERVER.into());
+    let currency = f
+        .string("accountType")
+        .or_else(|| f.string("currency"))
+        .unwrap_or_else(|| "USD".into());
+    let name = f
+        .text("name", NAME_CHARS_MAX)
+        .unwrap_or_else(|| "Demo account".into());
+    let server = f
+        .string("serverName")
+        .unwrap_or_else(|| drawbridge_broker::sim::DEMO_SERVER.into());
     let _ = f.string("email");
     if drawbridge_broker::symbol::Currency::new(&currency).is_none() {
-        f.problems.push(FieldError::invalid("accountType", Some(json!(currency)), "must be a currency code like USD"));
+        f.problems.push(FieldError::invalid(
+            "accountType",
+            Some(json!(currency)),
+            "must be a currency code like USD",
+        ));
     }
     f.finish()?;
     let op = Op::OpenDemo {

@@ -15,6 +15,11 @@ use serde_json::{Value, json};
 
 /// Longest single virtual-clock advance: a year.
 const ADVANCE_SECONDS_MAX: f64 = 366.0 * 86_400.0;
+/// Quotes the simulator takes: positive, and far below where profit arithmetic could overflow.
+const PRICE_MIN: f64 = 1e-8;
+const PRICE_MAX: f64 = 1e7;
+/// The largest single balance or credit operation.
+const AMOUNT_MAX: f64 = 1e12;
 
 async fn server_index(state: &Shared, name: Option<String>) -> Result<u16, ApiError> {
     let name = name.unwrap_or_else(|| DEMO_SERVER.to_owned());
@@ -25,7 +30,11 @@ async fn server_index(state: &Shared, name: Option<String>) -> Result<u16, ApiEr
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| {
-            ApiError::field(FieldError::invalid("server", Some(json!(name)), "unknown trade server"))
+            ApiError::field(FieldError::invalid(
+                "server",
+                Some(json!(name)),
+                "unknown trade server",
+            ))
         })
 }
 
@@ -48,8 +57,8 @@ pub async fn tick(
         f.require(k);
     }
     let symbol = f.string("symbol");
-    let bid = f.number("bid");
-    let ask = f.number("ask");
+    let bid = f.number_in("bid", PRICE_MIN, PRICE_MAX);
+    let ask = f.number_in("ask", PRICE_MIN, PRICE_MAX);
     let server = f.string("server");
     f.finish()?;
     let (Some(symbol), Some(bid), Some(ask)) = (symbol, bid, ask) else {
@@ -58,7 +67,12 @@ pub async fn tick(
     let server = server_index(&state, server).await?;
     state
         .desk
-        .apply(Op::Tick { server, symbol, bid, ask })
+        .apply(Op::Tick {
+            server,
+            symbol,
+            bid,
+            ask,
+        })
         .await
         .map_err(rejected)?;
     Ok(Json(json!({})))
@@ -94,7 +108,11 @@ pub async fn advance(
 ) -> Result<Json<Value>, ApiError> {
     caller.require_admin()?;
     let Some(clock) = &state.virtual_clock else {
-        return Err(ApiError::of(Kind::Validation, &messages::CLOCK_NOT_VIRTUAL, &[]));
+        return Err(ApiError::of(
+            Kind::Validation,
+            &messages::CLOCK_NOT_VIRTUAL,
+            &[],
+        ));
     };
     let mut f = Fields::new(&body);
     f.require("seconds");
@@ -128,7 +146,7 @@ pub async fn balance(
         f.require(k);
     }
     let login = f.integer("login", 1, i64::MAX);
-    let amount = f.number("amount");
+    let amount = f.number_in("amount", -AMOUNT_MAX, AMOUNT_MAX);
     let comment = f.text("comment", 31);
     let credit = f.boolean("credit").unwrap_or(false);
     let server = f.string("server");

@@ -71,9 +71,16 @@ pub async fn revoke(
     if id != caller.token_id {
         caller.require_api_token()?;
     }
-    if state.tokens.revoke(&caller.user_id, &id, state.now()).await? {
+    if state
+        .tokens
+        .revoke(&caller.user_id, &id, state.now())
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::not_found(&crate::messages::NOT_FOUND_ROUTE, &[&"token", &id]))
+        Err(ApiError::not_found(
+            &crate::messages::NOT_FOUND_ROUTE,
+            &[&"token", &id],
+        ))
     }
 }

@@ -46,8 +46,9 @@ impl Vault {
     /// The key from `env_key` (the environment's value, passed in) or the data dir's file.
     pub fn open(env_key: Option<&str>, data_dir: &Path) -> Result<Self, VaultError> {
         let key = match env_key {
-            Some(k) => parse_hex(k)
-                .ok_or_else(|| VaultError::Key("DRAWBRIDGE_SECRET_KEY must be 64 hex characters".into()))?,
+            Some(k) => parse_hex(k).ok_or_else(|| {
+                VaultError::Key("DRAWBRIDGE_SECRET_KEY must be 64 hex characters".into())
+            })?,
             None => Self::key_file(&data_dir.join("secret.key"))?,
         };
         Ok(Self::from_key(&key))
@@ -61,11 +62,13 @@ impl Vault {
 
     fn key_file(path: &Path) -> Result<[u8; 32], VaultError> {
         if let Ok(text) = std::fs::read_to_string(path) {
-            return parse_hex(&text)
-                .ok_or_else(|| VaultError::Key(format!("{} is not 64 hex characters", path.display())));
+            return parse_hex(&text).ok_or_else(|| {
+                VaultError::Key(format!("{} is not 64 hex characters", path.display()))
+            });
         }
         let hex = crate::auth::random_hex(32);
-        write_private(path, &hex).map_err(|e| VaultError::Key(format!("cannot write {}: {e}", path.display())))?;
+        write_private(path, &hex)
+            .map_err(|e| VaultError::Key(format!("cannot write {}: {e}", path.display())))?;
         parse_hex(&hex).ok_or_else(|| VaultError::Key("generated key is malformed".into()))
     }
 

@@ -90,14 +90,24 @@ fn assert_error(v: &Value, error: &str, key: &str) {
 async fn the_rest_api_end_to_end_and_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let running = start(config(dir.path()), Some(KEY)).await.unwrap();
-    let admin_token = running.first_token.clone().expect("first start prints a token");
-    assert_eq!(admin_token.split('.').count(), 3, "API tokens are JWT-shaped");
+    let admin_token = running
+        .first_token
+        .clone()
+        .expect("first start prints a token");
+    assert_eq!(
+        admin_token.split('.').count(),
+        3,
+        "API tokens are JWT-shaped"
+    );
     let admin = Api::new(&running, &admin_token);
 
     // Health and the SDK's discovery endpoints need no special setup.
     let (s, v) = admin.get("/health").await;
     assert_eq!((s, v["status"].clone()), (StatusCode::OK, json!("ok")));
-    assert_eq!(admin.ok(Method::GET, "/users/current/regions", None).await, json!(["vint-hill"]));
+    assert_eq!(
+        admin.ok(Method::GET, "/users/current/regions", None).await,
+        json!(["vint-hill"])
+    );
 
     // No or bad token: 401 in MetaApi's shape.
     let (s, v) = admin.as_token("nope").get("/users/current/accounts").await;
@@ -138,12 +148,17 @@ async fn the_rest_api_end_to_end_and_across_a_restart() {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(v["details"]["code"], "E_SRV_NOT_FOUND");
-    assert!(v["details"]["serversByBrokers"]["Drawbridge"]
-        .as_array()
-        .unwrap()
-        .contains(&json!("Drawbridge-Netting")));
+    assert!(
+        v["details"]["serversByBrokers"]["Drawbridge"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("Drawbridge-Netting"))
+    );
     let (s, v) = admin
-        .post("/users/current/accounts", json!({"login": "12ab", "magic": "x", "platform": "mt9"}))
+        .post(
+            "/users/current/accounts",
+            json!({"login": "12ab", "magic": "x", "platform": "mt9"}),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let fields: Vec<&str> = v["details"]
@@ -172,32 +187,57 @@ async fn the_rest_api_end_to_end_and_across_a_restart() {
             .json(&body)
             .send()
     };
-    let first: Value = create("abcdefghijklmnopqrstuvwxyzabcdef").await.unwrap().json().await.unwrap();
-    let again: Value = create("abcdefghijklmnopqrstuvwxyzabcdef").await.unwrap().json().await.unwrap();
+    let first: Value = create("abcdefghijklmnopqrstuvwxyzabcdef")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let again: Value = create("abcdefghijklmnopqrstuvwxyzabcdef")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(first["id"], again["id"]);
     let id = first["id"].as_str().unwrap().to_owned();
     let acc = format!("/users/current/accounts/{id}");
     let doc = admin.ok(Method::GET, &acc, None).await;
-    assert_eq!((doc["state"].clone(), doc["connectionStatus"].clone()), (json!("DEPLOYED"), json!("CONNECTED")));
+    assert_eq!(
+        (doc["state"].clone(), doc["connectionStatus"].clone()),
+        (json!("DEPLOYED"), json!("CONNECTED"))
+    );
     assert_eq!(doc["_id"], json!(id));
     assert!(doc.get("password").is_none(), "never returned");
-    assert!(doc.as_object().unwrap().contains_key("symbol"), "every field, null when unset");
+    assert!(
+        doc.as_object().unwrap().contains_key("symbol"),
+        "every field, null when unset"
+    );
     let list = admin.ok(Method::GET, "/users/current/accounts", None).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
-    let mut req = admin.http.get(format!("{}/users/current/accounts?state=UNDEPLOYED", admin.base));
-    req = req.header("auth-token", &admin.token).header("api-version", "2");
+    let mut req = admin.http.get(format!(
+        "{}/users/current/accounts?state=UNDEPLOYED",
+        admin.base
+    ));
+    req = req
+        .header("auth-token", &admin.token)
+        .header("api-version", "2");
     let v2: Value = req.send().await.unwrap().json().await.unwrap();
     assert_eq!(v2, json!({"count": 0, "items": []}));
 
     // The client API reads the account and trades.
-    let info = admin.ok(Method::GET, &format!("{acc}/account-information"), None).await;
+    let info = admin
+        .ok(Method::GET, &format!("{acc}/account-information"), None)
+        .await;
     assert_eq!(info["balance"], 10000.0);
     assert_eq!(info["login"].to_string().trim_matches('"'), login);
-    let sim = admin.ok(
-        Method::POST,
-        "/sim/ticks",
-        Some(json!({"symbol": "EURUSD", "bid": 1.1, "ask": 1.10002})),
-    ).await;
+    let sim = admin
+        .ok(
+            Method::POST,
+            "/sim/ticks",
+            Some(json!({"symbol": "EURUSD", "bid": 1.1, "ask": 1.10002})),
+        )
+        .await;
     assert_eq!(sim, json!({}));
     let trade = admin
         .ok(
@@ -209,25 +249,41 @@ async fn the_rest_api_end_to_end_and_across_a_restart() {
     assert_eq!(trade["stringCode"], "TRADE_RETCODE_DONE", "{trade}");
     let position_id = trade["positionId"].as_str().unwrap().to_owned();
     let (s, v) = admin
-        .post(&format!("{acc}/trade"), json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 0.015}))
+        .post(
+            &format!("{acc}/trade"),
+            json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 0.015}),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(v["details"][0]["parameter"], "volume");
     let (s, v) = admin
-        .post(&format!("{acc}/trade"), json!({"actionType": "ORDER_TYPE_BUY", "symbol": "NOPE", "volume": 1}))
+        .post(
+            &format!("{acc}/trade"),
+            json!({"actionType": "ORDER_TYPE_BUY", "symbol": "NOPE", "volume": 1}),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    admin.ok(
-        Method::POST,
-        "/sim/ticks",
-        Some(json!({"symbol": "EURUSD", "bid": 1.101, "ask": 1.10102})),
-    ).await;
-    let positions = admin.ok(Method::GET, &format!("{acc}/positions"), None).await;
+    admin
+        .ok(
+            Method::POST,
+            "/sim/ticks",
+            Some(json!({"symbol": "EURUSD", "bid": 1.101, "ask": 1.10102})),
+        )
+        .await;
+    let positions = admin
+        .ok(Method::GET, &format!("{acc}/positions"), None)
+        .await;
     assert_eq!(positions[0]["id"], json!(position_id));
     // Bought 1 lot at the ask 1.10002; the bid is now 1.10100: 0.00098 × 100 000 = 98.00.
     assert_eq!(positions[0]["profit"], 98.0);
 
-    admin.ok(Method::POST, "/sim/clock/advance", Some(json!({"seconds": 60}))).await;
+    admin
+        .ok(
+            Method::POST,
+            "/sim/clock/advance",
+            Some(json!({"seconds": 60})),
+        )
+        .await;
     let close = admin
         .ok(
             Method::POST,
@@ -243,12 +299,18 @@ async fn the_rest_api_end_to_end_and_across_a_restart() {
             None,
         )
         .await;
-    assert_eq!(deals.as_array().unwrap().len(), 3, "deposit, in, out: {deals}");
+    assert_eq!(
+        deals.as_array().unwrap().len(),
+        3,
+        "deposit, in, out: {deals}"
+    );
 
     // Tenancy: another user sees nothing of it; a read-only token cannot trade.
     let store = running.state.store.clone();
     let now = running.state.now();
-    let other = create_token(store.clone(), None, Default::default(), None, now).await.unwrap();
+    let other = create_token(store.clone(), None, Default::default(), None, now)
+        .await
+        .unwrap();
     let (s, v) = admin.as_token(&other).get(&acc).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_error(&v, "NotFoundError", "account.not_found");
@@ -262,7 +324,10 @@ async fn the_rest_api_end_to_end_and_across_a_restart() {
     let ro = admin.as_token(narrowed["token"].as_str().unwrap());
     ro.ok(Method::GET, &format!("{acc}/positions"), None).await;
     let (s, v) = ro
-        .post(&format!("{acc}/trade"), json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1}))
+        .post(
+            &format!("{acc}/trade"),
+            json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1}),
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert_error(&v, "ForbiddenError", "auth.read_only");
@@ -286,11 +351,15 @@ async fn the_rest_api_end_to_end_and_across_a_restart() {
         )
         .await;
     assert_eq!(r["stringCode"], "TRADE_RETCODE_TRADE_DISABLED");
-    let inv_info = admin.ok(Method::GET, &format!("{inv_acc}/account-information"), None).await;
+    let inv_info = admin
+        .ok(Method::GET, &format!("{inv_acc}/account-information"), None)
+        .await;
     assert_eq!(inv_info["investorMode"], true);
 
     // Undeployed: the client API refuses.
-    admin.ok(Method::POST, &format!("{inv_acc}/undeploy"), None).await;
+    admin
+        .ok(Method::POST, &format!("{inv_acc}/undeploy"), None)
+        .await;
     let (s, v) = admin.get(&format!("{inv_acc}/positions")).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_error(&v, "ValidationError", "account.not_deployed");

@@ -38,6 +38,10 @@ pub use command::{TradeCommand, TradeOutcome};
 use drawbridge_model::{Money, ServerZone, Timestamp};
 pub use retcode::Retcode;
 use slab::Slab;
+
+/// The largest balance or credit a balance operation may leave (10^13 in the account's
+/// currency): far above any real account, far below where cent arithmetic could overflow.
+pub const ACCOUNT_MONEY_MAX: Money = Money(1_000_000_000_000_000);
 use std::collections::{BTreeSet, HashMap};
 pub use tick::QuoteError;
 use trigger::SymbolTriggers;
@@ -342,6 +346,14 @@ impl Engine {
         }
         if kind == DealKind::Credit && acc.credit + amount < Money::ZERO {
             return Err(Retcode::NoMoney);
+        }
+        let held = if kind == DealKind::Credit {
+            acc.credit
+        } else {
+            acc.balance
+        };
+        if amount.0 > ACCOUNT_MONEY_MAX.0.saturating_sub(held.0) {
+            return Err(Retcode::Invalid);
         }
         self.now = self.now.max(now);
         let tags = Tags {

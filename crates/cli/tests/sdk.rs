@@ -1,0 +1,66 @@
+//! The official MetaApi Python SDK (`tests/sdk/requirements.txt`), unchanged, against the
+//! real binary serving https with its local CA.
+//!
+//! `scripts/test` installs the SDK into a virtualenv and names its interpreter in
+//! `DRAWBRIDGE_SDK_PYTHON`. Without it this test fails rather than pass unseen.
+
+mod support;
+
+use std::process::Command;
+use support::{Server, free_port, repo_root, run};
+
+fn sdk_python() -> String {
+    std::env::var("DRAWBRIDGE_SDK_PYTHON").unwrap_or_else(|_| {
+        panic!(
+            "DRAWBRIDGE_SDK_PYTHON is not set: run scripts/test, which installs the MetaApi SDK \
+             into a virtualenv, or point it at a python with tests/sdk/requirements.txt installed"
+        )
+    })
+}
+
+/// Runs one SDK script against a fresh TLS server; panics with its output if it fails.
+fn drive(script: &str) {
+    let python = sdk_python();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let port = free_port();
+    let domain = format!("drawbridge.test:{port}");
+    run(&["certs", "--data-dir", data, "--domain", &domain]);
+    let server = Server::start(
+        dir.path(),
+        port,
+        &[
+            "--domain", &domain, "--tls", "--clock", "virtual", "--seed", "11",
+        ],
+        true,
+    );
+    let token = server
+        .first_token
+        .clone()
+        .expect("first start prints a token");
+    let out = Command::new(python)
+        .arg(repo_root().join("tests/sdk").join(script))
+        .env("DRAWBRIDGE_DOMAIN", &domain)
+        .env("DRAWBRIDGE_TOKEN", &token)
+        .env("SSL_CERT_FILE", dir.path().join("certs/ca.pem"))
+        .env_remove("SSL_CERT_DIR")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "{script} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    assert!(
+        stdout.contains(" passed, 0 failed"),
+        "{script} ran no checks"
+    );
+    server.kill();
+}
+
+#[test]
+fn provisioning_through_the_official_sdk() {
+    drive("provisioning.py");
+}
