@@ -135,6 +135,30 @@ async def main():
     )
     check("E_SRV_NOT_FOUND details", "E_SRV_NOT_FOUND" in str(err.details), str(err.details))
 
+    err = await expect_error(
+        "a wrong password is a ValidationException",
+        ValidationException,
+        accounts.create_account(
+            {
+                "name": "bad password",
+                "type": "cloud-g2",
+                "login": creds.login,
+                "password": "not-the-password",
+                "server": creds.server_name,
+                "platform": "mt5",
+                "magic": 0,
+            }
+        ),
+    )
+    check("E_AUTH details", "E_AUTH" in str(err.details), str(err.details))
+
+    filtered = await accounts.get_accounts_with_infinite_scroll_pagination(
+        {"query": "renamed", "state": ["DEPLOYED"]}
+    )
+    check("list accounts with a filter", [a.id for a in filtered] == [account.id])
+    none = await accounts.get_accounts_with_infinite_scroll_pagination({"state": ["UNDEPLOYED"]})
+    check("a filter that matches nothing", none == [])
+
     await expect_error(
         "a bad token is an UnauthorizedException",
         UnauthorizedException,

@@ -13,6 +13,7 @@ use crate::engine::{Engine, Event, ServerConfig, TradeCommand, TradeOutcome};
 use crate::feed::{CandleBuilder, Generator, Tick};
 use crate::symbol::{Currency, SymbolIdx, SymbolSpec};
 use drawbridge_model::{Money, Price, Rng, ServerZone, Timestamp};
+use std::collections::VecDeque;
 
 /// The default hedging server.
 pub const DEMO_SERVER: &str = "Drawbridge-Demo";
@@ -20,6 +21,8 @@ pub const DEMO_SERVER: &str = "Drawbridge-Demo";
 pub const NETTING_SERVER: &str = "Drawbridge-Netting";
 /// The usual MT5 server time: UTC+2 in winter, UTC+3 in summer.
 pub const DEFAULT_ZONE: &str = "EET";
+/// Ticks each symbol keeps for historical-tick queries (24 bytes each).
+pub const TICKS_KEPT_PER_SYMBOL: usize = 10_000;
 
 /// One simulated trade server.
 #[derive(Debug)]
@@ -27,6 +30,9 @@ pub struct SimServer {
     pub engine: Engine,
     pub feed: Generator,
     pub candles: Vec<CandleBuilder>,
+    /// The latest ticks of each symbol (at most [`TICKS_KEPT_PER_SYMBOL`]), oldest first:
+    /// MetaApi's historical ticks.
+    recent: Vec<VecDeque<(Timestamp, Price, Price)>>,
     ticks: Vec<Tick>,
 }
 
@@ -43,12 +49,50 @@ impl SimServer {
             .iter()
             .map(|s| CandleBuilder::new(s, cfg.zone))
             .collect();
+        let specs_len = specs.len();
         Self {
             engine: Engine::new(cfg, specs, start),
             feed,
+            recent: vec![VecDeque::new(); specs_len],
             candles,
             ticks: Vec::new(),
         }
+    }
+
+    /// Up to `limit` ticks of `symbol` at or before `until` (the latest when `None`), after
+    /// skipping the `offset` newest of those; oldest first. Only the latest
+    /// [`TICKS_KEPT_PER_SYMBOL`] ticks are kept.
+    pub fn recent_ticks(
+        &self,
+        symbol: SymbolIdx,
+        until: Option<Timestamp>,
+        offset: usize,
+        limit: usize,
+    ) -> Vec<Tick> {
+        let Some(kept) = self.recent.get(symbol.index()) else {
+            return Vec::new();
+        };
+        let until = until.unwrap_or(Timestamp(i64::MAX));
+        let mut out: Vec<Tick> = kept
+            .iter()
+            .rev()
+            .filter(|(time, _, _)| *time <= until)
+            .skip(offset)
+            .take(limit)
+            .map(|&(time, bid, ask)| Tick {
+                symbol,
+                time,
+                bid,
+                ask,
+            })
+            .collect();
+        out.reverse();
+        out
+    }
+
+    /// The symbol's last tick, if it has had one.
+    pub fn last_tick(&self, symbol: SymbolIdx) -> Option<Tick> {
+        self.recent_ticks(symbol, None, 0, 1).pop()
     }
 
     /// Applies one tick to the engine and the candles.
@@ -57,6 +101,12 @@ impl SimServer {
             .on_quote(t.symbol, t.time, t.bid, t.ask, events)
             .map_err(|e| BrokerError::Invalid(e.to_string()))?;
         self.candles[t.symbol.index()].push(&t);
+        if let Some(kept) = self.recent.get_mut(t.symbol.index()) {
+            if kept.len() == TICKS_KEPT_PER_SYMBOL {
+                kept.pop_front();
+            }
+            kept.push_back((t.time, t.bid, t.ask));
+        }
         Ok(())
     }
 }

@@ -7,7 +7,7 @@
 use crate::error::{ApiError, ErrorCause, Kind};
 use crate::messages;
 use crate::state::Shared;
-use crate::{client, provisioning, sim, tokens};
+use crate::{client, market_data, provisioning, sim, tokens};
 use axum::Json;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -86,7 +86,24 @@ pub fn app(state: Shared) -> Router {
             &format!("{accounts}/history-orders/time/{{start}}/{{end}}"),
             get(client::history_orders_by_time),
         )
+        .route(
+            &format!("{accounts}/history-deals/ticket/{{ticket}}"),
+            get(client::deals_by_ticket),
+        )
+        .route(
+            &format!("{accounts}/history-deals/position/{{position_id}}"),
+            get(client::deals_by_position),
+        )
+        .route(
+            &format!("{accounts}/history-orders/ticket/{{ticket}}"),
+            get(client::history_orders_by_ticket),
+        )
+        .route(
+            &format!("{accounts}/history-orders/position/{{position_id}}"),
+            get(client::history_orders_by_position),
+        )
         .route(&format!("{accounts}/trade"), post(client::trade))
+        .route(&format!("{accounts}/unsubscribe"), post(client::unsubscribe))
         .route(&format!("{accounts}/symbols"), get(client::symbols))
         .route(
             &format!("{accounts}/symbols/{{symbol}}/specification"),
@@ -100,7 +117,26 @@ pub fn app(state: Shared) -> Router {
             &format!("{accounts}/symbols/{{symbol}}/current-candles/{{timeframe}}"),
             get(client::current_candle),
         )
+        .route(
+            &format!("{accounts}/symbols/{{symbol}}/current-tick"),
+            get(client::current_tick),
+        )
+        .route(
+            &format!("{accounts}/symbols/{{symbol}}/current-book"),
+            get(client::current_book),
+        )
         .route(&format!("{accounts}/server-time"), get(client::server_time))
+        // historical market data
+        .route(
+            &format!(
+                "{accounts}/historical-market-data/symbols/{{symbol}}/timeframes/{{timeframe}}/candles"
+            ),
+            get(market_data::candles),
+        )
+        .route(
+            &format!("{accounts}/historical-market-data/symbols/{{symbol}}/ticks"),
+            get(market_data::ticks),
+        )
         // tokens
         .route(
             "/users/current/narrow-down-auth-token",

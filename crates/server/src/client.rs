@@ -17,6 +17,7 @@ use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use drawbridge_broker::account::Access;
 use drawbridge_broker::broker::{Broker, Session};
+use drawbridge_broker::feed::synthetic_book;
 use drawbridge_broker::sim::SimBroker;
 use drawbridge_broker::wire as bw;
 use drawbridge_model::wire as w;
@@ -25,9 +26,15 @@ use serde_json::{Value, json};
 
 /// Largest page of history queries.
 const HISTORY_LIMIT_MAX: usize = 1_000;
+/// Levels each side of the synthetic order book.
+const BOOK_DEPTH: usize = 10;
 
 /// The account's broker session, after the ownership and deployment checks.
-async fn session(state: &Shared, caller: &Caller, id: &str) -> Result<Session, ApiError> {
+pub(crate) async fn session(
+    state: &Shared,
+    caller: &Caller,
+    id: &str,
+) -> Result<Session, ApiError> {
     let (_, doc) = owned(state, caller, id).await?;
     if doc.state != "DEPLOYED" {
         return Err(ApiError::of(
@@ -41,7 +48,7 @@ async fn session(state: &Shared, caller: &Caller, id: &str) -> Result<Session, A
         .ok_or_else(|| ApiError::of(Kind::Validation, &messages::ACCOUNT_NOT_CONNECTED, &[&id]))
 }
 
-fn desk_error(e: DeskError) -> ApiError {
+pub(crate) fn desk_error(e: DeskError) -> ApiError {
     match e {
         DeskError::Request(problems) => ApiError::fields(
             problems
@@ -316,7 +323,7 @@ pub async fn symbols(
     Ok(Json(names))
 }
 
-fn unknown_symbol(symbol: &str) -> ApiError {
+pub(crate) fn unknown_symbol(symbol: &str) -> ApiError {
     ApiError::field(FieldError::new(
         "symbol",
         Some(json!(symbol)),
@@ -373,13 +380,7 @@ pub async fn current_candle(
     caller: Caller,
     Path((id, symbol, timeframe)): Path<(String, String, String)>,
 ) -> Result<Json<w::Candle>, ApiError> {
-    let tf: Timeframe = timeframe.parse().map_err(|_| {
-        ApiError::field(FieldError::new(
-            "timeframe",
-            Some(json!(timeframe)),
-            messages::FIELD_ONE_OF.with(&[&Timeframe::ALL.map(Timeframe::as_str).join(" ")]),
-        ))
-    })?;
+    let tf = timeframe_param(&timeframe)?;
     let s = session(&state, &caller, &id).await?;
     let name = symbol.clone();
     state
@@ -394,6 +395,193 @@ pub async fn current_candle(
         .map_err(desk_error)?
         .map(Json)
         .ok_or_else(|| unknown_symbol(&symbol))
+}
+
+/// A timeframe path parameter (`1m` … `1mn`).
+pub(crate) fn timeframe_param(timeframe: &str) -> Result<Timeframe, ApiError> {
+    timeframe.parse().map_err(|_| {
+        ApiError::field(FieldError::new(
+            "timeframe",
+            Some(json!(timeframe)),
+            messages::FIELD_ONE_OF.with(&[&Timeframe::ALL.map(Timeframe::as_str).join(" ")]),
+        ))
+    })
+}
+
+/// `GET …/symbols/:symbol/current-tick`
+pub async fn current_tick(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((id, symbol)): Path<(String, String)>,
+) -> Result<Json<w::Tick>, ApiError> {
+    let s = session(&state, &caller, &id).await?;
+    let name = symbol.clone();
+    let tick = state
+        .desk
+        .read(move |b| {
+            let srv = b.server(s.account.server);
+            let sym = srv.engine.symbol(&name)?;
+            let zone = srv.engine.config().zone;
+            Some(srv.last_tick(sym).map(|t| bw::tick(zone, &name, &t)))
+        })
+        .await
+        .map_err(desk_error)?
+        .ok_or_else(|| unknown_symbol(&symbol))?;
+    tick.map(Json)
+        .ok_or_else(|| ApiError::not_found(&messages::NO_QUOTE, &[&symbol]))
+}
+
+/// `GET …/symbols/:symbol/current-book`: the synthetic depth of market around the quote.
+pub async fn current_book(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((id, symbol)): Path<(String, String)>,
+) -> Result<Json<w::Book>, ApiError> {
+    let s = session(&state, &caller, &id).await?;
+    let name = symbol.clone();
+    let book = state
+        .desk
+        .read(move |b| {
+            let srv = b.server(s.account.server);
+            let sym = srv.engine.symbol(&name)?;
+            let zone = srv.engine.config().zone;
+            let spec = srv.engine.specs().get(sym.index())?;
+            Some(srv.last_tick(sym).map(|t| {
+                let book = synthetic_book(spec, t.bid, t.ask, BOOK_DEPTH, t.time);
+                bw::book(zone, &name, &book)
+            }))
+        })
+        .await
+        .map_err(desk_error)?
+        .ok_or_else(|| unknown_symbol(&symbol))?;
+    book.map(Json)
+        .ok_or_else(|| ApiError::not_found(&messages::NO_QUOTE, &[&symbol]))
+}
+
+/// A ticket or position id path parameter.
+fn id_param(name: &str, raw: &str) -> Result<u64, ApiError> {
+    raw.parse::<u64>().map_err(|_| {
+        ApiError::field(FieldError::invalid(
+            name,
+            Some(json!(raw)),
+            "must be a positive integer",
+        ))
+    })
+}
+
+/// Which history items a by-ticket or by-position query wants.
+#[derive(Clone, Copy)]
+enum HistoryKey {
+    Ticket(u64),
+    Position(u64),
+}
+
+/// `GET …/history-deals/ticket/:ticket` and `…/history-deals/position/:positionId`.
+async fn deals_by(
+    state: Shared,
+    caller: Caller,
+    id: String,
+    key: HistoryKey,
+    raw: Option<String>,
+) -> Result<Json<Vec<w::Deal>>, ApiError> {
+    let (offset, limit) = page(raw.as_deref())?;
+    let s = session(&state, &caller, &id).await?;
+    let list = on_account(&state, s, move |b, e, _| {
+        b.deals(&s, Timestamp(i64::MIN), Timestamp(i64::MAX))
+            .unwrap_or_default()
+            .iter()
+            .filter(|d| match key {
+                HistoryKey::Ticket(t) => d.id == t,
+                HistoryKey::Position(p) => d.position_id == Some(p),
+            })
+            .skip(offset)
+            .take(limit)
+            .map(|d| bw::deal(e, d))
+            .collect::<Vec<_>>()
+    })
+    .await?
+    .ok_or_else(|| gone(&id))?;
+    Ok(Json(list))
+}
+
+/// `GET …/history-orders/ticket/:ticket` and `…/history-orders/position/:positionId`.
+async fn history_orders_by(
+    state: Shared,
+    caller: Caller,
+    id: String,
+    key: HistoryKey,
+    raw: Option<String>,
+) -> Result<Json<Vec<w::Order>>, ApiError> {
+    let (offset, limit) = page(raw.as_deref())?;
+    let s = session(&state, &caller, &id).await?;
+    let list = on_account(&state, s, move |b, e, _| {
+        b.history_orders(&s, Timestamp(i64::MIN), Timestamp(i64::MAX))
+            .unwrap_or_default()
+            .iter()
+            .filter(|o| match key {
+                HistoryKey::Ticket(t) => o.id == t,
+                HistoryKey::Position(p) => o.position_id == Some(p),
+            })
+            .skip(offset)
+            .take(limit)
+            .map(|o| bw::order(e, o))
+            .collect::<Vec<_>>()
+    })
+    .await?
+    .ok_or_else(|| gone(&id))?;
+    Ok(Json(list))
+}
+
+pub async fn deals_by_ticket(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((id, ticket)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<w::Deal>>, ApiError> {
+    let key = HistoryKey::Ticket(id_param("ticket", &ticket)?);
+    deals_by(state, caller, id, key, raw).await
+}
+
+pub async fn deals_by_position(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((id, position)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<w::Deal>>, ApiError> {
+    let key = HistoryKey::Position(id_param("positionId", &position)?);
+    deals_by(state, caller, id, key, raw).await
+}
+
+pub async fn history_orders_by_ticket(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((id, ticket)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<w::Order>>, ApiError> {
+    let key = HistoryKey::Ticket(id_param("ticket", &ticket)?);
+    history_orders_by(state, caller, id, key, raw).await
+}
+
+pub async fn history_orders_by_position(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((id, position)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<w::Order>>, ApiError> {
+    let key = HistoryKey::Position(id_param("positionId", &position)?);
+    history_orders_by(state, caller, id, key, raw).await
+}
+
+/// `POST …/unsubscribe`: the cloud releases the terminal subscription a REST call keeps
+/// open. REST calls here hold no subscription, so there is nothing to release; the account
+/// checks still apply.
+pub async fn unsubscribe(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    owned(&state, &caller, &id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// `GET …/server-time`

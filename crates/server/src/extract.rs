@@ -8,6 +8,7 @@ use crate::state::Shared;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 /// The header (and, for websockets, query parameter) carrying the token.
 pub const AUTH_HEADER: &str = "auth-token";
@@ -218,4 +219,47 @@ impl<'a> Fields<'a> {
             Err(ApiError::fields(self.problems))
         }
     }
+}
+
+/// A query string's keys and values, percent-decoded; the first of repeated keys wins and
+/// pairs without `=` are ignored.
+pub fn query_map(raw: Option<&str>) -> HashMap<String, String> {
+    let mut map = HashMap::new();
+    for (k, v) in raw
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+    {
+        map.entry(percent_decode(k))
+            .or_insert_with(|| percent_decode(v));
+    }
+    map
+}
+
+/// Decodes `%XX` escapes and `+` (a space in query strings); malformed escapes stay as
+/// they are.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let hex = |c: u8| (c as char).to_digit(16);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (
+                b.get(i + 1).copied().and_then(hex),
+                b.get(i + 2).copied().and_then(hex),
+            ) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -5,12 +5,14 @@
 //! - [`app`]: the router and middleware; every route is listed there.
 //! - [`provisioning`]: trading accounts (`/users/current/accounts`), demo-account generator.
 //! - [`client`]: a deployed account's terminal state, trading, history and market data.
+//! - [`market_data`]: the historical market data API (candles and ticks from the feed).
 //! - [`sim`]: the sim control API (ticks, feed, virtual clock, balance operations).
 //! - [`tokens`] and [`auth`]: API and account tokens, grants, narrowing and revocation.
 //! - [`desk`]: the task that owns the broker and journals every change before answering.
 //! - [`error`] and [`messages`]: the one error shape and the one catalogue of texts.
 //! - [`extract`]: extractors whose failures are MetaApi errors.
 //! - [`vault`]: broker passwords encrypted at rest.
+//! - [`tls`]: the local CA, the server certificate for the SDK's host names, the TLS listener.
 //! - [`state`]: what handlers share.
 
 pub mod app;
@@ -20,6 +22,7 @@ pub mod config;
 pub mod desk;
 pub mod error;
 pub mod extract;
+pub mod market_data;
 pub mod messages;
 pub mod provisioning;
 pub mod sim;

@@ -94,6 +94,9 @@ catalogue! {
     METHOD_NOT_ALLOWED = "request.method_not_allowed",
         "Method {0} is not allowed on {1}",
         "405 for a known path asked with another method";
+    NO_QUOTE = "market.no_quote",
+        "Symbol {0} has no quote yet",
+        "current-tick, current-book: a symbol that has not been quoted";
     NOT_FOUND_POSITION = "trade.position_not_found",
         "Position {0} not found",
         "positions/:id";

@@ -443,38 +443,9 @@ fn multi(raw: &str, key: &str) -> Vec<String> {
     raw.split('&')
         .filter_map(|kv| kv.split_once('='))
         .filter(|(k, _)| *k == key)
-        .map(|(_, v)| urlencoding_decode(v))
+        .map(|(_, v)| crate::extract::percent_decode(v))
         .filter(|v| !v.is_empty())
         .collect()
-}
-
-/// Percent-decoding of a query component (`+` is a space); malformed escapes stay as text.
-fn urlencoding_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let hex = |c: u8| (c as char).to_digit(16);
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                match (
-                    b.get(i + 1).copied().and_then(hex),
-                    b.get(i + 2).copied().and_then(hex),
-                ) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `GET /users/current/accounts`
@@ -569,8 +540,8 @@ pub async fn list(
 fn serde_urlencoded_lenient(raw: &str) -> ListQuery {
     let mut map: HashMap<String, String> = HashMap::new();
     for (k, v) in raw.split('&').filter_map(|kv| kv.split_once('=')) {
-        map.entry(urlencoding_decode(k))
-            .or_insert_with(|| urlencoding_decode(v));
+        map.entry(crate::extract::percent_decode(k))
+            .or_insert_with(|| crate::extract::percent_decode(v));
     }
     let get = |k: &str| map.get(k).cloned();
     ListQuery {

@@ -4,10 +4,8 @@
 //! `scripts/test` installs the SDK into a virtualenv and names its interpreter in
 //! `DRAWBRIDGE_SDK_PYTHON`. Without it this test fails rather than pass unseen.
 
-mod support;
-
+use crate::support::{Server, free_port, repo_root, run};
 use std::process::Command;
-use support::{Server, free_port, repo_root, run};
 
 fn sdk_python() -> String {
     std::env::var("DRAWBRIDGE_SDK_PYTHON").unwrap_or_else(|_| {

@@ -1,23 +1,21 @@
 //! Runs the real `drawbridge` binary: a server on a 127.0.0.1 port with its own data dir.
 
-#![allow(dead_code, unreachable_pub)] // each test binary uses its own part of this
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_drawbridge");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_drawbridge");
 
 /// A port free a moment ago (the server binds it right after).
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
 }
 
 /// `drawbridge <args>`, which must succeed; its stdout.
-pub fn run(args: &[&str]) -> String {
+pub(crate) fn run(args: &[&str]) -> String {
     let out = Command::new(BIN).args(args).output().unwrap();
     assert!(
         out.status.success(),
@@ -28,18 +26,17 @@ pub fn run(args: &[&str]) -> String {
 }
 
 /// A running `drawbridge serve`; killed (SIGKILL) when dropped.
-pub struct Server {
-    pub child: Child,
-    pub port: u16,
+pub(crate) struct Server {
+    child: Child,
     /// The admin token printed at the first start of the data dir.
-    pub first_token: Option<String>,
+    pub(crate) first_token: Option<String>,
 }
 
 impl Server {
     /// Starts `drawbridge serve --data-dir DIR --listen 127.0.0.1:PORT <extra>` and waits
     /// until it listens.
     /// On a `first_start` of the data dir it also reads the admin token printed then.
-    pub fn start(dir: &Path, port: u16, extra: &[&str], first_start: bool) -> Self {
+    pub(crate) fn start(dir: &Path, port: u16, extra: &[&str], first_start: bool) -> Self {
         let listen = format!("127.0.0.1:{port}");
         let mut child = Command::new(BIN)
             .args([
@@ -86,19 +83,18 @@ impl Server {
         assert!(listening, "drawbridge serve did not start");
         Self {
             child,
-            port,
             first_token,
         }
     }
 
     /// Stops the process the hard way: nothing gets a chance to flush.
-    pub fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 
     /// SIGTERM, then waits for a clean exit.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         self.child.wait().unwrap()
@@ -113,6 +109,6 @@ impl Drop for Server {
 }
 
 /// The repository root (tests/sdk lives there).
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }

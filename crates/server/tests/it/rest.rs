@@ -277,6 +277,75 @@ async fn the_rest_api_end_to_end_and_across_a_restart() {
     // Bought 1 lot at the ask 1.10002; the bid is now 1.10100: 0.00098 × 100 000 = 98.00.
     assert_eq!(positions[0]["profit"], 98.0);
 
+    // Market data: the last tick, the book around it, history from the feed.
+    let tick = admin
+        .ok(
+            Method::GET,
+            &format!("{acc}/symbols/EURUSD/current-tick"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (tick["bid"].clone(), tick["ask"].clone()),
+        (json!(1.101), json!(1.10102))
+    );
+    let book = admin
+        .ok(
+            Method::GET,
+            &format!("{acc}/symbols/EURUSD/current-book"),
+            None,
+        )
+        .await;
+    let entries = book["book"].as_array().unwrap();
+    assert_eq!(entries.len(), 20, "ten levels a side: {book}");
+    let ticks = admin
+        .ok(
+            Method::GET,
+            &format!("{acc}/historical-market-data/symbols/EURUSD/ticks?limit=2"),
+            None,
+        )
+        .await;
+    assert_eq!(ticks.as_array().unwrap().len(), 2, "{ticks}");
+    assert_eq!(
+        ticks[1]["bid"], 1.101,
+        "oldest first, the latest last: {ticks}"
+    );
+    let candles = admin
+        .ok(
+            Method::GET,
+            &format!("{acc}/historical-market-data/symbols/EURUSD/timeframes/1m/candles?limit=3"),
+            None,
+        )
+        .await;
+    let candles = candles.as_array().unwrap();
+    assert!(!candles.is_empty() && candles.len() <= 3);
+    assert!(
+        candles
+            .windows(2)
+            .all(|w| w[0]["time"].as_str() < w[1]["time"].as_str()),
+        "oldest first: {candles:?}"
+    );
+    let (s, v) = admin
+        .get(&format!(
+            "{acc}/historical-market-data/symbols/EURUSD/timeframes/7m/candles?limit=5000"
+        ))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(v["details"][0]["parameter"], "timeframe", "{v}");
+    let (s, v) = admin
+        .get(&format!(
+            "{acc}/historical-market-data/symbols/EURUSD/ticks?limit=5000&startTime=soon"
+        ))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let fields: Vec<&str> = v["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["parameter"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["startTime", "limit"], "{v}");
+
     admin
         .ok(
             Method::POST,
@@ -304,6 +373,66 @@ async fn the_rest_api_end_to_end_and_across_a_restart() {
         3,
         "deposit, in, out: {deals}"
     );
+
+    // History by position and by ticket.
+    let by_position = admin
+        .ok(
+            Method::GET,
+            &format!("{acc}/history-deals/position/{position_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        by_position.as_array().unwrap().len(),
+        2,
+        "in and out: {by_position}"
+    );
+    let out_deal = by_position[1]["id"].as_str().unwrap().to_owned();
+    let by_ticket = admin
+        .ok(
+            Method::GET,
+            &format!("{acc}/history-deals/ticket/{out_deal}"),
+            None,
+        )
+        .await;
+    assert_eq!(by_ticket.as_array().unwrap().len(), 1);
+    assert_eq!(by_ticket[0]["entryType"], "DEAL_ENTRY_OUT", "{by_ticket}");
+    let orders = admin
+        .ok(
+            Method::GET,
+            &format!("{acc}/history-orders/position/{position_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        orders.as_array().unwrap().len(),
+        2,
+        "open and close: {orders}"
+    );
+    let first_order = orders[0]["id"].as_str().unwrap().to_owned();
+    let one = admin
+        .ok(
+            Method::GET,
+            &format!("{acc}/history-orders/ticket/{first_order}"),
+            None,
+        )
+        .await;
+    assert_eq!(one[0]["id"], json!(first_order));
+    let (s, v) = admin
+        .get(&format!("{acc}/history-deals/position/abc"))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(v["details"][0]["parameter"], "positionId");
+
+    let (s, _) = admin
+        .call(Method::POST, &format!("{acc}/unsubscribe"), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = admin
+        .call(Method::DELETE, &format!("{acc}/positions"), None)
+        .await;
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+    assert_error(&v, "MethodNotAllowedError", "request.method_not_allowed");
 
     // Tenancy: another user sees nothing of it; a read-only token cannot trade.
     let store = running.state.store.clone();
