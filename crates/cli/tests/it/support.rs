@@ -81,10 +81,7 @@ impl Server {
             }
         }
         assert!(listening, "drawbridge serve did not start");
-        Self {
-            child,
-            first_token,
-        }
+        Self { child, first_token }
     }
 
     /// Stops the process the hard way: nothing gets a chance to flush.
