@@ -371,7 +371,7 @@ pub async fn current_price(
     .ok_or_else(|| unknown_symbol(&symbol))?;
     price
         .map(Json)
-        .ok_or_else(|| ApiError::not_found(&messages::NOT_FOUND_ROUTE, &[&"price of", &symbol]))
+        .ok_or_else(|| ApiError::not_found(&messages::NO_QUOTE, &[&symbol]))
 }
 
 /// `GET …/symbols/:symbol/current-candles/:timeframe`

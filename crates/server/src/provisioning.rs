@@ -721,6 +721,7 @@ pub async fn enable_risk_management(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require_write()?;
+    caller.require_api_token()?;
     let (row, mut doc) = owned(&state, &caller, &id).await?;
     doc.risk_management_api_enabled = true;
     save(&state, &row, &doc, None).await?;
