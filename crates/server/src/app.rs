@@ -87,20 +87,12 @@ pub fn app(state: Shared) -> Router {
             get(client::history_orders_by_time),
         )
         .route(
-            &format!("{accounts}/history-deals/ticket/{{ticket}}"),
-            get(client::deals_by_ticket),
+            &format!("{accounts}/history-deals/{{kind}}/{{value}}"),
+            get(client::deals_by_key),
         )
         .route(
-            &format!("{accounts}/history-deals/position/{{position_id}}"),
-            get(client::deals_by_position),
-        )
-        .route(
-            &format!("{accounts}/history-orders/ticket/{{ticket}}"),
-            get(client::history_orders_by_ticket),
-        )
-        .route(
-            &format!("{accounts}/history-orders/position/{{position_id}}"),
-            get(client::history_orders_by_position),
+            &format!("{accounts}/history-orders/{{kind}}/{{value}}"),
+            get(client::history_orders_by_key),
         )
         .route(&format!("{accounts}/trade"), post(client::trade))
         .route(&format!("{accounts}/unsubscribe"), post(client::unsubscribe))

@@ -532,43 +532,39 @@ async fn history_orders_by(
     Ok(Json(list))
 }
 
-pub async fn deals_by_ticket(
+impl HistoryKey {
+    /// `ticket/:ticket` or `position/:positionId`; any other first segment is no route.
+    fn parse(kind: &str, value: &str, path: &str) -> Result<Self, ApiError> {
+        match kind {
+            "ticket" => Ok(Self::Ticket(id_param("ticket", value)?)),
+            "position" => Ok(Self::Position(id_param("positionId", value)?)),
+            _ => Err(ApiError::not_found(
+                &messages::NOT_FOUND_ROUTE,
+                &[&"GET", &path],
+            )),
+        }
+    }
+}
+
+/// `GET …/history-deals/ticket/:ticket` and `…/history-deals/position/:positionId`
+pub async fn deals_by_key(
     State(state): State<Shared>,
     caller: Caller,
-    Path((id, ticket)): Path<(String, String)>,
+    Path((id, kind, value)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Vec<w::Deal>>, ApiError> {
-    let key = HistoryKey::Ticket(id_param("ticket", &ticket)?);
+    let key = HistoryKey::parse(&kind, &value, &format!("history-deals/{kind}/{value}"))?;
     deals_by(state, caller, id, key, raw).await
 }
 
-pub async fn deals_by_position(
+/// `GET …/history-orders/ticket/:ticket` and `…/history-orders/position/:positionId`
+pub async fn history_orders_by_key(
     State(state): State<Shared>,
     caller: Caller,
-    Path((id, position)): Path<(String, String)>,
-    RawQuery(raw): RawQuery,
-) -> Result<Json<Vec<w::Deal>>, ApiError> {
-    let key = HistoryKey::Position(id_param("positionId", &position)?);
-    deals_by(state, caller, id, key, raw).await
-}
-
-pub async fn history_orders_by_ticket(
-    State(state): State<Shared>,
-    caller: Caller,
-    Path((id, ticket)): Path<(String, String)>,
+    Path((id, kind, value)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Vec<w::Order>>, ApiError> {
-    let key = HistoryKey::Ticket(id_param("ticket", &ticket)?);
-    history_orders_by(state, caller, id, key, raw).await
-}
-
-pub async fn history_orders_by_position(
-    State(state): State<Shared>,
-    caller: Caller,
-    Path((id, position)): Path<(String, String)>,
-    RawQuery(raw): RawQuery,
-) -> Result<Json<Vec<w::Order>>, ApiError> {
-    let key = HistoryKey::Position(id_param("positionId", &position)?);
+    let key = HistoryKey::parse(&kind, &value, &format!("history-orders/{kind}/{value}"))?;
     history_orders_by(state, caller, id, key, raw).await
 }
 
