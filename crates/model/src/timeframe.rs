@@ -5,7 +5,19 @@ use std::str::FromStr;
 
 use crate::time::{MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 pub enum Timeframe {
     #[serde(rename = "1m")]
     M1,

@@ -6,149 +6,467 @@
 
 use crate::error::{ApiError, ErrorCause, Kind};
 use crate::messages;
+use crate::openapi::{self, Auth, Doc, Operation, Tag};
 use crate::state::Shared;
-use crate::{client, market_data, provisioning, sim, tokens};
+use crate::{client, market_data, metrics, provisioning, sim, tokens};
 use axum::Json;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::handler::Handler;
 use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 use axum::middleware::{self, Next};
-use axum::response::Response;
-use axum::routing::{delete, get, post};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, get, on};
+use drawbridge_model::wire as w;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// The header carrying each request's id.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+fn object_schema() -> Value {
+    json!({"type": "object"})
+}
+
+fn health_schema() -> Value {
+    json!({"type": "object", "required": ["status", "time"],
+        "properties": {"status": {"type": "string"}, "time": {"type": "string", "format": "date-time"}}})
+}
+
+/// The router, built from one table that also builds the OpenAPI document.
 pub fn app(state: Shared) -> Router {
     let body_limit = state.config.body_limit_bytes;
-    let accounts = "/users/current/accounts/{id}";
-    Router::new()
-        .route("/health", get(health))
-        .route("/users/current/regions", get(regions))
-        .route(
+    let acc = "/users/current/accounts/{id}";
+    let sym = "/users/current/accounts/{id}/symbols/{symbol}";
+    use Tag::{Client, HistoricalMarketData, Operations, Provisioning, Sim, Tokens};
+    let routes = Routes::default()
+        .get(
+            "/health",
+            health,
+            Doc::new("health", Operations, "Liveness and the server's time")
+                .auth(Auth::Public)
+                .reply_inline(200, health_schema),
+        )
+        .get(
+            "/metrics",
+            metrics::render,
+            Doc::new("metrics", Operations, "Prometheus metrics")
+                .auth(Auth::Public)
+                .text(),
+        )
+        .get(
+            "/users/current/regions",
+            regions,
+            Doc::new("getRegions", Provisioning, "Regions the server serves")
+                .reply::<Vec<String>>(),
+        )
+        .get(
             "/users/current/servers/mt-client-api",
-            get(client_api_settings),
+            client_api_settings,
+            Doc::new(
+                "getClientApiSettings",
+                Provisioning,
+                "Where the client API lives: `{hostname, domain}`",
+            )
+            .reply_inline(200, object_schema),
         )
-        .route("/hashing-ignored-field-lists", get(hashing_ignored_fields))
+        .get(
+            "/hashing-ignored-field-lists",
+            hashing_ignored_fields,
+            Doc::new(
+                "getHashingIgnoredFieldLists",
+                Client,
+                "Fields left out of state hashes",
+            )
+            .reply_inline(200, object_schema),
+        )
         // provisioning
-        .route(
+        .post(
             "/users/current/accounts",
-            post(provisioning::create).get(provisioning::list),
+            provisioning::create,
+            Doc::new(
+                "createAccount",
+                Provisioning,
+                "Adds a trading account; `transaction-id` makes it idempotent",
+            )
+            .auth(Auth::ApiToken)
+            .fields(provisioning::ACCOUNT_FIELDS)
+            .reply_inline(201, provisioning::created_schema)
+            .conflict(),
         )
-        .route(
-            accounts,
-            get(provisioning::get)
-                .put(provisioning::update)
-                .delete(provisioning::delete),
+        .get(
+            "/users/current/accounts",
+            provisioning::list,
+            Doc::new(
+                "getAccounts",
+                Provisioning,
+                "The caller's trading accounts, filtered and paginated",
+            )
+            .query(provisioning::ACCOUNT_LIST_QUERY)
+            .reply_inline(200, provisioning::account_page_schema),
         )
-        .route(&format!("{accounts}/deploy"), post(provisioning::deploy))
-        .route(
-            &format!("{accounts}/undeploy"),
-            post(provisioning::undeploy),
+        .get(
+            acc,
+            provisioning::get,
+            Doc::new("getAccount", Provisioning, "One trading account")
+                .reply::<provisioning::AccountDoc>(),
         )
-        .route(
-            &format!("{accounts}/redeploy"),
-            post(provisioning::redeploy),
+        .put(
+            acc,
+            provisioning::update,
+            Doc::new("updateAccount", Provisioning, "Changes a trading account")
+                .fields(provisioning::ACCOUNT_UPDATE_FIELDS),
         )
-        .route(
-            &format!("{accounts}/enable-risk-management-api"),
-            post(provisioning::enable_risk_management),
+        .delete(
+            acc,
+            provisioning::delete,
+            Doc::new("deleteAccount", Provisioning, "Removes a trading account"),
         )
-        .route(
+        .post(
+            &format!("{acc}/deploy"),
+            provisioning::deploy,
+            Doc::new(
+                "deployAccount",
+                Provisioning,
+                "Connects the account to its broker",
+            ),
+        )
+        .post(
+            &format!("{acc}/undeploy"),
+            provisioning::undeploy,
+            Doc::new("undeployAccount", Provisioning, "Disconnects the account"),
+        )
+        .post(
+            &format!("{acc}/redeploy"),
+            provisioning::redeploy,
+            Doc::new("redeployAccount", Provisioning, "Reconnects the account"),
+        )
+        .post(
+            &format!("{acc}/enable-risk-management-api"),
+            provisioning::enable_risk_management,
+            Doc::new(
+                "enableRiskManagementApi",
+                Provisioning,
+                "Turns the risk management API on for the account",
+            )
+            .auth(Auth::ApiToken),
+        )
+        .post(
             "/users/current/provisioning-profiles/{profile}/mt5-demo-accounts",
-            post(provisioning::demo_account),
+            provisioning::demo_account,
+            Doc::new(
+                "createMT5DemoAccount",
+                Provisioning,
+                "Opens an MT5 demo account on the simulated broker and returns its credentials",
+            )
+            .auth(Auth::ApiToken)
+            .fields(provisioning::DEMO_FIELDS)
+            .reply_inline(200, provisioning::demo_account_schema),
         )
-        .route(
+        .post(
             "/users/current/provisioning-profiles/{profile}/mt4-demo-accounts",
-            post(provisioning::demo_account),
+            provisioning::demo_account,
+            Doc::new(
+                "createMT4DemoAccount",
+                Provisioning,
+                "Opens an MT4 demo account on the simulated broker and returns its credentials",
+            )
+            .auth(Auth::ApiToken)
+            .fields(provisioning::DEMO_FIELDS)
+            .reply_inline(200, provisioning::demo_account_schema),
         )
         // client API
-        .route(
-            &format!("{accounts}/account-information"),
-            get(client::account_information),
+        .get(
+            &format!("{acc}/account-information"),
+            client::account_information,
+            Doc::new(
+                "getAccountInformation",
+                Client,
+                "Balance, equity, margin and the account's properties",
+            )
+            .reply::<w::AccountInformation>(),
         )
-        .route(&format!("{accounts}/positions"), get(client::positions))
-        .route(
-            &format!("{accounts}/positions/{{position_id}}"),
-            get(client::position),
+        .get(
+            &format!("{acc}/positions"),
+            client::positions,
+            Doc::new("getPositions", Client, "Open positions").reply::<Vec<w::Position>>(),
         )
-        .route(&format!("{accounts}/orders"), get(client::orders))
-        .route(
-            &format!("{accounts}/orders/{{order_id}}"),
-            get(client::order),
+        .get(
+            &format!("{acc}/positions/{{position_id}}"),
+            client::position,
+            Doc::new("getPosition", Client, "One open position").reply::<w::Position>(),
         )
-        .route(
-            &format!("{accounts}/history-deals/time/{{start}}/{{end}}"),
-            get(client::deals_by_time),
+        .get(
+            &format!("{acc}/orders"),
+            client::orders,
+            Doc::new("getOrders", Client, "Pending orders").reply::<Vec<w::Order>>(),
         )
-        .route(
-            &format!("{accounts}/history-orders/time/{{start}}/{{end}}"),
-            get(client::history_orders_by_time),
+        .get(
+            &format!("{acc}/orders/{{order_id}}"),
+            client::order,
+            Doc::new("getOrder", Client, "One pending order").reply::<w::Order>(),
         )
-        .route(
-            &format!("{accounts}/history-deals/{{kind}}/{{value}}"),
-            get(client::deals_by_key),
+        .get(
+            &format!("{acc}/history-deals/time/{{start}}/{{end}}"),
+            client::deals_by_time,
+            Doc::new("getDealsByTimeRange", Client, "Deals in a time range")
+                .query(client::HISTORY_QUERY)
+                .reply::<Vec<w::Deal>>(),
         )
-        .route(
-            &format!("{accounts}/history-orders/{{kind}}/{{value}}"),
-            get(client::history_orders_by_key),
+        .get(
+            &format!("{acc}/history-orders/time/{{start}}/{{end}}"),
+            client::history_orders_by_time,
+            Doc::new(
+                "getHistoryOrdersByTimeRange",
+                Client,
+                "History orders in a time range",
+            )
+            .query(client::HISTORY_QUERY)
+            .reply::<Vec<w::Order>>(),
         )
-        .route(&format!("{accounts}/trade"), post(client::trade))
-        .route(&format!("{accounts}/unsubscribe"), post(client::unsubscribe))
-        .route(&format!("{accounts}/symbols"), get(client::symbols))
-        .route(
-            &format!("{accounts}/symbols/{{symbol}}/specification"),
-            get(client::specification),
+        .get(
+            &format!("{acc}/history-deals/{{kind}}/{{value}}"),
+            client::deals_by_key,
+            Doc::new(
+                "getDealsByTicketOrPosition",
+                Client,
+                "Deals of an order ticket or a position",
+            )
+            .reply::<Vec<w::Deal>>(),
         )
-        .route(
-            &format!("{accounts}/symbols/{{symbol}}/current-price"),
-            get(client::current_price),
+        .get(
+            &format!("{acc}/history-orders/{{kind}}/{{value}}"),
+            client::history_orders_by_key,
+            Doc::new(
+                "getHistoryOrdersByTicketOrPosition",
+                Client,
+                "History orders of a ticket or a position",
+            )
+            .reply::<Vec<w::Order>>(),
         )
-        .route(
-            &format!("{accounts}/symbols/{{symbol}}/current-candles/{{timeframe}}"),
-            get(client::current_candle),
+        .post(
+            &format!("{acc}/trade"),
+            client::trade,
+            Doc::new("trade", Client, "Executes a trade; every actionType")
+                .body::<w::TradeRequest>()
+                .reply::<w::TradeResponse>(),
         )
-        .route(
-            &format!("{accounts}/symbols/{{symbol}}/current-tick"),
-            get(client::current_tick),
-        )
-        .route(
-            &format!("{accounts}/symbols/{{symbol}}/current-book"),
-            get(client::current_book),
-        )
-        .route(&format!("{accounts}/server-time"), get(client::server_time))
-        // historical market data
-        .route(
-            &format!(
-                "{accounts}/historical-market-data/symbols/{{symbol}}/timeframes/{{timeframe}}/candles"
+        .post(
+            &format!("{acc}/unsubscribe"),
+            client::unsubscribe,
+            Doc::new(
+                "unsubscribe",
+                Client,
+                "Ends the account's market data subscriptions",
             ),
-            get(market_data::candles),
         )
-        .route(
-            &format!("{accounts}/historical-market-data/symbols/{{symbol}}/ticks"),
-            get(market_data::ticks),
+        .get(
+            &format!("{acc}/symbols"),
+            client::symbols,
+            Doc::new("getSymbols", Client, "Symbols the trade server lists").reply::<Vec<String>>(),
+        )
+        .get(
+            &format!("{sym}/specification"),
+            client::specification,
+            Doc::new("getSymbolSpecification", Client, "A symbol's specification")
+                .reply::<w::SymbolSpecification>(),
+        )
+        .get(
+            &format!("{sym}/current-price"),
+            client::current_price,
+            Doc::new("getSymbolPrice", Client, "A symbol's current price")
+                .reply::<w::SymbolPrice>(),
+        )
+        .get(
+            &format!("{sym}/current-candles/{{timeframe}}"),
+            client::current_candle,
+            Doc::new("getCandle", Client, "A symbol's current candle").reply::<w::Candle>(),
+        )
+        .get(
+            &format!("{sym}/current-tick"),
+            client::current_tick,
+            Doc::new("getTick", Client, "A symbol's latest tick").reply::<w::Tick>(),
+        )
+        .get(
+            &format!("{sym}/current-book"),
+            client::current_book,
+            Doc::new("getBook", Client, "A symbol's order book").reply::<w::Book>(),
+        )
+        .get(
+            &format!("{acc}/server-time"),
+            client::server_time,
+            Doc::new("getServerTime", Client, "The trade server's time").reply::<w::ServerTime>(),
+        )
+        // historical market data
+        .get(
+            &format!(
+                "{acc}/historical-market-data/symbols/{{symbol}}/timeframes/{{timeframe}}/candles"
+            ),
+            market_data::candles,
+            Doc::new(
+                "getHistoricalCandles",
+                HistoricalMarketData,
+                "Candles before startTime, oldest first",
+            )
+            .query(market_data::CANDLES_QUERY)
+            .reply::<Vec<w::Candle>>(),
+        )
+        .get(
+            &format!("{acc}/historical-market-data/symbols/{{symbol}}/ticks"),
+            market_data::ticks,
+            Doc::new(
+                "getHistoricalTicks",
+                HistoricalMarketData,
+                "Ticks before startTime, oldest first",
+            )
+            .query(market_data::TICKS_QUERY)
+            .reply::<Vec<w::Tick>>(),
         )
         // tokens
-        .route(
+        .post(
             "/users/current/narrow-down-auth-token",
-            post(tokens::narrow_down),
+            tokens::narrow_down,
+            Doc::new(
+                "narrowDownAuthToken",
+                Tokens,
+                "A new token with fewer rights than the caller's",
+            )
+            .auth(Auth::ApiToken)
+            .fields(tokens::NARROW_FIELDS)
+            .reply_inline(200, tokens::token_schema),
         )
-        .route(
+        .delete(
             "/users/current/auth-tokens/{token_id}",
-            delete(tokens::revoke),
+            tokens::revoke,
+            Doc::new(
+                "revokeAuthToken",
+                Tokens,
+                "Revokes one of the caller's tokens",
+            )
+            .auth(Auth::ApiToken),
         )
         // sim control
-        .route("/sim/ticks", post(sim::tick))
-        .route("/sim/feed", post(sim::feed))
-        .route("/sim/clock/advance", post(sim::advance))
-        .route("/sim/balance", post(sim::balance))
+        .post(
+            "/sim/ticks",
+            sim::tick,
+            Doc::new("simTick", Sim, "Applies a tick now")
+                .auth(Auth::Admin)
+                .fields(sim::TICK_FIELDS)
+                .reply_inline(200, object_schema),
+        )
+        .post(
+            "/sim/feed",
+            sim::feed,
+            Doc::new("simFeed", Sim, "Pauses or resumes the generated feed")
+                .auth(Auth::Admin)
+                .fields(sim::FEED_FIELDS)
+                .reply_inline(200, object_schema),
+        )
+        .post(
+            "/sim/clock/advance",
+            sim::advance,
+            Doc::new(
+                "simAdvanceClock",
+                Sim,
+                "Moves the virtual clock forward (`--clock virtual`)",
+            )
+            .auth(Auth::Admin)
+            .fields(sim::ADVANCE_FIELDS)
+            .reply_inline(200, object_schema),
+        )
+        .post(
+            "/sim/balance",
+            sim::balance,
+            Doc::new(
+                "simBalance",
+                Sim,
+                "Deposits or withdraws as a balance (or credit) deal",
+            )
+            .auth(Auth::Admin)
+            .fields(sim::BALANCE_FIELDS)
+            .reply_inline(200, object_schema),
+        );
+    routes
+        .finish()
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), url_limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
 }
+
+/// Routes registered together with their documentation.
+#[derive(Default)]
+struct Routes {
+    router: Router<Shared>,
+    operations: Vec<Operation>,
+}
+
+impl Routes {
+    fn add<H, T>(
+        mut self,
+        method: Method,
+        filter: MethodFilter,
+        path: &str,
+        handler: H,
+        doc: Doc,
+    ) -> Self
+    where
+        H: Handler<T, Shared>,
+        T: 'static,
+    {
+        self.router = self.router.route(path, on(filter, handler));
+        self.operations.push(Operation {
+            method,
+            path: path.to_owned(),
+            doc,
+        });
+        self
+    }
+
+    fn get<H: Handler<T, Shared>, T: 'static>(self, path: &str, handler: H, doc: Doc) -> Self {
+        self.add(Method::GET, MethodFilter::GET, path, handler, doc)
+    }
+
+    fn post<H: Handler<T, Shared>, T: 'static>(self, path: &str, handler: H, doc: Doc) -> Self {
+        self.add(Method::POST, MethodFilter::POST, path, handler, doc)
+    }
+
+    fn put<H: Handler<T, Shared>, T: 'static>(self, path: &str, handler: H, doc: Doc) -> Self {
+        self.add(Method::PUT, MethodFilter::PUT, path, handler, doc)
+    }
+
+    fn delete<H: Handler<T, Shared>, T: 'static>(self, path: &str, handler: H, doc: Doc) -> Self {
+        self.add(Method::DELETE, MethodFilter::DELETE, path, handler, doc)
+    }
+
+    /// The router, with `GET /openapi.json` serving the document of every route (itself included).
+    fn finish(mut self) -> Router<Shared> {
+        self.operations.push(Operation {
+            method: Method::GET,
+            path: OPENAPI_PATH.into(),
+            doc: Doc::new("openApi", Tag::Operations, "This document")
+                .auth(Auth::Public)
+                .reply_inline(200, object_schema),
+        });
+        let document = Arc::new(openapi::document(&self.operations));
+        self.router.route(
+            OPENAPI_PATH,
+            get(move || {
+                let document = document.clone();
+                async move { Json((*document).clone()) }
+            }),
+        )
+    }
+}
+
+/// Where the OpenAPI document is served.
+pub const OPENAPI_PATH: &str = "/openapi.json";
 
 async fn health(State(state): State<Shared>) -> Json<Value> {
     Json(json!({ "status": "ok", "time": state.now() }))
@@ -191,6 +509,18 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
         &messages::METHOD_NOT_ALLOWED,
         &[&method, &uri.path()],
     )
+}
+
+/// Refuses a request target (path and query) longer than `url-limit-bytes` with 414, before
+/// routing or authentication spend anything on it.
+async fn url_limit(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    let limit = state.config.url_limit_bytes;
+    if len > limit {
+        return ApiError::of(Kind::UriTooLong, &messages::URI_TOO_LONG, &[&len, &limit])
+            .into_response();
+    }
+    next.run(req).await
 }
 
 /// Gives every request an id (the client's `x-request-id` if sane, else a fresh one), echoes

@@ -11,6 +11,7 @@ use crate::desk::{DeskError, Op, Outcome};
 use crate::error::{ApiError, FieldError, Kind};
 use crate::extract::JsonObject;
 use crate::messages;
+use crate::openapi::{Field, Kind as K, opt};
 use crate::provisioning::owned;
 use crate::state::Shared;
 use axum::Json;
@@ -194,10 +195,15 @@ fn page(raw: Option<&str>) -> Result<(usize, usize), ApiError> {
         };
         match v.parse::<usize>() {
             Ok(n) if k != "limit" || n <= HISTORY_LIMIT_MAX => *target = n,
-            _ => problems.push(FieldError::new(
+            Ok(_) => problems.push(FieldError::new(
                 k,
                 Some(json!(v)),
                 messages::FIELD_TOO_LARGE.with(&[&HISTORY_LIMIT_MAX]),
+            )),
+            Err(_) => problems.push(FieldError::invalid(
+                k,
+                Some(json!(v)),
+                "must be a whole number",
             )),
         }
     }
@@ -602,3 +608,11 @@ pub async fn server_time(
         .map_err(desk_error)?;
     Ok(Json(t))
 }
+
+// What the OpenAPI document says about this module's query parameters and bodies;
+// the parsers above are the truth, so these stay next to them.
+
+pub const HISTORY_QUERY: &[Field] = &[
+    opt("offset", K::Integer, "Records to skip"),
+    opt("limit", K::Integer, "Records to answer, at most 1000"),
+];

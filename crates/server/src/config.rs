@@ -45,6 +45,8 @@ pub struct Layer {
     pub region: Option<String>,
     /// Largest accepted request body.
     pub body_limit_bytes: Option<usize>,
+    /// Longest accepted request target (path and query).
+    pub url_limit_bytes: Option<usize>,
 }
 
 impl Layer {
@@ -62,6 +64,7 @@ impl Layer {
             log_json: other.log_json.or(self.log_json),
             region: other.region.or(self.region),
             body_limit_bytes: other.body_limit_bytes.or(self.body_limit_bytes),
+            url_limit_bytes: other.url_limit_bytes.or(self.url_limit_bytes),
         }
     }
 
@@ -87,11 +90,15 @@ pub struct Config {
     pub log_json: bool,
     pub region: String,
     pub body_limit_bytes: usize,
+    pub url_limit_bytes: usize,
 }
 
 /// Default largest request body: a trade request is a few hundred bytes; account metadata
 /// is capped at 1 KiB.
 const BODY_LIMIT_BYTES: usize = 64 * 1024;
+/// Default longest request target: the longest MetaApi path with its query is under 300
+/// bytes; 8 KiB is the common HTTP server default.
+const URL_LIMIT_BYTES: usize = 8 * 1024;
 
 impl Config {
     /// Validates `layer`, reporting every problem.
@@ -140,6 +147,10 @@ impl Config {
         if body_limit_bytes < 1024 {
             problems.push("body-limit-bytes: must be at least 1024".into());
         }
+        let url_limit_bytes = layer.url_limit_bytes.unwrap_or(URL_LIMIT_BYTES);
+        if url_limit_bytes < 256 {
+            problems.push("url-limit-bytes: must be at least 256".into());
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -157,6 +168,7 @@ impl Config {
             log_json: layer.log_json.unwrap_or(false),
             region,
             body_limit_bytes,
+            url_limit_bytes,
         })
     }
 

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// One bad field of a request: MetaApi's `ValidationDetails` item.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct FieldError {
     pub parameter: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -47,6 +47,10 @@ pub enum Kind {
     NotFound,
     MethodNotAllowed,
     Conflict,
+    /// A request body over the size limit (413).
+    PayloadTooLarge,
+    /// A request target (path and query) over the length limit (414).
+    UriTooLong,
     TooManyRequests,
     Internal,
 }
@@ -60,6 +64,8 @@ impl Kind {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UriTooLong => StatusCode::URI_TOO_LONG,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -73,6 +79,8 @@ impl Kind {
             Self::NotFound => "NotFoundError",
             Self::MethodNotAllowed => "MethodNotAllowedError",
             Self::Conflict => "ConflictError",
+            Self::PayloadTooLarge => "PayloadTooLargeError",
+            Self::UriTooLong => "UriTooLongError",
             Self::TooManyRequests => "TooManyRequestsError",
             Self::Internal => "InternalError",
         }
@@ -89,6 +97,8 @@ impl Kind {
             Self::TooManyRequests => 6,
             Self::Internal => 7,
             Self::MethodNotAllowed => 8,
+            Self::PayloadTooLarge => 9,
+            Self::UriTooLong => 10,
         }
     }
 }
@@ -185,15 +195,23 @@ impl From<drawbridge_store::StoreError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// MetaApi's error shape, as every error answer carries it.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Error")]
+pub struct ErrorBody<'a> {
+    /// MetaApi's numeric error id.
     id: u16,
+    /// The error type: `ValidationError`, `UnauthorizedError`, `NotFoundError`, …
     error: &'static str,
+    /// The English text (the same as `text.text`).
     message: &'a str,
+    /// ValidationError: the list of bad fields (`parameter`, `value`, `message`, `text`);
+    /// broker errors: `{code, serversByBrokers}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     details: Option<&'a Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     metadata: Option<&'a Value>,
+    /// The catalogue message: stable key, parameters, English text.
     text: &'a Text,
 }
 
@@ -210,7 +228,7 @@ impl IntoResponse for ApiError {
             // The middleware logs the cause with the request id and rewrites nothing else.
             text = messages::INTERNAL.with(&[&"(see the X-Request-Id header)"]);
         }
-        let body = Body {
+        let body = ErrorBody {
             id: parts.kind.id(),
             error: parts.kind.name(),
             message: &text.text,
@@ -219,6 +237,12 @@ impl IntoResponse for ApiError {
             text: &text,
         };
         let mut response = (parts.kind.status(), axum::Json(&body)).into_response();
+        response
+            .extensions_mut()
+            .insert(crate::metrics::ErrorLabel {
+                error: parts.kind.name(),
+                key: text.key,
+            });
         if let Some(cause) = cause {
             response.extensions_mut().insert(ErrorCause(cause));
         }

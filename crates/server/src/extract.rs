@@ -10,26 +10,16 @@ use axum::http::request::Parts;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
-/// The header (and, for websockets, query parameter) carrying the token.
+/// The header carrying the token on REST (the websocket handshake's query parameter too).
 pub const AUTH_HEADER: &str = "auth-token";
 
 impl FromRequestParts<Shared> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTH_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let token = header.or_else(|| {
-            parts.uri.query().and_then(|q| {
-                q.split('&')
-                    .filter_map(|kv| kv.split_once('='))
-                    .find(|(k, _)| *k == AUTH_HEADER)
-                    .map(|(_, v)| v.to_owned())
-            })
-        });
+        // REST takes the token from the header only: a token in the URL ends up in proxies'
+        // and browsers' histories. (The websocket handshake reads its query parameter itself.)
+        let token = parts.headers.get(AUTH_HEADER).and_then(|v| v.to_str().ok());
         let token = token.ok_or_else(ApiError::unauthorized)?;
         state.tokens.authenticate(token.trim()).await
     }
@@ -47,10 +37,13 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| {
-                ApiError::new(
-                    crate::error::Kind::Validation,
-                    messages::BODY_TOO_LARGE.with(&[&e.body_text()]),
-                )
+                // Over the limit is 413; a body cut short or unreadable is the client's 400.
+                let kind = if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    crate::error::Kind::PayloadTooLarge
+                } else {
+                    crate::error::Kind::Validation
+                };
+                ApiError::new(kind, messages::BODY_TOO_LARGE.with(&[&e.body_text()]))
             })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self::default());

@@ -10,6 +10,8 @@
 //! - [`tokens`] and [`auth`]: API and account tokens, grants, narrowing and revocation.
 //! - [`desk`]: the task that owns the broker and journals every change before answering.
 //! - [`error`] and [`messages`]: the one error shape and the one catalogue of texts.
+//! - [`openapi`]: the OpenAPI document, built from the route table in [`app`].
+//! - [`metrics`]: Prometheus counters and latency histograms (`/metrics`).
 //! - [`extract`]: extractors whose failures are MetaApi errors.
 //! - [`vault`]: broker passwords encrypted at rest.
 //! - [`tls`]: the local CA, the server certificate for the SDK's host names, the TLS listener.
@@ -24,6 +26,8 @@ pub mod error;
 pub mod extract;
 pub mod market_data;
 pub mod messages;
+pub mod metrics;
+pub mod openapi;
 pub mod provisioning;
 pub mod sim;
 pub mod state;

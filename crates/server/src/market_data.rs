@@ -12,6 +12,7 @@ use crate::client::{desk_error, session, timeframe_param, unknown_symbol};
 use crate::error::{ApiError, FieldError};
 use crate::extract::query_map;
 use crate::messages;
+use crate::openapi::{Field, Kind as K, opt};
 use crate::state::Shared;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
@@ -146,3 +147,25 @@ pub async fn ticks(
         .ok_or_else(|| unknown_symbol(&symbol))?;
     Ok(Json(list))
 }
+
+// What the OpenAPI document says about this module's query parameters and bodies;
+// the parsers above are the truth, so these stay next to them.
+
+pub const CANDLES_QUERY: &[Field] = &[
+    opt(
+        "startTime",
+        K::Time,
+        "Latest time wanted; now when absent. Candles load backwards from it",
+    ),
+    opt("limit", K::Integer, "Candles to answer, at most 1000"),
+];
+
+pub const TICKS_QUERY: &[Field] = &[
+    opt(
+        "startTime",
+        K::Time,
+        "Latest time wanted; now when absent. Ticks load backwards from it",
+    ),
+    opt("offset", K::Integer, "Ticks to skip"),
+    opt("limit", K::Integer, "Ticks to answer, at most 1000"),
+];

@@ -91,12 +91,18 @@ catalogue! {
     NOT_FOUND_ROUTE = "request.route_not_found",
         "No route {0} {1}",
         "404 for unknown paths";
+    URI_TOO_LONG = "request.uri_too_long",
+        "The request target is {0} bytes long; the limit is {1}",
+        "414 for a path and query over the server's `url-limit-bytes`";
     METHOD_NOT_ALLOWED = "request.method_not_allowed",
         "Method {0} is not allowed on {1}",
         "405 for a known path asked with another method";
     NO_QUOTE = "market.no_quote",
         "Symbol {0} has no quote yet",
-        "current-tick, current-book: a symbol that has not been quoted";
+        "current-price, current-tick, current-book: a symbol that has not been quoted";
+    TOKEN_NOT_FOUND = "auth.token_not_found",
+        "Token {0} not found",
+        "auth-tokens/:id revoke naming a token the caller does not own";
     NOT_FOUND_POSITION = "trade.position_not_found",
         "Position {0} not found",
         "positions/:id";
@@ -118,7 +124,7 @@ catalogue! {
 }
 
 /// A catalogue message with its parameters, as sent: `{key, param, text}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Text {
     pub key: &'static str,
     pub param: Vec<String>,

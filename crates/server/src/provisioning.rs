@@ -12,6 +12,7 @@ use crate::desk::{DeskError, Op, Outcome};
 use crate::error::{ApiError, FieldError, Kind};
 use crate::extract::{Fields, JsonObject};
 use crate::messages;
+use crate::openapi::{Field, Kind as K, opt, req};
 use crate::state::Shared;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -32,8 +33,9 @@ const METADATA_BYTES_MAX: usize = 1_024;
 const NAME_CHARS_MAX: usize = 100;
 const TAGS_MAX: usize = 100;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "MetatraderAccount")]
 pub struct AccountDoc {
     #[serde(rename = "_id")]
     pub id: String,
@@ -833,4 +835,145 @@ pub async fn seed_demo(state: &Shared, user_id: &str) -> Result<Vec<String>, Api
     }
     state.store.setting_or_insert(SEEDED, "1").await?;
     Ok(ids)
+}
+
+// What the OpenAPI document says about this module's query parameters and bodies;
+// the parsers above are the truth, so these stay next to them.
+
+/// The MetaApi `api-version` header and the other list parameters of the provisioning list.
+pub const ACCOUNT_LIST_QUERY: &[Field] = &[
+    opt("offset", K::Integer, "Records to skip"),
+    opt("limit", K::Integer, "Records to answer, at most 1000"),
+    opt(
+        "query",
+        K::String,
+        "Text searched in name, login, server, tags and keywords",
+    ),
+    opt(
+        "state",
+        K::Strings,
+        "Account states (repeat the key for several)",
+    ),
+    opt(
+        "connectionStatus",
+        K::Strings,
+        "Connection statuses (repeat the key for several)",
+    ),
+    opt("region", K::String, "Region"),
+    opt("type", K::Strings, "Account types"),
+    opt("version", K::Integer, "MetaTrader version (4 or 5)"),
+    opt(
+        "sortOrder",
+        K::OneOf(&["asc", "desc"]),
+        "Order by creation time",
+    ),
+];
+
+pub const ACCOUNT_FIELDS: &[Field] = &[
+    req("login", K::String, "Broker login (digits)"),
+    req(
+        "password",
+        K::String,
+        "Broker password; the investor password gives read-only access",
+    ),
+    req("server", K::String, "Trade server name"),
+    req("name", K::String, "Human-readable account name"),
+    opt("platform", K::OneOf(&["mt4", "mt5"]), "Default mt5"),
+    opt(
+        "type",
+        K::OneOf(&["cloud", "cloud-g1", "cloud-g2", "self-hosted"]),
+        "Default cloud-g2",
+    ),
+    opt("region", K::String, "The server's region"),
+    opt(
+        "reliability",
+        K::OneOf(&["regular", "high"]),
+        "Default regular",
+    ),
+    opt("magic", K::Integer, "Magic number of trades the API places"),
+    opt(
+        "quoteStreamingIntervalInSeconds",
+        K::Number,
+        "0 to 60; default 2.5",
+    ),
+    opt("tags", K::Strings, "Tags"),
+    opt(
+        "keywords",
+        K::Strings,
+        "Keywords searched by the list query",
+    ),
+    opt(
+        "metadata",
+        K::Object,
+        "Free-form metadata, at most 1 KiB as JSON",
+    ),
+    opt(
+        "riskManagementApiEnabled",
+        K::Boolean,
+        "Enable the risk management API",
+    ),
+    opt(
+        "metastatsApiEnabled",
+        K::Boolean,
+        "Enable the MetaStats API",
+    ),
+    opt("manualTrades", K::Boolean, "Trades are placed by hand too"),
+    opt("resourceSlots", K::Integer, "1 to 32"),
+    opt("copyFactoryResourceSlots", K::Integer, "1 to 32"),
+    opt("symbol", K::String, "A symbol the account trades"),
+    opt("slippage", K::Number, "Default slippage in points"),
+    opt("baseCurrency", K::String, "Base currency"),
+    opt("copyFactoryRoles", K::Strings, "SUBSCRIBER and/or PROVIDER"),
+    opt("provisioningProfileId", K::String, "Provisioning profile"),
+];
+
+pub const ACCOUNT_UPDATE_FIELDS: &[Field] = &[
+    opt("name", K::String, "Human-readable account name"),
+    opt("password", K::String, "New broker password"),
+    opt("server", K::String, "Trade server name"),
+    opt("magic", K::Integer, "Magic number"),
+    opt("quoteStreamingIntervalInSeconds", K::Number, "0 to 60"),
+    opt("tags", K::Strings, "Tags"),
+    opt(
+        "metadata",
+        K::Object,
+        "Free-form metadata, at most 1 KiB as JSON",
+    ),
+    opt("manualTrades", K::Boolean, "Trades are placed by hand too"),
+    opt("slippage", K::Number, "Default slippage in points"),
+    opt("resourceSlots", K::Integer, "1 to 32"),
+];
+
+pub const DEMO_FIELDS: &[Field] = &[
+    opt("balance", K::Number, "Starting balance; default 10000"),
+    opt("leverage", K::Integer, "1 to 10000; default 100"),
+    opt(
+        "accountType",
+        K::String,
+        "Deposit currency, e.g. USD (also read from `currency`)",
+    ),
+    opt("serverName", K::String, "Demo trade server"),
+    opt("name", K::String, "Account owner name"),
+    opt("email", K::String, "Accepted and ignored"),
+];
+
+pub fn created_schema() -> Value {
+    json!({"type": "object", "required": ["id", "state"],
+        "properties": {"id": {"type": "string"}, "state": {"type": "string"}}})
+}
+
+pub fn account_page_schema() -> Value {
+    json!({"description": "A list of MetatraderAccount; with `api-version: 1`, `{count, items}`",
+    "oneOf": [
+        {"type": "array", "items": {"$ref": "#/components/schemas/MetatraderAccount"}},
+        {"type": "object", "required": ["count", "items"], "properties": {
+            "count": {"type": "integer"},
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/MetatraderAccount"}}}}
+    ]})
+}
+
+pub fn demo_account_schema() -> Value {
+    json!({"type": "object", "required": ["login", "password", "investorPassword", "serverName"],
+        "properties": {"login": {"type": "string"}, "password": {"type": "string"},
+            "investorPassword": {"type": "string"}, "serverName": {"type": "string"}}})
 }

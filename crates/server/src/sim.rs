@@ -7,6 +7,7 @@ use crate::desk::{DeskError, Op, Outcome};
 use crate::error::{ApiError, FieldError, Kind};
 use crate::extract::{Fields, JsonObject};
 use crate::messages;
+use crate::openapi::{Field, Kind as K, opt, req};
 use crate::state::Shared;
 use axum::Json;
 use axum::extract::State;
@@ -164,3 +165,52 @@ pub async fn balance(
         other => Err(ApiError::internal(format!("unexpected outcome {other:?}"))),
     }
 }
+
+// What the OpenAPI document says about this module's query parameters and bodies;
+// the parsers above are the truth, so these stay next to them.
+
+pub const TICK_FIELDS: &[Field] = &[
+    req("symbol", K::String, "Symbol"),
+    req("bid", K::Number, "Bid, 1e-8 to 1e7"),
+    req("ask", K::Number, "Ask, 1e-8 to 1e7, not below bid"),
+    opt(
+        "server",
+        K::String,
+        "Trade server; the demo server when absent",
+    ),
+];
+
+pub const FEED_FIELDS: &[Field] = &[
+    req("paused", K::Boolean, "Pause or resume the generated feed"),
+    opt(
+        "server",
+        K::String,
+        "Trade server; the demo server when absent",
+    ),
+];
+
+pub const ADVANCE_FIELDS: &[Field] = &[req(
+    "seconds",
+    K::Number,
+    "Seconds to move the virtual clock forward (the feed runs through them)",
+)];
+
+pub const BALANCE_FIELDS: &[Field] = &[
+    req("login", K::Integer, "Broker login"),
+    req(
+        "amount",
+        K::Number,
+        "Positive deposits, negative withdraws; at most 1e12 either way",
+    ),
+    opt("comment", K::String, "Deal comment, at most 31 characters"),
+    opt(
+        "credit",
+        K::Boolean,
+        "A credit operation instead of a balance one",
+    ),
+    opt(
+        "server",
+        K::String,
+        "Trade server; the demo server when absent",
+    ),
+];

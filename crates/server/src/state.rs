@@ -4,6 +4,7 @@
 use crate::auth::Tokens;
 use crate::config::Config;
 use crate::desk::{Desk, Sessions};
+use crate::metrics::Metrics;
 use crate::vault::Vault;
 use drawbridge_broker::broker::Session;
 use drawbridge_model::{SharedClock, Timestamp, VirtualClock};
@@ -20,6 +21,7 @@ pub struct AppState {
     /// Set under `--clock virtual`: the control API moves it.
     pub virtual_clock: Option<VirtualClock>,
     pub vault: Vault,
+    pub metrics: Metrics,
     sessions: RwLock<Sessions>,
 }
 
@@ -43,6 +45,7 @@ impl AppState {
             clock,
             virtual_clock,
             vault,
+            metrics: Metrics::default(),
             sessions: RwLock::new(Sessions::new()),
         }
     }
@@ -53,6 +56,11 @@ impl AppState {
 
     pub fn session(&self, account_id: &str) -> Option<Session> {
         self.sessions.read().ok()?.get(account_id).copied()
+    }
+
+    /// How many accounts have a broker session.
+    pub fn session_count(&self) -> usize {
+        self.sessions.read().map_or(0, |s| s.len())
     }
 
     pub fn set_session(&self, account_id: &str, session: Option<Session>) {

@@ -3,6 +3,7 @@
 use crate::auth::{Caller, Grant};
 use crate::error::{ApiError, FieldError};
 use crate::extract::{Fields, JsonObject};
+use crate::openapi::{Field, Kind as K, opt};
 use crate::state::Shared;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -79,8 +80,24 @@ pub async fn revoke(
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(
-            &crate::messages::NOT_FOUND_ROUTE,
-            &[&"token", &id],
+            &crate::messages::TOKEN_NOT_FOUND,
+            &[&id],
         ))
     }
+}
+
+// What the OpenAPI document says about this module's query parameters and bodies;
+// the parsers above are the truth, so these stay next to them.
+
+pub const NARROW_FIELDS: &[Field] = &[
+    opt("readOnly", K::Boolean, "The narrowed token only reads"),
+    opt(
+        "accountIds",
+        K::Strings,
+        "Accounts the narrowed token grants (all of the caller's when absent)",
+    ),
+];
+
+pub fn token_schema() -> Value {
+    json!({"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}})
 }

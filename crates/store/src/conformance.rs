@@ -98,6 +98,7 @@ async fn accounts(s: &dyn Store) {
     assert_eq!(ids(s.accounts_of("u1").await.unwrap()), ["a1", "a2", "a3"]);
     assert!(s.accounts_of("u9").await.unwrap().is_empty());
     assert_eq!(ids(s.all_accounts().await.unwrap()), ["a1", "a2", "a3"]);
+    assert_eq!(s.account_count().await.unwrap(), 3);
 
     let mut changed = a.clone();
     changed.doc = r#"{"_id":"a1","name":"renamed"}"#.into();
@@ -107,6 +108,7 @@ async fn accounts(s: &dyn Store) {
     assert!(!s.update_account(&account("zz", None, 1)).await.unwrap());
     assert!(s.delete_account("a2").await.unwrap());
     assert!(!s.delete_account("a2").await.unwrap());
+    assert_eq!(s.account_count().await.unwrap(), 2);
     assert_eq!(ids(s.accounts_of("u1").await.unwrap()), ["a1", "a3"]);
 }
 

@@ -263,6 +263,14 @@ impl Store for SqliteStore {
         Ok(rows.iter().map(account_of).collect())
     }
 
+    async fn account_count(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(n.unsigned_abs())
+    }
+
     async fn update_account(&self, a: &AccountRow) -> Result<bool> {
         let done = sqlx::query("UPDATE accounts SET doc = ?, password = ? WHERE id = ?")
             .bind(&a.doc)

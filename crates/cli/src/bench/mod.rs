@@ -10,6 +10,9 @@
 //!
 //! - `revalue`: mark-to-market sweep against the memory floor, the incremental per-symbol
 //!   path, memory per account and per position.
+//! - `rest`: GET account-information with auth through the full server stack against a bare
+//!   axum handler returning the same bytes, with an in-repo load generator: throughput ratio
+//!   (closed loop) and p99 latency (open loop).
 //! - [`book`]: the synthetic trade server benchmarks run against (1M accounts by default).
 //! - [`stopwatch`]: the monotonic stopwatch (the one place wall time is read).
 //! - [`memory`]: process resident set size, as a cross-check of the engine's own accounting.
@@ -19,6 +22,7 @@
 
 mod book;
 mod memory;
+mod rest;
 mod revalue;
 mod stopwatch;
 
@@ -44,12 +48,16 @@ enum Benchmark {
     /// Full mark-to-market sweep vs. the memory floor, the incremental per-symbol path, and
     /// memory per account and per position (1M accounts, 2M positions by default).
     Revalue(revalue::RevalueArgs),
+    /// GET account-information with auth, full stack vs. a bare axum handler returning the same
+    /// bytes: throughput ratio and open-loop p99 latency (256 connections by default).
+    Rest(rest::RestArgs),
 }
 
 /// Runs the chosen benchmark, or lists them.
 pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.benchmark {
         Some(Benchmark::Revalue(a)) => revalue::run(&a),
+        Some(Benchmark::Rest(a)) => rest::run(&a),
         None => {
             print!("{}", listing());
             Ok(())
@@ -274,5 +282,6 @@ mod tests {
     #[test]
     fn listing_names_every_benchmark() {
         assert!(listing().contains("revalue"));
+        assert!(listing().contains("rest"));
     }
 }

@@ -81,11 +81,11 @@ fn bench_line_parser_accepts_only_the_exact_format() {
     }
 }
 
-#[test]
-fn bench_revalue_ends_with_its_figures() {
-    let out = drawbridge(&["bench", "revalue", "--accounts", "2000", "--reps", "2"]);
+/// Asserts that `out` ends with exactly the `expected` figures (id, unit), in order, each
+/// with a positive value, and has no other `BENCH` line.
+fn assert_ends_with_figures(out: &str, expected: &[(&str, &str)]) {
     let lines: Vec<&str> = out.lines().collect();
-    let tail = &lines[lines.len().saturating_sub(4)..];
+    let tail = &lines[lines.len().saturating_sub(expected.len())..];
     let figures: Vec<BenchLine> = tail
         .iter()
         .map(|l| parse_bench_line(l).unwrap_or_else(|| panic!("not a BENCH line: {l:?}\n{out}")))
@@ -94,25 +94,47 @@ fn bench_revalue_ends_with_its_figures() {
         .iter()
         .map(|f| (f.id.as_str(), f.unit.as_str()))
         .collect();
-    assert_eq!(
-        ids,
-        [
-            ("P1.sweep_vs_floor", "x"),
-            ("P1.incremental_positions_per_s", "positions/s"),
-            ("P1.bytes_per_account", "B"),
-            ("P1.bytes_per_position", "B"),
-        ],
-        "{out}"
-    );
+    assert_eq!(ids, expected, "{out}");
     assert!(
         figures.iter().all(|f| f.value.is_finite() && f.value > 0.0),
         "{figures:?}"
     );
     assert_eq!(
         out.matches("BENCH ").count(),
-        4,
+        expected.len(),
         "BENCH lines come only at the end:\n{out}"
     );
+}
+
+#[test]
+fn bench_revalue_ends_with_its_figures() {
+    let out = drawbridge(&["bench", "revalue", "--accounts", "2000", "--reps", "2"]);
+    assert_ends_with_figures(
+        &out,
+        &[
+            ("P1.sweep_vs_floor", "x"),
+            ("P1.incremental_positions_per_s", "positions/s"),
+            ("P1.bytes_per_account", "B"),
+            ("P1.bytes_per_position", "B"),
+        ],
+    );
+}
+
+#[test]
+fn bench_rest_ends_with_its_figures() {
+    let out = drawbridge(&[
+        "bench",
+        "rest",
+        "--connections",
+        "8",
+        "--duration-secs",
+        "1",
+        "--warmup-secs",
+        "0",
+        "--reps",
+        "1",
+    ]);
+    assert_ends_with_figures(&out, &[("P3.throughput_vs_bare", "x"), ("P3.p99_ms", "ms")]);
 }
 
 #[test]

@@ -30,7 +30,7 @@ wire_enum! {
 }
 
 /// The `accountInformation` of `getAccountInformation` responses and synchronization packets.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountInformation {
     pub platform: Platform,

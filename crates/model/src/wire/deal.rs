@@ -70,10 +70,11 @@ wire_enum! {
 }
 
 /// A deal. Balance operations (`DEAL_TYPE_BALANCE` …) have no symbol, volume or price.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Deal {
     #[serde(deserialize_with = "ids::id")]
+    #[schemars(with = "String")]
     pub id: String,
     #[serde(rename = "type")]
     pub deal_type: DealType,
@@ -100,12 +101,14 @@ pub struct Deal {
         default,
         deserialize_with = "ids::opt_id"
     )]
+    #[schemars(with = "Option<String>")]
     pub position_id: Option<String>,
     #[serde(
         skip_serializing_if = "Option::is_none",
         default,
         deserialize_with = "ids::opt_id"
     )]
+    #[schemars(with = "Option<String>")]
     pub order_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub comment: Option<String>,
@@ -126,7 +129,7 @@ pub struct Deal {
 }
 
 /// The reply of the `getDealsBy*` requests.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Deals {
     pub deals: Vec<Deal>,

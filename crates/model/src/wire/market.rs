@@ -5,7 +5,7 @@ use crate::timeframe::Timeframe;
 use serde::{Deserialize, Serialize};
 
 /// A bar (`MetatraderCandle`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Candle {
     pub symbol: String,
@@ -34,7 +34,7 @@ wire_enum! {
 }
 
 /// A tick (`MetatraderTick`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Tick {
     pub symbol: String,
@@ -65,7 +65,7 @@ wire_enum! {
 }
 
 /// One level of an order book.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BookEntry {
     #[serde(rename = "type")]
@@ -75,7 +75,7 @@ pub struct BookEntry {
 }
 
 /// An order book snapshot (`MetatraderBook`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Book {
     pub symbol: String,
@@ -85,7 +85,7 @@ pub struct Book {
 }
 
 /// The reply of `getServerTime`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerTime {
     pub time: Timestamp,
@@ -108,7 +108,7 @@ wire_enum! {
 
 /// One entry of `subscribeToMarketData.subscriptions` (and of the unsubscribe and refresh
 /// requests, which use the same fields).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MarketDataSubscription {
     #[serde(rename = "type")]

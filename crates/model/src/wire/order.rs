@@ -92,10 +92,11 @@ wire_enum! {
 
 /// An order. Open (pending) orders carry `currentPrice`; history orders carry `doneTime` and
 /// `doneBrokerTime` instead.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
     #[serde(deserialize_with = "ids::id")]
+    #[schemars(with = "String")]
     pub id: String,
     #[serde(rename = "type")]
     pub order_type: OrderType,
@@ -133,6 +134,7 @@ pub struct Order {
         default,
         deserialize_with = "ids::opt_id"
     )]
+    #[schemars(with = "Option<String>")]
     pub position_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub comment: Option<String>,
@@ -154,11 +156,12 @@ pub struct Order {
         default,
         deserialize_with = "ids::opt_id"
     )]
+    #[schemars(with = "Option<String>")]
     pub close_by_position_id: Option<String>,
 }
 
 /// The reply of the `getHistoryOrdersBy*` requests.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryOrders {
     pub history_orders: Vec<Order>,

@@ -26,11 +26,12 @@ wire_enum! {
 
 /// An open position. Money fields are in the account currency; `profit` is
 /// `unrealizedProfit + realizedProfit`, `swap` and `commission` likewise split.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Position {
     /// Ticket, a string of digits.
     #[serde(deserialize_with = "ids::id")]
+    #[schemars(with = "String")]
     pub id: String,
     #[serde(rename = "type")]
     pub position_type: PositionType,

@@ -118,14 +118,14 @@ wire_enum! {
 }
 
 /// One quote or trade session, broker-local `HH:mm:ss.SSS` bounds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Session {
     pub from: String,
     pub to: String,
 }
 
 /// Sessions by weekday (`SUNDAY` … `SATURDAY`); a missing day has no session.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub struct Sessions {
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -161,7 +161,7 @@ impl Sessions {
 }
 
 /// A symbol's contract: sizes, steps, sessions, margin, swaps and allowed modes.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SymbolSpecification {
     pub symbol: String,
@@ -237,7 +237,7 @@ pub struct SymbolSpecification {
 }
 
 /// A symbol's current quote with its tick values.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SymbolPrice {
     pub symbol: String,

@@ -92,7 +92,7 @@ wire_enum! {
 }
 
 /// Pending-order expiration as the SDK sends it: `{type, time?}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Expiration {
     #[serde(rename = "type")]
@@ -103,7 +103,7 @@ pub struct Expiration {
 }
 
 /// Trailing stop loss: by distance, by thresholds, or both (the tighter one wins).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TrailingStopLoss {
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -113,7 +113,7 @@ pub struct TrailingStopLoss {
 }
 
 /// Keep the stop loss `distance` away from the current price.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DistanceTrailingStopLoss {
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -124,7 +124,7 @@ pub struct DistanceTrailingStopLoss {
 }
 
 /// Move the stop loss in steps as the price crosses thresholds.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ThresholdTrailingStopLoss {
     #[serde(default)]
@@ -138,7 +138,7 @@ pub struct ThresholdTrailingStopLoss {
 }
 
 /// Once the price reaches `threshold`, the stop loss becomes `stopLoss`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StopLossThreshold {
     pub threshold: f64,
@@ -147,7 +147,7 @@ pub struct StopLossThreshold {
 
 /// One trade command, the `trade` of a `trade` request. Which fields apply depends on
 /// [`ActionType`]; validation is the engine's job, this is only the shape.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TradeRequest {
     pub action_type: ActionType,
@@ -186,18 +186,21 @@ pub struct TradeRequest {
         default,
         deserialize_with = "ids::opt_id"
     )]
+    #[schemars(with = "Option<String>")]
     pub position_id: Option<String>,
     #[serde(
         skip_serializing_if = "Option::is_none",
         default,
         deserialize_with = "ids::opt_id"
     )]
+    #[schemars(with = "Option<String>")]
     pub close_by_position_id: Option<String>,
     #[serde(
         skip_serializing_if = "Option::is_none",
         default,
         deserialize_with = "ids::opt_id"
     )]
+    #[schemars(with = "Option<String>")]
     pub order_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub comment: Option<String>,
@@ -209,6 +212,7 @@ pub struct TradeRequest {
         default,
         deserialize_with = "ids::opt_magic"
     )]
+    #[schemars(with = "Option<i64>")]
     pub magic: Option<i64>,
     /// Allowed deviation in points for market execution.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -325,7 +329,7 @@ impl TradeRequest {
 }
 
 /// The result of a trade command: the `response` of a `trade` request's reply.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TradeResponse {
     pub numeric_code: i32,
@@ -337,6 +341,7 @@ pub struct TradeResponse {
         default,
         deserialize_with = "ids::opt_id"
     )]
+    #[schemars(with = "Option<String>")]
     pub order_id: Option<String>,
     /// The position created or modified.
     #[serde(
@@ -344,6 +349,7 @@ pub struct TradeResponse {
         default,
         deserialize_with = "ids::opt_id"
     )]
+    #[schemars(with = "Option<String>")]
     pub position_id: Option<String>,
 }
 
@@ -376,7 +382,7 @@ impl TradeResponse {
 }
 
 /// The `order` of a `calculateMargin` request.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MarginOrder {
     pub symbol: String,
@@ -388,7 +394,7 @@ pub struct MarginOrder {
 }
 
 /// The `margin` of a `calculateMargin` reply; absent when it cannot be computed.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Margin {
     #[serde(skip_serializing_if = "Option::is_none", default)]

@@ -1,5 +1,7 @@
 //! The server's integration tests over real sockets and SQLite files, one binary.
 
 mod messages_doc;
+mod operations;
 mod rest;
+mod support;
 mod tls;

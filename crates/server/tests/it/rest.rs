@@ -2,89 +2,10 @@
 //! demo-account generator, provisioning, the client API, the sim control API, errors in
 //! MetaApi's shape, and a restart that changes no response.
 
-use drawbridge_server::config::{ClockKind, Config, Layer};
-use drawbridge_server::{Running, create_token, start};
-use reqwest::{Client, Method, StatusCode};
+use crate::support::{Api, KEY, assert_error, config};
+use drawbridge_server::{create_token, start};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use std::path::Path;
-
-fn config(dir: &Path) -> Config {
-    Config::build(Layer {
-        listen: Some("127.0.0.1:0".into()),
-        data_dir: Some(dir.to_owned()),
-        clock: Some(ClockKind::Virtual),
-        clock_start: Some("2026-01-07T10:00:00Z".into()),
-        seed: Some(7),
-        ..Layer::default()
-    })
-    .unwrap()
-}
-
-const KEY: &str = "0101010101010101010101010101010101010101010101010101010101010101";
-
-struct Api {
-    http: Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    fn new(running: &Running, token: &str) -> Self {
-        Self {
-            http: Client::new(),
-            base: format!("http://{}", running.addr),
-            token: token.to_owned(),
-        }
-    }
-
-    fn as_token(&self, token: &str) -> Self {
-        Self {
-            http: self.http.clone(),
-            base: self.base.clone(),
-            token: token.to_owned(),
-        }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .header("auth-token", &self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        let v = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, v)
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.call(Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(Method::POST, path, Some(body)).await
-    }
-
-    async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
-        let (status, v) = self.call(method, path, body).await;
-        assert!(status.is_success(), "{path}: {status} {v}");
-        v
-    }
-}
-
-fn assert_error(v: &Value, error: &str, key: &str) {
-    assert_eq!(v["error"], error, "{v}");
-    assert_eq!(v["text"]["key"], key, "{v}");
-    assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
-    assert_eq!(v["message"], v["text"]["text"]);
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rest_api_end_to_end_and_across_a_restart() {
