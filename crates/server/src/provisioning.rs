@@ -261,6 +261,20 @@ pub async fn create(
             .await?
     {
         let doc = row_doc(&row)?;
+        // A retry repeats the request; the same id with another login or server is a
+        // different request, refused rather than answered with the first one's account.
+        let same = |key: &str, stored: &str| {
+            body.get(key)
+                .and_then(Value::as_str)
+                .is_none_or(|v| v == stored)
+        };
+        if !(same("login", &doc.login) && same("server", &doc.server)) {
+            return Err(ApiError::of(
+                Kind::Conflict,
+                &messages::CONFLICT_TRANSACTION,
+                &[txn],
+            ));
+        }
         return Ok((
             StatusCode::CREATED,
             Json(json!({"id": doc.id, "state": doc.state})),
@@ -798,10 +812,28 @@ pub async fn seed_demo(state: &Shared, user_id: &str) -> Result<Vec<String>, Api
         return Ok(Vec::new());
     }
     let mut ids = Vec::new();
-    for (server, name) in [
-        (drawbridge_broker::sim::DEMO_SERVER, "Demo hedging"),
-        (drawbridge_broker::sim::NETTING_SERVER, "Demo netting"),
+    // Each seeded account carries its own transaction id, so a start that stopped half-way
+    // through seeding completes it on the next start instead of duplicating what was done.
+    for (server, name, transaction) in [
+        (
+            drawbridge_broker::sim::DEMO_SERVER,
+            "Demo hedging",
+            "demo-seed-hedging",
+        ),
+        (
+            drawbridge_broker::sim::NETTING_SERVER,
+            "Demo netting",
+            "demo-seed-netting",
+        ),
     ] {
+        if let Some(row) = state
+            .store
+            .account_by_transaction(user_id, transaction)
+            .await?
+        {
+            ids.push(row.id);
+            continue;
+        }
         let op = Op::OpenDemo {
             server: server.into(),
             name: name.into(),
@@ -827,7 +859,7 @@ pub async fn seed_demo(state: &Shared, user_id: &str) -> Result<Vec<String>, Api
             user_id: user_id.to_owned(),
             doc: serde_json::to_string(&doc).map_err(ApiError::internal)?,
             password: state.vault.seal(&d.password),
-            transaction_id: None,
+            transaction_id: Some(transaction.to_owned()),
             created: now,
         };
         state.store.create_account(&row).await?;

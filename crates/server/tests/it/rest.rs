@@ -121,6 +121,22 @@ async fn the_rest_api_end_to_end_and_across_a_restart() {
         .await
         .unwrap();
     assert_eq!(first["id"], again["id"]);
+    // The same transaction id for another account is a conflict, not a replay.
+    let other = admin
+        .http
+        .post(format!("{}/users/current/accounts", admin.base))
+        .header("auth-token", &admin.token)
+        .header("transaction-id", "abcdefghijklmnopqrstuvwxyzabcdef")
+        .json(&json!({"login": "999", "password": "x", "server": "Drawbridge-Demo", "name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::CONFLICT);
+    assert_error(
+        &other.json().await.unwrap(),
+        "ConflictError",
+        "request.transaction_conflict",
+    );
     let id = first["id"].as_str().unwrap().to_owned();
     let acc = format!("/users/current/accounts/{id}");
     let doc = admin.ok(Method::GET, &acc, None).await;
