@@ -11,15 +11,16 @@ use crate::state::Shared;
 use crate::{client, market_data, metrics, provisioning, sim, tokens};
 use axum::Json;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::handler::Handler;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, get, on};
 use drawbridge_model::wire as w;
 use serde_json::{Value, json};
-use std::sync::Arc;
 
 /// The header carrying each request's id.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -454,12 +455,13 @@ impl Routes {
                 .auth(Auth::Public)
                 .reply_inline(200, object_schema),
         });
-        let document = Arc::new(openapi::document(&self.operations));
+        // Serialized once: every request gets the same bytes.
+        let document = Bytes::from(openapi::document(&self.operations).to_string());
         self.router.route(
             OPENAPI_PATH,
             get(move || {
                 let document = document.clone();
-                async move { Json((*document).clone()) }
+                async move { ([(CONTENT_TYPE, "application/json")], document) }
             }),
         )
     }

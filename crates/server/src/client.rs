@@ -180,33 +180,13 @@ pub async fn order(
 
 /// Offset and limit of a history query.
 fn page(raw: Option<&str>) -> Result<(usize, usize), ApiError> {
-    let mut offset = 0;
-    let mut limit = HISTORY_LIMIT_MAX;
+    let q = crate::extract::query_map(raw);
     let mut problems = Vec::new();
-    for (k, v) in raw
-        .unwrap_or("")
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-    {
-        let target = match k {
-            "offset" => &mut offset,
-            "limit" => &mut limit,
-            _ => continue,
-        };
-        match v.parse::<usize>() {
-            Ok(n) if k != "limit" || n <= HISTORY_LIMIT_MAX => *target = n,
-            Ok(_) => problems.push(FieldError::new(
-                k,
-                Some(json!(v)),
-                messages::FIELD_TOO_LARGE.with(&[&HISTORY_LIMIT_MAX]),
-            )),
-            Err(_) => problems.push(FieldError::invalid(
-                k,
-                Some(json!(v)),
-                "must be a whole number",
-            )),
-        }
-    }
+    let mut count = |key: &str, max: usize| {
+        crate::extract::count_param(key, q.get(key).map(String::as_str), max, &mut problems)
+    };
+    let offset = count("offset", usize::MAX).unwrap_or(0);
+    let limit = count("limit", HISTORY_LIMIT_MAX).unwrap_or(HISTORY_LIMIT_MAX);
     if problems.is_empty() {
         Ok((offset, limit))
     } else {

@@ -214,6 +214,36 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// A count query parameter (`offset`, `limit`): absent or empty is `None`; a value that is not
+/// a whole number, or is above `max`, is noted in `problems` and also gives `None`.
+pub fn count_param(
+    key: &str,
+    value: Option<&str>,
+    max: usize,
+    problems: &mut Vec<FieldError>,
+) -> Option<usize> {
+    let v = value.filter(|v| !v.is_empty())?;
+    match v.parse::<usize>() {
+        Ok(n) if n <= max => Some(n),
+        Ok(_) => {
+            problems.push(FieldError::new(
+                key,
+                Some(serde_json::json!(v)),
+                messages::FIELD_TOO_LARGE.with(&[&max]),
+            ));
+            None
+        }
+        Err(_) => {
+            problems.push(FieldError::invalid(
+                key,
+                Some(serde_json::json!(v)),
+                "must be a whole number",
+            ));
+            None
+        }
+    }
+}
+
 /// A query string's keys and values, percent-decoded; the first of repeated keys wins and
 /// pairs without `=` are ignored.
 pub fn query_map(raw: Option<&str>) -> HashMap<String, String> {

@@ -11,7 +11,6 @@ use crate::auth::Caller;
 use crate::client::{desk_error, session, timeframe_param, unknown_symbol};
 use crate::error::{ApiError, FieldError};
 use crate::extract::query_map;
-use crate::messages;
 use crate::openapi::{Field, Kind as K, opt};
 use crate::state::Shared;
 use axum::Json;
@@ -45,31 +44,12 @@ fn window(raw: Option<&str>, with_offset: bool) -> Result<Window, ApiError> {
         }
         t
     });
-    let mut number = |key: &str, default: usize, max: usize| -> usize {
-        let Some(v) = q.get(key) else { return default };
-        match v.parse::<usize>() {
-            Ok(n) if n <= max => n,
-            Ok(_) => {
-                problems.push(FieldError::new(
-                    key,
-                    Some(json!(v)),
-                    messages::FIELD_TOO_LARGE.with(&[&max]),
-                ));
-                default
-            }
-            Err(_) => {
-                problems.push(FieldError::invalid(
-                    key,
-                    Some(json!(v)),
-                    "must be a non-negative integer",
-                ));
-                default
-            }
-        }
+    let mut count = |key: &str, max: usize| {
+        crate::extract::count_param(key, q.get(key).map(String::as_str), max, &mut problems)
     };
-    let limit = number("limit", LIMIT_MAX, LIMIT_MAX);
+    let limit = count("limit", LIMIT_MAX).unwrap_or(LIMIT_MAX);
     let offset = if with_offset {
-        number("offset", 0, usize::MAX)
+        count("offset", usize::MAX).unwrap_or(0)
     } else {
         0
     };

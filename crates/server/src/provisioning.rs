@@ -10,7 +10,7 @@
 use crate::auth::{Caller, random_hex};
 use crate::desk::{DeskError, Op, Outcome};
 use crate::error::{ApiError, FieldError, Kind};
-use crate::extract::{Fields, JsonObject};
+use crate::extract::{Fields, JsonObject, count_param};
 use crate::messages;
 use crate::openapi::{Field, Kind as K, opt, req};
 use crate::state::Shared;
@@ -235,6 +235,40 @@ pub async fn reconnect_all(state: &Shared) -> Result<usize, StoreError> {
     Ok(n)
 }
 
+/// The answer to a create whose `transaction-id` this user already used, if so: the same
+/// account again for a retry. The same id with another login or server is a different
+/// request, refused rather than answered with the first one's account.
+async fn replay(
+    state: &Shared,
+    user_id: &str,
+    txn: &str,
+    body: &serde_json::Map<String, Value>,
+) -> Result<Option<Response>, ApiError> {
+    let Some(row) = state.store.account_by_transaction(user_id, txn).await? else {
+        return Ok(None);
+    };
+    let doc = row_doc(&row)?;
+    let same = |key: &str, stored: &str| {
+        body.get(key)
+            .and_then(Value::as_str)
+            .is_none_or(|v| v == stored)
+    };
+    if !(same("login", &doc.login) && same("server", &doc.server)) {
+        return Err(ApiError::of(
+            Kind::Conflict,
+            &messages::CONFLICT_TRANSACTION,
+            &[&txn],
+        ));
+    }
+    Ok(Some(
+        (
+            StatusCode::CREATED,
+            Json(json!({"id": doc.id, "state": doc.state})),
+        )
+            .into_response(),
+    ))
+}
+
 /// `POST /users/current/accounts`
 pub async fn create(
     State(state): State<Shared>,
@@ -255,31 +289,9 @@ pub async fn create(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     if let Some(txn) = &transaction_id
-        && let Some(row) = state
-            .store
-            .account_by_transaction(&caller.user_id, txn)
-            .await?
+        && let Some(answer) = replay(&state, &caller.user_id, txn, &body).await?
     {
-        let doc = row_doc(&row)?;
-        // A retry repeats the request; the same id with another login or server is a
-        // different request, refused rather than answered with the first one's account.
-        let same = |key: &str, stored: &str| {
-            body.get(key)
-                .and_then(Value::as_str)
-                .is_none_or(|v| v == stored)
-        };
-        if !(same("login", &doc.login) && same("server", &doc.server)) {
-            return Err(ApiError::of(
-                Kind::Conflict,
-                &messages::CONFLICT_TRANSACTION,
-                &[txn],
-            ));
-        }
-        return Ok((
-            StatusCode::CREATED,
-            Json(json!({"id": doc.id, "state": doc.state})),
-        )
-            .into_response());
+        return Ok(answer);
     }
     let now = state.now();
     let mut f = Fields::new(&body);
@@ -413,17 +425,9 @@ pub async fn create(
             // A concurrent create with the same transaction id won; answer as it did.
             state.set_session(&id, None);
             if let Some(txn) = &row.transaction_id
-                && let Some(won) = state
-                    .store
-                    .account_by_transaction(&caller.user_id, txn)
-                    .await?
+                && let Some(answer) = replay(&state, &caller.user_id, txn, &body).await?
             {
-                let doc = row_doc(&won)?;
-                return Ok((
-                    StatusCode::CREATED,
-                    Json(json!({"id": doc.id, "state": doc.state})),
-                )
-                    .into_response());
+                return Ok(answer);
             }
             return Err(ApiError::internal("account id collision"));
         }
@@ -475,23 +479,9 @@ pub async fn list(
     let raw = raw.unwrap_or_default();
     let q: ListQuery = serde_urlencoded_lenient(&raw);
     let mut problems = Vec::new();
-    let number = |key: &str, v: &Option<String>, max: usize, problems: &mut Vec<FieldError>| {
-        v.as_deref()
-            .filter(|s| !s.is_empty())
-            .and_then(|s| match s.parse::<usize>() {
-                Ok(n) if n <= max => Some(n),
-                _ => {
-                    problems.push(FieldError::new(
-                        key,
-                        Some(json!(s)),
-                        messages::FIELD_TOO_LARGE.with(&[&max]),
-                    ));
-                    None
-                }
-            })
-    };
-    let offset = number("offset", &q.offset, usize::MAX, &mut problems).unwrap_or(0);
-    let limit = number("limit", &q.limit, LIST_LIMIT_MAX, &mut problems).unwrap_or(LIST_LIMIT_MAX);
+    let offset = count_param("offset", q.offset.as_deref(), usize::MAX, &mut problems).unwrap_or(0);
+    let limit = count_param("limit", q.limit.as_deref(), LIST_LIMIT_MAX, &mut problems)
+        .unwrap_or(LIST_LIMIT_MAX);
     let sort_desc = match q.sort_order.as_deref() {
         None | Some("") | Some("asc") => false,
         Some("desc") => true,
