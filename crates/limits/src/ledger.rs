@@ -1,0 +1,421 @@
+//! CPU-credit ledgers: per application (user), per user on one front-end server, per account.
+//!
+//! A charge names one key in each scope and is decided in one atomic step: every window of
+//! every scope is checked under the three keys' locks, and only if all pass is the cost added
+//! to all of them. A refusal consumes nothing anywhere. A post-charge (the result-size part of
+//! a cost, known only after execution) is added unconditionally and may put a window into
+//! debt; later charges then wait until it drains.
+//!
+//! [`Ledger`] is the trait a multi-node implementation (Redis) will also implement; the
+//! in-process [`MemoryLedger`] shards each scope's keys over mutexes, never held across an
+//! await. Idle keys (nothing live in any window) are swept when a shard grows, and a shard
+//! never holds more than its share of `max_keys`: past that, a new key is refused
+//! ([`Refusal::Full`]) rather than an active key forgotten.
+
+use crate::credits::Credits;
+use crate::window::{Amount, Ring, Span};
+use drawbridge_model::Timestamp;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::{Mutex, MutexGuard};
+
+/// The three scopes of the MetaApi CPU-credit limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// All requests of one application (user), quota × its deployed accounts.
+    User,
+    /// One user's requests on one front-end server.
+    Server,
+    /// Requests about one account.
+    Account,
+}
+
+impl Scope {
+    pub const ALL: [Self; 3] = [Self::User, Self::Server, Self::Account];
+}
+
+/// A quota of credits per window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub period_ms: i64,
+    pub credits: Credits,
+}
+
+impl Quota {
+    pub const fn per_secs(credits: u64, secs: i64) -> Self {
+        Self {
+            period_ms: secs * 1_000,
+            credits: Credits::whole(credits),
+        }
+    }
+}
+
+/// Buckets per window of the user and server scopes (few keys, long windows: a charge counts
+/// at most 2% of the period longer than the period).
+pub const USER_BUCKETS: usize = 50;
+/// Buckets of the account window (a million keys: 10 one-second buckets of `u32`).
+pub const ACCOUNT_BUCKETS: usize = 10;
+const USER_SLOTS: usize = USER_BUCKETS + 1;
+const ACCOUNT_SLOTS: usize = ACCOUNT_BUCKETS + 1;
+
+/// Windows per scope: four for user and server (1 s, 1 min, 1 h, 6 h), one per account.
+pub const USER_WINDOWS: usize = 4;
+pub const ACCOUNT_WINDOWS: usize = 1;
+
+/// The quotas of one ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerQuotas {
+    pub per_user: [Quota; USER_WINDOWS],
+    pub per_server: [Quota; USER_WINDOWS],
+    pub per_account: [Quota; ACCOUNT_WINDOWS],
+    /// Keys tracked per scope at most; a new key past it is refused.
+    pub max_keys: usize,
+}
+
+/// Which key of each scope a charge touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keys {
+    pub user: u64,
+    /// The user's quotas are multiplied by this (its deployed accounts, at least 1).
+    pub user_multiplier: u64,
+    /// The user on one virtual front-end server.
+    pub server: u64,
+    /// `None` for requests about no account.
+    pub account: Option<u64>,
+}
+
+/// The window that refused a charge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exceeded {
+    pub scope: Scope,
+    pub period_ms: i64,
+    /// The window's quota (multiplied, for the user scope).
+    pub total: Credits,
+    /// Live consumption in the window.
+    pub used: Credits,
+    pub required: Credits,
+    /// The first instant the same charge would pass; `None` if it never can (it costs more
+    /// than the quota).
+    pub retry_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("{:?} window of {} ms exhausted", .0.scope, .0.period_ms)]
+    Exhausted(Exceeded),
+    #[error("too many {0:?} keys tracked")]
+    Full(Scope),
+}
+
+/// One window's state for the credit-usage endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowUsage {
+    pub period_ms: i64,
+    pub total: Credits,
+    pub used: Credits,
+}
+
+impl WindowUsage {
+    pub fn available(&self) -> Credits {
+        self.total.saturating_sub(self.used)
+    }
+}
+
+/// A credit ledger. Every method is one atomic step.
+pub trait Ledger: Send + Sync + std::fmt::Debug {
+    /// Charges `cost` to every scope of `keys`, or refuses and charges nothing.
+    fn try_charge(&self, keys: &Keys, cost: Credits, now: Timestamp) -> Result<(), Refusal>;
+    /// Adds `cost` to every scope of `keys` without checking (may leave debt).
+    fn post_charge(&self, keys: &Keys, cost: Credits, now: Timestamp);
+    /// The windows of one scope for `keys`, as of `now`.
+    fn usage(&self, keys: &Keys, scope: Scope, now: Timestamp) -> Vec<WindowUsage>;
+}
+
+/// The keys are already uniformly distributed hashes ([`key_of`]): the map uses them as is.
+#[derive(Debug, Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// The ledger key of an identifier (a user id, an account id, …).
+pub fn key_of(parts: &[&str]) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    parts.hash(&mut h);
+    h.finish()
+}
+
+const SHARDS: usize = 64;
+/// A shard sweeps idle keys when it reaches this many, then at twice what survives.
+const SWEEP_MIN: usize = 256;
+
+type Map<V> = HashMap<u64, V, BuildHasherDefault<PassThrough>>;
+
+#[derive(Debug)]
+struct Shard<T: Amount, const S: usize, const W: usize> {
+    map: Map<[Ring<T, S>; W]>,
+    sweep_at: usize,
+}
+
+/// One scope's keys and windows.
+#[derive(Debug)]
+struct Table<T: Amount, const S: usize, const W: usize> {
+    spans: [Span; W],
+    quotas: [Credits; W],
+    shards: Box<[Mutex<Shard<T, S, W>>]>,
+    max_per_shard: usize,
+}
+
+fn lock<V>(m: &Mutex<V>) -> MutexGuard<'_, V> {
+    // A panic while holding the lock cannot leave a ring half-updated in a way that breaks
+    // safety (each update is a single add), so a poisoned shard is still used.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl<T: Amount, const S: usize, const W: usize> Table<T, S, W> {
+    fn new(quotas: &[Quota; W], buckets: usize, max_keys: usize) -> Self {
+        Self {
+            spans: quotas.map(|q| Span::new(q.period_ms, buckets)),
+            quotas: quotas.map(|q| q.credits),
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        map: Map::default(),
+                        sweep_at: SWEEP_MIN,
+                    })
+                })
+                .collect(),
+            max_per_shard: max_keys.div_ceil(SHARDS).max(1),
+        }
+    }
+
+    fn shard(&self, key: u64) -> MutexGuard<'_, Shard<T, S, W>> {
+        let i = usize::try_from(key % SHARDS as u64).unwrap_or(0);
+        lock(&self.shards[i])
+    }
+
+    fn idle(&self, rings: &[Ring<T, S>; W], now_ms: i64) -> bool {
+        rings
+            .iter()
+            .zip(&self.spans)
+            .all(|(r, s)| r.idle_at(s.bucket(now_ms)))
+    }
+
+    /// The key's rings advanced to `now`, inserted (after a sweep if due) when new.
+    fn entry<'s>(
+        &self,
+        shard: &'s mut Shard<T, S, W>,
+        key: u64,
+        now_ms: i64,
+    ) -> Option<&'s mut [Ring<T, S>; W]> {
+        if !shard.map.contains_key(&key) {
+            if shard.map.len() >= shard.sweep_at.min(self.max_per_shard) {
+                shard.map.retain(|_, rings| !self.idle(rings, now_ms));
+                if shard.map.capacity() > 4 * shard.map.len() + 64 {
+                    shard.map.shrink_to(2 * shard.map.len());
+                }
+                shard.sweep_at = (2 * shard.map.len()).max(SWEEP_MIN);
+            }
+            if shard.map.len() >= self.max_per_shard {
+                return None;
+            }
+        }
+        let rings = shard.map.entry(key).or_insert([Ring::default(); W]);
+        for (r, s) in rings.iter_mut().zip(&self.spans) {
+            r.advance(s.bucket(now_ms));
+        }
+        Some(rings)
+    }
+
+    /// The binding refusal of `cost` against `rings` (all advanced to `now`), if any.
+    fn check(
+        &self,
+        scope: Scope,
+        rings: &[Ring<T, S>; W],
+        multiplier: u64,
+        cost: Credits,
+        now_ms: i64,
+        worst: &mut Option<Exceeded>,
+    ) {
+        for ((r, span), quota) in rings.iter().zip(&self.spans).zip(&self.quotas) {
+            let total = quota.saturating_mul(multiplier);
+            let used = r.live();
+            if used.saturating_add(cost.0) <= total.0 {
+                continue;
+            }
+            let retry_at = r.retry_at(*span, now_ms, cost.0, total.0).map(Timestamp);
+            let e = Exceeded {
+                scope,
+                period_ms: span.period_ms,
+                total,
+                used: Credits(used),
+                required: cost,
+                retry_at,
+            };
+            let later = match (worst.and_then(|w| w.retry_at), retry_at) {
+                (_, None) => true,
+                (None, Some(_)) => worst.is_none(),
+                (Some(a), Some(b)) => b > a,
+            };
+            if later {
+                *worst = Some(e);
+            }
+        }
+    }
+
+    fn usage(&self, key: u64, multiplier: u64, now_ms: i64) -> Vec<WindowUsage> {
+        let shard = self.shard(key);
+        let rings = shard.map.get(&key).copied().unwrap_or([Ring::default(); W]);
+        rings
+            .iter()
+            .zip(&self.spans)
+            .zip(&self.quotas)
+            .map(|((r, span), quota)| {
+                let mut r = *r;
+                r.advance(span.bucket(now_ms));
+                WindowUsage {
+                    period_ms: span.period_ms,
+                    total: quota.saturating_mul(multiplier),
+                    used: Credits(r.live()),
+                }
+            })
+            .collect()
+    }
+
+    fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).map.len()).sum()
+    }
+
+    fn bytes(&self) -> usize {
+        let slot = std::mem::size_of::<(u64, [Ring<T, S>; W])>() + 1;
+        self.shards
+            .iter()
+            .map(|s| lock(s).map.capacity() * slot)
+            .sum::<usize>()
+            + self.shards.len() * std::mem::size_of::<Mutex<Shard<T, S, W>>>()
+    }
+}
+
+/// The in-process ledger.
+#[derive(Debug)]
+pub struct MemoryLedger {
+    user: Table<u64, USER_SLOTS, USER_WINDOWS>,
+    server: Table<u64, USER_SLOTS, USER_WINDOWS>,
+    account: Table<u32, ACCOUNT_SLOTS, ACCOUNT_WINDOWS>,
+}
+
+impl MemoryLedger {
+    pub fn new(q: &LedgerQuotas) -> Self {
+        Self {
+            user: Table::new(&q.per_user, USER_BUCKETS, q.max_keys),
+            server: Table::new(&q.per_server, USER_BUCKETS, q.max_keys),
+            account: Table::new(&q.per_account, ACCOUNT_BUCKETS, q.max_keys),
+        }
+    }
+
+    /// Keys tracked per scope (user, server, account).
+    pub fn tracked(&self) -> [usize; 3] {
+        [self.user.len(), self.server.len(), self.account.len()]
+    }
+
+    /// Bytes held by the account scope's table (its slots at capacity).
+    pub fn account_bytes(&self) -> usize {
+        self.account.bytes()
+    }
+
+    /// Runs `f` on the three keys' rings, locked in scope order (user, server, account), or
+    /// refuses when a new key does not fit.
+    fn with_rings<R>(
+        &self,
+        keys: &Keys,
+        now_ms: i64,
+        f: impl FnOnce(
+            &mut [Ring<u64, USER_SLOTS>; USER_WINDOWS],
+            &mut [Ring<u64, USER_SLOTS>; USER_WINDOWS],
+            Option<&mut [Ring<u32, ACCOUNT_SLOTS>; ACCOUNT_WINDOWS]>,
+        ) -> R,
+    ) -> Result<R, Refusal> {
+        let mut user = self.user.shard(keys.user);
+        let mut server = self.server.shard(keys.server);
+        let mut account = keys.account.map(|a| (a, self.account.shard(a)));
+        let u = self
+            .user
+            .entry(&mut user, keys.user, now_ms)
+            .ok_or(Refusal::Full(Scope::User))?;
+        let s = self
+            .server
+            .entry(&mut server, keys.server, now_ms)
+            .ok_or(Refusal::Full(Scope::Server))?;
+        let a = match &mut account {
+            Some((key, shard)) => Some(
+                self.account
+                    .entry(shard, *key, now_ms)
+                    .ok_or(Refusal::Full(Scope::Account))?,
+            ),
+            None => None,
+        };
+        Ok(f(u, s, a))
+    }
+}
+
+impl Ledger for MemoryLedger {
+    fn try_charge(&self, keys: &Keys, cost: Credits, now: Timestamp) -> Result<(), Refusal> {
+        let now_ms = now.0;
+        let mult = keys.user_multiplier.max(1);
+        self.with_rings(keys, now_ms, |u, s, a| {
+            let mut worst = None;
+            self.user
+                .check(Scope::User, u, mult, cost, now_ms, &mut worst);
+            self.server
+                .check(Scope::Server, s, 1, cost, now_ms, &mut worst);
+            if let Some(a) = a.as_deref() {
+                self.account
+                    .check(Scope::Account, a, 1, cost, now_ms, &mut worst);
+            }
+            if let Some(e) = worst {
+                return Err(Refusal::Exhausted(e));
+            }
+            u.iter_mut().for_each(|r| r.add(cost.0));
+            s.iter_mut().for_each(|r| r.add(cost.0));
+            if let Some(a) = a {
+                a.iter_mut().for_each(|r| r.add(cost.0));
+            }
+            Ok(())
+        })?
+    }
+
+    fn post_charge(&self, keys: &Keys, cost: Credits, now: Timestamp) {
+        // A key that no longer fits was never charged before either: nothing to add to.
+        let _ = self.with_rings(keys, now.0, |u, s, a| {
+            u.iter_mut().for_each(|r| r.add(cost.0));
+            s.iter_mut().for_each(|r| r.add(cost.0));
+            if let Some(a) = a {
+                a.iter_mut().for_each(|r| r.add(cost.0));
+            }
+        });
+    }
+
+    fn usage(&self, keys: &Keys, scope: Scope, now: Timestamp) -> Vec<WindowUsage> {
+        match scope {
+            Scope::User => self
+                .user
+                .usage(keys.user, keys.user_multiplier.max(1), now.0),
+            Scope::Server => self.server.usage(keys.server, 1, now.0),
+            Scope::Account => keys
+                .account
+                .map(|a| self.account.usage(a, 1, now.0))
+                .unwrap_or_default(),
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! The limits drawbridge enforces, as synchronous state: no I/O, time passed in.
+//!
+//! # Layout
+//! - [`catalog`]: every limit with its stable id, name, kind, value and period; the defaults
+//!   of the MetaApi rate-limiting docs and the CQG WebAPI, overridable by name.
+//! - [`credits`]: [`Credits`], CPU credits exact to a thousandth.
+//! - [`window`]: one key's consumption in one window, a ring of bucket sums, and the proof
+//!   that it never admits more than the quota within any window of the stated length.
+//! - [`ledger`]: the [`Ledger`] trait and [`MemoryLedger`]: per-user, per-server and
+//!   per-account windows charged all-or-nothing in one atomic step, idle keys evicted.
+//! - [`gate`]: at most N requests in processing per key.
+
+pub mod catalog;
+pub mod credits;
+pub mod gate;
+pub mod ledger;
+pub mod window;
+
+pub use catalog::{Catalogue, Kind, Limit};
+pub use credits::Credits;
+pub use gate::{Busy, Gate, Permit};
+pub use ledger::{Exceeded, Keys, Ledger, LedgerQuotas, MemoryLedger, Quota, Refusal, Scope};
