@@ -38,8 +38,10 @@ impl Kind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Limit {
     pub id: u32,
-    /// Stable name: the config key and the message key `limit.<name>`.
+    /// Stable name: the config key.
     pub name: &'static str,
+    /// The message key of the description: `limit.<name>`.
+    pub key: &'static str,
     pub kind: Kind,
     pub value: u64,
     pub period_secs: Option<u32>,
@@ -57,6 +59,7 @@ macro_rules! limits {
             vec![$(Limit {
                 id: $id,
                 name: $name,
+                key: concat!("limit.", $name),
                 kind: Kind::$kind,
                 value: $value,
                 period_secs: $period,
@@ -187,7 +190,7 @@ impl Catalogue {
         self.limits.iter().find(|l| l.id == id)
     }
 
-    /// The value of a limit the catalogue defines (ids come from [`id`]).
+    /// The value of limit `id` (one of [`id`]); 0 for an id the catalogue does not define.
     pub fn value(&self, id: u32) -> u64 {
         self.get(id).map_or(0, |l| l.value)
     }

@@ -5,6 +5,7 @@
 //! `127.0.0.1:8080` all reach the same handlers by path.
 
 use crate::error::{ApiError, ErrorCause, Kind};
+use crate::limits::{self, Cost, CostTable};
 use crate::messages;
 use crate::openapi::{self, Auth, Doc, Operation, Tag};
 use crate::state::Shared;
@@ -185,32 +186,38 @@ pub fn app(state: Shared) -> Router {
                 Client,
                 "Balance, equity, margin and the account's properties",
             )
+            .cost(Cost::cpu(50.0))
             .reply::<w::AccountInformation>(),
         )
         .get(
             &format!("{acc}/positions"),
             client::positions,
-            Doc::new("getPositions", Client, "Open positions").reply::<Vec<w::Position>>(),
+            Doc::new("getPositions", Client, "Open positions")
+            .cost(Cost::cpu(50.0)).reply::<Vec<w::Position>>(),
         )
         .get(
             &format!("{acc}/positions/{{position_id}}"),
             client::position,
-            Doc::new("getPosition", Client, "One open position").reply::<w::Position>(),
+            Doc::new("getPosition", Client, "One open position")
+            .cost(Cost::cpu(50.0)).reply::<w::Position>(),
         )
         .get(
             &format!("{acc}/orders"),
             client::orders,
-            Doc::new("getOrders", Client, "Pending orders").reply::<Vec<w::Order>>(),
+            Doc::new("getOrders", Client, "Pending orders")
+            .cost(Cost::cpu(50.0)).reply::<Vec<w::Order>>(),
         )
         .get(
             &format!("{acc}/orders/{{order_id}}"),
             client::order,
-            Doc::new("getOrder", Client, "One pending order").reply::<w::Order>(),
+            Doc::new("getOrder", Client, "One pending order")
+            .cost(Cost::cpu(50.0)).reply::<w::Order>(),
         )
         .get(
             &format!("{acc}/history-deals/time/{{start}}/{{end}}"),
             client::deals_by_time,
             Doc::new("getDealsByTimeRange", Client, "Deals in a time range")
+            .cost(Cost::cpu_per_item(75.0, 0.65))
                 .query(client::HISTORY_QUERY)
                 .reply::<Vec<w::Deal>>(),
         )
@@ -222,6 +229,7 @@ pub fn app(state: Shared) -> Router {
                 Client,
                 "History orders in a time range",
             )
+            .cost(Cost::cpu_per_item(75.0, 0.65))
             .query(client::HISTORY_QUERY)
             .reply::<Vec<w::Order>>(),
         )
@@ -233,6 +241,7 @@ pub fn app(state: Shared) -> Router {
                 Client,
                 "Deals of an order ticket or a position",
             )
+            .cost(Cost::cpu_per_item(75.0, 0.65))
             .reply::<Vec<w::Deal>>(),
         )
         .get(
@@ -243,12 +252,14 @@ pub fn app(state: Shared) -> Router {
                 Client,
                 "History orders of a ticket or a position",
             )
+            .cost(Cost::cpu_per_item(75.0, 0.65))
             .reply::<Vec<w::Order>>(),
         )
         .post(
             &format!("{acc}/trade"),
             client::trade,
             Doc::new("trade", Client, "Executes a trade; every actionType")
+            .cost(Cost::cpu(10.0))
                 .body::<w::TradeRequest>()
                 .reply::<w::TradeResponse>(),
         )
@@ -264,39 +275,67 @@ pub fn app(state: Shared) -> Router {
         .get(
             &format!("{acc}/symbols"),
             client::symbols,
-            Doc::new("getSymbols", Client, "Symbols the trade server lists").reply::<Vec<String>>(),
+            Doc::new("getSymbols", Client, "Symbols the trade server lists")
+            .cost(Cost::cpu(500.0)).reply::<Vec<String>>(),
         )
         .get(
             &format!("{sym}/specification"),
             client::specification,
             Doc::new("getSymbolSpecification", Client, "A symbol's specification")
+            .cost(Cost::cpu(50.0))
                 .reply::<w::SymbolSpecification>(),
         )
         .get(
             &format!("{sym}/current-price"),
             client::current_price,
             Doc::new("getSymbolPrice", Client, "A symbol's current price")
+            .cost(Cost::cpu(50.0))
                 .reply::<w::SymbolPrice>(),
         )
         .get(
             &format!("{sym}/current-candles/{{timeframe}}"),
             client::current_candle,
-            Doc::new("getCandle", Client, "A symbol's current candle").reply::<w::Candle>(),
+            Doc::new("getCandle", Client, "A symbol's current candle")
+            .cost(Cost::cpu(50.0)).reply::<w::Candle>(),
         )
         .get(
             &format!("{sym}/current-tick"),
             client::current_tick,
-            Doc::new("getTick", Client, "A symbol's latest tick").reply::<w::Tick>(),
+            Doc::new("getTick", Client, "A symbol's latest tick")
+            .cost(Cost::cpu(50.0)).reply::<w::Tick>(),
         )
         .get(
             &format!("{sym}/current-book"),
             client::current_book,
-            Doc::new("getBook", Client, "A symbol's order book").reply::<w::Book>(),
+            Doc::new("getBook", Client, "A symbol's order book")
+            .cost(Cost::cpu_per_item(50.0, 0.1)).reply::<w::Book>(),
+        )
+        .get(
+            &format!("{acc}/credits"),
+            limits::credit_usage,
+            Doc::new(
+                "getCpuCreditUsage",
+                Client,
+                "CPU credits per account, per application and per front-end server: period, total, available",
+            )
+            .reply_inline(200, object_schema),
+        )
+        .get(
+            "/users/current/api-limits",
+            limits::api_limits,
+            Doc::new(
+                "getApiLimits",
+                Client,
+                "The limits in force: `limits=1,3,390` (none: all), each `{limit, status_code, value, period_sec, description}`",
+            )
+            .query(limits::API_LIMITS_QUERY)
+            .reply_inline(200, object_schema),
         )
         .get(
             &format!("{acc}/server-time"),
             client::server_time,
-            Doc::new("getServerTime", Client, "The trade server's time").reply::<w::ServerTime>(),
+            Doc::new("getServerTime", Client, "The trade server's time")
+            .cost(Cost::cpu(50.0)).reply::<w::ServerTime>(),
         )
         // historical market data
         .get(
@@ -309,6 +348,7 @@ pub fn app(state: Shared) -> Router {
                 HistoricalMarketData,
                 "Candles before startTime, oldest first",
             )
+            .cost(Cost::history(0.1, 0.0004))
             .query(market_data::CANDLES_QUERY)
             .reply::<Vec<w::Candle>>(),
         )
@@ -320,6 +360,7 @@ pub fn app(state: Shared) -> Router {
                 HistoricalMarketData,
                 "Ticks before startTime, oldest first",
             )
+            .cost(Cost::history(0.1, 0.0002))
             .query(market_data::TICKS_QUERY)
             .reply::<Vec<w::Tick>>(),
         )
@@ -387,8 +428,12 @@ pub fn app(state: Shared) -> Router {
             .fields(sim::BALANCE_FIELDS)
             .reply_inline(200, object_schema),
         );
-    routes
-        .finish()
+    let (router, costs) = routes.finish();
+    router
+        .layer(middleware::from_fn_with_state(
+            (state.clone(), std::sync::Arc::new(costs)),
+            limits::charge,
+        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -446,8 +491,20 @@ impl Routes {
         self.add(Method::DELETE, MethodFilter::DELETE, path, handler, doc)
     }
 
-    /// The router, with `GET /openapi.json` serving the document of every route (itself included).
-    fn finish(mut self) -> Router<Shared> {
+    /// The router, with `GET /openapi.json` serving the document of every route (itself
+    /// included), and the cost of every costed route for the rate limiter.
+    fn finish(mut self) -> (Router<Shared>, CostTable) {
+        let costs: CostTable = self
+            .operations
+            .iter()
+            .filter_map(|op| {
+                let cost = op.doc.costs()?;
+                Some((
+                    (op.method.clone(), op.path.clone()),
+                    (op.doc.operation_id(), cost),
+                ))
+            })
+            .collect();
         self.operations.push(Operation {
             method: Method::GET,
             path: OPENAPI_PATH.into(),
@@ -457,13 +514,14 @@ impl Routes {
         });
         // Serialized once: every request gets the same bytes.
         let document = Bytes::from(openapi::document(&self.operations).to_string());
-        self.router.route(
+        let router = self.router.route(
             OPENAPI_PATH,
             get(move || {
                 let document = document.clone();
                 async move { ([(CONTENT_TYPE, "application/json")], document) }
             }),
-        )
+        );
+        (router, costs)
     }
 }
 

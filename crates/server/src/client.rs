@@ -10,9 +10,10 @@ use crate::auth::Caller;
 use crate::desk::{DeskError, Op, Outcome};
 use crate::error::{ApiError, FieldError, Kind};
 use crate::extract::JsonObject;
+use crate::limits::{Listed, ResultSize};
 use crate::messages;
 use crate::openapi::{Field, Kind as K, opt};
-use crate::provisioning::owned;
+use crate::provisioning::{owned, owned_entry};
 use crate::state::Shared;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
@@ -36,8 +37,8 @@ pub(crate) async fn session(
     caller: &Caller,
     id: &str,
 ) -> Result<Session, ApiError> {
-    let (_, doc) = owned(state, caller, id).await?;
-    if doc.state != "DEPLOYED" {
+    let entry = owned_entry(state, caller, id).await?;
+    if entry.doc.state != "DEPLOYED" {
         return Err(ApiError::of(
             Kind::Validation,
             &messages::ACCOUNT_NOT_DEPLOYED,
@@ -224,7 +225,7 @@ pub async fn deals_by_time(
     caller: Caller,
     Path((id, start, end)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Vec<w::Deal>>, ApiError> {
+) -> Result<Listed<w::Deal>, ApiError> {
     let (from, to) = time_range(&start, &end)?;
     let (offset, limit) = page(raw.as_deref())?;
     let s = session(&state, &caller, &id).await?;
@@ -239,7 +240,7 @@ pub async fn deals_by_time(
     })
     .await?
     .ok_or_else(|| gone(&id))?;
-    Ok(Json(list))
+    Ok(Listed(list))
 }
 
 /// `GET …/history-orders/time/:startTime/:endTime`
@@ -248,7 +249,7 @@ pub async fn history_orders_by_time(
     caller: Caller,
     Path((id, start, end)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Vec<w::Order>>, ApiError> {
+) -> Result<Listed<w::Order>, ApiError> {
     let (from, to) = time_range(&start, &end)?;
     let (offset, limit) = page(raw.as_deref())?;
     let s = session(&state, &caller, &id).await?;
@@ -263,7 +264,7 @@ pub async fn history_orders_by_time(
     })
     .await?
     .ok_or_else(|| gone(&id))?;
-    Ok(Json(list))
+    Ok(Listed(list))
 }
 
 /// `POST …/trade`
@@ -422,7 +423,7 @@ pub async fn current_book(
     State(state): State<Shared>,
     caller: Caller,
     Path((id, symbol)): Path<(String, String)>,
-) -> Result<Json<w::Book>, ApiError> {
+) -> Result<(ResultSize, Json<w::Book>), ApiError> {
     let s = session(&state, &caller, &id).await?;
     let name = symbol.clone();
     let book = state
@@ -440,8 +441,8 @@ pub async fn current_book(
         .await
         .map_err(desk_error)?
         .ok_or_else(|| unknown_symbol(&symbol))?;
-    book.map(Json)
-        .ok_or_else(|| ApiError::not_found(&messages::NO_QUOTE, &[&symbol]))
+    let book = book.ok_or_else(|| ApiError::not_found(&messages::NO_QUOTE, &[&symbol]))?;
+    Ok((ResultSize(book.book.len()), Json(book)))
 }
 
 /// A ticket or position id path parameter.
@@ -469,7 +470,7 @@ async fn deals_by(
     id: String,
     key: HistoryKey,
     raw: Option<String>,
-) -> Result<Json<Vec<w::Deal>>, ApiError> {
+) -> Result<Listed<w::Deal>, ApiError> {
     let (offset, limit) = page(raw.as_deref())?;
     let s = session(&state, &caller, &id).await?;
     let list = on_account(&state, s, move |b, e, _| {
@@ -487,7 +488,7 @@ async fn deals_by(
     })
     .await?
     .ok_or_else(|| gone(&id))?;
-    Ok(Json(list))
+    Ok(Listed(list))
 }
 
 /// `GET …/history-orders/ticket/:ticket` and `…/history-orders/position/:positionId`.
@@ -497,7 +498,7 @@ async fn history_orders_by(
     id: String,
     key: HistoryKey,
     raw: Option<String>,
-) -> Result<Json<Vec<w::Order>>, ApiError> {
+) -> Result<Listed<w::Order>, ApiError> {
     let (offset, limit) = page(raw.as_deref())?;
     let s = session(&state, &caller, &id).await?;
     let list = on_account(&state, s, move |b, e, _| {
@@ -515,7 +516,7 @@ async fn history_orders_by(
     })
     .await?
     .ok_or_else(|| gone(&id))?;
-    Ok(Json(list))
+    Ok(Listed(list))
 }
 
 impl HistoryKey {
@@ -538,7 +539,7 @@ pub async fn deals_by_key(
     caller: Caller,
     Path((id, kind, value)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Vec<w::Deal>>, ApiError> {
+) -> Result<Listed<w::Deal>, ApiError> {
     let key = HistoryKey::parse(&kind, &value, &format!("history-deals/{kind}/{value}"))?;
     deals_by(state, caller, id, key, raw).await
 }
@@ -549,7 +550,7 @@ pub async fn history_orders_by_key(
     caller: Caller,
     Path((id, kind, value)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Vec<w::Order>>, ApiError> {
+) -> Result<Listed<w::Order>, ApiError> {
     let key = HistoryKey::parse(&kind, &value, &format!("history-orders/{kind}/{value}"))?;
     history_orders_by(state, caller, id, key, raw).await
 }

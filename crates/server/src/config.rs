@@ -4,8 +4,10 @@
 //! The binary turns flags and environment (clap reads both) into a [`Layer`]; the file is
 //! another [`Layer`] with unknown keys refused.
 
+use drawbridge_limits::Catalogue;
 use drawbridge_model::Timestamp;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -47,6 +49,8 @@ pub struct Layer {
     pub body_limit_bytes: Option<usize>,
     /// Longest accepted request target (path and query).
     pub url_limit_bytes: Option<usize>,
+    /// Limit values by name (the `[limits]` section; see `GET /users/current/api-limits`).
+    pub limits: Option<BTreeMap<String, u64>>,
 }
 
 impl Layer {
@@ -65,6 +69,13 @@ impl Layer {
             region: other.region.or(self.region),
             body_limit_bytes: other.body_limit_bytes.or(self.body_limit_bytes),
             url_limit_bytes: other.url_limit_bytes.or(self.url_limit_bytes),
+            limits: match (self.limits, other.limits) {
+                (Some(mut mine), Some(theirs)) => {
+                    mine.extend(theirs);
+                    Some(mine)
+                }
+                (mine, theirs) => theirs.or(mine),
+            },
         }
     }
 
@@ -91,6 +102,7 @@ pub struct Config {
     pub region: String,
     pub body_limit_bytes: usize,
     pub url_limit_bytes: usize,
+    pub limits: Catalogue,
 }
 
 /// Default largest request body: a trade request is a few hundred bytes; account metadata
@@ -151,6 +163,11 @@ impl Config {
         if url_limit_bytes < 256 {
             problems.push("url-limit-bytes: must be at least 256".into());
         }
+        let limits =
+            Catalogue::with_overrides(&layer.limits.unwrap_or_default()).unwrap_or_else(|p| {
+                problems.extend(p);
+                Catalogue::default()
+            });
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -169,6 +186,7 @@ impl Config {
             region,
             body_limit_bytes,
             url_limit_bytes,
+            limits,
         })
     }
 

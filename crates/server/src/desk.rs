@@ -20,7 +20,6 @@ use drawbridge_model::wire as w;
 use drawbridge_model::{Money, Price, SharedClock, Timestamp};
 use drawbridge_store::{JournalEntry, Store, StoreError};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Duration;
@@ -518,6 +517,3 @@ fn execute(
         }
     }
 }
-
-/// Sessions of connected accounts, by provisioned account id.
-pub type Sessions = HashMap<String, Session>;

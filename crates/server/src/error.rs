@@ -113,6 +113,8 @@ pub struct ErrorParts {
     pub metadata: Option<Value>,
     /// What went wrong inside, for the log only.
     pub cause: Option<String>,
+    /// Seconds for the `Retry-After` header of a 429.
+    pub retry_after_secs: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -139,6 +141,7 @@ impl ApiError {
             details: None,
             metadata: None,
             cause: None,
+            retry_after_secs: None,
         }))
     }
 
@@ -185,6 +188,12 @@ impl ApiError {
 
     pub fn with_metadata(mut self, metadata: Value) -> Self {
         self.metadata = Some(metadata);
+        self
+    }
+
+    /// Adds a `Retry-After: secs` header (a 429's advice).
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
         self
     }
 }
@@ -237,6 +246,11 @@ impl IntoResponse for ApiError {
             text: &text,
         };
         let mut response = (parts.kind.status(), axum::Json(&body)).into_response();
+        if let Some(secs) = parts.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
         response
             .extensions_mut()
             .insert(crate::metrics::ErrorLabel {

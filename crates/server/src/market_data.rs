@@ -11,9 +11,9 @@ use crate::auth::Caller;
 use crate::client::{desk_error, session, timeframe_param, unknown_symbol};
 use crate::error::{ApiError, FieldError};
 use crate::extract::query_map;
+use crate::limits::Listed;
 use crate::openapi::{Field, Kind as K, opt};
 use crate::state::Shared;
-use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use drawbridge_broker::wire as bw;
 use drawbridge_model::Timestamp;
@@ -70,7 +70,7 @@ pub async fn candles(
     caller: Caller,
     Path((id, symbol, timeframe)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Vec<w::Candle>>, ApiError> {
+) -> Result<Listed<w::Candle>, ApiError> {
     let tf = timeframe_param(&timeframe)?;
     let win = window(raw.as_deref(), false)?;
     let s = session(&state, &caller, &id).await?;
@@ -95,7 +95,7 @@ pub async fn candles(
         .await
         .map_err(desk_error)?
         .ok_or_else(|| unknown_symbol(&symbol))?;
-    Ok(Json(list))
+    Ok(Listed(list))
 }
 
 /// `GET /users/current/accounts/:id/historical-market-data/symbols/:symbol/ticks`
@@ -104,7 +104,7 @@ pub async fn ticks(
     caller: Caller,
     Path((id, symbol)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Vec<w::Tick>>, ApiError> {
+) -> Result<Listed<w::Tick>, ApiError> {
     let win = window(raw.as_deref(), true)?;
     let s = session(&state, &caller, &id).await?;
     let name = symbol.clone();
@@ -125,7 +125,7 @@ pub async fn ticks(
         .await
         .map_err(desk_error)?
         .ok_or_else(|| unknown_symbol(&symbol))?;
-    Ok(Json(list))
+    Ok(Listed(list))
 }
 
 // What the OpenAPI document says about this module's query parameters and bodies;

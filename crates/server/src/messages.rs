@@ -61,6 +61,21 @@ catalogue! {
     TRADE_INVESTOR = "trade.investor_mode",
         "Trading account {0} is connected with the investor password: trading is disabled",
         "trade route on an account provisioned with the investor password";
+    LIMIT_CPU_CREDITS = "limit.cpu_credits",
+        "The {0} API allows {1} CPU credits per {2} to avoid overloading the server. Please wait some time and retry your request",
+        "429 on a client-API route: a CPU-credit window of the application, its front-end server or the account is used up (metadata.recommendedRetryTime)";
+    LIMIT_CPU_OVER_QUOTA = "limit.cpu_credits_over_quota",
+        "The {0} API needs {1} CPU credits, more than the {2} allowed per {3}",
+        "429 on a client-API route whose cost alone exceeds a quota (it never passes)";
+    LIMIT_TRACKING_FULL = "limit.tracking_full",
+        "The server tracks too many rate-limit keys right now. Please retry later",
+        "429 when the credit ledger holds its maximum of live keys (ledger_keys_max)";
+    LIMIT_CONCURRENT_MARKET_DATA = "limit.concurrent_market_data",
+        "At most {0} historical market data requests may be in processing per account. Please retry when one has finished",
+        "429 LIMIT_CONCURRENT_MARKET_DATA_REQUESTS_PER_ACCOUNT on historical candles and ticks";
+    LIMIT_API_LIMITS_BUSY = "limit.api_limits_in_processing",
+        "At most {0} API-limit request may be in processing at once. Please retry when it has finished",
+        "429 on GET /users/current/api-limits while another one of the user's is running";
     VALIDATION = "request.validation",
         "Validation failed",
         "400 ValidationError: the details list every bad field";
@@ -166,6 +181,14 @@ pub fn markdown() -> String {
             m.format.replace('|', "\\|"),
             m.used.replace('|', "\\|")
         ));
+    }
+    out.push_str(
+        "\n## Limit descriptions\n\nThe `description` of each entry of `GET \
+         /users/current/api-limits`: `{0}` is the limit's value, `{1}` its period in \
+         seconds.\n\n| key | id | format |\n|---|---|---|\n",
+    );
+    for l in drawbridge_limits::Catalogue::default().all() {
+        out.push_str(&format!("| `{}` | {} | {} |\n", l.key, l.id, l.description));
     }
     out
 }

@@ -7,6 +7,7 @@
 //! schemars, which follows their serde attributes; the few bodies the server reads field by
 //! field declare their [`Field`]s next to the route.
 
+use crate::limits::Cost;
 use axum::http::Method;
 use schemars::generate::{Contract, SchemaSettings};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
@@ -175,6 +176,7 @@ pub struct Doc {
     body: Option<Body>,
     reply: Reply,
     conflict: bool,
+    cost: Option<Cost>,
 }
 
 impl Doc {
@@ -189,6 +191,7 @@ impl Doc {
             body: None,
             reply: Reply::Empty(204),
             conflict: false,
+            cost: None,
         }
     }
 
@@ -215,6 +218,20 @@ impl Doc {
     }
 
     /// Answers 200 with a `T`.
+    /// What each request costs (charged by the rate limiter, shown as `x-cpu-credits`).
+    pub const fn cost(mut self, cost: Cost) -> Self {
+        self.cost = Some(cost);
+        self
+    }
+
+    pub fn costs(&self) -> Option<Cost> {
+        self.cost
+    }
+
+    pub fn operation_id(&self) -> &'static str {
+        self.id
+    }
+
     pub fn reply<T: JsonSchema>(mut self) -> Self {
         self.reply = Reply::Json(200, schema_of::<T>);
         self
@@ -326,6 +343,9 @@ fn operation(g: &mut SchemaGenerator, op: &Operation) -> Value {
     out.insert("operationId".into(), json!(doc.id));
     out.insert("tags".into(), json!([doc.tag.name()]));
     out.insert("summary".into(), json!(doc.summary));
+    if let Some(cost) = doc.cost {
+        out.insert("x-cpu-credits".into(), json!(cost.describe()));
+    }
     if !parameters.is_empty() {
         out.insert("parameters".into(), Value::Array(parameters));
     }

@@ -9,6 +9,7 @@
 
 use crate::auth::{Caller, random_hex};
 use crate::desk::{DeskError, Op, Outcome};
+use crate::directory::Entry;
 use crate::error::{ApiError, FieldError, Kind};
 use crate::extract::{Fields, JsonObject, count_param};
 use crate::messages;
@@ -24,6 +25,7 @@ use drawbridge_store::{AccountRow, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Accounts one user may hold.
 pub const ACCOUNTS_PER_USER_MAX: usize = 10_000;
@@ -141,15 +143,24 @@ pub async fn owned(
     caller: &Caller,
     id: &str,
 ) -> Result<(AccountRow, AccountDoc), ApiError> {
-    let row = state
-        .store
-        .account(id)
+    let e = owned_entry(state, caller, id).await?;
+    Ok((e.row.clone(), e.doc.clone()))
+}
+
+/// [`owned`] without copying the row: what the client API checks on every request.
+pub async fn owned_entry(
+    state: &Shared,
+    caller: &Caller,
+    id: &str,
+) -> Result<Arc<Entry>, ApiError> {
+    let entry = state
+        .directory
+        .get(state.store.as_ref(), id)
         .await?
-        .filter(|r| r.user_id == caller.user_id)
+        .filter(|e| e.row.user_id == caller.user_id)
         .ok_or_else(|| ApiError::not_found(&messages::ACCOUNT_NOT_FOUND, &[&id]))?;
     caller.require_account(id)?;
-    let doc = row_doc(&row)?;
-    Ok((row, doc))
+    Ok(entry)
 }
 
 /// Broker errors on credentials, in MetaApi's shape.
@@ -190,7 +201,7 @@ async fn connect(state: &Shared, doc: &mut AccountDoc, password: &str) -> Result
     {
         Ok(session) => {
             doc.investor_mode = session.access == drawbridge_broker::account::Access::Investor;
-            state.set_session(&doc.id, Some(session));
+            state.connect_session(&doc.id, &doc.user_id, session);
             Ok(())
         }
         Err(e) => {
@@ -423,7 +434,7 @@ pub async fn create(
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => {
             // A concurrent create with the same transaction id won; answer as it did.
-            state.set_session(&id, None);
+            state.drop_session(&id);
             if let Some(txn) = &row.transaction_id
                 && let Some(answer) = replay(&state, &caller.user_id, txn, &body).await?
             {
@@ -432,7 +443,7 @@ pub async fn create(
             return Err(ApiError::internal("account id collision"));
         }
         Err(e) => {
-            state.set_session(&id, None);
+            state.drop_session(&id);
             return Err(e.into());
         }
     }
@@ -583,7 +594,9 @@ async fn save(
         password: password.map_or_else(|| row.password.clone(), |p| state.vault.seal(p)),
         ..row.clone()
     };
-    if !state.store.update_account(&updated).await? {
+    let found = state.store.update_account(&updated).await?;
+    state.directory.invalidate(&updated.id);
+    if !found {
         return Err(ApiError::not_found(
             &messages::ACCOUNT_NOT_FOUND,
             &[&doc.id],
@@ -666,7 +679,8 @@ pub async fn delete(
     caller.require_api_token()?;
     owned(&state, &caller, &id).await?;
     state.store.delete_account(&id).await?;
-    state.set_session(&id, None);
+    state.directory.invalidate(&id);
+    state.drop_session(&id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -713,7 +727,7 @@ async fn set_deployed(
             .map_err(ApiError::internal)?;
         connect(&state, &mut doc, &pw).await?;
     } else {
-        state.set_session(&id, None);
+        state.drop_session(&id);
     }
     set_state(&mut doc, deployed, state.now());
     save(&state, &row, &doc, None).await?;

@@ -3,12 +3,15 @@
 
 use crate::auth::Tokens;
 use crate::config::Config;
-use crate::desk::{Desk, Sessions};
+use crate::desk::Desk;
+use crate::directory::Directory;
+use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::vault::Vault;
 use drawbridge_broker::broker::Session;
 use drawbridge_model::{SharedClock, Timestamp, VirtualClock};
 use drawbridge_store::Store;
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 #[derive(Debug)]
@@ -22,6 +25,10 @@ pub struct AppState {
     pub virtual_clock: Option<VirtualClock>,
     pub vault: Vault,
     pub metrics: Metrics,
+    /// Account rows by id, read through from the store.
+    pub directory: Directory,
+    /// The limit catalogue, credit ledgers and gates.
+    pub limits: Limits,
     sessions: RwLock<Sessions>,
 }
 
@@ -38,6 +45,7 @@ impl AppState {
         vault: Vault,
     ) -> Self {
         Self {
+            limits: Limits::new(config.limits.clone()),
             config,
             store,
             tokens,
@@ -46,7 +54,8 @@ impl AppState {
             virtual_clock,
             vault,
             metrics: Metrics::default(),
-            sessions: RwLock::new(Sessions::new()),
+            directory: Directory::default(),
+            sessions: RwLock::new(Sessions::default()),
         }
     }
 
@@ -55,20 +64,62 @@ impl AppState {
     }
 
     pub fn session(&self, account_id: &str) -> Option<Session> {
-        self.sessions.read().ok()?.get(account_id).copied()
+        self.sessions
+            .read()
+            .ok()?
+            .by_account
+            .get(account_id)
+            .map(|(_, s)| *s)
     }
 
     /// How many accounts have a broker session.
     pub fn session_count(&self) -> usize {
-        self.sessions.read().map_or(0, |s| s.len())
+        self.sessions.read().map_or(0, |s| s.by_account.len())
     }
 
-    pub fn set_session(&self, account_id: &str, session: Option<Session>) {
+    /// How many of `user_id`'s accounts have a broker session (are deployed and connected).
+    pub fn user_session_count(&self, user_id: &str) -> u32 {
+        self.sessions
+            .read()
+            .map_or(0, |s| s.per_user.get(user_id).copied().unwrap_or(0))
+    }
+
+    /// Records the broker session of `user_id`'s account.
+    pub fn connect_session(&self, account_id: &str, user_id: &str, session: Session) {
         if let Ok(mut s) = self.sessions.write() {
-            match session {
-                Some(session) => s.insert(account_id.to_owned(), session),
-                None => s.remove(account_id),
-            };
+            s.remove(account_id);
+            let user: Arc<str> = Arc::from(user_id);
+            *s.per_user.entry(Arc::clone(&user)).or_insert(0) += 1;
+            s.by_account.insert(account_id.to_owned(), (user, session));
+        }
+    }
+
+    /// Forgets an account's broker session (undeployed, deleted).
+    pub fn drop_session(&self, account_id: &str) {
+        if let Ok(mut s) = self.sessions.write() {
+            s.remove(account_id);
+        }
+    }
+}
+
+/// Broker sessions of connected accounts, by provisioned account id, and their count per user
+/// (the multiplier of the user's CPU-credit quotas).
+#[derive(Debug, Default)]
+struct Sessions {
+    by_account: HashMap<String, (Arc<str>, Session)>,
+    per_user: HashMap<Arc<str>, u32>,
+}
+
+impl Sessions {
+    fn remove(&mut self, account_id: &str) {
+        let Some((user, _)) = self.by_account.remove(account_id) else {
+            return;
+        };
+        if let Some(n) = self.per_user.get_mut(&user) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_user.remove(&user);
+            }
         }
     }
 }

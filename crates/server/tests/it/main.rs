@@ -1,5 +1,6 @@
 //! The server's integration tests over real sockets and SQLite files, one binary.
 
+mod limits;
 mod messages_doc;
 mod operations;
 mod rest;

@@ -3,8 +3,9 @@
 //! The measured request is `GET /users/current/accounts/{id}/account-information` with an
 //! `auth-token` header, on a demo account of a fresh in-process server (`--demo`, temporary
 //! data dir). Through the full stack it passes the router's middleware, token
-//! authentication, the account lookup and ownership check in the store, and the desk that
-//! owns the broker. The bare server is an axum router with the same route whose handler returns
+//! authentication, the CPU-credit check (quotas raised out of reach, so the check runs and
+//! never refuses), the account lookup and ownership check (the account directory in front of
+//! the store), and the desk that owns the broker. The bare server is an axum router with the same route whose handler returns
 //! the bytes the full stack answered (recorded once, with the same content type). Both servers
 //! run on one runtime (`--server-threads`) and the in-repo load generator ([`Conn`]: raw
 //! HTTP/1.1 keep-alive over loopback) on another (`--client-threads`), so the arrangement is
@@ -138,12 +139,24 @@ fn runtime(threads: u32, name: &str) -> anyhow::Result<Runtime> {
         .with_context(|| format!("cannot start the {name} runtime"))
 }
 
-/// The full stack on a free loopback port: a fresh data dir with the demo accounts.
+/// CPU-credit quotas no load generator reaches: every request pays for the limiter's check,
+/// none is refused.
+const UNREACHED_QUOTA: u64 = 1_000_000_000_000;
+
+/// The full stack on a free loopback port: a fresh data dir with the demo accounts, and the
+/// CPU-credit limits raised out of reach.
 async fn start_full(data_dir: &Path) -> anyhow::Result<Running> {
+    let limits = drawbridge_limits::Catalogue::default()
+        .all()
+        .iter()
+        .filter(|l| l.name.starts_with("cpu_per_"))
+        .map(|l| (l.name.to_owned(), UNREACHED_QUOTA))
+        .collect();
     let config = Config::build(Layer {
         data_dir: Some(data_dir.to_path_buf()),
         listen: Some("127.0.0.1:0".into()),
         demo: Some(true),
+        limits: Some(limits),
         ..Layer::default()
     })
     .map_err(|problems| anyhow!("invalid configuration: {}", problems.join("; ")))?;

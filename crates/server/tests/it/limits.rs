@@ -1,0 +1,237 @@
+//! CPU-credit limits on the REST API, on a virtual clock: the 429 and its metadata, retry at
+//! the recommended time, nothing consumed by a refusal, the front-end server chosen by
+//! `client-id`, result-size charges, credit usage and the API-limits introspection.
+
+use crate::support::{Api, KEY, assert_error, config};
+use drawbridge_server::config::{ClockKind, Config, Layer};
+use drawbridge_server::start;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+fn limited(dir: &std::path::Path, limits: &[(&str, u64)]) -> Config {
+    let base = config(dir);
+    Config::build(Layer {
+        listen: Some("127.0.0.1:0".into()),
+        data_dir: Some(base.data_dir),
+        clock: Some(ClockKind::Virtual),
+        clock_start: Some("2026-01-07T10:00:00Z".into()),
+        seed: Some(7),
+        limits: Some(
+            limits
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), *v))
+                .collect::<BTreeMap<_, _>>(),
+        ),
+        ..Layer::default()
+    })
+    .unwrap()
+}
+
+/// A deployed demo account of `api`'s user: its id.
+async fn account(api: &Api) -> String {
+    let demo = api
+        .ok(
+            Method::POST,
+            "/users/current/provisioning-profiles/default/mt5-demo-accounts",
+            Some(json!({"balance": 10000, "leverage": 100, "accountType": "USD", "name": "L"})),
+        )
+        .await;
+    let created = api
+        .ok(
+            Method::POST,
+            "/users/current/accounts",
+            Some(json!({"login": demo["login"], "password": demo["password"],
+                        "server": "Drawbridge-Demo", "name": "L"})),
+        )
+        .await;
+    created["id"].as_str().unwrap().to_owned()
+}
+
+async fn get_with(api: &Api, path: &str, client_id: &str) -> (StatusCode, Option<String>, Value) {
+    let resp = api
+        .http
+        .get(format!("{}{path}", api.base))
+        .header("auth-token", &api.token)
+        .header("client-id", client_id)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, retry, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn advance(api: &Api, seconds: f64) {
+    api.ok(
+        Method::POST,
+        "/sim/clock/advance",
+        Some(json!({"seconds": seconds})),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn account_window_refuses_with_the_docs_metadata_and_admits_at_the_retry_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(
+        limited(dir.path(), &[("cpu_per_account_10s", 120)]),
+        Some(KEY),
+    )
+    .await
+    .unwrap();
+    let api = Api::new(&running, running.first_token.as_deref().unwrap());
+    let id = account(&api).await;
+    let info = format!("/users/current/accounts/{id}/account-information");
+
+    // 50 credits each: two fit in 120, the third does not.
+    for _ in 0..2 {
+        let (s, _, v) = get_with(&api, &info, "c").await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (s, retry_after, v) = get_with(&api, &info, "c").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert_error(&v, "TooManyRequestsError", "limit.cpu_credits");
+    assert_eq!(v["id"], 6);
+    let m = &v["metadata"];
+    assert_eq!(m["type"], "LIMIT_REQUEST_RATE_PER_ACCOUNT", "{v}");
+    assert_eq!(m["periodInSeconds"], 10);
+    assert_eq!(m["creditsRequired"], 50.0);
+    assert_eq!(m["creditsUsed"], 100.0);
+    assert_eq!(m["creditsAvailable"], 20.0);
+    assert_eq!(m["exceededConfig"], "perAccount");
+    assert_eq!(m["exceededPeriod"], "10s");
+    assert_eq!(m["method"], "getAccountInformation");
+    // Charged at 10:00:00.xxx (bucket 10:00:00): the window lets go of it at 10:00:11.
+    assert_eq!(m["recommendedRetryTime"], "2026-01-07T10:00:11.000Z", "{v}");
+    assert_eq!(retry_after.as_deref(), Some("11"));
+
+    // A refusal consumes nothing: the usage still shows 100 of 120 used.
+    let (s, _, usage) = get_with(&api, &format!("/users/current/accounts/{id}/credits"), "c").await;
+    assert_eq!(s, StatusCode::OK, "{usage}");
+    assert_eq!(
+        usage["perAccount"],
+        json!([{"period": "10s", "total": 120.0, "available": 20.0}])
+    );
+    assert_eq!(usage["perUser"].as_array().unwrap().len(), 4, "{usage}");
+    assert_eq!(usage["perUser"][0]["period"], "1s");
+    assert_eq!(usage["perServer"][3]["period"], "6h");
+
+    // One millisecond before the retry time: still refused; at it: admitted.
+    advance(&api, 10.999).await;
+    let (s, _, _) = get_with(&api, &info, "c").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    advance(&api, 0.001).await;
+    let (s, _, v) = get_with(&api, &info, "c").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn client_id_picks_a_front_end_server_with_its_own_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(
+        limited(dir.path(), &[("cpu_per_server_1s", 100)]),
+        Some(KEY),
+    )
+    .await
+    .unwrap();
+    let api = Api::new(&running, running.first_token.as_deref().unwrap());
+    let id = account(&api).await;
+    let info = format!("/users/current/accounts/{id}/account-information");
+    for _ in 0..2 {
+        assert_eq!(get_with(&api, &info, "first").await.0, StatusCode::OK);
+    }
+    let (s, _, v) = get_with(&api, &info, "first").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        v["metadata"]["type"], "LIMIT_REQUEST_RATE_PER_USER_PER_SERVER",
+        "{v}"
+    );
+    // Another client id lands on another of the 12 virtual servers (most do).
+    let mut passed = 0;
+    for n in 0..24 {
+        if get_with(&api, &info, &format!("other-{n}")).await.0 == StatusCode::OK {
+            passed += 1;
+        }
+    }
+    assert!(passed > 0, "no other client id reached another server");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn history_by_time_is_charged_per_record_returned() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(config(dir.path()), Some(KEY)).await.unwrap();
+    let api = Api::new(&running, running.first_token.as_deref().unwrap());
+    let id = account(&api).await;
+    let (s, _, deals) = get_with(
+        &api,
+        &format!(
+            "/users/current/accounts/{id}/history-deals/time/2020-01-01T00:00:00.000Z/2030-01-01T00:00:00.000Z"
+        ),
+        "c",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{deals}");
+    let records = deals.as_array().unwrap().len();
+    assert!(records >= 1, "the initial deposit is a deal: {deals}");
+    let (_, _, usage) = get_with(&api, &format!("/users/current/accounts/{id}/credits"), "c").await;
+    let used = 5_000.0 - usage["perAccount"][0]["available"].as_f64().unwrap();
+    assert!(
+        (used - (75.0 + 0.65 * records as f64)).abs() < 1e-9,
+        "used {used} for {records} records"
+    );
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn api_limits_lists_the_catalogue() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(limited(dir.path(), &[("connections_per_ip", 7)]), Some(KEY))
+        .await
+        .unwrap();
+    let api = Api::new(&running, running.first_token.as_deref().unwrap());
+    let v = api
+        .ok(
+            Method::GET,
+            "/users/current/api-limits?limits=1,3,390,99999",
+            None,
+        )
+        .await;
+    let entries = v["limit_entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 4, "{v}");
+    assert_eq!(entries[0]["limit"], 1);
+    assert_eq!(entries[0]["status_code"], 1);
+    assert_eq!(entries[0]["value"], 1000);
+    assert_eq!(entries[0]["period_sec"], 100);
+    assert_eq!(entries[0]["description"]["key"], "limit.connection_rate");
+    assert_eq!(
+        entries[0]["description"]["text"],
+        "At most 1000 new connections per 100 s from one IP address"
+    );
+    assert_eq!(entries[1]["value"], 7, "the configured value");
+    assert_eq!(entries[2]["value"], 1);
+    assert_eq!(entries[3], json!({"limit": 99999, "status_code": 104}));
+    let all = api.ok(Method::GET, "/users/current/api-limits", None).await;
+    assert!(all["limit_entries"].as_array().unwrap().len() > 30, "{all}");
+    let (s, v) = api.get("/users/current/api-limits?limits=1,x").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_error(&v, "ValidationError", "request.validation");
+    running.stop().await;
+}
+
+#[test]
+fn an_unknown_limit_in_the_config_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let errs = Config::build(Layer {
+        data_dir: Some(dir.path().to_owned()),
+        limits: Some(BTreeMap::from([("no_such_limit".to_owned(), 1)])),
+        ..Layer::default()
+    })
+    .unwrap_err();
+    assert!(errs.iter().any(|e| e.contains("no_such_limit")), "{errs:?}");
+}
