@@ -494,17 +494,15 @@ impl Routes {
     /// The router, with `GET /openapi.json` serving the document of every route (itself
     /// included), and the cost of every costed route for the rate limiter.
     fn finish(mut self) -> (Router<Shared>, CostTable) {
-        let costs: CostTable = self
-            .operations
-            .iter()
-            .filter_map(|op| {
-                let cost = op.doc.costs()?;
-                Some((
-                    (op.method.clone(), op.path.clone()),
-                    (op.doc.operation_id(), cost),
-                ))
-            })
-            .collect();
+        let mut costs = CostTable::new();
+        for op in &self.operations {
+            if let Some(cost) = op.doc.costs() {
+                costs
+                    .entry(op.path.clone())
+                    .or_default()
+                    .push((op.method.clone(), (op.doc.operation_id(), cost)));
+            }
+        }
         self.operations.push(Operation {
             method: Method::GET,
             path: OPENAPI_PATH.into(),

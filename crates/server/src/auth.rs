@@ -19,13 +19,14 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// Hex characters of a token id.
 const TOKEN_ID_HEX: usize = 16;
 /// Hex characters of an account token's secret part.
 const ACCOUNT_SECRET_HEX: usize = 48;
-/// Tokens whose records are cached; beyond this the cache is cleared and refilled on demand.
+/// Verified tokens cached; beyond this the cache is cleared and refilled on demand.
 const CACHE_TOKENS_MAX: usize = 100_000;
 
 /// What a token allows.
@@ -126,7 +127,11 @@ struct AccessRule {
 pub struct Tokens {
     store: Arc<dyn Store>,
     secret: Vec<u8>,
-    cache: RwLock<HashMap<String, Token>>,
+    /// Verified tokens (the whole token string) and who they are: a hit skips the signature,
+    /// the store and the grant's parsing. Revocation drops the token's entries.
+    cache: RwLock<HashMap<String, Caller>>,
+    /// Bumped by every revocation, so that a verification racing it is not cached.
+    generation: AtomicU64,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -144,7 +149,13 @@ pub fn random_hex(bytes: usize) -> String {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 fn digest(token: &str) -> String {
@@ -164,6 +175,7 @@ impl Tokens {
             store,
             secret: secret.into_bytes(),
             cache: RwLock::new(HashMap::new()),
+            generation: AtomicU64::new(0),
         })
     }
 
@@ -250,41 +262,46 @@ impl Tokens {
     /// The caller a presented token stands for; `UnauthorizedError` when it is malformed,
     /// forged, unknown or revoked.
     pub async fn authenticate(&self, token: &str) -> Result<Caller, ApiError> {
+        if let Some(caller) = self.read_cache().get(token) {
+            return Ok(caller.clone());
+        }
+        let generation = self.generation.load(Ordering::Acquire);
         let token_id = self.token_id(token).ok_or_else(ApiError::unauthorized)?;
-        let cached = self
-            .cache
-            .read()
-            .map_err(|_| ApiError::internal("token cache poisoned"))?
-            .get(&token_id)
-            .cloned();
-        let record = match cached {
-            Some(r) => r,
-            None => {
-                let r = self
-                    .store
-                    .token(&token_id)
-                    .await?
-                    .ok_or_else(ApiError::unauthorized)?;
-                let mut cache = self
-                    .cache
-                    .write()
-                    .map_err(|_| ApiError::internal("token cache poisoned"))?;
-                if cache.len() >= CACHE_TOKENS_MAX {
-                    cache.clear();
-                }
-                cache.insert(token_id.clone(), r.clone());
-                r
-            }
-        };
+        let record = self
+            .store
+            .token(&token_id)
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
         if record.revoked.is_some() || record.digest != digest(token) {
             return Err(ApiError::unauthorized());
         }
         let grant: Grant = serde_json::from_str(&record.access).map_err(ApiError::internal)?;
-        Ok(Caller {
+        let caller = Caller {
             user_id: record.user_id,
             token_id,
             grant,
-        })
+        };
+        let mut cache = self.write_cache();
+        // A revocation since the record was read must not be undone by caching it.
+        if self.generation.load(Ordering::Acquire) == generation {
+            if cache.len() >= CACHE_TOKENS_MAX {
+                cache.clear();
+            }
+            cache.insert(token.to_owned(), caller.clone());
+        }
+        Ok(caller)
+    }
+
+    fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Caller>> {
+        self.cache
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write_cache(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Caller>> {
+        self.cache
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The token id of a well-formed token with a valid signature.
@@ -323,9 +340,9 @@ impl Tokens {
             return Ok(false);
         }
         let done = self.store.revoke_token(token_id, now).await?;
-        if let Ok(mut cache) = self.cache.write() {
-            cache.remove(token_id);
-        }
+        let mut cache = self.write_cache();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        cache.retain(|_, c| c.token_id != token_id);
         Ok(done)
     }
 }

@@ -17,6 +17,7 @@ use crate::provisioning::{owned, owned_entry};
 use crate::state::Shared;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
 use drawbridge_broker::account::Access;
 use drawbridge_broker::broker::{Broker, Session};
 use drawbridge_broker::feed::synthetic_book;
@@ -93,7 +94,7 @@ pub async fn account_information(
     State(state): State<Shared>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let s = session(&state, &caller, &id).await?;
     let info = on_account(&state, s, move |_, e, a| {
         let reported = e.account(a).is_some_and(|acc| acc.kind.is_reported());
@@ -102,7 +103,10 @@ pub async fn account_information(
     .await?
     .ok_or_else(|| gone(&id))?;
     // Accounts not cleared by statements: the request succeeds with no data.
-    Ok(Json(info.flatten().map_or(json!({}), |i| json!(i))))
+    Ok(match info.flatten() {
+        Some(i) => Json(i).into_response(),
+        None => Json(json!({})).into_response(),
+    })
 }
 
 /// `GET …/positions`

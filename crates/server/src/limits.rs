@@ -125,8 +125,8 @@ pub struct Limits {
     api_limits_in_processing: Arc<Gate>,
 }
 
-/// Route (method and template) → its operation id and cost.
-pub type CostTable = HashMap<(Method, String), (&'static str, Cost)>;
+/// Route template → per method, its operation id and cost.
+pub type CostTable = HashMap<String, Vec<(Method, (&'static str, Cost))>>;
 
 impl Limits {
     pub fn new(catalogue: Catalogue) -> Self {
@@ -178,7 +178,11 @@ pub async fn charge(
     else {
         return next.run(req).await;
     };
-    let Some(&(operation, cost)) = costs.get(&(req.method().clone(), path.clone())) else {
+    let Some(&(operation, cost)) = costs
+        .get(path.as_str())
+        .and_then(|by_method| by_method.iter().find(|(m, _)| m == req.method()))
+        .map(|(_, c)| c)
+    else {
         return next.run(req).await;
     };
     let (token, client_id) = {

@@ -10,6 +10,8 @@
 //!
 //! - `revalue`: mark-to-market sweep against the memory floor, the incremental per-symbol
 //!   path, memory per account and per position.
+//! - `limits`: a full CPU-credit check (3 scopes, all-or-nothing) against `governor`'s keyed
+//!   check of one quota, with one and two threads, and the limiter's bytes per account.
 //! - `rest`: GET account-information with auth through the full server stack against a bare
 //!   axum handler returning the same bytes, with an in-repo load generator: throughput ratio
 //!   (closed loop) and p99 latency (open loop).
@@ -21,6 +23,7 @@
 //! [`Benchmark`]; the listing is generated from that enum.
 
 mod book;
+mod limits;
 mod memory;
 mod rest;
 mod revalue;
@@ -51,6 +54,9 @@ enum Benchmark {
     /// GET account-information with auth, full stack vs. a bare axum handler returning the same
     /// bytes: throughput ratio and open-loop p99 latency (256 connections by default).
     Rest(rest::RestArgs),
+    /// A full CPU-credit check (3 scopes × their windows) vs. governor's keyed check, on one
+    /// and two threads, and the limiter's bytes per account.
+    Limits(limits::LimitsArgs),
 }
 
 /// Runs the chosen benchmark, or lists them.
@@ -58,6 +64,7 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.benchmark {
         Some(Benchmark::Revalue(a)) => revalue::run(&a),
         Some(Benchmark::Rest(a)) => rest::run(&a),
+        Some(Benchmark::Limits(a)) => limits::run(&a),
         None => {
             print!("{}", listing());
             Ok(())

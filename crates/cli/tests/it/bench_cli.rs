@@ -138,6 +138,28 @@ fn bench_rest_ends_with_its_figures() {
 }
 
 #[test]
+fn bench_limits_ends_with_its_figures() {
+    let out = drawbridge(&[
+        "bench",
+        "limits",
+        "--checks",
+        "20000",
+        "--accounts",
+        "1000",
+        "--reps",
+        "1",
+    ]);
+    assert_ends_with_figures(
+        &out,
+        &[
+            ("P2.check_vs_governor_1t", "x"),
+            ("P2.check_vs_governor_2t", "x"),
+            ("P2.bytes_per_account", "B"),
+        ],
+    );
+}
+
+#[test]
 fn bench_alone_and_bench_list_name_revalue() {
     for args in [&["bench"][..], &["bench", "--list"]] {
         let out = drawbridge(args);
