@@ -8,12 +8,15 @@
 //!   that it never admits more than the quota within any window of the stated length.
 //! - [`ledger`]: the [`Ledger`] trait and [`MemoryLedger`]: per-user, per-server and
 //!   per-account windows charged all-or-nothing in one atomic step, idle keys evicted.
+//! - [`sync`]: terminal-synchronization limits — subscribe rate, account subscriptions per
+//!   user, per user on a server and per server, concurrent synchronizations.
 //! - [`gate`]: at most N requests in processing per key.
 
 pub mod catalog;
 pub mod credits;
 pub mod gate;
 pub mod ledger;
+pub mod sync;
 pub mod window;
 
 pub use catalog::{Catalogue, Kind, Limit};
