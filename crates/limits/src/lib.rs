@@ -10,9 +10,11 @@
 //!   per-account windows charged all-or-nothing in one atomic step, idle keys evicted.
 //! - [`sync`]: terminal-synchronization limits — subscribe rate, account subscriptions per
 //!   user, per user on a server and per server, concurrent synchronizations.
+//! - [`connections`]: new connections per period and open connections per address.
 //! - [`gate`]: at most N requests in processing per key.
 
 pub mod catalog;
+pub mod connections;
 pub mod credits;
 pub mod gate;
 pub mod ledger;

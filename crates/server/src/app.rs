@@ -9,7 +9,7 @@ use crate::limits::{self, Cost, CostTable};
 use crate::messages;
 use crate::openapi::{self, Auth, Doc, Operation, Tag};
 use crate::state::Shared;
-use crate::{client, market_data, metrics, provisioning, sim, tokens};
+use crate::{client, market_data, metrics, provisioning, sim, tokens, user_messages};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -318,6 +318,17 @@ pub fn app(state: Shared) -> Router {
                 Client,
                 "CPU credits per account, per application and per front-end server: period, total, available",
             )
+            .reply_inline(200, object_schema),
+        )
+        .get(
+            "/users/current/user-messages",
+            user_messages::list,
+            Doc::new(
+                "getUserMessages",
+                Client,
+                "Notices queued for the caller (CQG types: 1 critical error, 2 warning, 3 info, 4 log), oldest first",
+            )
+            .query(user_messages::LIST_QUERY)
             .reply_inline(200, object_schema),
         )
         .get(

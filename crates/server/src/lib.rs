@@ -26,6 +26,7 @@ pub mod directory;
 pub mod error;
 pub mod extract;
 pub mod limits;
+pub mod listener;
 pub mod market_data;
 pub mod messages;
 pub mod metrics;
@@ -35,6 +36,7 @@ pub mod sim;
 pub mod state;
 pub mod tls;
 pub mod tokens;
+pub mod user_messages;
 pub mod vault;
 
 use crate::auth::{Grant, Tokens, random_hex};
@@ -195,6 +197,11 @@ pub async fn start(config: Config, env_secret_key: Option<&str>) -> Result<Runni
     let shutdown = async move {
         let _ = stopped.await;
     };
+    let guard = listener::ConnectionGuard::new(
+        ConnectionQuotas::from_catalogue(&state.config.limits),
+        state.clock.clone(),
+    );
+    let listener = listener::GuardedListener::new(listener, guard);
     let task = match tls {
         None => tokio::spawn(async move {
             axum::serve(listener, router)
@@ -311,6 +318,7 @@ pub async fn build(
     Ok((state, first_token))
 }
 
+use drawbridge_limits::connections::ConnectionQuotas;
 use drawbridge_model::Clock as _;
 
 /// Serves until SIGINT or SIGTERM, then drains in-flight requests. Every acknowledged

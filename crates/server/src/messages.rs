@@ -61,6 +61,9 @@ catalogue! {
     TRADE_INVESTOR = "trade.investor_mode",
         "Trading account {0} is connected with the investor password: trading is disabled",
         "trade route on an account provisioned with the investor password";
+    ACCOUNTS_NEAR_LIMIT = "user.accounts_near_limit",
+        "Your current number of accounts is {0}. If your number of accounts exceeds {1}, new accounts will be refused",
+        "user message (warning) when a user's accounts reach 99% of accounts_per_user";
     LIMIT_CPU_CREDITS = "limit.cpu_credits",
         "The {0} API allows {1} CPU credits per {2} to avoid overloading the server. Please wait some time and retry your request",
         "429 on a client-API route: a CPU-credit window of the application, its front-end server or the account is used up (metadata.recommendedRetryTime)";

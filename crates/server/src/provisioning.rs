@@ -28,7 +28,25 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Accounts one user may hold.
-pub const ACCOUNTS_PER_USER_MAX: usize = 10_000;
+/// The `accounts_per_user` limit (CQG-style: a warning user message at 99%).
+fn accounts_per_user(state: &Shared) -> usize {
+    let id = drawbridge_limits::catalog::id::ACCOUNTS_PER_USER;
+    usize::try_from(state.limits.catalogue.value(id)).unwrap_or(usize::MAX)
+}
+
+/// After an account was created: the warning user message once the user holds 99% of the
+/// accounts it may.
+fn warn_near_account_limit(state: &Shared, user_id: &str, accounts: usize) {
+    let max = accounts_per_user(state);
+    if accounts.saturating_mul(100) >= max.saturating_mul(99) {
+        state.user_messages.push(
+            user_id,
+            crate::user_messages::MessageType::Warning,
+            messages::ACCOUNTS_NEAR_LIMIT.with(&[&accounts, &max]),
+            state.now(),
+        );
+    }
+}
 /// Largest page of the account list.
 const LIST_LIMIT_MAX: usize = 1_000;
 const METADATA_BYTES_MAX: usize = 1_024;
@@ -392,12 +410,13 @@ pub async fn create(
         roles,
         profile,
     ) = doc_fields;
-    let existing = state.store.accounts_of(&caller.user_id).await?;
-    if existing.len() >= ACCOUNTS_PER_USER_MAX {
+    let existing = state.store.accounts_of(&caller.user_id).await?.len();
+    let max = accounts_per_user(&state);
+    if existing >= max {
         return Err(ApiError::of(
             Kind::Validation,
             &messages::ACCOUNT_LIMIT,
-            &[&ACCOUNTS_PER_USER_MAX],
+            &[&max],
         ));
     }
     let mut doc = AccountDoc::new(&caller.user_id, name, login, server, &region, now);
@@ -431,7 +450,7 @@ pub async fn create(
         created: now,
     };
     match state.store.create_account(&row).await {
-        Ok(()) => {}
+        Ok(()) => warn_near_account_limit(&state, &caller.user_id, existing + 1),
         Err(StoreError::Conflict(_)) => {
             // A concurrent create with the same transaction id won; answer as it did.
             state.drop_session(&id);

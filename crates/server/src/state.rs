@@ -7,6 +7,7 @@ use crate::desk::Desk;
 use crate::directory::Directory;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
+use crate::user_messages::UserMessages;
 use crate::vault::Vault;
 use drawbridge_broker::broker::Session;
 use drawbridge_model::{SharedClock, Timestamp, VirtualClock};
@@ -29,6 +30,8 @@ pub struct AppState {
     pub directory: Directory,
     /// The limit catalogue, credit ledgers and gates.
     pub limits: Limits,
+    /// Notices queued for users.
+    pub user_messages: UserMessages,
     sessions: RwLock<Sessions>,
 }
 
@@ -55,6 +58,7 @@ impl AppState {
             vault,
             metrics: Metrics::default(),
             directory: Directory::default(),
+            user_messages: UserMessages::default(),
             sessions: RwLock::new(Sessions::default()),
         }
     }

@@ -10,6 +10,7 @@
 //! Serving: [`TlsListener`] accepts TCP connections and runs each handshake in its own task
 //! (bounded in time), so one slow or hostile client never holds up the accept loop.
 
+use crate::listener::{Guarded, GuardedListener};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
     KeyUsagePurpose,
@@ -229,27 +230,23 @@ pub fn server_config(files: &CertFiles) -> Result<Arc<rustls::ServerConfig>, Tls
 /// A listener that hands the server finished TLS connections.
 #[derive(Debug)]
 pub struct TlsListener {
-    accepted: mpsc::Receiver<(tokio_rustls::server::TlsStream<TcpStream>, SocketAddr)>,
+    accepted: mpsc::Receiver<(TlsStream, SocketAddr)>,
     local: SocketAddr,
     accept_loop: tokio::task::JoinHandle<()>,
 }
 
 impl TlsListener {
-    pub fn new(tcp: TcpListener, config: Arc<rustls::ServerConfig>) -> std::io::Result<Self> {
-        let local = tcp.local_addr()?;
+    pub fn new(
+        mut tcp: GuardedListener<TcpListener>,
+        config: Arc<rustls::ServerConfig>,
+    ) -> std::io::Result<Self> {
+        let local = axum::serve::Listener::local_addr(&tcp)?;
         let (tx, accepted) = mpsc::channel(ACCEPTED_QUEUE);
         let acceptor = TlsAcceptor::from(config);
         let accept_loop = tokio::spawn(async move {
             loop {
-                let (stream, peer) = match tcp.accept().await {
-                    Ok(conn) => conn,
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off, as axum does.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
+                // Errors (out of file descriptors and the like) are backed off inside.
+                let (stream, peer) = axum::serve::Listener::accept(&mut tcp).await;
                 let acceptor = acceptor.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {
@@ -277,8 +274,11 @@ impl Drop for TlsListener {
     }
 }
 
+/// A TLS connection over a guarded TCP stream.
+pub type TlsStream = tokio_rustls::server::TlsStream<Guarded<TcpStream>>;
+
 impl axum::serve::Listener for TlsListener {
-    type Io = tokio_rustls::server::TlsStream<TcpStream>;
+    type Io = TlsStream;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {

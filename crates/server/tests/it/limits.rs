@@ -235,3 +235,115 @@ fn an_unknown_limit_in_the_config_is_reported() {
     .unwrap_err();
     assert!(errs.iter().any(|e| e.contains("no_such_limit")), "{errs:?}");
 }
+
+/// Sends a GET /health on `stream` and says whether an HTTP answer came back.
+async fn answers(stream: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let req = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    if stream.write_all(req).await.is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 64];
+    matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut buf)).await,
+        Ok(Ok(n)) if n > 0 && buf.starts_with(b"HTTP/1.1 200")
+    )
+}
+
+#[tokio::test]
+async fn connections_per_address_and_their_rate_are_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(
+        limited(
+            dir.path(),
+            &[("connections_per_ip", 2), ("connection_rate", 4)],
+        ),
+        Some(KEY),
+    )
+    .await
+    .unwrap();
+    let connect = || tokio::net::TcpStream::connect(running.addr);
+    let mut a = connect().await.unwrap();
+    let mut b = connect().await.unwrap();
+    assert!(answers(&mut a).await && answers(&mut b).await);
+    // A third open connection from 127.0.0.1 is closed before it is served.
+    let mut c = connect().await.unwrap();
+    assert!(!answers(&mut c).await, "a third connection was served");
+    // Closing one gives its place back (the fourth admitted connection of the period).
+    drop(a);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut d = connect().await.unwrap();
+    assert!(answers(&mut d).await, "a freed place was not given back");
+    // The rate: 4 admitted per 100 s (the refused one does not count); a fifth is refused
+    // even with a place free.
+    drop(d);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut e = connect().await.unwrap();
+    assert!(answers(&mut e).await, "the fourth of the period");
+    drop(e);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut f = connect().await.unwrap();
+    assert!(
+        !answers(&mut f).await,
+        "a fifth connection within the period was served"
+    );
+    drop(b);
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn nearing_the_account_limit_queues_a_warning_and_past_it_creation_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(limited(dir.path(), &[("accounts_per_user", 3)]), Some(KEY))
+        .await
+        .unwrap();
+    let api = Api::new(&running, running.first_token.as_deref().unwrap());
+    account(&api).await;
+    account(&api).await;
+    let none = api
+        .ok(Method::GET, "/users/current/user-messages", None)
+        .await;
+    assert_eq!(none, json!([]), "2 of 3 is under 99%");
+    account(&api).await;
+    let messages = api
+        .ok(Method::GET, "/users/current/user-messages", None)
+        .await;
+    let list = messages.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{messages}");
+    assert_eq!(list[0]["type"], 2, "a warning");
+    assert_eq!(list[0]["text"]["key"], "user.accounts_near_limit");
+    assert_eq!(list[0]["text"]["param"], json!(["3", "3"]));
+    assert!(
+        list[0]["message"].as_str().unwrap().starts_with(
+            "Your current number of accounts is 3. If your number of accounts exceeds 3"
+        ),
+        "{messages}"
+    );
+    let after = list[0]["id"].as_u64().unwrap();
+    let newer = api
+        .ok(
+            Method::GET,
+            &format!("/users/current/user-messages?after={after}"),
+            None,
+        )
+        .await;
+    assert_eq!(newer, json!([]));
+    // A fourth account is refused.
+    let demo = api
+        .ok(
+            Method::POST,
+            "/users/current/provisioning-profiles/default/mt5-demo-accounts",
+            Some(json!({"balance": 100, "leverage": 100, "accountType": "USD", "name": "x"})),
+        )
+        .await;
+    let (s, v) = api
+        .post(
+            "/users/current/accounts",
+            json!({"login": demo["login"], "password": demo["password"],
+                   "server": "Drawbridge-Demo", "name": "x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_error(&v, "ValidationError", "account.limit");
+    running.stop().await;
+}

@@ -1,0 +1,129 @@
+//! User messages (CQG `UserMessage`): notices the server sends a user outside any request —
+//! a warning as it nears a limit, a notice before a connection is closed. Each has a CQG type
+//! (1 critical error, 2 warning, 3 info, 4 log), a catalogue text and a time. They are queued
+//! per user, for its streaming connections and for `GET /users/current/user-messages`; the
+//! queue keeps the last [`USER_MESSAGES_KEPT`] of each user.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{count_param, query_map};
+use crate::messages::Text;
+use crate::openapi::{Field, Kind as K, opt};
+use crate::state::Shared;
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use drawbridge_model::Timestamp;
+use serde::Serialize;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+/// Messages kept per user.
+pub const USER_MESSAGES_KEPT: usize = 100;
+
+/// The CQG user message types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageType {
+    CriticalError = 1,
+    Warning = 2,
+    Info = 3,
+    Log = 4,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserMessage {
+    /// Increasing per server run.
+    pub id: u64,
+    /// The CQG type: 1 critical error, 2 warning, 3 info, 4 log.
+    #[serde(rename = "type")]
+    pub kind: u8,
+    pub message: String,
+    pub text: Text,
+    pub time: Timestamp,
+}
+
+#[derive(Debug, Default)]
+pub struct UserMessages {
+    inner: Mutex<Queues>,
+}
+
+#[derive(Debug, Default)]
+struct Queues {
+    next_id: u64,
+    by_user: HashMap<String, VecDeque<UserMessage>>,
+}
+
+impl UserMessages {
+    /// Queues `text` for `user_id`.
+    pub fn push(&self, user_id: &str, kind: MessageType, text: Text, time: Timestamp) {
+        let mut q = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        q.next_id += 1;
+        let message = UserMessage {
+            id: q.next_id,
+            kind: kind as u8,
+            message: text.text.clone(),
+            text,
+            time,
+        };
+        let queue = q.by_user.entry(user_id.to_owned()).or_default();
+        if queue.len() >= USER_MESSAGES_KEPT {
+            queue.pop_front();
+        }
+        queue.push_back(message);
+    }
+
+    /// `user_id`'s messages with an id above `after`, oldest first, at most `limit`.
+    pub fn after(&self, user_id: &str, after: u64, limit: usize) -> Vec<UserMessage> {
+        let q = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        q.by_user.get(user_id).map_or_else(Vec::new, |queue| {
+            queue
+                .iter()
+                .filter(|m| m.id > after)
+                .take(limit)
+                .cloned()
+                .collect()
+        })
+    }
+}
+
+/// `GET /users/current/user-messages?after=ID&limit=N`: the caller's queued messages.
+pub async fn list(
+    State(state): State<Shared>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<UserMessage>>, ApiError> {
+    let q = query_map(raw.as_deref());
+    let mut problems = Vec::new();
+    let after = count_param(
+        "after",
+        q.get("after").map(String::as_str),
+        usize::MAX,
+        &mut problems,
+    );
+    let limit = count_param(
+        "limit",
+        q.get("limit").map(String::as_str),
+        USER_MESSAGES_KEPT,
+        &mut problems,
+    );
+    if !problems.is_empty() {
+        return Err(ApiError::fields(problems));
+    }
+    let after = u64::try_from(after.unwrap_or(0)).unwrap_or(u64::MAX);
+    Ok(Json(state.user_messages.after(
+        &caller.user_id,
+        after,
+        limit.unwrap_or(USER_MESSAGES_KEPT),
+    )))
+}
+
+pub const LIST_QUERY: &[Field] = &[
+    opt("after", K::Integer, "Only messages with a greater id"),
+    opt("limit", K::Integer, "Messages to answer, at most 100"),
+];
