@@ -72,10 +72,15 @@ impl Span {
     }
 }
 
-/// `S = N + 1` bucket sums of one key in one window, newest at `head`.
+/// `S = N + 1` bucket sums of one key in one window, newest at `head`, and their total.
+///
+/// `total` is `min(T::MAX, Σ sums)`, kept as buckets fill and clear so that a check reads one
+/// number instead of summing the ring. Below `T::MAX` it is exact, so clearing a bucket
+/// subtracts it; at `T::MAX` it is recomputed from what is left.
 #[derive(Clone, Copy)]
 pub struct Ring<T: Amount, const S: usize> {
     head: i64,
+    total: T,
     sums: [T; S],
 }
 
@@ -92,6 +97,7 @@ impl<T: Amount, const S: usize> Default for Ring<T, S> {
     fn default() -> Self {
         Self {
             head: i64::MIN / 2,
+            total: T::default(),
             sums: [T::default(); S],
         }
     }
@@ -115,25 +121,43 @@ impl<T: Amount, const S: usize> Ring<T, S> {
         let gap = now.saturating_sub(self.head);
         if gap >= Self::SLOTS {
             self.sums = [T::default(); S];
+            self.total = T::default();
         } else {
+            let saturated = self.total.get() == T::MAX;
             for i in self.head + 1..=now {
-                self.sums[Self::slot(i)] = T::default();
+                let slot = &mut self.sums[Self::slot(i)];
+                if !saturated {
+                    self.total = T::saturating_from(self.total.get() - slot.get());
+                }
+                *slot = T::default();
+            }
+            if saturated {
+                self.total = T::saturating_from(self.sum());
             }
         }
         self.head = now;
     }
 
-    /// The live sum (after [`Ring::advance`]).
-    pub fn live(&self) -> u64 {
+    fn sum(&self) -> u64 {
         self.sums
             .iter()
             .fold(0u64, |acc, s| acc.saturating_add(s.get()))
+    }
+
+    /// The live sum (after [`Ring::advance`]).
+    pub fn live(&self) -> u64 {
+        debug_assert!(
+            self.total.get() == self.sum().min(T::MAX),
+            "invariant: the ring's total is its saturated sum"
+        );
+        self.total.get()
     }
 
     /// Adds `amount` to the newest bucket.
     pub fn add(&mut self, amount: u64) {
         let slot = &mut self.sums[Self::slot(self.head)];
         *slot = T::saturating_from(slot.get().saturating_add(amount));
+        self.total = T::saturating_from(self.total.get().saturating_add(amount));
     }
 
     /// The first instant (ms) at which `live + cost ≤ quota` holds again with no further
@@ -143,14 +167,16 @@ impl<T: Amount, const S: usize> Ring<T, S> {
         if cost > quota {
             return None;
         }
-        let mut live = self.live();
-        if live.saturating_add(cost) <= quota {
+        // Exact even where the running total saturated.
+        let fits = |live: u128| live + u128::from(cost) <= u128::from(quota);
+        let mut live: u128 = self.sums.iter().map(|s| u128::from(s.get())).sum();
+        if fits(live) {
             return Some(now_ms);
         }
         let oldest = self.head - (Self::SLOTS - 1);
         for i in oldest..=self.head {
-            live = live.saturating_sub(self.sums[Self::slot(i)].get());
-            if live.saturating_add(cost) <= quota {
+            live -= u128::from(self.sums[Self::slot(i)].get());
+            if fits(live) {
                 return Some((i + Self::SLOTS).saturating_mul(span.width_ms));
             }
         }
@@ -208,6 +234,21 @@ mod tests {
         assert_eq!(r.live(), u64::from(u32::MAX));
         r.advance(8);
         assert_eq!(r.live(), 0);
+    }
+
+    #[test]
+    fn a_saturated_total_recovers_exactly_as_buckets_clear() {
+        let mut r = Ring::<u32, 3>::default();
+        r.advance(0);
+        r.add(u64::from(u32::MAX) - 10);
+        r.advance(1);
+        r.add(100);
+        assert_eq!(r.live(), u64::from(u32::MAX));
+        // Quota 150, cost 45: only once bucket 0 is gone (at 3 s) do 100 + 45 fit.
+        assert_eq!(r.retry_at(SPAN, 1_000, 45, 150), Some(3_000));
+        assert_eq!(r.retry_at(SPAN, 1_000, 60, 150), Some(4_000));
+        r.advance(3);
+        assert_eq!(r.live(), 100);
     }
 
     #[test]
