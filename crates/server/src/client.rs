@@ -223,14 +223,52 @@ fn time_range(start: &str, end: &str) -> Result<(Timestamp, Timestamp), ApiError
     }
 }
 
+/// The header an answer carries when its range was cut at `historical_orders_days`: the
+/// earliest time served.
+pub const HISTORY_TRUNCATED_HEADER: &str = "x-history-truncated-before";
+
+/// A history range, cut at the `historical_orders_days` limit (CQG 261): a start further
+/// back than that many days before now becomes that instant, returned as the cut.
+fn history_range(
+    state: &Shared,
+    start: &str,
+    end: &str,
+) -> Result<(Timestamp, Timestamp, Option<Timestamp>), ApiError> {
+    let (from, to) = time_range(start, end)?;
+    let days = state
+        .limits
+        .catalogue
+        .value(drawbridge_limits::catalog::id::HISTORICAL_ORDERS_DAYS);
+    let span_ms = i64::try_from(days)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(86_400_000);
+    let earliest = state.now().plus_millis(-span_ms.min(i64::MAX / 2));
+    Ok(if from < earliest {
+        (earliest, to, Some(earliest))
+    } else {
+        (from, to, None)
+    })
+}
+
+/// A history list, saying where its range was cut.
+fn history_answer<T: serde::Serialize>(list: Vec<T>, cut: Option<Timestamp>) -> Response {
+    let mut response = Listed(list).into_response();
+    if let Some(t) = cut
+        && let Ok(v) = axum::http::HeaderValue::from_str(&t.to_iso())
+    {
+        response.headers_mut().insert(HISTORY_TRUNCATED_HEADER, v);
+    }
+    response
+}
+
 /// `GET …/history-deals/time/:startTime/:endTime`
 pub async fn deals_by_time(
     State(state): State<Shared>,
     caller: Caller,
     Path((id, start, end)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
-) -> Result<Listed<w::Deal>, ApiError> {
-    let (from, to) = time_range(&start, &end)?;
+) -> Result<Response, ApiError> {
+    let (from, to, cut) = history_range(&state, &start, &end)?;
     let (offset, limit) = page(raw.as_deref())?;
     let s = session(&state, &caller, &id).await?;
     let list = on_account(&state, s, move |b, e, _| {
@@ -244,7 +282,7 @@ pub async fn deals_by_time(
     })
     .await?
     .ok_or_else(|| gone(&id))?;
-    Ok(Listed(list))
+    Ok(history_answer(list, cut))
 }
 
 /// `GET …/history-orders/time/:startTime/:endTime`
@@ -253,8 +291,8 @@ pub async fn history_orders_by_time(
     caller: Caller,
     Path((id, start, end)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
-) -> Result<Listed<w::Order>, ApiError> {
-    let (from, to) = time_range(&start, &end)?;
+) -> Result<Response, ApiError> {
+    let (from, to, cut) = history_range(&state, &start, &end)?;
     let (offset, limit) = page(raw.as_deref())?;
     let s = session(&state, &caller, &id).await?;
     let list = on_account(&state, s, move |b, e, _| {
@@ -268,7 +306,7 @@ pub async fn history_orders_by_time(
     })
     .await?
     .ok_or_else(|| gone(&id))?;
-    Ok(Listed(list))
+    Ok(history_answer(list, cut))
 }
 
 /// `POST …/trade`

@@ -347,3 +347,37 @@ async fn nearing_the_account_limit_queues_a_warning_and_past_it_creation_fails()
     assert_error(&v, "ValidationError", "account.limit");
     running.stop().await;
 }
+
+#[tokio::test]
+async fn history_further_back_than_the_limit_is_cut_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(
+        limited(dir.path(), &[("historical_orders_days", 1)]),
+        Some(KEY),
+    )
+    .await
+    .unwrap();
+    let api = Api::new(&running, running.first_token.as_deref().unwrap());
+    let id = account(&api).await;
+    let cut = |from: &'static str| {
+        let url = format!(
+            "{}/users/current/accounts/{id}/history-deals/time/{from}/2030-01-01T00:00:00.000Z",
+            api.base
+        );
+        let req = api.http.get(url).header("auth-token", &api.token);
+        async move {
+            let resp = req.send().await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            resp.headers()
+                .get("x-history-truncated-before")
+                .map(|v| v.to_str().unwrap().to_owned())
+        }
+    };
+    // The virtual clock stands at 2026-01-07T10:00:00Z: one day back is the earliest served.
+    assert_eq!(
+        cut("2020-01-01T00:00:00.000Z").await.as_deref(),
+        Some("2026-01-06T10:00:00.000Z")
+    );
+    assert_eq!(cut("2026-01-07T00:00:00.000Z").await, None);
+    running.stop().await;
+}
