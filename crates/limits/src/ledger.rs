@@ -17,7 +17,7 @@ use crate::window::{Amount, Ring, Span};
 use drawbridge_model::Timestamp;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
-use std::sync::{Mutex, MutexGuard};
+use parking_lot::{Mutex, MutexGuard};
 
 /// The three scopes of the MetaApi CPU-credit limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -178,9 +178,8 @@ struct Table<T: Amount, const S: usize, const W: usize> {
 }
 
 fn lock<V>(m: &Mutex<V>) -> MutexGuard<'_, V> {
-    // A panic while holding the lock cannot leave a ring half-updated in a way that breaks
-    // safety (each update is a single add), so a poisoned shard is still used.
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    // parking_lot: spins briefly before parking, which suits critical sections this short.
+    m.lock()
 }
 
 impl<T: Amount, const S: usize, const W: usize> Table<T, S, W> {
@@ -334,8 +333,7 @@ impl MemoryLedger {
         self.account.bytes()
     }
 
-    /// Runs `f` on the three keys' rings, locked in scope order (user, server, account), or
-    /// refuses when a new key does not fit.
+    /// Runs `f` on the three keys' rings, all locked, or refuses when a new key does not fit.
     fn with_rings<R>(
         &self,
         keys: &Keys,
@@ -346,17 +344,10 @@ impl MemoryLedger {
             Option<&mut [Ring<u32, ACCOUNT_SLOTS>; ACCOUNT_WINDOWS]>,
         ) -> R,
     ) -> Result<R, Refusal> {
-        let mut user = self.user.shard(keys.user);
-        let mut server = self.server.shard(keys.server);
+        // Locked from the least to the most shared key (every charge locks in this order, so
+        // no two wait on each other), so that the application's lock, which all of its
+        // requests contend for, is held the shortest and released first.
         let mut account = keys.account.map(|a| (a, self.account.shard(a)));
-        let u = self
-            .user
-            .entry(&mut user, keys.user, now_ms)
-            .ok_or(Refusal::Full(Scope::User))?;
-        let s = self
-            .server
-            .entry(&mut server, keys.server, now_ms)
-            .ok_or(Refusal::Full(Scope::Server))?;
         let a = match &mut account {
             Some((key, shard)) => Some(
                 self.account
@@ -365,6 +356,16 @@ impl MemoryLedger {
             ),
             None => None,
         };
+        let mut server = self.server.shard(keys.server);
+        let s = self
+            .server
+            .entry(&mut server, keys.server, now_ms)
+            .ok_or(Refusal::Full(Scope::Server))?;
+        let mut user = self.user.shard(keys.user);
+        let u = self
+            .user
+            .entry(&mut user, keys.user, now_ms)
+            .ok_or(Refusal::Full(Scope::User))?;
         Ok(f(u, s, a))
     }
 }

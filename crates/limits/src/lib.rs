@@ -11,12 +11,15 @@
 //! - [`sync`]: terminal-synchronization limits — subscribe rate, account subscriptions per
 //!   user, per user on a server and per server, concurrent synchronizations.
 //! - [`connections`]: new connections per period and open connections per address.
+//! - [`streaming`]: per-account streaming credits (10 s / 1 min / 5 min) and the planner that
+//!   downgrades market-data subscriptions over budget (longer intervals first, removal last).
 //! - [`gate`]: at most N requests in processing per key.
 
 pub mod catalog;
 pub mod connections;
 pub mod credits;
 pub mod gate;
+pub mod streaming;
 pub mod ledger;
 pub mod sync;
 pub mod window;
@@ -25,3 +28,4 @@ pub use catalog::{Catalogue, Kind, Limit};
 pub use credits::Credits;
 pub use gate::{Busy, Gate, Permit};
 pub use ledger::{Exceeded, Keys, Ledger, LedgerQuotas, MemoryLedger, Quota, Refusal, Scope};
+pub use streaming::{Downgrade, Plan, StreamingBudget, StreamingQuotas, SymbolLoad};

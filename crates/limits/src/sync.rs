@@ -1,17 +1,17 @@
 //! Terminal-synchronization limits: who may subscribe to which account, how often, and how
 //! many synchronizations may run at once.
 //!
-//! From the MetaApi rate-limiting docs, with the catalogue's values (defaults in brackets):
-//! - subscribe requests: [10] per minute per deployed account of the user (a rate, in the same
+//! From the MetaApi rate-limiting docs, with the catalogue's values (defaults in parentheses):
+//! - subscribe requests: (10) per minute per deployed account of the user (a rate, in the same
 //!   bucketed window as the credit ledgers, so its retry instant is exact);
-//! - account subscriptions per user on one front-end server: at most [300]
+//! - account subscriptions per user on one front-end server: at most (300)
 //!   (`LIMIT_ACCOUNT_SUBSCRIPTIONS_PER_USER_PER_SERVER`);
-//! - account subscriptions per user: at most [10] × its deployed accounts
+//! - account subscriptions per user: at most (10) × its deployed accounts
 //!   (`LIMIT_ACCOUNT_SUBSCRIPTIONS_PER_USER`);
-//! - account subscriptions on one front-end server, all users: its capacity [25000]
+//! - account subscriptions on one front-end server, all users: its capacity (25000)
 //!   (`LIMIT_ACCOUNT_SUBSCRIPTIONS_PER_SERVER`, with `changeClientIdHeader`: another
 //!   `client-id` picks another server);
-//! - concurrent synchronizations per user: at most ⌈[10]% of its subscribed accounts⌉, at
+//! - concurrent synchronizations per user: at most ⌈(10)% of its subscribed accounts⌉, at
 //!   least one (`LIMIT_CONCURRENT_SYNCHRONIZATIONS_PER_USER`).
 //!
 //! A refused request changes nothing. Count limits have no window to wait out, so their
