@@ -4,7 +4,7 @@
 
 use crate::support::{Api, KEY, assert_error, config};
 use drawbridge_server::config::{ClockKind, Config, Layer};
-use drawbridge_server::start;
+use drawbridge_server::{Running, start};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -26,6 +26,15 @@ fn limited(dir: &std::path::Path, limits: &[(&str, u64)]) -> Config {
         ..Layer::default()
     })
     .unwrap()
+}
+
+/// A server with `limits` overridden on a fresh data dir (kept while the tuple lives), and
+/// the admin's client.
+async fn serve(limits: &[(&str, u64)]) -> (tempfile::TempDir, Running, Api) {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(limited(dir.path(), limits), Some(KEY)).await.unwrap();
+    let api = Api::new(&running, running.first_token.as_deref().unwrap());
+    (dir, running, api)
 }
 
 /// A deployed demo account of `api`'s user: its id.
@@ -76,14 +85,7 @@ async fn advance(api: &Api, seconds: f64) {
 
 #[tokio::test]
 async fn account_window_refuses_with_the_docs_metadata_and_admits_at_the_retry_time() {
-    let dir = tempfile::tempdir().unwrap();
-    let running = start(
-        limited(dir.path(), &[("cpu_per_account_10s", 120)]),
-        Some(KEY),
-    )
-    .await
-    .unwrap();
-    let api = Api::new(&running, running.first_token.as_deref().unwrap());
+    let (_dir, running, api) = serve(&[("cpu_per_account_10s", 120)]).await;
     let id = account(&api).await;
     let info = format!("/users/current/accounts/{id}/account-information");
 
@@ -132,14 +134,7 @@ async fn account_window_refuses_with_the_docs_metadata_and_admits_at_the_retry_t
 
 #[tokio::test]
 async fn client_id_picks_a_front_end_server_with_its_own_window() {
-    let dir = tempfile::tempdir().unwrap();
-    let running = start(
-        limited(dir.path(), &[("cpu_per_server_1s", 100)]),
-        Some(KEY),
-    )
-    .await
-    .unwrap();
-    let api = Api::new(&running, running.first_token.as_deref().unwrap());
+    let (_dir, running, api) = serve(&[("cpu_per_server_1s", 100)]).await;
     let id = account(&api).await;
     let info = format!("/users/current/accounts/{id}/account-information");
     for _ in 0..2 {
@@ -164,9 +159,7 @@ async fn client_id_picks_a_front_end_server_with_its_own_window() {
 
 #[tokio::test]
 async fn history_by_time_is_charged_per_record_returned() {
-    let dir = tempfile::tempdir().unwrap();
-    let running = start(config(dir.path()), Some(KEY)).await.unwrap();
-    let api = Api::new(&running, running.first_token.as_deref().unwrap());
+    let (_dir, running, api) = serve(&[]).await;
     let id = account(&api).await;
     let (s, _, deals) = get_with(
         &api,
@@ -190,11 +183,7 @@ async fn history_by_time_is_charged_per_record_returned() {
 
 #[tokio::test]
 async fn api_limits_lists_the_catalogue() {
-    let dir = tempfile::tempdir().unwrap();
-    let running = start(limited(dir.path(), &[("connections_per_ip", 7)]), Some(KEY))
-        .await
-        .unwrap();
-    let api = Api::new(&running, running.first_token.as_deref().unwrap());
+    let (_dir, running, api) = serve(&[("connections_per_ip", 7)]).await;
     let v = api
         .ok(
             Method::GET,
@@ -252,16 +241,7 @@ async fn answers(stream: &mut tokio::net::TcpStream) -> bool {
 
 #[tokio::test]
 async fn connections_per_address_and_their_rate_are_capped() {
-    let dir = tempfile::tempdir().unwrap();
-    let running = start(
-        limited(
-            dir.path(),
-            &[("connections_per_ip", 2), ("connection_rate", 4)],
-        ),
-        Some(KEY),
-    )
-    .await
-    .unwrap();
+    let (_dir, running, _api) = serve(&[("connections_per_ip", 2), ("connection_rate", 4)]).await;
     let connect = || tokio::net::TcpStream::connect(running.addr);
     let mut a = connect().await.unwrap();
     let mut b = connect().await.unwrap();
@@ -293,11 +273,7 @@ async fn connections_per_address_and_their_rate_are_capped() {
 
 #[tokio::test]
 async fn nearing_the_account_limit_queues_a_warning_and_past_it_creation_fails() {
-    let dir = tempfile::tempdir().unwrap();
-    let running = start(limited(dir.path(), &[("accounts_per_user", 3)]), Some(KEY))
-        .await
-        .unwrap();
-    let api = Api::new(&running, running.first_token.as_deref().unwrap());
+    let (_dir, running, api) = serve(&[("accounts_per_user", 3)]).await;
     account(&api).await;
     account(&api).await;
     let none = api
@@ -350,14 +326,7 @@ async fn nearing_the_account_limit_queues_a_warning_and_past_it_creation_fails()
 
 #[tokio::test]
 async fn history_further_back_than_the_limit_is_cut_and_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let running = start(
-        limited(dir.path(), &[("historical_orders_days", 1)]),
-        Some(KEY),
-    )
-    .await
-    .unwrap();
-    let api = Api::new(&running, running.first_token.as_deref().unwrap());
+    let (_dir, running, api) = serve(&[("historical_orders_days", 1)]).await;
     let id = account(&api).await;
     let cut = |from: &'static str| {
         let url = format!(
