@@ -148,6 +148,18 @@ limits! {
         "At most {0} trading accounts per user; a warning at 99%";
 }
 
+/// The largest value a limit may be set to: per-account credit windows count thousandths
+/// of a credit in `u32` (a million accounts' state must stay small), so their quota must fit
+/// there; every other limit fits `u32` counts or `u64` credits.
+fn max_value(limit: u32) -> u64 {
+    match limit {
+        id::CPU_PER_ACCOUNT_10S | id::HISTORY_PER_ACCOUNT_10S => u64::from(u32::MAX) / 1_000,
+        id::CPU_PER_USER_1S..=id::CPU_PER_SERVER_6H
+        | id::HISTORY_PER_USER_1S..=id::HISTORY_PER_SERVER_6H => u64::MAX / 1_000_000,
+        _ => u64::from(u32::MAX),
+    }
+}
+
 /// Every limit, defaults overridden by configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Catalogue {
@@ -169,9 +181,14 @@ impl Catalogue {
         for (name, &value) in overrides {
             match c.limits.iter_mut().find(|l| l.name == name) {
                 None => problems.push(format!("limits.{name}: no such limit")),
-                Some(l) if value == 0 && l.kind == Kind::Rate => {
-                    problems.push(format!("limits.{name}: a rate must be at least 1"));
+                // Zero would forbid everything the limit governs.
+                Some(_) if value == 0 => {
+                    problems.push(format!("limits.{name}: must be at least 1"));
                 }
+                Some(l) if value > max_value(l.id) => problems.push(format!(
+                    "limits.{name}: at most {} (the counters are sized for it)",
+                    max_value(l.id)
+                )),
                 Some(l) => l.value = value,
             }
         }
@@ -308,7 +325,8 @@ mod tests {
         assert_eq!(c.cpu_quotas().per_user[3], Quota::per_secs(43_200, 21_600));
         o.insert("nope".to_owned(), 1);
         o.insert("cpu_per_user_1s".to_owned(), 0);
+        o.insert("cpu_per_account_10s".to_owned(), 5_000_000);
         let errs = Catalogue::with_overrides(&o).unwrap_err();
-        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert_eq!(errs.len(), 3, "{errs:?}");
     }
 }

@@ -15,9 +15,9 @@
 use crate::credits::Credits;
 use crate::window::{Amount, Ring, Span};
 use drawbridge_model::Timestamp;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
 use parking_lot::{Mutex, MutexGuard};
+use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 /// The three scopes of the MetaApi CPU-credit limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -131,13 +131,13 @@ pub trait Ledger: Send + Sync + std::fmt::Debug {
     fn usage(&self, keys: &Keys, scope: Scope, now: Timestamp) -> Vec<WindowUsage>;
 }
 
-/// The keys are already uniformly distributed hashes ([`key_of`]): the map uses them as is.
+/// Keys are already hashes ([`key_of`]) or small ids: the map only mixes them once more.
 #[derive(Debug, Default)]
-struct PassThrough(u64);
+struct Mix(u64);
 
-impl Hasher for PassThrough {
+impl Hasher for Mix {
     fn finish(&self) -> u64 {
-        self.0
+        self.0.wrapping_mul(0xD6E8_FEB8_6659_FD93)
     }
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
@@ -150,22 +150,29 @@ impl Hasher for PassThrough {
 }
 
 /// The ledger key of an identifier (a user id, an account id, …).
+///
+/// Hashed with keys drawn once per process, so that nobody can choose identifiers that
+/// crowd one shard.
 pub fn key_of(parts: &[&str]) -> u64 {
-    let mut h = std::hash::DefaultHasher::new();
-    parts.hash(&mut h);
-    h.finish()
+    static KEYS: std::sync::OnceLock<std::hash::RandomState> = std::sync::OnceLock::new();
+    KEYS.get_or_init(std::hash::RandomState::new)
+        .hash_one(parts)
 }
 
-const SHARDS: usize = 64;
+const SHARD_BITS: u32 = 6;
+const SHARDS: usize = 1 << SHARD_BITS;
 /// A shard sweeps idle keys when it reaches this many, then at twice what survives.
 const SWEEP_MIN: usize = 256;
 
-type Map<V> = HashMap<u64, V, BuildHasherDefault<PassThrough>>;
+type Map<V> = HashMap<u64, V, BuildHasherDefault<Mix>>;
 
 #[derive(Debug)]
 struct Shard<T: Amount, const S: usize, const W: usize> {
     map: Map<[Ring<T, S>; W]>,
     sweep_at: usize,
+    /// At its maximum, a shard sweeps again only once time has moved a bucket on (nothing
+    /// can turn idle sooner), so a flood of new keys does not rescan it for each.
+    next_full_sweep_ms: i64,
 }
 
 /// One scope's keys and windows.
@@ -192,6 +199,7 @@ impl<T: Amount, const S: usize, const W: usize> Table<T, S, W> {
                     Mutex::new(Shard {
                         map: Map::default(),
                         sweep_at: SWEEP_MIN,
+                        next_full_sweep_ms: i64::MIN,
                     })
                 })
                 .collect(),
@@ -200,7 +208,10 @@ impl<T: Amount, const S: usize, const W: usize> Table<T, S, W> {
     }
 
     fn shard(&self, key: u64) -> MutexGuard<'_, Shard<T, S, W>> {
-        let i = usize::try_from(key % SHARDS as u64).unwrap_or(0);
+        // Multiplicative hashing spreads any keys (raw ids too) over the shards; the map
+        // mixes with another constant, so a shard's keys still spread over its buckets.
+        let mixed = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let i = usize::try_from(mixed >> (u64::BITS - SHARD_BITS)).unwrap_or(0);
         lock(&self.shards[i])
     }
 
@@ -219,12 +230,17 @@ impl<T: Amount, const S: usize, const W: usize> Table<T, S, W> {
         now_ms: i64,
     ) -> Option<&'s mut [Ring<T, S>; W]> {
         if !shard.map.contains_key(&key) {
-            if shard.map.len() >= shard.sweep_at.min(self.max_per_shard) {
+            let full = shard.map.len() >= self.max_per_shard;
+            let due = shard.map.len() >= shard.sweep_at.min(self.max_per_shard)
+                && (!full || now_ms >= shard.next_full_sweep_ms);
+            if due {
                 shard.map.retain(|_, rings| !self.idle(rings, now_ms));
                 if shard.map.capacity() > 4 * shard.map.len() + 64 {
                     shard.map.shrink_to(2 * shard.map.len());
                 }
                 shard.sweep_at = (2 * shard.map.len()).max(SWEEP_MIN);
+                let step = self.spans.iter().map(|s| s.width_ms).min().unwrap_or(1);
+                shard.next_full_sweep_ms = now_ms.saturating_add(step);
             }
             if shard.map.len() >= self.max_per_shard {
                 return None;

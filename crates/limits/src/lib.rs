@@ -19,8 +19,8 @@ pub mod catalog;
 pub mod connections;
 pub mod credits;
 pub mod gate;
-pub mod streaming;
 pub mod ledger;
+pub mod streaming;
 pub mod sync;
 pub mod window;
 

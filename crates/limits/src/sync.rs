@@ -165,6 +165,9 @@ impl Subscriptions {
     /// A subscribe request by `user` (with `deployed` deployed accounts) for `account` through
     /// front-end `server`. Every request counts against the rate; only a new subscription
     /// (or a move to another server) counts against the subscription limits.
+    ///
+    /// An account key must name one user's account (key it by user and account id, as the
+    /// credit ledger does): a subscribe for a key held by another user moves it.
     pub fn subscribe(
         &mut self,
         user: u64,

@@ -197,9 +197,16 @@ pub async fn start(config: Config, env_secret_key: Option<&str>) -> Result<Runni
     let shutdown = async move {
         let _ = stopped.await;
     };
+    // Open connections per address are capped here, on wall time (a frozen virtual clock
+    // must not lock clients out). The connection *rate* (CQG limit 1) is meant for long-lived
+    // sessions: the SDK opens a connection per REST request, so the rate will count
+    // streaming sessions, not the REST listener's connections.
     let guard = listener::ConnectionGuard::new(
-        ConnectionQuotas::from_catalogue(&state.config.limits),
-        state.clock.clone(),
+        ConnectionQuotas {
+            per_period: u64::MAX,
+            ..ConnectionQuotas::from_catalogue(&state.config.limits)
+        },
+        Arc::new(SystemClock),
     );
     let listener = listener::GuardedListener::new(listener, guard);
     let task = match tls {

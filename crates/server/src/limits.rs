@@ -178,9 +178,14 @@ pub async fn charge(
     else {
         return next.run(req).await;
     };
+    // axum answers HEAD with the GET handler: it costs what GET costs.
+    let method = match req.method() {
+        &Method::HEAD => Method::GET,
+        m => m.clone(),
+    };
     let Some(&(operation, cost)) = costs
         .get(path.as_str())
-        .and_then(|by_method| by_method.iter().find(|(m, _)| m == req.method()))
+        .and_then(|by_method| by_method.iter().find(|(m, _)| *m == method))
         .map(|(_, c)| c)
     else {
         return next.run(req).await;
@@ -194,19 +199,27 @@ pub async fn charge(
         };
         (header(AUTH_HEADER), header("client-id").unwrap_or_default())
     };
-    // Without a valid token the handler answers 401; nothing to charge.
-    let Some(Ok(caller)) = (match token {
-        Some(t) => Some(state.tokens.authenticate(&t).await),
-        None => None,
-    }) else {
+    // Without a token the handler answers 401: nothing to charge. A token that does not
+    // authenticate is answered here, so that nothing runs uncharged.
+    let Some(token) = token else {
         return next.run(req).await;
     };
+    let caller = match state.tokens.authenticate(&token).await {
+        Ok(caller) => caller,
+        Err(e) => return e.into_response(),
+    };
     let params = req.extract_parts::<RawPathParams>().await.ok();
-    let account = params.as_ref().and_then(|p| {
+    let named = params.as_ref().and_then(|p| {
         p.iter()
             .find(|(k, _)| *k == "id")
             .map(|(_, v)| v.to_owned())
     });
+    // Only an account the caller owns is charged (and tracked): any other id gets its 404
+    // from the handler, charged to the application and its server alone.
+    let account = match named {
+        Some(id) => owns(&state, &caller, &id).await.then_some(id),
+        None => None,
+    };
     let keys = keys(&state, &caller.user_id, &client_id, account.as_deref());
     let now = state.now();
     let _permit = match (cost.book, keys.account) {
@@ -229,6 +242,14 @@ pub async fn charge(
         ledger.post_charge(&keys, extra, state.now());
     }
     response
+}
+
+/// Whether `id` is one of the caller's accounts (the account directory, not the store).
+async fn owns(state: &Shared, caller: &Caller, id: &str) -> bool {
+    matches!(
+        state.directory.get(state.store.as_ref(), id).await,
+        Ok(Some(e)) if e.row.user_id == caller.user_id
+    )
 }
 
 fn period_text(ms: i64) -> String {
@@ -254,7 +275,7 @@ fn refused(refusal: Refusal, operation: &str, path: &str, now: Timestamp) -> Api
         Refusal::Exhausted(e) => e,
         Refusal::Full(scope) => {
             let (kind, _) = scope_names(scope);
-            let retry = Timestamp(now.0 + 1_000);
+            let retry = now.plus_millis(1_000);
             return ApiError::of(Kind::TooManyRequests, &messages::LIMIT_TRACKING_FULL, &[])
                 .with_metadata(json!({"type": kind, "recommendedRetryTime": retry}))
                 .retry_after(1);
@@ -278,8 +299,9 @@ fn refused(refusal: Refusal, operation: &str, path: &str, now: Timestamp) -> Api
         "path": path,
     });
     let Some(retry) = e.retry_at else {
+        // Waiting would not help: the request costs more than the window allows at all.
         return ApiError::of(
-            Kind::TooManyRequests,
+            Kind::Forbidden,
             &messages::LIMIT_CPU_OVER_QUOTA,
             &[&operation, &e.required, &e.total, &period],
         )
@@ -311,7 +333,7 @@ fn concurrency_refusal(busy: Busy, now: Timestamp) -> ApiError {
         "type": "LIMIT_CONCURRENT_MARKET_DATA_REQUESTS_PER_ACCOUNT",
         "maxRequestsPerAccount": busy.max,
         "concurrentRequestCount": busy.current,
-        "recommendedRetryTime": Timestamp(now.0 + 1_000),
+        "recommendedRetryTime": now.plus_millis(1_000),
     }))
     .retry_after(1)
 }
@@ -393,6 +415,11 @@ pub async fn api_limits(
                 &messages::LIMIT_API_LIMITS_BUSY,
                 &[&busy.max],
             )
+            .with_metadata(json!({
+                "type": "LIMIT_API_LIMIT_REQUESTS_IN_PROCESSING",
+                "maxRequestsInProcessing": busy.max,
+                "recommendedRetryTime": state.now().plus_millis(1_000),
+            }))
             .retry_after(1)
         })?;
     let query = crate::extract::query_map(raw.as_deref());

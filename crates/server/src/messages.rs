@@ -69,7 +69,7 @@ catalogue! {
         "429 on a client-API route: a CPU-credit window of the application, its front-end server or the account is used up (metadata.recommendedRetryTime)";
     LIMIT_CPU_OVER_QUOTA = "limit.cpu_credits_over_quota",
         "The {0} API needs {1} CPU credits, more than the {2} allowed per {3}",
-        "429 on a client-API route whose cost alone exceeds a quota (it never passes)";
+        "403 on a client-API route whose cost alone exceeds a quota (waiting would not help)";
     LIMIT_TRACKING_FULL = "limit.tracking_full",
         "The server tracks too many rate-limit keys right now. Please retry later",
         "429 when the credit ledger holds its maximum of live keys (ledger_keys_max)";

@@ -28,6 +28,56 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Accounts one user may hold.
+/// Account creations in flight per user: the account limit counts them with the stored
+/// accounts, so that parallel creates cannot pass it together.
+#[derive(Debug, Default)]
+pub struct Creating(std::sync::Mutex<HashMap<String, usize>>);
+
+/// A reserved place, given back when the create ends either way.
+#[derive(Debug)]
+pub struct CreateSlot<'a> {
+    creating: &'a Creating,
+    user_id: String,
+}
+
+impl Creating {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A place for one more of `user_id`'s accounts, if `stored` plus those in flight stay
+    /// under `max`.
+    pub fn reserve(&self, user_id: &str, stored: usize, max: usize) -> Option<CreateSlot<'_>> {
+        let mut map = self.lock();
+        let in_flight = map.entry(user_id.to_owned()).or_insert(0);
+        if stored.saturating_add(*in_flight) >= max {
+            if *in_flight == 0 {
+                map.remove(user_id);
+            }
+            return None;
+        }
+        *in_flight += 1;
+        Some(CreateSlot {
+            creating: self,
+            user_id: user_id.to_owned(),
+        })
+    }
+}
+
+impl Drop for CreateSlot<'_> {
+    fn drop(&mut self) {
+        let mut map = self.creating.lock();
+        if let Some(n) = map.get_mut(&self.user_id) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.user_id);
+            }
+        }
+    }
+}
+
 /// The `accounts_per_user` limit (CQG-style: a warning user message at 99%).
 fn accounts_per_user(state: &Shared) -> usize {
     let id = drawbridge_limits::catalog::id::ACCOUNTS_PER_USER;
@@ -412,13 +462,11 @@ pub async fn create(
     ) = doc_fields;
     let existing = state.store.accounts_of(&caller.user_id).await?.len();
     let max = accounts_per_user(&state);
-    if existing >= max {
-        return Err(ApiError::of(
-            Kind::Validation,
-            &messages::ACCOUNT_LIMIT,
-            &[&max],
-        ));
-    }
+    // Held until the row is stored (or the create fails): parallel creates count each other.
+    let _slot = state
+        .creating
+        .reserve(&caller.user_id, existing, max)
+        .ok_or_else(|| ApiError::of(Kind::Validation, &messages::ACCOUNT_LIMIT, &[&max]))?;
     let mut doc = AccountDoc::new(&caller.user_id, name, login, server, &region, now);
     doc.kind = kind;
     doc.version = if platform == "mt4" { 4 } else { 5 };

@@ -32,6 +32,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Notices queued for users.
     pub user_messages: UserMessages,
+    /// Account creations in flight, for the account limit.
+    pub creating: crate::provisioning::Creating,
     sessions: RwLock<Sessions>,
 }
 
@@ -59,6 +61,7 @@ impl AppState {
             metrics: Metrics::default(),
             directory: Directory::default(),
             user_messages: UserMessages::default(),
+            creating: Default::default(),
             sessions: RwLock::new(Sessions::default()),
         }
     }

@@ -240,8 +240,8 @@ async fn answers(stream: &mut tokio::net::TcpStream) -> bool {
 }
 
 #[tokio::test]
-async fn connections_per_address_and_their_rate_are_capped() {
-    let (_dir, running, _api) = serve(&[("connections_per_ip", 2), ("connection_rate", 4)]).await;
+async fn open_connections_per_address_are_capped() {
+    let (_dir, running, _api) = serve(&[("connections_per_ip", 2)]).await;
     let connect = || tokio::net::TcpStream::connect(running.addr);
     let mut a = connect().await.unwrap();
     let mut b = connect().await.unwrap();
@@ -249,25 +249,12 @@ async fn connections_per_address_and_their_rate_are_capped() {
     // A third open connection from 127.0.0.1 is closed before it is served.
     let mut c = connect().await.unwrap();
     assert!(!answers(&mut c).await, "a third connection was served");
-    // Closing one gives its place back (the fourth admitted connection of the period).
+    // Closing one gives its place back.
     drop(a);
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let mut d = connect().await.unwrap();
     assert!(answers(&mut d).await, "a freed place was not given back");
-    // The rate: 4 admitted per 100 s (the refused one does not count); a fifth is refused
-    // even with a place free.
-    drop(d);
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let mut e = connect().await.unwrap();
-    assert!(answers(&mut e).await, "the fourth of the period");
-    drop(e);
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let mut f = connect().await.unwrap();
-    assert!(
-        !answers(&mut f).await,
-        "a fifth connection within the period was served"
-    );
-    drop(b);
+    drop((b, d));
     running.stop().await;
 }
 
