@@ -143,6 +143,9 @@ impl Volume {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Money(pub i64);
 
+/// The largest float below one half: adding it never carries a fraction under a half up.
+const HALF_BELOW: f64 = 0.499_999_999_999_999_94;
+
 impl Money {
     pub const ZERO: Self = Self(0);
 
@@ -152,9 +155,13 @@ impl Money {
         // A nudge of a millionth of a cent makes decimal halves (100.005, stored as
         // 100.00499999…) round away from zero as a person reading the number expects.
         let raw = v * MONEY_SCALE as f64;
-        let scaled = (raw + raw.signum() * 1e-6).round();
-        if scaled.is_finite() && scaled.abs() < 9.0e18 {
-            Self(scaled as i64)
+        let nudged = raw + 1e-6_f64.copysign(raw);
+        // Halves away from zero, inline: `f64::round` is a libm call on baseline x86-64 and
+        // a full revaluation rounds millions of profits. round(x) = trunc(x + copysign(0.5 −
+        // ½ulp, x)) for every float; floats past 9e18 are whole and out of range, and NaN
+        // fails the test.
+        if nudged.abs() < 9.0e18 {
+            Self((nudged + HALF_BELOW.copysign(nudged)) as i64)
         } else {
             Self(0)
         }
@@ -227,6 +234,75 @@ impl fmt::Display for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// `Money::from_f64` as first written, with `f64::round`: the inline rounding must give
+    /// exactly the same cents.
+    fn reference(v: f64) -> Money {
+        let raw = v * MONEY_SCALE as f64;
+        let scaled = (raw + raw.signum() * 1e-6).round();
+        if scaled.is_finite() && scaled.abs() < 9.0e18 {
+            Money(scaled as i64)
+        } else {
+            Money(0)
+        }
+    }
+
+    /// Amounts where rounding is delicate: halves, the nudge, zeros, the range limits.
+    const EDGES: [f64; 16] = [
+        0.0,
+        -0.0,
+        0.005,
+        -0.005,
+        100.005,
+        -100.005,
+        0.004_999_999_9,
+        1.234_5e-9,
+        2.5e-3,
+        4_503_599_627_370_495.5,
+        8.999_999_999_999_999e16,
+        9.0e16,
+        -9.0e16,
+        f64::MAX,
+        f64::INFINITY,
+        f64::NAN,
+    ];
+
+    #[test]
+    fn from_f64_matches_the_reference_at_the_edges() {
+        for v in EDGES {
+            assert_eq!(Money::from_f64(v), reference(v), "{v:e}");
+        }
+    }
+
+    /// Halves and whole numbers at every magnitude, a few ulps either side, both signs.
+    #[test]
+    fn from_f64_matches_the_reference_near_halves() {
+        for k in 0..64 {
+            let base = 2f64.powi(k);
+            for x in [base, base + 0.5, base - 0.5, base + 1.5, 0.5, HALF_BELOW] {
+                for d in -4i64..=4 {
+                    let y = f64::from_bits(x.to_bits().wrapping_add_signed(d));
+                    for v in [y, -y, y / 100.0, -y / 100.0, y / 1e8] {
+                        assert_eq!(Money::from_f64(v), reference(v), "{v:e}");
+                    }
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn from_f64_matches_the_reference(bits in any::<u64>(), cents in any::<i64>(), k in 0u32..400) {
+            let v = f64::from_bits(bits);
+            prop_assert_eq!(Money::from_f64(v), reference(v), "{:e}", v);
+            // Decimal halves and near-halves at every magnitude.
+            let w = (cents as f64 + 0.5) / 10f64.powi(k as i32 % 20);
+            prop_assert_eq!(Money::from_f64(w), reference(w), "{:e}", w);
+            let x = w / 100.0;
+            prop_assert_eq!(Money::from_f64(x), reference(x), "{:e}", x);
+        }
+    }
 
     #[test]
     fn fixed_round_trips_and_rounds_half_away_from_zero() {

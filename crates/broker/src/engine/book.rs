@@ -71,6 +71,9 @@ pub struct Position {
     pub tags: Tags,
     pub(crate) next_in_account: u32,
     pub(crate) symbol_slot: u32,
+    /// The currency slot of the account (`Valuation::currency_slot`), so valuing a position
+    /// needs no read of its account.
+    pub(crate) currency_slot: u16,
 }
 
 /// MT5 order types a pending order can have.

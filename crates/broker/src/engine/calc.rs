@@ -47,7 +47,19 @@ pub fn raw_profit(
     open: Price,
     close: Price,
 ) -> f64 {
-    (close.0 - open.0) as f64 / 1e8 * side.sign() * volume.lots() * contract_size
+    signed_raw_profit(contract_size, side.sign(), volume, open, close)
+}
+
+/// [`raw_profit`] with the side given as its sign (+1 buy, −1 sell).
+#[inline]
+pub(crate) fn signed_raw_profit(
+    contract_size: f64,
+    sign: f64,
+    volume: Volume,
+    open: Price,
+    close: Price,
+) -> f64 {
+    (close.0 - open.0) as f64 / 1e8 * sign * volume.lots() * contract_size
 }
 
 /// Rounds a raw profit to money with the conversion factor for its sign (`k_gain` for ≥ 0).
@@ -136,25 +148,67 @@ impl Converter {
         ))
     }
 
-    /// The FX-like symbols whose quotes `rate(from, to, ..)` reads: none for the same
-    /// currency, the direct pair, or both legs through USD.
-    pub fn route(&self, from: Currency, to: Currency) -> Vec<SymbolIdx> {
-        let pair = |a: Currency, b: Currency| {
-            self.pairs
-                .get(&(a, b))
-                .or_else(|| self.pairs.get(&(b, a)))
-                .copied()
-        };
+    /// Every FX-like symbol whose quote `rate(from, to, ..)` may read: the direct pair and,
+    /// unless either side is USD, both legs through USD (read when the direct pair is
+    /// missing or not live yet). A superset of [`Converter::route`].
+    pub fn reads(&self, from: Currency, to: Currency) -> Vec<SymbolIdx> {
         if from == to {
             return Vec::new();
         }
-        if let Some(s) = pair(from, to) {
+        let usd = Currency::USD;
+        let mut out: Vec<SymbolIdx> = self.pair(from, to).into_iter().collect();
+        if from != usd && to != usd {
+            out.extend(self.pair(from, usd));
+            out.extend(self.pair(usd, to));
+        }
+        out
+    }
+
+    /// The symbol quoting `a` in `b`, or else `b` in `a`: the one `direct(a, b, ..)` reads.
+    fn pair(&self, a: Currency, b: Currency) -> Option<SymbolIdx> {
+        self.pairs
+            .get(&(a, b))
+            .or_else(|| self.pairs.get(&(b, a)))
+            .copied()
+    }
+
+    /// The FX-like symbols whose quotes `rate(from, to, ..)` reads: none for the same
+    /// currency, the direct pair, or both legs through USD.
+    pub fn route(&self, from: Currency, to: Currency) -> Vec<SymbolIdx> {
+        if from == to {
+            return Vec::new();
+        }
+        if let Some(s) = self.pair(from, to) {
             return vec![s];
         }
-        [pair(from, Currency::USD), pair(Currency::USD, to)]
+        [self.pair(from, Currency::USD), self.pair(Currency::USD, to)]
             .into_iter()
             .flatten()
             .collect()
+    }
+}
+
+/// The conversion factors of one symbol into one account currency at current quotes: what
+/// [`Converter::profit_factors`] and the margin conversion of [`exposure_margin`] give, with
+/// their fallbacks of 1 when no route is live.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rates {
+    /// Profit factor for a gain (≥ 0).
+    pub gain: f64,
+    /// Profit factor for a loss.
+    pub loss: f64,
+    /// Factor turning the margin currency into the account currency.
+    pub margin: f64,
+}
+
+impl Rates {
+    /// The factors of `spec` into `to` at `quotes`.
+    pub fn of(conv: &Converter, spec: &SymbolSpec, to: Currency, quotes: &[Quote]) -> Self {
+        let (gain, loss) = conv.profit_factors(spec, to, quotes).unwrap_or((1.0, 1.0));
+        let margin = conv
+            .rate(spec.margin_currency, to, quotes, false)
+            .unwrap_or(1.0);
+        Self { gain, loss, margin }
     }
 }
 
@@ -163,6 +217,53 @@ impl Converter {
 pub struct Exposure {
     pub buy: Volume,
     pub sell: Volume,
+}
+
+/// Symbols an [`Exposures`] set holds without allocating: more than most accounts trade.
+const EXPOSURES_INLINE: usize = 8;
+
+/// One account's exposures, symbol by symbol in order of first appearance: inline for the
+/// first [`EXPOSURES_INLINE`] symbols, on the heap past that.
+#[derive(Debug, Default)]
+pub(crate) struct Exposures {
+    inline: [(SymbolIdx, Exposure); EXPOSURES_INLINE],
+    len: usize,
+    spill: Vec<(SymbolIdx, Exposure)>,
+}
+
+impl Exposures {
+    /// Adds `volume` on `side` to the exposure of `s`.
+    pub(crate) fn add(&mut self, s: SymbolIdx, side: Side, volume: Volume) {
+        let e = self.entry(s);
+        match side {
+            Side::Buy => e.buy += volume,
+            Side::Sell => e.sell += volume,
+        }
+    }
+
+    fn entry(&mut self, s: SymbolIdx) -> &mut Exposure {
+        if let Some(i) = self.inline[..self.len].iter().position(|(x, _)| *x == s) {
+            return &mut self.inline[i].1;
+        }
+        if self.len < EXPOSURES_INLINE {
+            self.inline[self.len] = (s, Exposure::default());
+            self.len += 1;
+            return &mut self.inline[self.len - 1].1;
+        }
+        let i = match self.spill.iter().position(|(x, _)| *x == s) {
+            Some(i) => i,
+            None => {
+                self.spill.push((s, Exposure::default()));
+                self.spill.len() - 1
+            }
+        };
+        &mut self.spill[i].1
+    }
+
+    /// The symbols and their exposures, in order of first appearance.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (SymbolIdx, Exposure)> + '_ {
+        self.inline[..self.len].iter().chain(&self.spill).copied()
+    }
 }
 
 /// Margin of one symbol's exposure in the account currency. The hedged part (the smaller
@@ -177,6 +278,21 @@ pub fn exposure_margin(
     currency: Currency,
     leverage: u32,
 ) -> Money {
+    let rate = conv
+        .rate(spec.margin_currency, currency, quotes, false)
+        .unwrap_or(1.0);
+    exposure_margin_at(spec, e, q, rate, leverage)
+}
+
+/// [`exposure_margin`] with the margin currency's conversion `rate` already known.
+#[inline]
+pub fn exposure_margin_at(
+    spec: &SymbolSpec,
+    e: Exposure,
+    q: &Quote,
+    rate: f64,
+    leverage: u32,
+) -> Money {
     let hedged = e.buy.min(e.sell);
     let (open_side, open_vol) = if e.buy >= e.sell {
         (Side::Buy, e.buy - hedged)
@@ -188,8 +304,40 @@ pub fn exposure_margin(
     if hedged.0 > 0 {
         raw += raw_margin(spec, hedged, price, spec.margin_hedged, leverage);
     }
-    let rate = conv
-        .rate(spec.margin_currency, currency, quotes, false)
-        .unwrap_or(1.0);
     Money::from_f64(raw * rate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Past the inline symbols the set spills to the heap and still sums per symbol, in
+        /// order of first appearance.
+        #[test]
+        fn exposures_sum_per_symbol(legs in proptest::collection::vec((0u32..20, any::<bool>(), 1i64..1_000), 0..60)) {
+            let mut set = Exposures::default();
+            let mut want: Vec<(SymbolIdx, Exposure)> = Vec::new();
+            for &(s, buy, v) in &legs {
+                let (s, side, v) = (SymbolIdx(s), if buy { Side::Buy } else { Side::Sell }, Volume(v));
+                set.add(s, side, v);
+                let i = match want.iter().position(|(x, _)| *x == s) {
+                    Some(i) => i,
+                    None => {
+                        want.push((s, Exposure::default()));
+                        want.len() - 1
+                    }
+                };
+                match side {
+                    Side::Buy => want[i].1.buy += v,
+                    Side::Sell => want[i].1.sell += v,
+                }
+            }
+            let got: Vec<(SymbolIdx, Volume, Volume)> = set.iter().map(|(s, e)| (s, e.buy, e.sell)).collect();
+            let want: Vec<(SymbolIdx, Volume, Volume)> = want.into_iter().map(|(s, e)| (s, e.buy, e.sell)).collect();
+            prop_assert_eq!(got, want);
+        }
+
+    }
 }

@@ -378,6 +378,7 @@ impl Engine {
             tags: tags.clone(),
             next_in_account: NIL,
             symbol_slot: 0,
+            currency_slot: 0,
         };
         self.insert_position(p);
         self.book_trade_deal(
@@ -438,6 +439,7 @@ impl Engine {
             tags: Tags::default(),
             next_in_account: NIL,
             symbol_slot: 0,
+            currency_slot: 0,
         };
         self.insert_position(p);
         id
@@ -448,6 +450,7 @@ impl Engine {
         let a = p.account;
         p.next_in_account = self.accounts[a.index()].first_position;
         p.symbol_slot = self.by_symbol[p.symbol.index()].len() as u32;
+        p.currency_slot = self.values[a.index()].currency_slot;
         let (id, sym) = (p.id, p.symbol);
         self.index_position_stops(&p);
         let slot = self.positions.insert(p);

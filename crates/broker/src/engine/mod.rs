@@ -13,6 +13,7 @@
 //! - `tick`: quote updates, pending/SL/TP/trailing triggers, revaluation, margin call, stop-out.
 //! - `rollover`: swaps at broker midnight and order expiration.
 //! - `revalue`: the full mark-to-market sweep and the incremental per-symbol path.
+//! - `rates`: conversion factors per (account currency, symbol), kept current with the quotes.
 //! - [`retcode`]: MT5 `TRADE_RETCODE_*`.
 
 pub mod book;
@@ -20,6 +21,7 @@ pub mod calc;
 pub mod command;
 mod execute;
 mod pending;
+mod rates;
 pub mod retcode;
 mod revalue;
 mod rollover;
@@ -33,7 +35,7 @@ use crate::account::{
 use crate::symbol::Currency;
 use crate::symbol::{SymbolIdx, SymbolSpec};
 use book::{Deal, DealKind, History, Order, Position, Reason, Tags};
-use calc::{Converter, Quote};
+use calc::{Converter, Quote, Rates};
 pub use command::{TradeCommand, TradeOutcome};
 use drawbridge_model::{Money, ServerZone, Timestamp};
 pub use retcode::Retcode;
@@ -125,6 +127,10 @@ pub struct Engine {
     pub(crate) values: Vec<Valuation>,
     /// Account currencies in use; `Valuation::currency_slot` indexes this.
     pub(crate) currencies: Vec<Currency>,
+    /// Conversion factors per (currency slot, symbol) at current quotes (see `rates`).
+    pub(crate) rates: Vec<Rates>,
+    /// For each symbol, the `rates` entries that read its quote.
+    pub(crate) rate_readers: Vec<Vec<u32>>,
     /// Scratch list of accounts touched by one incremental revaluation.
     pub(crate) touched: Vec<AccountIdx>,
     pub(crate) logins: HashMap<u64, AccountIdx>,
@@ -161,6 +167,8 @@ impl Engine {
             accounts: Vec::new(),
             values: Vec::new(),
             currencies: Vec::new(),
+            rates: Vec::new(),
+            rate_readers: vec![Vec::new(); n],
             touched: Vec::new(),
             logins: HashMap::new(),
             members: HashMap::new(),
@@ -419,6 +427,7 @@ impl Engine {
                 self.dependents[s.index()].push((SymbolIdx(t as u32), Some(slot)));
             }
         }
+        self.add_currency_rates(slot);
         slot
     }
 
@@ -468,24 +477,19 @@ impl Engine {
 
     /// Current profit of a position in its account's currency (swap and commission excluded).
     pub fn position_profit(&self, p: &Position) -> Money {
-        let acc = &self.accounts[p.account.index()];
-        let spec = &self.specs[p.symbol.index()];
         let q = self.quotes[p.symbol.index()];
         if !q.is_live() {
             return Money::ZERO;
         }
         let raw = calc::raw_profit(
-            spec.contract_size,
+            self.specs[p.symbol.index()].contract_size,
             p.side,
             p.volume,
             p.open_price,
             q.close_price(p.side),
         );
-        let (kg, kl) = self
-            .conv
-            .profit_factors(spec, acc.currency, &self.quotes)
-            .unwrap_or((1.0, 1.0));
-        calc::to_money(raw, kg, kl)
+        let r = self.rates(p.symbol, p.currency_slot);
+        calc::to_money(raw, r.gain, r.loss)
     }
 
     /// The last revaluation of an account.

@@ -1,7 +1,7 @@
 //! Quotes in, consequences out: triggers, trailing stops, revaluation, margin call, stop-out.
 
 use super::book::{DealEntry, Reason, Side};
-use super::calc::{self, Exposure};
+use super::calc::{self, Exposures};
 use super::trigger::Target;
 use super::{Engine, Event};
 use crate::account::{AccountIdx, MarginMode};
@@ -43,6 +43,7 @@ impl Engine {
             ask,
             time: self.now,
         };
+        self.refresh_rates(s);
         events.push(Event::Quote { symbol: s });
         // What fires may set new levels the same quote has already reached (a gap fills a
         // pending order whose TP lies behind the price; a stop-limit places a marketable
@@ -152,29 +153,17 @@ impl Engine {
         a: AccountIdx,
         leg: Option<(SymbolIdx, Side, Volume)>,
     ) -> Money {
-        let mut exposures: Vec<(SymbolIdx, Exposure)> = Vec::new();
-        let mut add = |s: SymbolIdx, side: Side, v: Volume| {
-            let i = match exposures.iter().position(|(x, _)| *x == s) {
-                Some(i) => i,
-                None => {
-                    exposures.push((s, Exposure::default()));
-                    exposures.len() - 1
-                }
-            };
-            match side {
-                Side::Buy => exposures[i].1.buy += v,
-                Side::Sell => exposures[i].1.sell += v,
-            }
-        };
+        let mut exposures = Exposures::default();
         for p in self.positions_of(a) {
-            add(p.symbol, p.side, p.volume);
+            exposures.add(p.symbol, p.side, p.volume);
         }
         if let Some((s, side, v)) = leg {
-            add(s, side, v);
+            exposures.add(s, side, v);
         }
         let acc = &self.accounts[a.index()];
+        let slot = self.values[a.index()].currency_slot;
         let mut total = Money::ZERO;
-        for (s, mut e) in exposures {
+        for (s, mut e) in exposures.iter() {
             if acc.margin_mode == MarginMode::Netting {
                 let net = e.buy.min(e.sell);
                 e.buy -= net;
@@ -182,15 +171,9 @@ impl Engine {
             }
             let q = self.quotes[s.index()];
             if q.is_live() {
-                total += calc::exposure_margin(
-                    &self.specs[s.index()],
-                    e,
-                    &q,
-                    &self.conv,
-                    &self.quotes,
-                    acc.currency,
-                    acc.leverage,
-                );
+                let rate = self.rates(s, slot).margin;
+                let spec = &self.specs[s.index()];
+                total += calc::exposure_margin_at(spec, e, &q, rate, acc.leverage);
             }
         }
         total
@@ -218,10 +201,13 @@ impl Engine {
     /// most losing position of the account (or its group) is closed, again and again, until
     /// the margin level recovers or nothing is left to close.
     pub(crate) fn enforce_levels(&mut self, a: AccountIdx, events: &mut Vec<Event>) {
-        let unit: Vec<AccountIdx> = match self.accounts[a.index()].kind.group_master(a) {
-            Some(master) => self.group_members(master).collect(),
-            None => vec![a],
-        };
+        // Group accounts are rare: only they pay for a list of the unit's members.
+        let master = self.accounts[a.index()].kind.group_master(a);
+        let group: Vec<AccountIdx> = master
+            .map(|m| self.group_members(m).collect())
+            .unwrap_or_default();
+        let alone = [a];
+        let unit: &[AccountIdx] = if master.is_some() { &group } else { &alone };
         let (stop_out, call) = {
             let acc = &self.accounts[a.index()];
             (i64::from(acc.stop_out_pct), i64::from(acc.margin_call_pct))
