@@ -390,26 +390,44 @@ impl Ledger for MemoryLedger {
     fn try_charge(&self, keys: &Keys, cost: Credits, now: Timestamp) -> Result<(), Refusal> {
         let now_ms = now.0;
         let mult = keys.user_multiplier.max(1);
-        self.with_rings(keys, now_ms, |u, s, a| {
-            let mut worst = None;
+        let mut worst = None;
+        // Locked from the least to the most shared key, as in `with_rings`; each scope is
+        // checked as soon as it is locked, so the application's lock, which all of its
+        // requests contend for, covers only its own check and charge.
+        let mut account = keys.account.map(|a| (a, self.account.shard(a)));
+        let a = match &mut account {
+            Some((key, shard)) => {
+                let rings = (self.account.entry(shard, *key, now_ms))
+                    .ok_or(Refusal::Full(Scope::Account))?;
+                self.account
+                    .check(Scope::Account, rings, 1, cost, now_ms, &mut worst);
+                Some(rings)
+            }
+            None => None,
+        };
+        let mut server = self.server.shard(keys.server);
+        let s = (self.server.entry(&mut server, keys.server, now_ms))
+            .ok_or(Refusal::Full(Scope::Server))?;
+        self.server
+            .check(Scope::Server, s, 1, cost, now_ms, &mut worst);
+        {
+            let mut user = self.user.shard(keys.user);
+            let u = (self.user.entry(&mut user, keys.user, now_ms))
+                .ok_or(Refusal::Full(Scope::User))?;
+            // Checked even when another scope refused: the retry instant is the latest.
             self.user
                 .check(Scope::User, u, mult, cost, now_ms, &mut worst);
-            self.server
-                .check(Scope::Server, s, 1, cost, now_ms, &mut worst);
-            if let Some(a) = a.as_deref() {
-                self.account
-                    .check(Scope::Account, a, 1, cost, now_ms, &mut worst);
-            }
             if let Some(e) = worst {
                 return Err(Refusal::Exhausted(e));
             }
             u.iter_mut().for_each(|r| r.add(cost.0));
-            s.iter_mut().for_each(|r| r.add(cost.0));
-            if let Some(a) = a {
-                a.iter_mut().for_each(|r| r.add(cost.0));
-            }
-            Ok(())
-        })?
+        }
+        // Still under their locks: no charge sees the application's part without these.
+        s.iter_mut().for_each(|r| r.add(cost.0));
+        if let Some(a) = a {
+            a.iter_mut().for_each(|r| r.add(cost.0));
+        }
+        Ok(())
     }
 
     fn post_charge(&self, keys: &Keys, cost: Credits, now: Timestamp) {
