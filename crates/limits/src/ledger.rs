@@ -229,11 +229,12 @@ impl<T: Amount, const S: usize, const W: usize> Table<T, S, W> {
         key: u64,
         now_ms: i64,
     ) -> Option<&'s mut [Ring<T, S>; W]> {
-        if !shard.map.contains_key(&key) {
+        // Only a shard due for a sweep (or full) looks the key up twice; the common path is
+        // the one lookup of `entry`.
+        let threshold = shard.sweep_at.min(self.max_per_shard);
+        if shard.map.len() >= threshold && !shard.map.contains_key(&key) {
             let full = shard.map.len() >= self.max_per_shard;
-            let due = shard.map.len() >= shard.sweep_at.min(self.max_per_shard)
-                && (!full || now_ms >= shard.next_full_sweep_ms);
-            if due {
+            if !full || now_ms >= shard.next_full_sweep_ms {
                 shard.map.retain(|_, rings| !self.idle(rings, now_ms));
                 if shard.map.capacity() > 4 * shard.map.len() + 64 {
                     shard.map.shrink_to(2 * shard.map.len());
