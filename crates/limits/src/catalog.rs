@@ -148,14 +148,12 @@ limits! {
         "At most {0} trading accounts per user; a warning at 99%";
 }
 
-/// The largest value a limit may be set to: per-account credit windows count thousandths
-/// of a credit in `u32` (a million accounts' state must stay small), so their quota must fit
-/// there; every other limit fits `u32` counts or `u64` credits.
-fn max_value(limit: u32) -> u64 {
+/// The largest value a limit may be set to: credits are counted in thousandths in `u64`,
+/// every other limit in `u32`.
+pub fn max_value(limit: u32) -> u64 {
     match limit {
-        id::CPU_PER_ACCOUNT_10S | id::HISTORY_PER_ACCOUNT_10S => u64::from(u32::MAX) / 1_000,
-        id::CPU_PER_USER_1S..=id::CPU_PER_SERVER_6H
-        | id::HISTORY_PER_USER_1S..=id::HISTORY_PER_SERVER_6H => u64::MAX / 1_000_000,
+        id::CPU_PER_USER_1S..=id::CPU_PER_ACCOUNT_10S
+        | id::HISTORY_PER_USER_1S..=id::HISTORY_PER_ACCOUNT_10S => u64::MAX / 1_000_000,
         _ => u64::from(u32::MAX),
     }
 }
@@ -325,7 +323,7 @@ mod tests {
         assert_eq!(c.cpu_quotas().per_user[3], Quota::per_secs(43_200, 21_600));
         o.insert("nope".to_owned(), 1);
         o.insert("cpu_per_user_1s".to_owned(), 0);
-        o.insert("cpu_per_account_10s".to_owned(), 5_000_000);
+        o.insert("connections_per_ip".to_owned(), 5_000_000_000);
         let errs = Catalogue::with_overrides(&o).unwrap_err();
         assert_eq!(errs.len(), 3, "{errs:?}");
     }

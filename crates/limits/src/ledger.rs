@@ -180,6 +180,9 @@ struct Shard<T: Amount, const S: usize, const W: usize> {
 struct Table<T: Amount, const S: usize, const W: usize> {
     spans: [Span; W],
     quotas: [Credits; W],
+    /// Thousandths of a credit per counted unit: 1 unless a quota would not fit `T`, in
+    /// which case charges are counted in coarser units, rounded up (never undercharged).
+    unit: u64,
     shards: Box<[Mutex<Shard<T, S, W>>]>,
     max_per_shard: usize,
 }
@@ -191,9 +194,11 @@ fn lock<V>(m: &Mutex<V>) -> MutexGuard<'_, V> {
 
 impl<T: Amount, const S: usize, const W: usize> Table<T, S, W> {
     fn new(quotas: &[Quota; W], buckets: usize, max_keys: usize) -> Self {
+        let largest = quotas.iter().map(|q| q.credits.0).max().unwrap_or(0);
         Self {
             spans: quotas.map(|q| Span::new(q.period_ms, buckets)),
             quotas: quotas.map(|q| q.credits),
+            unit: largest.div_ceil(T::MAX).max(1),
             shards: (0..SHARDS)
                 .map(|_| {
                     Mutex::new(Shard {
@@ -264,18 +269,20 @@ impl<T: Amount, const S: usize, const W: usize> Table<T, S, W> {
         now_ms: i64,
         worst: &mut Option<Exceeded>,
     ) {
+        let cost_units = self.units(cost);
         for ((r, span), quota) in rings.iter().zip(&self.spans).zip(&self.quotas) {
             let total = quota.saturating_mul(multiplier);
+            let total_units = total.0 / self.unit;
             let used = r.live();
-            if used.saturating_add(cost.0) <= total.0 {
+            if used.saturating_add(cost_units) <= total_units {
                 continue;
             }
-            let retry_at = r.retry_at(*span, now_ms, cost.0, total.0).map(Timestamp);
+            let retry_at = (r.retry_at(*span, now_ms, cost_units, total_units)).map(Timestamp);
             let e = Exceeded {
                 scope,
                 period_ms: span.period_ms,
                 total,
-                used: Credits(used),
+                used: Credits(used.saturating_mul(self.unit)),
                 required: cost,
                 retry_at,
             };
@@ -288,6 +295,17 @@ impl<T: Amount, const S: usize, const W: usize> Table<T, S, W> {
                 *worst = Some(e);
             }
         }
+    }
+
+    /// `cost` in counted units, rounded up.
+    fn units(&self, cost: Credits) -> u64 {
+        cost.0.div_ceil(self.unit)
+    }
+
+    /// Adds `cost` to every window of `rings`.
+    fn charge(&self, rings: &mut [Ring<T, S>; W], cost: Credits) {
+        let units = self.units(cost);
+        rings.iter_mut().for_each(|r| r.add(units));
     }
 
     fn usage(&self, key: u64, multiplier: u64, now_ms: i64) -> Vec<WindowUsage> {
@@ -303,7 +321,7 @@ impl<T: Amount, const S: usize, const W: usize> Table<T, S, W> {
                 WindowUsage {
                     period_ms: span.period_ms,
                     total: quota.saturating_mul(multiplier),
-                    used: Credits(r.live()),
+                    used: Credits(r.live().saturating_mul(self.unit)),
                 }
             })
             .collect()
@@ -421,12 +439,12 @@ impl Ledger for MemoryLedger {
             if let Some(e) = worst {
                 return Err(Refusal::Exhausted(e));
             }
-            u.iter_mut().for_each(|r| r.add(cost.0));
+            self.user.charge(u, cost);
         }
         // Still under their locks: no charge sees the application's part without these.
-        s.iter_mut().for_each(|r| r.add(cost.0));
+        self.server.charge(s, cost);
         if let Some(a) = a {
-            a.iter_mut().for_each(|r| r.add(cost.0));
+            self.account.charge(a, cost);
         }
         Ok(())
     }
@@ -434,10 +452,10 @@ impl Ledger for MemoryLedger {
     fn post_charge(&self, keys: &Keys, cost: Credits, now: Timestamp) {
         // A key that no longer fits was never charged before either: nothing to add to.
         let _ = self.with_rings(keys, now.0, |u, s, a| {
-            u.iter_mut().for_each(|r| r.add(cost.0));
-            s.iter_mut().for_each(|r| r.add(cost.0));
+            self.user.charge(u, cost);
+            self.server.charge(s, cost);
             if let Some(a) = a {
-                a.iter_mut().for_each(|r| r.add(cost.0));
+                self.account.charge(a, cost);
             }
         });
     }

@@ -89,3 +89,33 @@ fn past_the_maximum_new_keys_are_refused_and_active_ones_kept() {
     let again = ledger.try_charge(&keys(spent, spent), Credits::whole(1_000), now);
     assert!(matches!(again, Err(Refusal::Exhausted(_))), "{again:?}");
 }
+
+#[test]
+fn account_quotas_past_the_counters_range_are_counted_coarser_never_looser() {
+    let mut quotas = Catalogue::default().cpu_quotas();
+    // 5,000,000 credits = 5e9 thousandths: past u32, so the account windows count pairs.
+    quotas.per_account[0].credits = Credits::whole(5_000_000);
+    for q in quotas
+        .per_user
+        .iter_mut()
+        .chain(quotas.per_server.iter_mut())
+    {
+        q.credits = Credits::whole(1_000_000_000);
+    }
+    let ledger = MemoryLedger::new(&quotas);
+    let now = Timestamp(1_700_000_000_000);
+    let k = keys(1, 2);
+    for i in 0..5 {
+        ledger
+            .try_charge(&k, Credits::whole(1_000_000), now)
+            .unwrap_or_else(|e| panic!("charge {i}: {e:?}"));
+    }
+    let refused = ledger.try_charge(&k, Credits(1), now);
+    assert!(
+        matches!(refused, Err(Refusal::Exhausted(e)) if e.scope == Scope::Account),
+        "{refused:?}"
+    );
+    let usage = ledger.usage(&k, Scope::Account, now);
+    assert_eq!(usage[0].used, Credits::whole(5_000_000));
+    assert_eq!(usage[0].available(), Credits::ZERO);
+}

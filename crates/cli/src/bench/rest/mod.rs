@@ -139,18 +139,15 @@ fn runtime(threads: u32, name: &str) -> anyhow::Result<Runtime> {
         .with_context(|| format!("cannot start the {name} runtime"))
 }
 
-/// CPU-credit and connection quotas no load generator reaches: every request pays for the
-/// limiters' checks, none is refused.
-const UNREACHED_QUOTA: u64 = 1_000_000_000_000;
-
 /// The full stack on a free loopback port: a fresh data dir with the demo accounts, and the
-/// CPU-credit and connection limits raised out of reach.
+/// CPU-credit and connection limits raised as far as they go, out of the load's reach: every
+/// request pays for the limiters' checks, none is refused.
 async fn start_full(data_dir: &Path) -> anyhow::Result<Running> {
     let limits = drawbridge_limits::Catalogue::default()
         .all()
         .iter()
         .filter(|l| l.name.starts_with("cpu_per_") || l.name.starts_with("connection"))
-        .map(|l| (l.name.to_owned(), UNREACHED_QUOTA))
+        .map(|l| (l.name.to_owned(), drawbridge_limits::catalog::max_value(l.id)))
         .collect();
     let config = Config::build(Layer {
         data_dir: Some(data_dir.to_path_buf()),
