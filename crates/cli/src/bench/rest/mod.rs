@@ -147,7 +147,12 @@ async fn start_full(data_dir: &Path) -> anyhow::Result<Running> {
         .all()
         .iter()
         .filter(|l| l.name.starts_with("cpu_per_") || l.name.starts_with("connection"))
-        .map(|l| (l.name.to_owned(), drawbridge_limits::catalog::max_value(l.id)))
+        .map(|l| {
+            (
+                l.name.to_owned(),
+                drawbridge_limits::catalog::max_value(l.id),
+            )
+        })
         .collect();
     let config = Config::build(Layer {
         data_dir: Some(data_dir.to_path_buf()),
