@@ -16,22 +16,34 @@ fn sdk_python() -> String {
     })
 }
 
-/// Runs one SDK script against a fresh TLS server; panics with its output if it fails.
+/// Runs one SDK script against a fresh TLS server on a virtual clock; panics with its output
+/// if it fails.
 fn drive(script: &str) {
+    drive_with(script, &["--clock", "virtual"], "");
+}
+
+/// Runs one SDK script against a fresh TLS server started with `extra` flags and `config`
+/// as its config file; panics with its output if it fails.
+fn drive_with(script: &str, extra: &[&str], config: &str) {
     let python = sdk_python();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
     let port = free_port();
     let domain = format!("drawbridge.test:{port}");
     run(&["certs", "--data-dir", data, "--domain", &domain]);
-    let server = Server::start(
-        dir.path(),
-        port,
-        &[
-            "--domain", &domain, "--tls", "--clock", "virtual", "--seed", "11",
-        ],
-        true,
-    );
+    let config_file = dir.path().join("drawbridge.toml");
+    std::fs::write(&config_file, config).unwrap();
+    let mut args = vec![
+        "--domain",
+        &domain,
+        "--tls",
+        "--seed",
+        "11",
+        "--config",
+        config_file.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let server = Server::start(dir.path(), port, &args, true);
     let token = server
         .first_token
         .clone()
@@ -61,4 +73,11 @@ fn drive(script: &str) {
 #[test]
 fn provisioning_through_the_official_sdk() {
     drive("provisioning.py");
+}
+
+/// Past a credit limit the SDK gets the 429 with `recommendedRetryTime`, waits and succeeds.
+/// On the real clock: the SDK waits on the wall clock.
+#[test]
+fn rate_limits_through_the_official_sdk() {
+    drive_with("rate_limits.py", &[], "[limits]\nhistory_per_user_1s = 1\n");
 }
