@@ -454,6 +454,7 @@ pub fn app(state: Shared) -> Router {
             metrics::track,
         ))
         .layer(middleware::from_fn(request_id))
+        .layer(crate::streaming::layer(state.clone()))
         .with_state(state)
 }
 

@@ -89,24 +89,51 @@ fn gone(id: &str) -> ApiError {
     ApiError::of(Kind::Validation, &messages::ACCOUNT_NOT_CONNECTED, &[&id])
 }
 
+/// The account's information; `None` for an account not cleared by statements (the
+/// request succeeds with no data). The one read behind REST and the streaming RPC.
+pub(crate) async fn read_account_information(
+    state: &Shared,
+    caller: &Caller,
+    id: &str,
+) -> Result<Option<w::AccountInformation>, ApiError> {
+    let s = session(state, caller, id).await?;
+    let info = on_account(state, s, move |_, e, a| {
+        let reported = e.account(a).is_some_and(|acc| acc.kind.is_reported());
+        reported.then(|| bw::account_information(e, a, s.access, "Drawbridge"))
+    })
+    .await?
+    .ok_or_else(|| gone(id))?;
+    Ok(info.flatten())
+}
+
 /// `GET …/account-information`
 pub async fn account_information(
     State(state): State<Shared>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let s = session(&state, &caller, &id).await?;
-    let info = on_account(&state, s, move |_, e, a| {
-        let reported = e.account(a).is_some_and(|acc| acc.kind.is_reported());
-        reported.then(|| bw::account_information(e, a, s.access, "Drawbridge"))
+    Ok(
+        match read_account_information(&state, &caller, &id).await? {
+            Some(i) => Json(i).into_response(),
+            None => Json(json!({})).into_response(),
+        },
+    )
+}
+
+/// The account's open positions (REST and streaming RPC).
+pub(crate) async fn read_positions(
+    state: &Shared,
+    caller: &Caller,
+    id: &str,
+) -> Result<Vec<w::Position>, ApiError> {
+    let s = session(state, caller, id).await?;
+    on_account(state, s, move |b, e, _| {
+        b.positions(&s)
+            .map(|ps| ps.iter().map(|p| bw::position(e, p)).collect::<Vec<_>>())
+            .unwrap_or_default()
     })
     .await?
-    .ok_or_else(|| gone(&id))?;
-    // Accounts not cleared by statements: the request succeeds with no data.
-    Ok(match info.flatten() {
-        Some(i) => Json(i).into_response(),
-        None => Json(json!({})).into_response(),
-    })
+    .ok_or_else(|| gone(id))
 }
 
 /// `GET …/positions`
@@ -115,15 +142,7 @@ pub async fn positions(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<w::Position>>, ApiError> {
-    let s = session(&state, &caller, &id).await?;
-    let list = on_account(&state, s, move |b, e, _| {
-        b.positions(&s)
-            .map(|ps| ps.iter().map(|p| bw::position(e, p)).collect::<Vec<_>>())
-            .unwrap_or_default()
-    })
-    .await?
-    .ok_or_else(|| gone(&id))?;
-    Ok(Json(list))
+    Ok(Json(read_positions(&state, &caller, &id).await?))
 }
 
 /// `GET …/positions/:positionId`
@@ -388,19 +407,29 @@ pub async fn current_price(
     caller: Caller,
     Path((id, symbol)): Path<(String, String)>,
 ) -> Result<Json<w::SymbolPrice>, ApiError> {
-    let s = session(&state, &caller, &id).await?;
-    let name = symbol.clone();
-    let price = on_account(&state, s, move |_, e, a| {
+    Ok(Json(
+        read_symbol_price(&state, &caller, &id, &symbol).await?,
+    ))
+}
+
+/// A symbol's current price on the account (REST and streaming RPC).
+pub(crate) async fn read_symbol_price(
+    state: &Shared,
+    caller: &Caller,
+    id: &str,
+    symbol: &str,
+) -> Result<w::SymbolPrice, ApiError> {
+    let s = session(state, caller, id).await?;
+    let name = symbol.to_owned();
+    let price = on_account(state, s, move |_, e, a| {
         let sym = e.symbol(&name)?;
         let currency = e.account(a).map(|acc| acc.currency);
         Some(bw::symbol_price(e, sym, currency))
     })
     .await?
     .flatten()
-    .ok_or_else(|| unknown_symbol(&symbol))?;
-    price
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(&messages::NO_QUOTE, &[&symbol]))
+    .ok_or_else(|| unknown_symbol(symbol))?;
+    price.ok_or_else(|| ApiError::not_found(&messages::NO_QUOTE, &[&symbol]))
 }
 
 /// `GET …/symbols/:symbol/current-candles/:timeframe`

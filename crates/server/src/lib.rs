@@ -34,6 +34,7 @@ pub mod openapi;
 pub mod provisioning;
 pub mod sim;
 pub mod state;
+pub mod streaming;
 pub mod tls;
 pub mod tokens;
 pub mod user_messages;

@@ -79,6 +79,12 @@ catalogue! {
     LIMIT_API_LIMITS_BUSY = "limit.api_limits_in_processing",
         "At most {0} API-limit request may be in processing at once. Please retry when it has finished",
         "429 on GET /users/current/api-limits while another one of the user's is running";
+    STREAMING_REQUEST_UNSUPPORTED = "streaming.request_unsupported",
+        "The streaming API does not serve {0} requests yet",
+        "processingError for a streaming request type drawbridge does not serve yet";
+    LIMIT_SUBSCRIPTIONS_PER_SOCKET = "limit.subscriptions_per_socket",
+        "At most {0} accounts may be subscribed on one streaming connection. Please open another connection",
+        "processingError (TooManyRequestsError) on a subscribe past trade_subscription_accounts";
     VALIDATION = "request.validation",
         "Validation failed",
         "400 ValidationError: the details list every bad field";

@@ -81,3 +81,19 @@ fn provisioning_through_the_official_sdk() {
 fn rate_limits_through_the_official_sdk() {
     drive_with("rate_limits.py", &[], "[limits]\nhistory_per_user_1s = 1\n");
 }
+
+/// The SDK's RPC connection over the streaming API: connect, wait_synchronized, reads.
+#[test]
+fn rpc_connection_through_the_official_sdk() {
+    drive("rpc.py");
+}
+
+/// The streaming API's checks seen by a bare socket.io client (the SDK's transport).
+#[test]
+fn streaming_checks_with_a_bare_socketio_client() {
+    drive_with(
+        "socket_limits.py",
+        &["--clock", "virtual"],
+        "[limits]\ntrade_subscription_accounts = 1\n",
+    );
+}

@@ -1,0 +1,263 @@
+//! The MetaApi streaming API: socket.io (Engine.IO 3, the Socket.IO v4 protocol the official
+//! SDK's python-socketio 4.x speaks) at `/ws` on the client-API hosts.
+//!
+//! A socket authenticates with its `auth-token` query parameter; `clientId` picks the
+//! virtual front-end server as the `client-id` header does on REST. The client emits
+//! `request` events (`{type, accountId, requestId, …}`) and gets `response` (echoing
+//! `requestId` and `accountId`) or `processingError` (`{requestId, error, message,
+//! details?, metadata?}`, the REST error shape); the server pushes `synchronization`
+//! packets.
+//!
+//! Served so far: `subscribe` (answered, then `authenticated` for the instance; at most
+//! `trade_subscription_accounts`, CQG limit 611, accounts per socket), the RPC reads
+//! `getAccountInformation`, `getPositions`, `getSymbolPrice`, and `waitSynchronized`; a
+//! `status` packet per subscribed instance every [`STATUS_INTERVAL`] keeps the SDK's health
+//! timer alive. RPC reads cost the CPU credits their REST twins cost. Every other request
+//! type is answered with a `processingError` naming it, so that no client waits on silence.
+//! Terminal synchronization (`synchronize` and its packets), market-data subscriptions,
+//! trading and the streaming limits follow.
+
+use crate::auth::Caller;
+use crate::client;
+use crate::error::{ApiError, Kind};
+use crate::limits::{Cost, charge_request};
+use crate::messages;
+use crate::state::Shared;
+use serde_json::{Map, Value, json};
+use socketioxide::SocketIo;
+use socketioxide::extract::{Data, SocketRef};
+use socketioxide::layer::SocketIoLayer;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Where the socket.io endpoint is mounted (the SDK's `socketio_path`).
+pub const PATH: &str = "/ws";
+/// The trade-server host named in `authenticated` and `status` packets.
+pub const HOST: &str = "ps-mpa-1";
+/// How often each subscribed instance gets a `status` packet (the SDK gives up after 60 s).
+pub const STATUS_INTERVAL: Duration = Duration::from_secs(20);
+
+/// The socket.io layer for the router.
+pub fn layer(state: Shared) -> SocketIoLayer {
+    let (layer, io) = SocketIo::builder().req_path(PATH).build_layer();
+    io.ns("/", move |s: SocketRef| connect(state.clone(), s));
+    layer
+}
+
+/// The query parameters of the socket's handshake.
+fn query(s: &SocketRef) -> Map<String, Value> {
+    crate::extract::query_map(s.req_parts().uri.query())
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect()
+}
+
+/// What one socket knows: who it is, and which (account, instance) it subscribed.
+#[derive(Debug)]
+struct Connection {
+    caller: Caller,
+    client_id: String,
+    subscribed: Mutex<Vec<(String, u64)>>,
+}
+
+async fn connect(state: Shared, s: SocketRef) {
+    let q = query(&s);
+    let text = |k: &str| q.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let caller = match state.tokens.authenticate(text("auth-token").trim()).await {
+        Ok(c) => c,
+        Err(_) => {
+            let _ = s.emit(
+                "processingError",
+                &error_body("", &ApiError::unauthorized()),
+            );
+            let _ = s.disconnect();
+            return;
+        }
+    };
+    let conn = Arc::new(Connection {
+        caller,
+        client_id: text("clientId"),
+        subscribed: Mutex::new(Vec::new()),
+    });
+    let (st, c) = (state.clone(), Arc::clone(&conn));
+    s.on("request", move |s: SocketRef, Data(req): Data<Value>| {
+        let (state, conn) = (st.clone(), Arc::clone(&c));
+        async move { request(&state, &conn, &s, req).await }
+    });
+    tokio::spawn(keep_alive(s.clone(), conn));
+}
+
+/// `status` for every subscribed instance while the socket lives.
+async fn keep_alive(s: SocketRef, conn: Arc<Connection>) {
+    let mut tick = tokio::time::interval(STATUS_INTERVAL);
+    tick.tick().await;
+    while s.connected() {
+        tick.tick().await;
+        let subscribed = conn
+            .subscribed
+            .lock()
+            .map(|v| v.clone())
+            .unwrap_or_default();
+        for (account, instance) in subscribed {
+            let _ = s.emit(
+                "synchronization",
+                &json!({"type": "status", "accountId": account, "instanceIndex": instance,
+                        "host": HOST, "connected": true, "authenticated": true,
+                        "healthStatus": {"rpcApiHealthy": true}}),
+            );
+        }
+    }
+}
+
+/// The `processingError` of `e` for request `request_id`.
+fn error_body(request_id: &str, e: &ApiError) -> Value {
+    let mut body = json!({
+        "requestId": request_id,
+        "error": e.kind.name(),
+        "message": e.text.text,
+        "text": e.text,
+    });
+    if let Some(d) = &e.details {
+        body["details"] = d.clone();
+    }
+    if let Some(m) = &e.metadata {
+        body["metadata"] = m.clone();
+    }
+    body
+}
+
+/// Answers one `request`: a `response` or a `processingError`.
+async fn request(state: &Shared, conn: &Connection, s: &SocketRef, req: Value) {
+    let field = |k: &str| req.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let (request_id, account, kind) = (field("requestId"), field("accountId"), field("type"));
+    match answer(state, conn, s, &req, &kind, &account).await {
+        Ok(mut reply) => {
+            reply["type"] = json!("response");
+            reply["requestId"] = json!(request_id);
+            reply["accountId"] = json!(account);
+            let _ = s.emit("response", &reply);
+        }
+        Err(e) => {
+            let _ = s.emit("processingError", &error_body(&request_id, &e));
+        }
+    }
+}
+
+/// What a request of type `kind` answers (fields besides `type`, `requestId`, `accountId`).
+async fn answer(
+    state: &Shared,
+    conn: &Connection,
+    s: &SocketRef,
+    req: &Value,
+    kind: &str,
+    account: &str,
+) -> Result<Value, ApiError> {
+    let caller = &conn.caller;
+    match kind {
+        "subscribe" => {
+            subscribe(state, conn, s, req, account).await?;
+            Ok(json!({}))
+        }
+        "waitSynchronized" => {
+            crate::provisioning::owned_entry(state, caller, account).await?;
+            Ok(json!({}))
+        }
+        "getAccountInformation" => {
+            charge(state, conn, account, "getAccountInformation", 50.0).await?;
+            let info = client::read_account_information(state, caller, account).await?;
+            Ok(json!({ "accountInformation": info.map_or(json!({}), |i| json!(i)) }))
+        }
+        "getPositions" => {
+            charge(state, conn, account, "getPositions", 50.0).await?;
+            let list = client::read_positions(state, caller, account).await?;
+            Ok(json!({ "positions": list }))
+        }
+        "getSymbolPrice" => {
+            charge(state, conn, account, "getSymbolPrice", 50.0).await?;
+            let symbol = req.get("symbol").and_then(Value::as_str).unwrap_or("");
+            let price = client::read_symbol_price(state, caller, account, symbol).await?;
+            Ok(json!({ "price": price }))
+        }
+        other => Err(ApiError::of(
+            Kind::Validation,
+            &messages::STREAMING_REQUEST_UNSUPPORTED,
+            &[&other],
+        )),
+    }
+}
+
+async fn charge(
+    state: &Shared,
+    conn: &Connection,
+    account: &str,
+    operation: &'static str,
+    credits: f64,
+) -> Result<(), ApiError> {
+    let cost = Cost::cpu(credits);
+    charge_request(
+        state,
+        &conn.caller,
+        &conn.client_id,
+        Some(account),
+        operation,
+        cost,
+    )
+    .await
+}
+
+/// `subscribe`: the account must be the caller's and deployed; the instance then gets
+/// `authenticated` once (the SDK starts over on every further one).
+async fn subscribe(
+    state: &Shared,
+    conn: &Connection,
+    s: &SocketRef,
+    req: &Value,
+    account: &str,
+) -> Result<(), ApiError> {
+    client::session(state, &conn.caller, account).await?;
+    let instance = req
+        .get("instanceIndex")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    let max = state
+        .limits
+        .catalogue
+        .value(drawbridge_limits::catalog::id::TRADE_SUBSCRIPTION_ACCOUNTS);
+    let fresh = {
+        let mut subscribed = conn
+            .subscribed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let key = (account.to_owned(), instance);
+        let fresh = !subscribed.contains(&key);
+        let new_account = !subscribed.iter().any(|(a, _)| a == account);
+        let mut accounts: Vec<&str> = subscribed.iter().map(|(a, _)| a.as_str()).collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        if new_account && accounts.len() as u64 >= max {
+            return Err(ApiError::of(
+                Kind::TooManyRequests,
+                &messages::LIMIT_SUBSCRIPTIONS_PER_SOCKET,
+                &[&max],
+            )
+            .with_metadata(json!({
+                "type": "LIMIT_ACCOUNT_SUBSCRIPTIONS_PER_SOCKET",
+                "maxAccountsPerSocket": max,
+                "recommendedRetryTime": state.now().plus_millis(60_000),
+            })));
+        }
+        if fresh {
+            subscribed.push(key);
+        }
+        fresh
+    };
+    if fresh {
+        let mut packet = json!({"type": "authenticated", "accountId": account,
+            "instanceIndex": instance, "host": HOST, "replicas": 1});
+        if let Some(session) = req.get("sessionId") {
+            packet["sessionId"] = session.clone();
+        }
+        let _ = s.emit("synchronization", &packet);
+    }
+    Ok(())
+}

@@ -1,0 +1,125 @@
+"""drawbridge's streaming API with a bare socket.io client (python-socketio 4.x, the SDK's
+own transport) where the SDK would hide what is checked: a socket without a valid token gets a
+processingError and is closed, an unknown request type gets a processingError rather than
+silence, and past `trade_subscription_accounts` (1 here, set by the harness's config) a
+subscribe gets the TooManyRequestsError. Environment as in provisioning.py.
+"""
+
+import asyncio
+import json
+import os
+import socket
+import ssl
+import sys
+import urllib.request
+
+import socketio
+
+DOMAIN = os.environ["DRAWBRIDGE_DOMAIN"]
+TOKEN = os.environ["DRAWBRIDGE_TOKEN"]
+HOST = DOMAIN.rsplit(":", 1)[0]
+PORT = DOMAIN.rsplit(":", 1)[1]
+_getaddrinfo = socket.getaddrinfo
+
+
+def _resolve_domain_to_loopback(host, *args, **kwargs):
+    if isinstance(host, bytes):
+        host = host.decode()
+    if host == HOST or (isinstance(host, str) and host.endswith("." + HOST)):
+        host = "127.0.0.1"
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _resolve_domain_to_loopback
+CONTEXT = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+checks = 0
+
+
+def check(name, condition, detail=""):
+    global checks
+    if not condition:
+        print(f"FAIL {name} {detail}", flush=True)
+        sys.exit(1)
+    checks += 1
+    print(f"ok {name}", flush=True)
+
+
+def rest(host, path, body=None):
+    url = f"https://{host}.{HOST}:{PORT}{path}"
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers={"auth-token": TOKEN, "content-type": "application/json"})
+    with urllib.request.urlopen(req, context=CONTEXT, timeout=10) as reply:
+        return json.loads(reply.read().decode() or "null")
+
+
+def new_account(name):
+    creds = rest("mt-provisioning-api-v1", "/users/current/provisioning-profiles/default/mt5-demo-accounts",
+                 {"balance": 1000, "leverage": 100, "accountType": "USD", "name": name})
+    created = rest("mt-provisioning-api-v1", "/users/current/accounts",
+                   {"login": creds["login"], "password": creds["password"], "server": creds["serverName"], "name": name})
+    return created["id"]
+
+
+async def open_socket(token):
+    events = asyncio.Queue()
+    client = socketio.AsyncClient(reconnection=False, ssl_verify=False)
+    for name in ("response", "processingError", "synchronization"):
+        client.on(name, (lambda n: lambda data: events.put_nowait((n, data)))(name))
+    url = f"https://mt-client-api-v1.vint-hill-a.{HOST}:{PORT}?auth-token={token}&clientId=0.1&protocol=3"
+    await client.connect(url, socketio_path="ws", transports=["websocket"])
+    return client, events
+
+
+PENDING = []
+
+
+async def next_event(events, kind, request_id=None):
+    """The next event of `kind` (for `request_id`), keeping the others for later calls."""
+    def matches(item):
+        name, data = item
+        return name == kind and (request_id is None or data.get("requestId") == request_id)
+
+    for item in PENDING:
+        if matches(item):
+            PENDING.remove(item)
+            return item[1]
+    while True:
+        item = await asyncio.wait_for(events.get(), 10)
+        if matches(item):
+            return item[1]
+        PENDING.append(item)
+
+
+async def main():
+    first, second = new_account("one"), new_account("two")
+
+    bad, bad_events = await open_socket("not-a-token")
+    err = await next_event(bad_events, "processingError")
+    check("a bad token gets UnauthorizedError", err.get("error") == "UnauthorizedError", str(err))
+    await asyncio.sleep(0.5)
+    check("and its socket is closed", not bad.connected)
+
+    client, events = await open_socket(TOKEN)
+    await client.emit("request", {"type": "noSuchRequest", "accountId": first, "requestId": "r0"})
+    err = await next_event(events, "processingError", "r0")
+    check("an unknown request type is answered", err.get("error") == "ValidationError"
+          and err["text"]["key"] == "streaming.request_unsupported", str(err))
+
+    await client.emit("request", {"type": "subscribe", "accountId": first, "requestId": "r1", "instanceIndex": 0})
+    reply = await next_event(events, "response", "r1")
+    check("subscribe is answered", reply.get("accountId") == first, str(reply))
+    auth = await next_event(events, "synchronization")
+    check("then authenticated", auth.get("type") == "authenticated" and auth.get("host")
+          and auth.get("replicas") == 1, str(auth))
+
+    await client.emit("request", {"type": "subscribe", "accountId": second, "requestId": "r2", "instanceIndex": 0})
+    err = await next_event(events, "processingError", "r2")
+    check("past the accounts per socket a subscribe is refused", err.get("error") == "TooManyRequestsError"
+          and err["metadata"]["type"] == "LIMIT_ACCOUNT_SUBSCRIPTIONS_PER_SOCKET"
+          and "recommendedRetryTime" in err["metadata"], str(err))
+
+    await client.disconnect()
+    print(f"{checks} passed, 0 failed", flush=True)
+
+
+asyncio.run(main())
