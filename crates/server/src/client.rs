@@ -171,15 +171,68 @@ pub async fn orders(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<w::Order>>, ApiError> {
-    let s = session(&state, &caller, &id).await?;
-    let list = on_account(&state, s, move |b, e, _| {
+    Ok(Json(read_orders(&state, &caller, &id).await?))
+}
+
+/// The account's pending orders (REST and streaming).
+pub(crate) async fn read_orders(
+    state: &Shared,
+    caller: &Caller,
+    id: &str,
+) -> Result<Vec<w::Order>, ApiError> {
+    let s = session(state, caller, id).await?;
+    on_account(state, s, move |b, e, _| {
         b.orders(&s)
             .map(|os| os.iter().map(|o| bw::order(e, o)).collect::<Vec<_>>())
             .unwrap_or_default()
     })
     .await?
-    .ok_or_else(|| gone(&id))?;
-    Ok(Json(list))
+    .ok_or_else(|| gone(id))
+}
+
+/// Every symbol specification of the account's trade server (streaming synchronization).
+pub(crate) async fn read_specifications(
+    state: &Shared,
+    caller: &Caller,
+    id: &str,
+) -> Result<Vec<w::SymbolSpecification>, ApiError> {
+    let s = session(state, caller, id).await?;
+    state
+        .desk
+        .read(move |b| {
+            b.symbols(s.account.server)
+                .iter()
+                .map(bw::symbol_specification)
+                .collect()
+        })
+        .await
+        .map_err(desk_error)
+}
+
+/// The account's deals and history orders from `from` on (streaming synchronization).
+pub(crate) async fn read_history(
+    state: &Shared,
+    caller: &Caller,
+    id: &str,
+    deals_from: Timestamp,
+    orders_from: Timestamp,
+) -> Result<(Vec<w::Deal>, Vec<w::Order>), ApiError> {
+    let s = session(state, caller, id).await?;
+    let end = Timestamp(i64::MAX);
+    on_account(state, s, move |b, e, _| {
+        let deals = (b.deals(&s, deals_from, end).unwrap_or_default().iter())
+            .map(|d| bw::deal(e, d))
+            .collect::<Vec<_>>();
+        let orders = (b
+            .history_orders(&s, orders_from, end)
+            .unwrap_or_default()
+            .iter())
+        .map(|o| bw::order(e, o))
+        .collect::<Vec<_>>();
+        (deals, orders)
+    })
+    .await?
+    .ok_or_else(|| gone(id))
 }
 
 /// `GET …/orders/:orderId`

@@ -9,13 +9,16 @@
 //! packets.
 //!
 //! Served so far: `subscribe` (answered, then `authenticated` for the instance; at most
-//! `trade_subscription_accounts`, CQG limit 611, accounts per socket), the RPC reads
+//! `trade_subscription_accounts`, CQG limit 611, accounts per socket), `synchronize` (the
+//! whole terminal state as `synchronizationStarted` … `dealSynchronizationFinished`, with
+//! `sequenceNumber` and `sequenceTimestamp`), `refreshMarketDataSubscriptions` and
+//! `unsubscribe` (answered), the RPC reads
 //! `getAccountInformation`, `getPositions`, `getSymbolPrice`, and `waitSynchronized`; a
 //! `status` packet per subscribed instance every [`STATUS_INTERVAL`] keeps the SDK's health
 //! timer alive. RPC reads cost the CPU credits their REST twins cost. Every other request
 //! type is answered with a `processingError` naming it, so that no client waits on silence.
-//! Terminal synchronization (`synchronize` and its packets), market-data subscriptions,
-//! trading and the streaming limits follow.
+//! Incremental updates after synchronization, hash-based skipping, market-data
+//! subscriptions, trading and the streaming limits follow.
 
 use crate::auth::Caller;
 use crate::client;
@@ -23,6 +26,8 @@ use crate::error::{ApiError, Kind};
 use crate::limits::{Cost, charge_request};
 use crate::messages;
 use crate::state::Shared;
+use drawbridge_model::Timestamp;
+use drawbridge_model::wire as w;
 use serde_json::{Map, Value, json};
 use socketioxide::SocketIo;
 use socketioxide::extract::{Data, SocketRef};
@@ -58,6 +63,23 @@ struct Connection {
     caller: Caller,
     client_id: String,
     subscribed: Mutex<Vec<(String, u64)>>,
+    /// The last synchronization packet's `(sequenceNumber, sequenceTimestamp)`.
+    sequence: Mutex<(u64, i64)>,
+}
+
+impl Connection {
+    /// The next `(sequenceNumber, sequenceTimestamp)`: numbers count up, timestamps never
+    /// go back and always move on (the SDK orders packets by them and wants each
+    /// `synchronizationStarted` strictly later than the last).
+    fn next_sequence(&self, now_ms: i64) -> (u64, i64) {
+        let mut seq = self
+            .sequence
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        seq.0 += 1;
+        seq.1 = now_ms.max(seq.1 + 1);
+        *seq
+    }
 }
 
 async fn connect(state: Shared, s: SocketRef) {
@@ -78,6 +100,7 @@ async fn connect(state: Shared, s: SocketRef) {
         caller,
         client_id: text("clientId"),
         subscribed: Mutex::new(Vec::new()),
+        sequence: Mutex::new((0, 0)),
     });
     let (st, c) = (state.clone(), Arc::clone(&conn));
     s.on("request", move |s: SocketRef, Data(req): Data<Value>| {
@@ -127,15 +150,18 @@ fn error_body(request_id: &str, e: &ApiError) -> Value {
 }
 
 /// Answers one `request`: a `response` or a `processingError`.
-async fn request(state: &Shared, conn: &Connection, s: &SocketRef, req: Value) {
+async fn request(state: &Shared, conn: &Arc<Connection>, s: &SocketRef, req: Value) {
     let field = |k: &str| req.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
     let (request_id, account, kind) = (field("requestId"), field("accountId"), field("type"));
     match answer(state, conn, s, &req, &kind, &account).await {
-        Ok(mut reply) => {
+        Ok((mut reply, then)) => {
             reply["type"] = json!("response");
             reply["requestId"] = json!(request_id);
             reply["accountId"] = json!(account);
             let _ = s.emit("response", &reply);
+            if let Some(sync) = then {
+                sync.send(state, s, conn);
+            }
         }
         Err(e) => {
             let _ = s.emit("processingError", &error_body(&request_id, &e));
@@ -143,19 +169,28 @@ async fn request(state: &Shared, conn: &Connection, s: &SocketRef, req: Value) {
     }
 }
 
-/// What a request of type `kind` answers (fields besides `type`, `requestId`, `accountId`).
+/// What a request of type `kind` answers (fields besides `type`, `requestId`, `accountId`),
+/// and the synchronization to send after the answer, if it asked for one.
 async fn answer(
     state: &Shared,
-    conn: &Connection,
+    conn: &Arc<Connection>,
     s: &SocketRef,
     req: &Value,
     kind: &str,
     account: &str,
-) -> Result<Value, ApiError> {
+) -> Result<(Value, Option<Synchronization>), ApiError> {
     let caller = &conn.caller;
-    match kind {
+    if kind == "synchronize" {
+        let sync = Synchronization::of(state, caller, req, account).await?;
+        return Ok((json!({}), Some(sync)));
+    }
+    let reply = match kind {
         "subscribe" => {
             subscribe(state, conn, s, req, account).await?;
+            Ok(json!({}))
+        }
+        "refreshMarketDataSubscriptions" | "unsubscribe" => {
+            crate::provisioning::owned_entry(state, caller, account).await?;
             Ok(json!({}))
         }
         "waitSynchronized" => {
@@ -183,7 +218,8 @@ async fn answer(
             &messages::STREAMING_REQUEST_UNSUPPORTED,
             &[&other],
         )),
-    }
+    }?;
+    Ok((reply, None))
 }
 
 async fn charge(
@@ -260,4 +296,98 @@ async fn subscribe(
         let _ = s.emit("synchronization", &packet);
     }
     Ok(())
+}
+
+/// One `synchronize` request: the account's whole terminal state, read when the request
+/// came, sent as the SDK expects it (specifications before orders, history after).
+#[derive(Debug)]
+struct Synchronization {
+    account: String,
+    instance: u64,
+    host: String,
+    id: String,
+    specifications: Vec<w::SymbolSpecification>,
+    information: Option<w::AccountInformation>,
+    positions: Vec<w::Position>,
+    orders: Vec<w::Order>,
+    deals: Vec<w::Deal>,
+    history_orders: Vec<w::Order>,
+}
+
+impl Synchronization {
+    async fn of(
+        state: &Shared,
+        caller: &Caller,
+        req: &Value,
+        account: &str,
+    ) -> Result<Self, ApiError> {
+        let text = |k: &str| req.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+        let since = |k: &str| {
+            req.get(k)
+                .and_then(Value::as_str)
+                .and_then(|t| Timestamp::parse_iso(t).ok())
+                .unwrap_or(Timestamp::EPOCH)
+        };
+        let host = Some(text("host")).filter(|h| !h.is_empty());
+        let (deals, history_orders) = client::read_history(
+            state,
+            caller,
+            account,
+            since("startingDealTime"),
+            since("startingHistoryOrderTime"),
+        )
+        .await?;
+        Ok(Self {
+            account: account.to_owned(),
+            instance: req
+                .get("instanceIndex")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+            host: host.unwrap_or_else(|| HOST.to_owned()),
+            id: text("requestId"),
+            specifications: client::read_specifications(state, caller, account).await?,
+            information: client::read_account_information(state, caller, account).await?,
+            positions: client::read_positions(state, caller, account).await?,
+            orders: client::read_orders(state, caller, account).await?,
+            deals,
+            history_orders,
+        })
+    }
+
+    /// Emits the packets, each with the envelope the SDK matches them by.
+    fn send(self, state: &Shared, s: &SocketRef, conn: &Connection) {
+        let packets = [
+            ("synchronizationStarted", json!({})),
+            (
+                "specifications",
+                json!({ "specifications": self.specifications }),
+            ),
+            (
+                "accountInformation",
+                json!({ "accountInformation": self.information.map_or(json!({}), |i| json!(i)) }),
+            ),
+            ("positions", json!({ "positions": self.positions })),
+            ("orders", json!({ "orders": self.orders })),
+            (
+                "historyOrders",
+                json!({ "historyOrders": self.history_orders }),
+            ),
+            ("deals", json!({ "deals": self.deals })),
+            ("orderSynchronizationFinished", json!({})),
+            ("dealSynchronizationFinished", json!({})),
+        ];
+        for (kind, mut packet) in packets {
+            let (number, at) = conn.next_sequence(state.now().0);
+            packet["type"] = json!(kind);
+            packet["accountId"] = json!(self.account);
+            packet["instanceIndex"] = json!(self.instance);
+            packet["host"] = json!(self.host);
+            packet["synchronizationId"] = json!(self.id);
+            packet["sequenceNumber"] = json!(number);
+            packet["sequenceTimestamp"] = json!(at);
+            if s.emit("synchronization", &packet).is_err() {
+                return;
+            }
+        }
+    }
 }

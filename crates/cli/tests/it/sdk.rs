@@ -97,3 +97,16 @@ fn streaming_checks_with_a_bare_socketio_client() {
         "[limits]\ntrade_subscription_accounts = 1\n",
     );
 }
+
+/// The SDK's streaming connection: synchronization fills its terminal state and history.
+#[test]
+fn streaming_connection_through_the_official_sdk() {
+    // A Wednesday morning: the market is open for the trades the script places.
+    let clock = [
+        "--clock",
+        "virtual",
+        "--clock-start",
+        "2026-01-07T10:00:00Z",
+    ];
+    drive_with("streaming.py", &clock, "");
+}

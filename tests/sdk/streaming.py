@@ -1,0 +1,106 @@
+"""The official MetaApi SDK's streaming connection, unchanged: connect, wait_synchronized,
+then its terminal state and history storage hold what REST says the account holds (a
+position, a pending order, every symbol, the deposit and the trade). Environment as in
+provisioning.py.
+"""
+
+import asyncio
+import json
+import os
+import socket
+import ssl
+import sys
+import urllib.request
+
+from metaapi_cloud_sdk import MetaApi
+
+DOMAIN = os.environ["DRAWBRIDGE_DOMAIN"]
+TOKEN = os.environ["DRAWBRIDGE_TOKEN"]
+HOST = DOMAIN.rsplit(":", 1)[0]
+PORT = DOMAIN.rsplit(":", 1)[1]
+_getaddrinfo = socket.getaddrinfo
+
+
+def _resolve_domain_to_loopback(host, *args, **kwargs):
+    if isinstance(host, bytes):
+        host = host.decode()
+    if host == HOST or (isinstance(host, str) and host.endswith("." + HOST)):
+        host = "127.0.0.1"
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _resolve_domain_to_loopback
+checks = 0
+
+
+def check(name, condition, detail=""):
+    global checks
+    if not condition:
+        print(f"FAIL {name} {detail}", flush=True)
+        sys.exit(1)
+    checks += 1
+    print(f"ok {name}", flush=True)
+
+
+def rest(path, body=None):
+    url = f"https://mt-client-api-v1.vint-hill.{HOST}:{PORT}{path}"
+    context = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"auth-token": TOKEN, "content-type": "application/json"}
+    req = urllib.request.Request(url, data=data, headers=headers)
+    with urllib.request.urlopen(req, context=context, timeout=10) as reply:
+        return json.loads(reply.read().decode() or "null")
+
+
+async def main():
+    api = MetaApi(TOKEN, {"domain": DOMAIN, "requestTimeout": 30, "retryOpts": {"retries": 1}})
+    creds = await api.metatrader_account_generator_api.create_mt5_demo_account(
+        {"accountType": "USD", "balance": 10000, "leverage": 100,
+         "serverName": "Drawbridge-Demo", "name": "stream", "email": "stream@example.com"}
+    )
+    account = await api.metatrader_account_api.create_account(
+        {"name": "stream", "type": "cloud-g2", "login": creds.login, "password": creds.password,
+         "server": creds.server_name, "platform": "mt5", "magic": 0, "region": "vint-hill"}
+    )
+    await account.wait_connected(timeout_in_seconds=30, interval_in_milliseconds=200)
+    acc = f"/users/current/accounts/{account.id}"
+    rest("/sim/ticks", {"symbol": "EURUSD", "bid": 1.1, "ask": 1.10012})
+    bought = rest(f"{acc}/trade", {"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 0.1})
+    check("a market buy over REST", bought.get("stringCode") == "TRADE_RETCODE_DONE", str(bought))
+    placed = rest(f"{acc}/trade", {"actionType": "ORDER_TYPE_BUY_LIMIT", "symbol": "EURUSD",
+                                   "volume": 0.1, "openPrice": 1.0})
+    check("a buy limit over REST", placed.get("stringCode") == "TRADE_RETCODE_DONE", str(placed))
+
+    connection = account.get_streaming_connection()
+    await asyncio.wait_for(connection.connect(), 30)
+    await asyncio.wait_for(connection.wait_synchronized({"timeoutInSeconds": 60}), 70)
+    check("streaming connection synchronized", True)
+
+    state = connection.terminal_state
+    info = state.account_information or {}
+    over_rest = rest(f"{acc}/account-information")
+    check("account information", info.get("balance") == over_rest["balance"]
+          and info.get("login") == over_rest["login"], f"{info} vs {over_rest}")
+    positions = state.positions
+    check("the position", len(positions) == 1 and positions[0]["symbol"] == "EURUSD"
+          and positions[0]["volume"] == 0.1, str(positions))
+    orders = state.orders
+    check("the pending order", len(orders) == 1 and orders[0]["type"] == "ORDER_TYPE_BUY_LIMIT",
+          str(orders))
+    symbols = {s["symbol"] for s in state.specifications}
+    check("every symbol's specification", len(symbols) >= 30 and "EURUSD" in symbols, str(len(symbols)))
+
+    history = connection.history_storage
+    deals = history.deals
+    check("the deposit and the trade in the deals", len(deals) >= 2
+          and any(d["type"] == "DEAL_TYPE_BALANCE" for d in deals)
+          and any(d.get("symbol") == "EURUSD" for d in deals), str(deals))
+    check("the market order in the history orders",
+          any(o.get("symbol") == "EURUSD" for o in history.history_orders), str(history.history_orders))
+
+    await connection.close()
+    api.close()
+    print(f"{checks} passed, 0 failed", flush=True)
+
+
+asyncio.run(main())
