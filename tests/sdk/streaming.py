@@ -98,6 +98,39 @@ async def main():
     check("the market order in the history orders",
           any(o.get("symbol") == "EURUSD" for o in history.history_orders), str(history.history_orders))
 
+    # Changes after synchronization reach the terminal state as updates.
+    async def eventually(name, condition, detail):
+        for _ in range(20):
+            if condition():
+                break
+            await asyncio.sleep(0.1)
+        check(name, condition(), detail())
+
+    rest("/sim/ticks", {"symbol": "GBPUSD", "bid": 1.27, "ask": 1.27015})
+    sold = rest(f"{acc}/trade", {"actionType": "ORDER_TYPE_SELL", "symbol": "GBPUSD", "volume": 0.2})
+    check("a market sell over REST", sold.get("stringCode") == "TRADE_RETCODE_DONE", str(sold))
+    await eventually("the new position within two seconds",
+                     lambda: any(p["symbol"] == "GBPUSD" for p in state.positions),
+                     lambda: str(state.positions))
+    first = next(p for p in state.positions if p["symbol"] == "EURUSD")
+    closed = rest(f"{acc}/trade", {"actionType": "POSITION_CLOSE_ID", "positionId": first["id"]})
+    check("a close over REST", closed.get("stringCode") == "TRADE_RETCODE_DONE", str(closed))
+    await eventually("the closed position leaves the terminal state",
+                     lambda: all(p["symbol"] != "EURUSD" for p in state.positions),
+                     lambda: str(state.positions))
+    canceled = rest(f"{acc}/trade", {"actionType": "ORDER_CANCEL", "orderId": state.orders[0]["id"]})
+    check("a cancel over REST", canceled.get("stringCode") == "TRADE_RETCODE_DONE", str(canceled))
+    await eventually("the canceled order leaves the terminal state", lambda: state.orders == [],
+                     lambda: str(state.orders))
+    await eventually("the new deals reach the history storage",
+                     lambda: sum(1 for d in history.deals if d.get("entryType") == "DEAL_ENTRY_OUT") == 1
+                     and any(d.get("symbol") == "GBPUSD" for d in history.deals),
+                     lambda: str(history.deals))
+    await eventually("the balance follows the closed trade",
+                     lambda: (state.account_information or {}).get("balance")
+                     == rest(f"{acc}/account-information")["balance"],
+                     lambda: str(state.account_information))
+
     await connection.close()
     api.close()
     print(f"{checks} passed, 0 failed", flush=True)

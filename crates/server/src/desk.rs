@@ -12,7 +12,8 @@
 //! Broker sessions (which provisioned account is connected, with master or investor access)
 //! are derived state: the server re-connects deployed accounts at start.
 
-use drawbridge_broker::broker::{Broker, BrokerError, BrokerEvent, Session};
+use drawbridge_broker::broker::{AccountRef, Broker, BrokerError, BrokerEvent, Session};
+use drawbridge_broker::engine::Event;
 use drawbridge_broker::sim::{DemoAccount, DemoRequest, SimBroker, SimConfig};
 use drawbridge_broker::symbol::Currency;
 use drawbridge_broker::wire as bw;
@@ -23,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// Jobs waiting for the desk; senders wait when it is full.
 const QUEUE_JOBS_MAX: usize = 4_096;
@@ -120,7 +121,14 @@ enum Job {
 #[derive(Clone, Debug)]
 pub struct Desk {
     tx: mpsc::Sender<Job>,
+    changes: broadcast::Sender<Changes>,
 }
+
+/// Accounts whose positions, orders or history changed, announced once durable.
+pub type Changes = Arc<[AccountRef]>;
+
+/// Change announcements a slow listener may fall behind by before it is told it lagged.
+const CHANGES_QUEUE: usize = 1_024;
 
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -155,6 +163,12 @@ impl Desk {
         rx.await.map_err(|_| stopped())
     }
 
+    /// Announcements of accounts whose positions, orders or history changed (trades,
+    /// fills, SL/TP, stop-outs, balance operations), sent once the change is durable.
+    pub fn changes(&self) -> broadcast::Receiver<Changes> {
+        self.changes.subscribe()
+    }
+
     /// Opens a session: checks the password against the broker.
     pub async fn connect(
         &self,
@@ -180,6 +194,7 @@ struct Room {
     clock: SharedClock,
     seq: u64,
     events: Vec<BrokerEvent>,
+    changes: broadcast::Sender<Changes>,
     /// Set when the journal can no longer be trusted or rebuilt: every job is refused.
     failed: Option<String>,
 }
@@ -197,13 +212,15 @@ pub async fn start(
         clock,
         seq: 0,
         events: Vec::new(),
+        changes: broadcast::channel(CHANGES_QUEUE).0,
         failed: None,
     };
     let replayed = room.replay().await?;
     tracing::info!(ops = replayed, "journal replayed");
     let (tx, rx) = mpsc::channel(QUEUE_JOBS_MAX);
+    let changes = room.changes.clone();
     let task = tokio::spawn(room.run(rx));
-    Ok((Desk { tx }, task))
+    Ok((Desk { tx, changes }, task))
 }
 
 /// A change executed but not yet durable, with the caller waiting for it.
@@ -261,8 +278,48 @@ impl Room {
             self.broker.advance(at, &mut self.events);
         }))
         .is_ok();
+        // Time passing is not journaled (the broker is deterministic in time): its changes
+        // are as durable as the ops before them.
+        let changed = self.changed_accounts();
         self.events.clear();
+        self.announce(changed);
         ok
+    }
+
+    /// The accounts the events since the last clear changed, beyond revaluation.
+    fn changed_accounts(&self) -> Vec<AccountRef> {
+        let mut changed: Vec<AccountRef> = Vec::new();
+        for e in &self.events {
+            let account = match e.event {
+                Event::PositionUpdated { account, .. }
+                | Event::PositionClosed { account, .. }
+                | Event::OrderUpdated { account, .. }
+                | Event::OrderDone { account, .. }
+                | Event::DealAdded { account, .. }
+                | Event::StopOut { account, .. } => account,
+                Event::Quote { .. } | Event::AccountChanged { .. } | Event::MarginCall { .. } => {
+                    continue;
+                }
+            };
+            let engine = &self.broker.server(e.server).engine;
+            if let Some(acc) = engine.accounts().get(account.index()) {
+                let r = AccountRef {
+                    server: e.server,
+                    login: acc.login,
+                };
+                if !changed.contains(&r) {
+                    changed.push(r);
+                }
+            }
+        }
+        changed
+    }
+
+    /// Tells the listeners (nobody listening is fine).
+    fn announce(&self, changed: Vec<AccountRef>) {
+        if !changed.is_empty() {
+            let _ = self.changes.send(changed.into());
+        }
     }
 
     /// The broker time now: never before what the journal already holds.
@@ -377,11 +434,13 @@ impl Room {
                 }
             }
         }
+        let changed = self.changed_accounts();
         self.events.clear();
         self.commit(&mut entries, &mut pending).await;
         if self.failed.is_some() {
             return; // dropping the reads answers them with `Stopped`
         }
+        self.announce(changed);
         for f in reads {
             if catch_unwind(AssertUnwindSafe(|| f(&self.broker))).is_err() {
                 // A read changes nothing; its caller sees `Stopped` (the reply was dropped).

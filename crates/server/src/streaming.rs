@@ -17,8 +17,9 @@
 //! `status` packet per subscribed instance every [`STATUS_INTERVAL`] keeps the SDK's health
 //! timer alive. RPC reads cost the CPU credits their REST twins cost. Every other request
 //! type is answered with a `processingError` naming it, so that no client waits on silence.
-//! Incremental updates after synchronization, hash-based skipping, market-data
-//! subscriptions, trading and the streaming limits follow.
+//! After synchronization, the desk's change announcements become `update` packets for
+//! every synchronized instance of the account. `prices` packets, hash-based skipping,
+//! market-data subscriptions, trading and the streaming limits follow.
 
 use crate::auth::Caller;
 use crate::client;
@@ -32,6 +33,7 @@ use serde_json::{Map, Value, json};
 use socketioxide::SocketIo;
 use socketioxide::extract::{Data, SocketRef};
 use socketioxide::layer::SocketIoLayer;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -65,6 +67,18 @@ struct Connection {
     subscribed: Mutex<Vec<(String, u64)>>,
     /// The last synchronization packet's `(sequenceNumber, sequenceTimestamp)`.
     sequence: Mutex<(u64, i64)>,
+    /// What each synchronized (account, instance) was last sent, for its `update` packets.
+    synced: Mutex<HashMap<(String, u64), Known>>,
+}
+
+/// The ids a synchronized instance holds: updates send what changed against them.
+#[derive(Debug, Default)]
+struct Known {
+    host: String,
+    positions: HashSet<String>,
+    orders: HashSet<String>,
+    deals: HashSet<String>,
+    history_orders: HashSet<String>,
 }
 
 impl Connection {
@@ -101,14 +115,120 @@ async fn connect(state: Shared, s: SocketRef) {
         client_id: text("clientId"),
         subscribed: Mutex::new(Vec::new()),
         sequence: Mutex::new((0, 0)),
+        synced: Mutex::new(HashMap::new()),
     });
     let (st, c) = (state.clone(), Arc::clone(&conn));
     s.on("request", move |s: SocketRef, Data(req): Data<Value>| {
         let (state, conn) = (st.clone(), Arc::clone(&c));
         async move { request(&state, &conn, &s, req).await }
     });
-    tokio::spawn(keep_alive(s.clone(), conn));
+    tokio::spawn(keep_alive(s.clone(), Arc::clone(&conn)));
+    tokio::spawn(follow_changes(state, s, conn));
 }
+
+/// Sends an `update` to every synchronized instance whose account the desk says changed.
+async fn follow_changes(state: Shared, s: SocketRef, conn: Arc<Connection>) {
+    let mut changes = state.desk.changes();
+    loop {
+        let changed = match changes.recv().await {
+            Ok(c) => Some(c),
+            // Fell behind: bring every synchronized instance up to date.
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => None,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        };
+        if !s.connected() {
+            return;
+        }
+        let keys: Vec<(String, u64)> = lock(&conn.synced).keys().cloned().collect();
+        for (account, instance) in keys {
+            let hit = state.session(&account).is_some_and(|session| {
+                changed
+                    .as_ref()
+                    .is_none_or(|c| c.contains(&session.account))
+            });
+            if hit {
+                send_update(&state, &s, &conn, &account, instance).await;
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// One `update` packet: the account information, positions and orders that changed or went,
+/// and the deals and history orders not sent before.
+async fn send_update(
+    state: &Shared,
+    s: &SocketRef,
+    conn: &Connection,
+    account: &str,
+    instance: u64,
+) {
+    let caller = &conn.caller;
+    let read = async {
+        let info = client::read_account_information(state, caller, account).await?;
+        let positions = client::read_positions(state, caller, account).await?;
+        let orders = client::read_orders(state, caller, account).await?;
+        let since = state.now().plus_millis(-HISTORY_LOOKBACK_MS);
+        let (deals, history_orders) =
+            client::read_history(state, caller, account, since, since).await?;
+        Ok::<_, ApiError>((info, positions, orders, deals, history_orders))
+    };
+    let Ok((info, positions, orders, deals, history_orders)) = read.await else {
+        return;
+    };
+    let packet = {
+        let mut synced = lock(&conn.synced);
+        let Some(known) = synced.get_mut(&(account.to_owned(), instance)) else {
+            return;
+        };
+        let removed = gone(&mut known.positions, positions.iter().map(|p| p.id.clone()));
+        let completed = gone(&mut known.orders, orders.iter().map(|o| o.id.clone()));
+        let deals: Vec<_> = deals
+            .into_iter()
+            .filter(|d| known.deals.insert(d.id.clone()))
+            .collect();
+        let history_orders: Vec<_> = (history_orders.into_iter())
+            .filter(|o| known.history_orders.insert(o.id.clone()))
+            .collect();
+        let mut packet = json!({
+            "type": "update",
+            "accountId": account,
+            "instanceIndex": instance,
+            "host": known.host,
+            "updatedPositions": positions,
+            "removedPositionIds": removed,
+            "updatedOrders": orders,
+            "completedOrderIds": completed,
+            "historyOrders": history_orders,
+            "deals": deals,
+        });
+        if let Some(i) = info {
+            packet["accountInformation"] = json!(i);
+        }
+        packet
+    };
+    let mut packet = packet;
+    let (number, at) = conn.next_sequence(state.now().0);
+    packet["sequenceNumber"] = json!(number);
+    packet["sequenceTimestamp"] = json!(at);
+    let _ = s.emit("synchronization", &packet);
+}
+
+/// The ids of `known` missing from `now`, which then replaces it.
+fn gone(known: &mut HashSet<String>, now: impl Iterator<Item = String>) -> Vec<String> {
+    let now: HashSet<String> = now.collect();
+    let mut removed: Vec<String> = known.difference(&now).cloned().collect();
+    removed.sort_unstable();
+    *known = now;
+    removed
+}
+
+/// How far back an `update` looks for new deals and history orders (they are filtered by
+/// what the instance was already sent, so this only bounds the read).
+const HISTORY_LOOKBACK_MS: i64 = 7 * 24 * 3_600_000;
 
 /// `status` for every subscribed instance while the socket lives.
 async fn keep_alive(s: SocketRef, conn: Arc<Connection>) {
@@ -354,8 +474,17 @@ impl Synchronization {
         })
     }
 
-    /// Emits the packets, each with the envelope the SDK matches them by.
+    /// Emits the packets, each with the envelope the SDK matches them by, and remembers what
+    /// the instance now holds.
     fn send(self, state: &Shared, s: &SocketRef, conn: &Connection) {
+        let known = Known {
+            host: self.host.clone(),
+            positions: self.positions.iter().map(|p| p.id.clone()).collect(),
+            orders: self.orders.iter().map(|o| o.id.clone()).collect(),
+            deals: self.deals.iter().map(|d| d.id.clone()).collect(),
+            history_orders: self.history_orders.iter().map(|o| o.id.clone()).collect(),
+        };
+        lock(&conn.synced).insert((self.account.clone(), self.instance), known);
         let packets = [
             ("synchronizationStarted", json!({})),
             (
