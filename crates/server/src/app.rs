@@ -440,7 +440,7 @@ pub fn app(state: Shared) -> Router {
             .reply_inline(200, object_schema),
         );
     let (router, costs) = routes.finish();
-    router
+    let api = router
         .layer(middleware::from_fn_with_state(
             (state.clone(), std::sync::Arc::new(costs)),
             limits::charge,
@@ -453,8 +453,10 @@ pub fn app(state: Shared) -> Router {
             state.clone(),
             metrics::track,
         ))
-        .layer(middleware::from_fn(request_id))
-        .layer(crate::streaming::layer(state.clone()))
+        .layer(middleware::from_fn(request_id));
+    // The streaming API's RPC requests run through the same routes, in-process.
+    let rest = api.clone().with_state(state.clone());
+    api.layer(crate::streaming::layer(state.clone(), rest))
         .with_state(state)
 }
 

@@ -469,27 +469,3 @@ pub const API_LIMITS_QUERY: &[Field] = &[opt(
     K::String,
     "Comma-separated limit ids; none lists every limit",
 )];
-
-/// Charges a streaming-API request the way its REST twin is charged: the same ledger, the
-/// same scopes and the same refusal (sent back as a `processingError`).
-pub(crate) async fn charge_request(
-    state: &Shared,
-    caller: &Caller,
-    client_id: &str,
-    account: Option<&str>,
-    operation: &'static str,
-    cost: Cost,
-) -> Result<(), ApiError> {
-    let account = match account {
-        Some(id) if owns(state, caller, id).await => Some(id),
-        _ => None,
-    };
-    let keys = keys(state, &caller.user_id, client_id, account);
-    let now = state.now();
-    let charge = Credits::from_f64_ceil(cost.base);
-    state
-        .limits
-        .ledger(cost.book)
-        .try_charge(&keys, charge, now)
-        .map_err(|r| refused(r, operation, "/ws", now))
-}

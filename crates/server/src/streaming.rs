@@ -11,12 +11,13 @@
 //! Served so far: `subscribe` (answered, then `authenticated` for the instance; at most
 //! `trade_subscription_accounts`, CQG limit 611, accounts per socket), `synchronize` (the
 //! whole terminal state as `synchronizationStarted` … `dealSynchronizationFinished`, with
-//! `sequenceNumber` and `sequenceTimestamp`), `refreshMarketDataSubscriptions` and
-//! `unsubscribe` (answered), the RPC reads
-//! `getAccountInformation`, `getPositions`, `getSymbolPrice`, and `waitSynchronized`; a
-//! `status` packet per subscribed instance every [`STATUS_INTERVAL`] keeps the SDK's health
-//! timer alive. RPC reads cost the CPU credits their REST twins cost. Every other request
-//! type is answered with a `processingError` naming it, so that no client waits on silence.
+//! `sequenceNumber` and `sequenceTimestamp`), `refreshMarketDataSubscriptions`,
+//! `unsubscribe` and `waitSynchronized` (answered), and every RPC read and `trade` the SDK
+//! sends ([`Rpc`]): each runs in-process through the REST route that serves the same call,
+//! as the socket's caller on its front-end server, so checks, CPU credits and errors are
+//! REST's. A `status` packet per subscribed instance every [`STATUS_INTERVAL`] keeps the
+//! SDK's health timer alive. Every other request type is answered with a `processingError`
+//! naming it, so that no client waits on silence.
 //! After synchronization, the desk's change announcements become `update` packets for
 //! every synchronized instance of the account. `prices` packets, hash-based skipping,
 //! market-data subscriptions, trading and the streaming limits follow.
@@ -24,7 +25,6 @@
 use crate::auth::Caller;
 use crate::client;
 use crate::error::{ApiError, Kind};
-use crate::limits::{Cost, charge_request};
 use crate::messages;
 use crate::state::Shared;
 use drawbridge_model::Timestamp;
@@ -45,9 +45,11 @@ pub const HOST: &str = "ps-mpa-1";
 pub const STATUS_INTERVAL: Duration = Duration::from_secs(20);
 
 /// The socket.io layer for the router.
-pub fn layer(state: Shared) -> SocketIoLayer {
+pub fn layer(state: Shared, api: axum::Router) -> SocketIoLayer {
     let (layer, io) = SocketIo::builder().req_path(PATH).build_layer();
-    io.ns("/", move |s: SocketRef| connect(state.clone(), s));
+    io.ns("/", move |s: SocketRef| {
+        connect(state.clone(), api.clone(), s)
+    });
     layer
 }
 
@@ -63,7 +65,11 @@ fn query(s: &SocketRef) -> Map<String, Value> {
 #[derive(Debug)]
 struct Connection {
     caller: Caller,
+    /// The socket's token, for the REST routes its RPC requests run through.
+    token: String,
     client_id: String,
+    /// The REST router, called in-process for RPC requests.
+    api: axum::Router,
     subscribed: Mutex<Vec<(String, u64)>>,
     /// The last synchronization packet's `(sequenceNumber, sequenceTimestamp)`.
     sequence: Mutex<(u64, i64)>,
@@ -96,7 +102,7 @@ impl Connection {
     }
 }
 
-async fn connect(state: Shared, s: SocketRef) {
+async fn connect(state: Shared, api: axum::Router, s: SocketRef) {
     let q = query(&s);
     let text = |k: &str| q.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
     let caller = match state.tokens.authenticate(text("auth-token").trim()).await {
@@ -112,7 +118,9 @@ async fn connect(state: Shared, s: SocketRef) {
     };
     let conn = Arc::new(Connection {
         caller,
+        token: text("auth-token").trim().to_owned(),
         client_id: text("clientId"),
+        api,
         subscribed: Mutex::new(Vec::new()),
         sequence: Mutex::new((0, 0)),
         synced: Mutex::new(HashMap::new()),
@@ -283,14 +291,19 @@ async fn request(state: &Shared, conn: &Arc<Connection>, s: &SocketRef, req: Val
                 sync.send(state, s, conn);
             }
         }
-        Err(e) => {
-            let _ = s.emit("processingError", &error_body(&request_id, &e));
+        Err(mut error) => {
+            error["requestId"] = json!(request_id);
+            let _ = s.emit("processingError", &error);
         }
     }
 }
 
-/// What a request of type `kind` answers (fields besides `type`, `requestId`, `accountId`),
-/// and the synchronization to send after the answer, if it asked for one.
+/// A request's answer: the `response` fields besides `type`, `requestId` and `accountId`,
+/// or the `processingError` fields besides `requestId`.
+type Answer = Result<(Value, Option<Synchronization>), Value>;
+
+/// What a request of type `kind` answers, and the synchronization to send after the answer,
+/// if it asked for one.
 async fn answer(
     state: &Shared,
     conn: &Arc<Connection>,
@@ -298,67 +311,206 @@ async fn answer(
     req: &Value,
     kind: &str,
     account: &str,
-) -> Result<(Value, Option<Synchronization>), ApiError> {
+) -> Answer {
     let caller = &conn.caller;
-    if kind == "synchronize" {
-        let sync = Synchronization::of(state, caller, req, account).await?;
-        return Ok((json!({}), Some(sync)));
-    }
-    let reply = match kind {
+    let own = |e: ApiError| error_body("", &e);
+    match kind {
+        "synchronize" => {
+            let sync = (Synchronization::of(state, caller, req, account).await).map_err(own)?;
+            Ok((json!({}), Some(sync)))
+        }
         "subscribe" => {
-            subscribe(state, conn, s, req, account).await?;
-            Ok(json!({}))
+            subscribe(state, conn, s, req, account).await.map_err(own)?;
+            Ok((json!({}), None))
         }
-        "refreshMarketDataSubscriptions" | "unsubscribe" => {
-            crate::provisioning::owned_entry(state, caller, account).await?;
-            Ok(json!({}))
+        "refreshMarketDataSubscriptions" | "unsubscribe" | "waitSynchronized" => {
+            let owned = crate::provisioning::owned_entry(state, caller, account).await;
+            owned.map_err(own)?;
+            Ok((json!({}), None))
         }
-        "waitSynchronized" => {
-            crate::provisioning::owned_entry(state, caller, account).await?;
-            Ok(json!({}))
-        }
-        "getAccountInformation" => {
-            charge(state, conn, account, "getAccountInformation", 50.0).await?;
-            let info = client::read_account_information(state, caller, account).await?;
-            Ok(json!({ "accountInformation": info.map_or(json!({}), |i| json!(i)) }))
-        }
-        "getPositions" => {
-            charge(state, conn, account, "getPositions", 50.0).await?;
-            let list = client::read_positions(state, caller, account).await?;
-            Ok(json!({ "positions": list }))
-        }
-        "getSymbolPrice" => {
-            charge(state, conn, account, "getSymbolPrice", 50.0).await?;
-            let symbol = req.get("symbol").and_then(Value::as_str).unwrap_or("");
-            let price = client::read_symbol_price(state, caller, account, symbol).await?;
-            Ok(json!({ "price": price }))
-        }
-        other => Err(ApiError::of(
-            Kind::Validation,
-            &messages::STREAMING_REQUEST_UNSUPPORTED,
-            &[&other],
-        )),
-    }?;
-    Ok((reply, None))
+        _ => match Rpc::of(kind, req, account) {
+            Some(rpc) => rpc.call(conn).await.map(|v| (v, None)),
+            None => Err(own(ApiError::of(
+                Kind::Validation,
+                &messages::STREAMING_REQUEST_UNSUPPORTED,
+                &[&kind],
+            ))),
+        },
+    }
 }
 
-async fn charge(
-    state: &Shared,
-    conn: &Connection,
-    account: &str,
-    operation: &'static str,
-    credits: f64,
-) -> Result<(), ApiError> {
-    let cost = Cost::cpu(credits);
-    charge_request(
-        state,
-        &conn.caller,
-        &conn.client_id,
-        Some(account),
-        operation,
-        cost,
-    )
-    .await
+/// An RPC request, answered by the REST route that serves the same call: the same checks,
+/// the same CPU credits, the same errors.
+#[derive(Debug)]
+struct Rpc {
+    method: axum::http::Method,
+    path: String,
+    body: Option<Value>,
+    /// The `response` field the REST answer goes in.
+    field: &'static str,
+    /// History calls also say whether the terminal is still synchronizing (never, here).
+    history: bool,
+}
+
+impl Rpc {
+    fn of(kind: &str, req: &Value, account: &str) -> Option<Self> {
+        let arg = |k: &str| -> String {
+            let v = req.get(k).map_or(String::new(), |v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+            segment(&v)
+        };
+        let acc = format!("/users/current/accounts/{}", segment(account));
+        let sym = format!("{acc}/symbols/{}", arg("symbol"));
+        let page = || {
+            let mut q = Vec::new();
+            for k in ["offset", "limit"] {
+                if let Some(v) = req.get(k).filter(|v| !v.is_null()) {
+                    q.push(format!("{k}={}", segment(&v.to_string())));
+                }
+            }
+            if q.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", q.join("&"))
+            }
+        };
+        let get = |path: String, field, history| Rpc {
+            method: axum::http::Method::GET,
+            path,
+            body: None,
+            field,
+            history,
+        };
+        Some(match kind {
+            "getAccountInformation" => get(
+                format!("{acc}/account-information"),
+                "accountInformation",
+                false,
+            ),
+            "getPositions" => get(format!("{acc}/positions"), "positions", false),
+            "getPosition" => get(
+                format!("{acc}/positions/{}", arg("positionId")),
+                "position",
+                false,
+            ),
+            "getOrders" => get(format!("{acc}/orders"), "orders", false),
+            "getOrder" => get(format!("{acc}/orders/{}", arg("orderId")), "order", false),
+            "getHistoryOrdersByTicket" => get(
+                format!("{acc}/history-orders/ticket/{}", arg("ticket")),
+                "historyOrders",
+                true,
+            ),
+            "getHistoryOrdersByPosition" => get(
+                format!("{acc}/history-orders/position/{}", arg("positionId")),
+                "historyOrders",
+                true,
+            ),
+            "getHistoryOrdersByTimeRange" => get(
+                format!(
+                    "{acc}/history-orders/time/{}/{}{}",
+                    arg("startTime"),
+                    arg("endTime"),
+                    page()
+                ),
+                "historyOrders",
+                true,
+            ),
+            "getDealsByTicket" => get(
+                format!("{acc}/history-deals/ticket/{}", arg("ticket")),
+                "deals",
+                true,
+            ),
+            "getDealsByPosition" => get(
+                format!("{acc}/history-deals/position/{}", arg("positionId")),
+                "deals",
+                true,
+            ),
+            "getDealsByTimeRange" => get(
+                format!(
+                    "{acc}/history-deals/time/{}/{}{}",
+                    arg("startTime"),
+                    arg("endTime"),
+                    page()
+                ),
+                "deals",
+                true,
+            ),
+            "getSymbols" => get(format!("{acc}/symbols"), "symbols", false),
+            "getSymbolSpecification" => get(format!("{sym}/specification"), "specification", false),
+            "getSymbolPrice" => get(format!("{sym}/current-price"), "price", false),
+            "getCandle" => get(
+                format!("{sym}/current-candles/{}", arg("timeframe")),
+                "candle",
+                false,
+            ),
+            "getTick" => get(format!("{sym}/current-tick"), "tick", false),
+            "getBook" => get(format!("{sym}/current-book"), "book", false),
+            "getServerTime" => get(format!("{acc}/server-time"), "serverTime", false),
+            "trade" => Rpc {
+                method: axum::http::Method::POST,
+                path: format!("{acc}/trade"),
+                body: Some(req.get("trade").cloned().unwrap_or(Value::Null)),
+                field: "response",
+                history: false,
+            },
+            _ => return None,
+        })
+    }
+
+    /// Runs the REST route in-process as the socket's caller, through its front-end server.
+    async fn call(self, conn: &Connection) -> Result<Value, Value> {
+        use tower::ServiceExt as _;
+        let mut req = axum::http::Request::builder()
+            .method(self.method)
+            .uri(&self.path)
+            .header(crate::extract::AUTH_HEADER, &conn.token)
+            .header("client-id", &conn.client_id);
+        let body = match self.body {
+            Some(b) => {
+                req = req.header(axum::http::header::CONTENT_TYPE, "application/json");
+                axum::body::Body::from(b.to_string())
+            }
+            None => axum::body::Body::empty(),
+        };
+        let internal = |why: String| error_body("", &ApiError::internal(why));
+        let req = req.body(body).map_err(|e| internal(e.to_string()))?;
+        let reply = (conn.api.clone().oneshot(req).await).map_err(|e| internal(e.to_string()))?;
+        let ok = reply.status().is_success();
+        let bytes = axum::body::to_bytes(reply.into_body(), REPLY_BYTES_MAX)
+            .await
+            .map_err(|e| internal(e.to_string()))?;
+        let value: Value = if bytes.is_empty() {
+            json!({})
+        } else {
+            serde_json::from_slice(&bytes).map_err(|e| internal(e.to_string()))?
+        };
+        if !ok {
+            return Err(value);
+        }
+        let mut answer = json!({ self.field: value });
+        if self.history {
+            answer["synchronizing"] = json!(false);
+        }
+        Ok(answer)
+    }
+}
+
+/// The largest REST answer an RPC request relays (a thousand history records fit easily).
+const REPLY_BYTES_MAX: usize = 16 * 1024 * 1024;
+
+/// `s` as one path segment (percent-encoded outside unreserved characters).
+fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b':') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// `subscribe`: the account must be the caller's and deployed; the instance then gets

@@ -206,8 +206,14 @@ pub struct SymbolSpecification {
     pub swap_long: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub swap_short: Option<f64>,
-    /// Swap multipliers per weekday starting with Sunday (MT5 only).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    /// Swap multipliers per weekday starting with Sunday (MT5 only). Whole multipliers are
+    /// written as JSON integers, as the cloud sends them: the SDK's date conversion walks
+    /// list items and logs an error for every float it meets.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        serialize_with = "whole_as_integers"
+    )]
     pub swap_rates: Option<Vec<f64>>,
     pub swap_rollover_3_days: SwapRolloverDay,
     pub allowed_expiration_modes: Vec<ExpirationMode>,
@@ -258,3 +264,23 @@ pub struct SymbolPrice {
 
 #[cfg(test)]
 mod tests;
+
+/// Writes each whole number of `rates` as an integer, every other one as a float.
+fn whole_as_integers<S: serde::Serializer>(
+    rates: &Option<Vec<f64>>,
+    out: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let Some(rates) = rates else {
+        return out.serialize_none();
+    };
+    let mut seq = out.serialize_seq(Some(rates.len()))?;
+    for &r in rates {
+        if r.fract() == 0.0 && r.abs() < 1e15 {
+            seq.serialize_element(&(r as i64))?;
+        } else {
+            seq.serialize_element(&r)?;
+        }
+    }
+    seq.end()
+}
