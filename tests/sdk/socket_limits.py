@@ -1,8 +1,9 @@
 """drawbridge's streaming API with a bare socket.io client (python-socketio 4.x, the SDK's
 own transport) where the SDK would hide what is checked: a socket without a valid token gets a
 processingError and is closed, an unknown request type gets a processingError rather than
-silence, and past `trade_subscription_accounts` (1 here, set by the harness's config) a
-subscribe gets the TooManyRequestsError. Environment as in provisioning.py.
+silence, past `trade_subscription_accounts` (1 here, set by the harness's config) a
+subscribe gets the TooManyRequestsError, and so does one past the subscribe rate
+(`subscribe_rate` 1 per minute per deployed account). Environment as in provisioning.py.
 """
 
 import asyncio
@@ -117,6 +118,15 @@ async def main():
     check("past the accounts per socket a subscribe is refused", err.get("error") == "TooManyRequestsError"
           and err["metadata"]["type"] == "LIMIT_ACCOUNT_SUBSCRIPTIONS_PER_SOCKET"
           and "recommendedRetryTime" in err["metadata"], str(err))
+
+    # The subscribe rate: 1 per minute per deployed account, and the user has 2.
+    await client.emit("request", {"type": "subscribe", "accountId": first, "requestId": "r3", "instanceIndex": 1})
+    await next_event(events, "response", "r3")
+    await client.emit("request", {"type": "subscribe", "accountId": first, "requestId": "r4", "instanceIndex": 1})
+    err = await next_event(events, "processingError", "r4")
+    check("past the subscribe rate a subscribe is refused", err.get("error") == "TooManyRequestsError"
+          and err["metadata"]["type"] == "LIMIT_SUBSCRIBE_REQUESTS_PER_USER"
+          and err["text"]["key"] == "limit.terminal_synchronization", str(err))
 
     await client.disconnect()
     print(f"{checks} passed, 0 failed", flush=True)

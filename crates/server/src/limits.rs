@@ -23,6 +23,7 @@ use axum::response::{IntoResponse, IntoResponseParts, Response, ResponseParts};
 use axum::{Json, RequestExt};
 use drawbridge_limits::catalog::id;
 use drawbridge_limits::ledger::{Scope, WindowUsage, key_of};
+use drawbridge_limits::sync::{Subscriptions, SyncQuotas, SyncRefusal};
 use drawbridge_limits::{
     Busy, Catalogue, Credits, Exceeded, Gate, Keys, Ledger, MemoryLedger, Permit, Refusal,
 };
@@ -119,6 +120,8 @@ impl<T: Serialize> IntoResponse for Listed<T> {
 #[derive(Debug)]
 pub struct Limits {
     pub catalogue: Catalogue,
+    /// Account subscriptions of streaming connections and their synchronizations.
+    subscriptions: std::sync::Mutex<Subscriptions>,
     cpu: Box<dyn Ledger>,
     history: Box<dyn Ledger>,
     history_in_processing: Arc<Gate>,
@@ -136,6 +139,9 @@ impl Limits {
             history: Box::new(MemoryLedger::new(&catalogue.history_quotas())),
             history_in_processing: gate(id::HISTORY_CONCURRENT_PER_ACCOUNT),
             api_limits_in_processing: gate(id::API_LIMIT_REQUESTS_IN_PROCESSING),
+            subscriptions: std::sync::Mutex::new(Subscriptions::new(SyncQuotas::from_catalogue(
+                &catalogue,
+            ))),
             catalogue,
         }
     }
@@ -469,3 +475,77 @@ pub const API_LIMITS_QUERY: &[Field] = &[opt(
     K::String,
     "Comma-separated limit ids; none lists every limit",
 )];
+
+/// The terminal-synchronization limits, as the streaming API applies them: a subscribe
+/// counts against the subscribe rate and the subscription limits of the caller's application,
+/// its front-end server (the socket's `clientId`) and that server's capacity.
+impl Limits {
+    fn subscriptions(&self) -> std::sync::MutexGuard<'_, Subscriptions> {
+        self.subscriptions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The key of `account` in the subscription table.
+fn subscription_key(caller: &Caller, account: &str) -> u64 {
+    key_of(&[&caller.user_id, account])
+}
+
+/// A subscribe request for `account` on a socket whose `clientId` is `client_id`.
+pub(crate) fn subscribe(
+    state: &Shared,
+    caller: &Caller,
+    client_id: &str,
+    account: &str,
+) -> Result<(), ApiError> {
+    let limits = &state.limits;
+    let deployed = state.user_session_count(&caller.user_id);
+    let now = state.now();
+    let refused = limits.subscriptions().subscribe(
+        key_of(&[&caller.user_id]),
+        limits.server_of(client_id),
+        subscription_key(caller, account),
+        deployed,
+        now,
+    );
+    refused.map_err(|r| sync_refusal(r, now))
+}
+
+/// Ends a socket's subscription of `account`.
+pub(crate) fn unsubscribe(state: &Shared, caller: &Caller, account: &str) {
+    (state.limits.subscriptions()).unsubscribe(subscription_key(caller, account));
+}
+
+/// Starts a synchronization of `account` if the concurrent-synchronization limit allows;
+/// [`finish_synchronization`] ends it.
+pub(crate) fn start_synchronization(
+    state: &Shared,
+    caller: &Caller,
+    account: &str,
+) -> Result<(), ApiError> {
+    let now = state.now();
+    let started = (state.limits.subscriptions()).start_sync(subscription_key(caller, account), now);
+    started.map(|_| ()).map_err(|r| sync_refusal(r, now))
+}
+
+/// Ends a synchronization started by [`start_synchronization`].
+pub(crate) fn finish_synchronization(state: &Shared, caller: &Caller, account: &str) {
+    (state.limits.subscriptions()).finish_sync(subscription_key(caller, account));
+}
+
+fn sync_refusal(r: SyncRefusal, _now: Timestamp) -> ApiError {
+    let mut metadata = json!({
+        "type": r.kind(),
+        "recommendedRetryTime": r.retry_at(),
+    });
+    if r.change_client_id() {
+        metadata["changeClientIdHeader"] = json!(true);
+    }
+    ApiError::of(
+        Kind::TooManyRequests,
+        &messages::LIMIT_SYNCHRONIZATION,
+        &[&r],
+    )
+    .with_metadata(metadata)
+}

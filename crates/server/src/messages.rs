@@ -85,6 +85,9 @@ catalogue! {
     LIMIT_SUBSCRIPTIONS_PER_SOCKET = "limit.subscriptions_per_socket",
         "At most {0} accounts may be subscribed on one streaming connection. Please open another connection",
         "processingError (TooManyRequestsError) on a subscribe past trade_subscription_accounts";
+    LIMIT_SYNCHRONIZATION = "limit.terminal_synchronization",
+        "A terminal synchronization limit is reached: {0}. Please retry later",
+        "processingError (TooManyRequestsError) on subscribe or synchronize: subscribe rate, subscriptions per user, per user on a server, per server (with changeClientIdHeader), concurrent synchronizations";
     VALIDATION = "request.validation",
         "Validation failed",
         "400 ValidationError: the details list every bad field";

@@ -130,6 +130,14 @@ async fn connect(state: Shared, api: axum::Router, s: SocketRef) {
         let (state, conn) = (st.clone(), Arc::clone(&c));
         async move { request(&state, &conn, &s, req).await }
     });
+    let (st, c) = (state.clone(), Arc::clone(&conn));
+    s.on_disconnect(move || {
+        let accounts: Vec<String> = lock(&c.subscribed).iter().map(|(a, _)| a.clone()).collect();
+        for account in accounts {
+            crate::limits::unsubscribe(&st, &c.caller, &account);
+        }
+        async {}
+    });
     tokio::spawn(keep_alive(s.clone(), Arc::clone(&conn)));
     tokio::spawn(follow_changes(state, s, conn));
 }
@@ -288,7 +296,9 @@ async fn request(state: &Shared, conn: &Arc<Connection>, s: &SocketRef, req: Val
             reply["accountId"] = json!(account);
             let _ = s.emit("response", &reply);
             if let Some(sync) = then {
+                let account = sync.account.clone();
                 sync.send(state, s, conn);
+                crate::limits::finish_synchronization(state, &conn.caller, &account);
             }
         }
         Err(mut error) => {
@@ -316,8 +326,14 @@ async fn answer(
     let own = |e: ApiError| error_body("", &e);
     match kind {
         "synchronize" => {
-            let sync = (Synchronization::of(state, caller, req, account).await).map_err(own)?;
-            Ok((json!({}), Some(sync)))
+            crate::limits::start_synchronization(state, caller, account).map_err(own)?;
+            match Synchronization::of(state, caller, req, account).await {
+                Ok(sync) => Ok((json!({}), Some(sync))),
+                Err(e) => {
+                    crate::limits::finish_synchronization(state, caller, account);
+                    Err(own(e))
+                }
+            }
         }
         "subscribe" => {
             subscribe(state, conn, s, req, account).await.map_err(own)?;
@@ -554,6 +570,9 @@ async fn subscribe(
                 "recommendedRetryTime": state.now().plus_millis(60_000),
             })));
         }
+        // Every subscribe request counts against the subscribe rate; a new account also
+        // against the subscription limits.
+        crate::limits::subscribe(state, &conn.caller, &conn.client_id, account)?;
         if fresh {
             subscribed.push(key);
         }

@@ -579,7 +579,8 @@ fn symbol_specification_of_eurusd() {
     assert_eq!(v["marginCurrency"], "EUR");
     assert_eq!(v["swapMode"], "SYMBOL_SWAP_MODE_POINTS");
     assert_eq!(v["swapLong"], json!(-7.2));
-    assert_eq!(v["swapRates"], json!([0.0, 1.0, 1.0, 3.0, 1.0, 1.0, 0.0]));
+    // Whole multipliers are integers on the wire, as the cloud sends them.
+    assert_eq!(v["swapRates"], json!([0, 1, 1, 3, 1, 1, 0]));
     assert_eq!(v["swapRollover3Days"], "WEDNESDAY");
     assert_eq!(v["stopsLevel"], json!(10.0));
     assert_eq!(
@@ -601,7 +602,7 @@ fn symbol_specification_of_eurusd() {
     let btc = catalog.iter().find(|s| s.name == "BTCUSD").unwrap();
     let b = serde_json::to_value(wire::symbol_specification(btc)).unwrap();
     assert_eq!(b["swapRollover3Days"], "NONE");
-    assert_eq!(b["swapRates"], json!(vec![1.0; 7]));
+    assert_eq!(b["swapRates"], json!(vec![1; 7]));
     assert_eq!(b["tradeSessions"]["SUNDAY"], full_day);
     assert!(b.get("pipSize").is_none());
 }

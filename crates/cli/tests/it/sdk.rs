@@ -104,7 +104,7 @@ fn streaming_checks_with_a_bare_socketio_client() {
     drive_with(
         "socket_limits.py",
         &["--clock", "virtual"],
-        "[limits]\ntrade_subscription_accounts = 1\n",
+        "[limits]\ntrade_subscription_accounts = 1\nsubscribe_rate = 1\n",
     );
 }
 
