@@ -131,6 +131,15 @@ async def main():
                      == rest(f"{acc}/account-information")["balance"],
                      lambda: str(state.account_information))
 
+    # Quotes: a subscription with an interval, then a tick reaches the terminal state.
+    await connection.subscribe_to_market_data("EURUSD", [{"type": "quotes", "intervalInMilliseconds": 200}])
+    rest("/sim/ticks", {"symbol": "EURUSD", "bid": 1.1005, "ask": 1.10062})
+    await eventually("a subscribed quote reaches the terminal state",
+                     lambda: (state.price("EURUSD") or {}).get("bid") == 1.1005,
+                     lambda: str(state.price("EURUSD")))
+    await connection.unsubscribe_from_market_data("EURUSD", [{"type": "quotes"}])
+    check("unsubscribed", True)
+
     await connection.close()
     api.close()
     print(f"{checks} passed, 0 failed", flush=True)

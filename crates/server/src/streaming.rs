@@ -19,8 +19,10 @@
 //! SDK's health timer alive. Every other request type is answered with a `processingError`
 //! naming it, so that no client waits on silence.
 //! After synchronization, the desk's change announcements become `update` packets for
-//! every synchronized instance of the account. `prices` packets, hash-based skipping,
-//! market-data subscriptions, trading and the streaming limits follow.
+//! every synchronized instance of the account. `subscribeToMarketData` for quotes starts
+//! `prices` packets (with the account's equity and margin) at the subscription's interval,
+//! sent only when the price moved; `unsubscribeFromMarketData` stops them. Candles, ticks and
+//! books, subscription expiry, hash-based skipping and the streaming credits follow.
 
 use crate::auth::Caller;
 use crate::client;
@@ -75,6 +77,17 @@ struct Connection {
     sequence: Mutex<(u64, i64)>,
     /// What each synchronized (account, instance) was last sent, for its `update` packets.
     synced: Mutex<HashMap<(String, u64), Known>>,
+    /// Market-data subscriptions per (account, instance), by symbol.
+    market: Mutex<HashMap<(String, u64), HashMap<String, Quotes>>>,
+}
+
+/// A symbol's quote subscription: `prices` packets at most every `interval`, when the price
+/// moved.
+#[derive(Debug, Clone)]
+struct Quotes {
+    interval: Duration,
+    /// When the last packet went out, and the price it carried.
+    last: Option<(tokio::time::Instant, f64, f64)>,
 }
 
 /// The ids a synchronized instance holds: updates send what changed against them.
@@ -124,6 +137,7 @@ async fn connect(state: Shared, api: axum::Router, s: SocketRef) {
         subscribed: Mutex::new(Vec::new()),
         sequence: Mutex::new((0, 0)),
         synced: Mutex::new(HashMap::new()),
+        market: Mutex::new(HashMap::new()),
     });
     let (st, c) = (state.clone(), Arc::clone(&conn));
     s.on("request", move |s: SocketRef, Data(req): Data<Value>| {
@@ -139,6 +153,7 @@ async fn connect(state: Shared, api: axum::Router, s: SocketRef) {
         async {}
     });
     tokio::spawn(keep_alive(s.clone(), Arc::clone(&conn)));
+    tokio::spawn(stream_prices(state.clone(), s.clone(), Arc::clone(&conn)));
     tokio::spawn(follow_changes(state, s, conn));
 }
 
@@ -337,6 +352,13 @@ async fn answer(
         }
         "subscribe" => {
             subscribe(state, conn, s, req, account).await.map_err(own)?;
+            Ok((json!({}), None))
+        }
+        "subscribeToMarketData" | "unsubscribeFromMarketData" => {
+            let entry = crate::provisioning::owned_entry(state, caller, account).await;
+            let default = entry.map_err(own)?.doc.quote_streaming_interval_in_seconds;
+            let subscribe = kind == "subscribeToMarketData";
+            market_data(conn, req, account, subscribe, default);
             Ok((json!({}), None))
         }
         "refreshMarketDataSubscriptions" | "unsubscribe" | "waitSynchronized" => {
@@ -690,4 +712,138 @@ impl Synchronization {
             }
         }
     }
+}
+
+/// Which instances a request is for: the one it names, else every instance of the account
+/// this socket subscribed.
+fn instances(conn: &Connection, req: &Value, account: &str) -> Vec<u64> {
+    match req.get("instanceIndex").and_then(Value::as_u64) {
+        Some(i) => vec![i],
+        None => lock(&conn.subscribed)
+            .iter()
+            .filter(|(a, _)| a == account)
+            .map(|(_, i)| *i)
+            .collect(),
+    }
+}
+
+/// `subscribeToMarketData` / `unsubscribeFromMarketData` for quotes: the subscription's
+/// interval is the shortest `intervalInMilliseconds` asked for, else the account's quote
+/// streaming interval. (Candles, ticks and books follow.)
+fn market_data(conn: &Connection, req: &Value, account: &str, subscribe: bool, default_s: f64) {
+    let Some(symbol) = req.get("symbol").and_then(Value::as_str) else {
+        return;
+    };
+    let asked: Vec<&Value> = req
+        .get("subscriptions")
+        .and_then(Value::as_array)
+        .map(|v| v.iter().collect())
+        .unwrap_or_default();
+    let quotes = asked.is_empty()
+        || asked
+            .iter()
+            .any(|sub| sub.get("type").and_then(Value::as_str) == Some("quotes"));
+    if !quotes {
+        return;
+    }
+    let interval_ms = (asked.iter())
+        .filter_map(|sub| sub.get("intervalInMilliseconds").and_then(Value::as_f64))
+        .fold(default_s * 1_000.0, f64::min)
+        .clamp(MIN_PRICE_INTERVAL.as_millis() as f64, 3_600_000.0);
+    let interval = Duration::from_millis(interval_ms as u64);
+    let mut market = lock(&conn.market);
+    for instance in instances(conn, req, account) {
+        let symbols = market.entry((account.to_owned(), instance)).or_default();
+        if subscribe {
+            symbols.insert(
+                symbol.to_owned(),
+                Quotes {
+                    interval,
+                    last: None,
+                },
+            );
+        } else {
+            symbols.remove(symbol);
+        }
+    }
+}
+
+/// The shortest interval between two `prices` packets of one symbol.
+const MIN_PRICE_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Sends `prices` packets for the socket's quote subscriptions, each at its interval and
+/// only when the price moved, with the account's equity and margin.
+async fn stream_prices(state: Shared, s: SocketRef, conn: Arc<Connection>) {
+    let mut tick = tokio::time::interval(MIN_PRICE_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while s.connected() {
+        tick.tick().await;
+        let now = tokio::time::Instant::now();
+        let due: Vec<((String, u64), Vec<String>)> = lock(&conn.market)
+            .iter()
+            .map(|(key, symbols)| {
+                let due = (symbols.iter())
+                    .filter(|(_, q)| q.last.is_none_or(|(at, ..)| now >= at + q.interval))
+                    .map(|(sym, _)| sym.clone())
+                    .collect();
+                (key.clone(), due)
+            })
+            .filter(|(_, due): &(_, Vec<String>)| !due.is_empty())
+            .collect();
+        for ((account, instance), symbols) in due {
+            send_prices(&state, &s, &conn, &account, instance, &symbols, now).await;
+        }
+    }
+}
+
+async fn send_prices(
+    state: &Shared,
+    s: &SocketRef,
+    conn: &Connection,
+    account: &str,
+    instance: u64,
+    symbols: &[String],
+    now: tokio::time::Instant,
+) {
+    let mut prices = Vec::new();
+    for symbol in symbols {
+        let Ok(price) = client::read_symbol_price(state, &conn.caller, account, symbol).await
+        else {
+            continue;
+        };
+        let mut market = lock(&conn.market);
+        let Some(q) = market
+            .get_mut(&(account.to_owned(), instance))
+            .and_then(|m| m.get_mut(symbol))
+        else {
+            continue;
+        };
+        if q.last
+            .is_some_and(|(_, bid, ask)| bid == price.bid && ask == price.ask)
+        {
+            continue;
+        }
+        q.last = Some((now, price.bid, price.ask));
+        prices.push(price);
+    }
+    if prices.is_empty() {
+        return;
+    }
+    let host = lock(&conn.synced)
+        .get(&(account.to_owned(), instance))
+        .map_or_else(|| HOST.to_owned(), |k| k.host.clone());
+    let mut packet = json!({"type": "prices", "accountId": account, "instanceIndex": instance,
+        "host": host, "prices": prices});
+    if let Ok(Some(info)) = client::read_account_information(state, &conn.caller, account).await {
+        packet["equity"] = json!(info.equity);
+        packet["margin"] = json!(info.margin);
+        packet["freeMargin"] = json!(info.free_margin);
+        if let Some(level) = info.margin_level {
+            packet["marginLevel"] = json!(level);
+        }
+    }
+    let (number, at) = conn.next_sequence(state.now().0);
+    packet["sequenceNumber"] = json!(number);
+    packet["sequenceTimestamp"] = json!(at);
+    let _ = s.emit("synchronization", &packet);
 }
