@@ -1,55 +1,18 @@
 """Drives the official MetaApi SDK, unchanged, against a running `drawbridge serve --tls`.
 
 The SDK is configured the way a user would: its `domain` option, name resolution for the
-domain's host names (done here in-process, as /etc/hosts or a DNS entry would), and trust in
-drawbridge's local CA (SSL_CERT_FILE, set by the harness). Environment:
-
-    DRAWBRIDGE_DOMAIN   the domain with the server's port, e.g. drawbridge.test:43123
-    DRAWBRIDGE_TOKEN    an API token of a user
-    SSL_CERT_FILE       the data dir's certs/ca.pem
-
-Prints one line per check and exits non-zero on the first failure.
+domain's host names and trust in drawbridge's local CA (see harness.py).
 """
 
 import asyncio
-import os
-import socket
-import sys
 
+from harness import DOMAIN, TOKEN, check, finish
 from metaapi_cloud_sdk import MetaApi
 from metaapi_cloud_sdk.clients.error_handler import (
     NotFoundException,
     UnauthorizedException,
     ValidationException,
 )
-
-DOMAIN = os.environ["DRAWBRIDGE_DOMAIN"]
-TOKEN = os.environ["DRAWBRIDGE_TOKEN"]
-HOST = DOMAIN.rsplit(":", 1)[0]
-
-_getaddrinfo = socket.getaddrinfo
-
-
-def _resolve_domain_to_loopback(host, *args, **kwargs):
-    if isinstance(host, bytes):
-        host = host.decode()
-    if host == HOST or (isinstance(host, str) and host.endswith("." + HOST)):
-        host = "127.0.0.1"
-    return _getaddrinfo(host, *args, **kwargs)
-
-
-socket.getaddrinfo = _resolve_domain_to_loopback
-
-checks = 0
-
-
-def check(name, condition, detail=""):
-    global checks
-    if not condition:
-        print(f"FAIL {name} {detail}", flush=True)
-        sys.exit(1)
-    checks += 1
-    print(f"ok {name}", flush=True)
 
 
 async def expect_error(name, kind, coroutine):
@@ -171,7 +134,7 @@ async def main():
     await expect_error("removed account is gone", NotFoundException, accounts.get_account(account.id))
 
     api.close()
-    print(f"{checks} passed, 0 failed", flush=True)
+    finish()
 
 
 asyncio.run(main())

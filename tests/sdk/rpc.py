@@ -1,72 +1,19 @@
 """The official MetaApi SDK's RPC connection, unchanged, over drawbridge's streaming API:
 connect (socket.io at /ws on the -a and -b hosts, subscribe, authenticated), wait_synchronized
-(waitSynchronized), then reads compared with the REST answers. Environment as in
-provisioning.py.
+(waitSynchronized), then reads compared with the REST answers. Environment: see
+harness.py.
 """
 
 import asyncio
-import json
-import os
-import socket
-import ssl
-import sys
-import urllib.request
+import datetime
 
+from harness import DOMAIN, TOKEN, check, deployed_account, finish, rest
 from metaapi_cloud_sdk import MetaApi
-
-DOMAIN = os.environ["DRAWBRIDGE_DOMAIN"]
-TOKEN = os.environ["DRAWBRIDGE_TOKEN"]
-HOST = DOMAIN.rsplit(":", 1)[0]
-PORT = DOMAIN.rsplit(":", 1)[1]
-
-_getaddrinfo = socket.getaddrinfo
-
-
-def _resolve_domain_to_loopback(host, *args, **kwargs):
-    if isinstance(host, bytes):
-        host = host.decode()
-    if host == HOST or (isinstance(host, str) and host.endswith("." + HOST)):
-        host = "127.0.0.1"
-    return _getaddrinfo(host, *args, **kwargs)
-
-
-socket.getaddrinfo = _resolve_domain_to_loopback
-
-checks = 0
-
-
-def check(name, condition, detail=""):
-    global checks
-    if not condition:
-        print(f"FAIL {name} {detail}", flush=True)
-        sys.exit(1)
-    checks += 1
-    print(f"ok {name}", flush=True)
-
-
-def rest(path, body=None):
-    """A REST call on the client-API host (GET, or POST with `body`), for comparison."""
-    url = f"https://mt-client-api-v1.vint-hill.{HOST}:{PORT}{path}"
-    context = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
-    data = None if body is None else json.dumps(body).encode()
-    headers = {"auth-token": TOKEN, "content-type": "application/json"}
-    req = urllib.request.Request(url, data=data, headers=headers)
-    with urllib.request.urlopen(req, context=context, timeout=10) as reply:
-        return json.loads(reply.read().decode() or "null")
 
 
 async def main():
     api = MetaApi(TOKEN, {"domain": DOMAIN, "requestTimeout": 30, "retryOpts": {"retries": 1}})
-    creds = await api.metatrader_account_generator_api.create_mt5_demo_account(
-        {"accountType": "USD", "balance": 25000, "leverage": 100,
-         "serverName": "Drawbridge-Demo", "name": "rpc", "email": "rpc@example.com"}
-    )
-    account = await api.metatrader_account_api.create_account(
-        {"name": "rpc", "type": "cloud-g2", "login": creds.login, "password": creds.password,
-         "server": creds.server_name, "platform": "mt5", "magic": 0, "region": "vint-hill"}
-    )
-    await account.wait_connected(timeout_in_seconds=30, interval_in_milliseconds=200)
-    check("account connected", account.connection_status == "CONNECTED", account.connection_status)
+    account = await deployed_account(api, "rpc", balance=25000)
 
     connection = account.get_rpc_connection()
     await asyncio.wait_for(connection.connect(), 30)
@@ -126,7 +73,7 @@ async def main():
     await connection.close_positions_by_symbol("EURUSD")
     check("closed by symbol", rest(f"{acc}/positions") == [])
     history = await connection.get_deals_by_time_range(
-        __import__("datetime").datetime(2020, 1, 1), __import__("datetime").datetime(2030, 1, 1))
+        datetime.datetime(2020, 1, 1), datetime.datetime(2030, 1, 1))
     check("history deals by time range", len(history["deals"]) >= 6 and history["synchronizing"] is False,
           str(len(history["deals"])))
     async def refusal(coroutine):
@@ -146,7 +93,7 @@ async def main():
 
     await connection.close()
     api.close()
-    print(f"{checks} passed, 0 failed", flush=True)
+    finish()
 
 
 asyncio.run(main())

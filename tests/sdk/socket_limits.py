@@ -3,61 +3,21 @@ own transport) where the SDK would hide what is checked: a socket without a vali
 processingError and is closed, an unknown request type gets a processingError rather than
 silence, past `trade_subscription_accounts` (1 here, set by the harness's config) a
 subscribe gets the TooManyRequestsError, and so does one past the subscribe rate
-(`subscribe_rate` 1 per minute per deployed account). Environment as in provisioning.py.
+(`subscribe_rate` 1 per minute per deployed account). Environment: see harness.py.
 """
 
 import asyncio
-import json
-import os
-import socket
-import ssl
-import sys
-import urllib.request
 
 import socketio
-
-DOMAIN = os.environ["DRAWBRIDGE_DOMAIN"]
-TOKEN = os.environ["DRAWBRIDGE_TOKEN"]
-HOST = DOMAIN.rsplit(":", 1)[0]
-PORT = DOMAIN.rsplit(":", 1)[1]
-_getaddrinfo = socket.getaddrinfo
-
-
-def _resolve_domain_to_loopback(host, *args, **kwargs):
-    if isinstance(host, bytes):
-        host = host.decode()
-    if host == HOST or (isinstance(host, str) and host.endswith("." + HOST)):
-        host = "127.0.0.1"
-    return _getaddrinfo(host, *args, **kwargs)
-
-
-socket.getaddrinfo = _resolve_domain_to_loopback
-CONTEXT = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
-checks = 0
-
-
-def check(name, condition, detail=""):
-    global checks
-    if not condition:
-        print(f"FAIL {name} {detail}", flush=True)
-        sys.exit(1)
-    checks += 1
-    print(f"ok {name}", flush=True)
-
-
-def rest(host, path, body=None):
-    url = f"https://{host}.{HOST}:{PORT}{path}"
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, headers={"auth-token": TOKEN, "content-type": "application/json"})
-    with urllib.request.urlopen(req, context=CONTEXT, timeout=10) as reply:
-        return json.loads(reply.read().decode() or "null")
+from harness import HOST, PORT, REGION, TOKEN, check, finish, rest
 
 
 def new_account(name):
-    creds = rest("mt-provisioning-api-v1", "/users/current/provisioning-profiles/default/mt5-demo-accounts",
-                 {"balance": 1000, "leverage": 100, "accountType": "USD", "name": name})
-    created = rest("mt-provisioning-api-v1", "/users/current/accounts",
-                   {"login": creds["login"], "password": creds["password"], "server": creds["serverName"], "name": name})
+    provisioning = "mt-provisioning-api-v1"
+    creds = rest("/users/current/provisioning-profiles/default/mt5-demo-accounts",
+                 {"balance": 1000, "leverage": 100, "accountType": "USD", "name": name}, host=provisioning)
+    created = rest("/users/current/accounts", {"login": creds["login"], "password": creds["password"],
+                                               "server": creds["serverName"], "name": name}, host=provisioning)
     return created["id"]
 
 
@@ -66,7 +26,7 @@ async def open_socket(token):
     client = socketio.AsyncClient(reconnection=False, ssl_verify=False)
     for name in ("response", "processingError", "synchronization"):
         client.on(name, (lambda n: lambda data: events.put_nowait((n, data)))(name))
-    url = f"https://mt-client-api-v1.vint-hill-a.{HOST}:{PORT}?auth-token={token}&clientId=0.1&protocol=3"
+    url = f"https://mt-client-api-v1.{REGION}-a.{HOST}:{PORT}?auth-token={token}&clientId=0.1&protocol=3"
     await client.connect(url, socketio_path="ws", transports=["websocket"])
     return client, events
 
@@ -129,7 +89,7 @@ async def main():
           and err["text"]["key"] == "limit.terminal_synchronization", str(err))
 
     await client.disconnect()
-    print(f"{checks} passed, 0 failed", flush=True)
+    finish()
 
 
 asyncio.run(main())

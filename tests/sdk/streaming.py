@@ -1,68 +1,17 @@
 """The official MetaApi SDK's streaming connection, unchanged: connect, wait_synchronized,
 then its terminal state and history storage hold what REST says the account holds (a
-position, a pending order, every symbol, the deposit and the trade). Environment as in
-provisioning.py.
+position, a pending order, every symbol, the deposit and the trade). Environment: see harness.py.
 """
 
 import asyncio
-import json
-import os
-import socket
-import ssl
-import sys
-import urllib.request
 
+from harness import DOMAIN, TOKEN, check, deployed_account, finish, rest
 from metaapi_cloud_sdk import MetaApi
-
-DOMAIN = os.environ["DRAWBRIDGE_DOMAIN"]
-TOKEN = os.environ["DRAWBRIDGE_TOKEN"]
-HOST = DOMAIN.rsplit(":", 1)[0]
-PORT = DOMAIN.rsplit(":", 1)[1]
-_getaddrinfo = socket.getaddrinfo
-
-
-def _resolve_domain_to_loopback(host, *args, **kwargs):
-    if isinstance(host, bytes):
-        host = host.decode()
-    if host == HOST or (isinstance(host, str) and host.endswith("." + HOST)):
-        host = "127.0.0.1"
-    return _getaddrinfo(host, *args, **kwargs)
-
-
-socket.getaddrinfo = _resolve_domain_to_loopback
-checks = 0
-
-
-def check(name, condition, detail=""):
-    global checks
-    if not condition:
-        print(f"FAIL {name} {detail}", flush=True)
-        sys.exit(1)
-    checks += 1
-    print(f"ok {name}", flush=True)
-
-
-def rest(path, body=None):
-    url = f"https://mt-client-api-v1.vint-hill.{HOST}:{PORT}{path}"
-    context = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
-    data = None if body is None else json.dumps(body).encode()
-    headers = {"auth-token": TOKEN, "content-type": "application/json"}
-    req = urllib.request.Request(url, data=data, headers=headers)
-    with urllib.request.urlopen(req, context=context, timeout=10) as reply:
-        return json.loads(reply.read().decode() or "null")
 
 
 async def main():
     api = MetaApi(TOKEN, {"domain": DOMAIN, "requestTimeout": 30, "retryOpts": {"retries": 1}})
-    creds = await api.metatrader_account_generator_api.create_mt5_demo_account(
-        {"accountType": "USD", "balance": 10000, "leverage": 100,
-         "serverName": "Drawbridge-Demo", "name": "stream", "email": "stream@example.com"}
-    )
-    account = await api.metatrader_account_api.create_account(
-        {"name": "stream", "type": "cloud-g2", "login": creds.login, "password": creds.password,
-         "server": creds.server_name, "platform": "mt5", "magic": 0, "region": "vint-hill"}
-    )
-    await account.wait_connected(timeout_in_seconds=30, interval_in_milliseconds=200)
+    account = await deployed_account(api, "stream")
     acc = f"/users/current/accounts/{account.id}"
     rest("/sim/ticks", {"symbol": "EURUSD", "bid": 1.1, "ask": 1.10012})
     bought = rest(f"{acc}/trade", {"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 0.1})
@@ -142,7 +91,7 @@ async def main():
 
     await connection.close()
     api.close()
-    print(f"{checks} passed, 0 failed", flush=True)
+    finish()
 
 
 asyncio.run(main())
