@@ -66,6 +66,10 @@ async def main():
     check("an unknown request type is answered", err.get("error") == "ValidationError"
           and err["text"]["key"] == "streaming.request_unsupported", str(err))
 
+    await client.emit("request", {"type": "synchronize", "accountId": first, "requestId": "r0s", "instanceIndex": 0})
+    err = await next_event(events, "processingError", "r0s")
+    check("synchronize before subscribe is refused", err["text"]["key"] == "streaming.not_subscribed", str(err))
+
     await client.emit("request", {"type": "subscribe", "accountId": first, "requestId": "r1", "instanceIndex": 0})
     reply = await next_event(events, "response", "r1")
     check("subscribe is answered", reply.get("accountId") == first, str(reply))
@@ -78,6 +82,11 @@ async def main():
     check("past the accounts per socket a subscribe is refused", err.get("error") == "TooManyRequestsError"
           and err["metadata"]["type"] == "LIMIT_ACCOUNT_SUBSCRIPTIONS_PER_SOCKET"
           and "recommendedRetryTime" in err["metadata"], str(err))
+
+    await client.emit("request", {"type": "subscribeToMarketData", "accountId": first, "requestId": "m1",
+                                  "instanceIndex": 0, "symbol": "NOPE", "subscriptions": [{"type": "quotes"}]})
+    err = await next_event(events, "processingError", "m1")
+    check("market data for an unknown symbol is refused", err.get("error") == "ValidationError", str(err))
 
     # The subscribe rate: 1 per minute per deployed account, and the user has 2.
     await client.emit("request", {"type": "subscribe", "accountId": first, "requestId": "r3", "instanceIndex": 1})

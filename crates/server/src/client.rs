@@ -424,6 +424,26 @@ pub async fn symbols(
     Ok(Json(names))
 }
 
+/// Whether the account's trade server lists `symbol`.
+pub(crate) async fn symbol_exists(
+    state: &Shared,
+    caller: &Caller,
+    id: &str,
+    symbol: &str,
+) -> Result<bool, ApiError> {
+    let s = session(state, caller, id).await?;
+    let name = symbol.to_owned();
+    state
+        .desk
+        .read(move |b| {
+            b.symbols(s.account.server)
+                .iter()
+                .any(|spec| spec.name == name)
+        })
+        .await
+        .map_err(desk_error)
+}
+
 pub(crate) fn unknown_symbol(symbol: &str) -> ApiError {
     ApiError::field(FieldError::new(
         "symbol",

@@ -122,6 +122,8 @@ pub struct Limits {
     pub catalogue: Catalogue,
     /// Account subscriptions of streaming connections and their synchronizations.
     subscriptions: std::sync::Mutex<Subscriptions>,
+    /// Sockets holding each subscribed account.
+    holders: std::sync::Mutex<HashMap<u64, u32>>,
     cpu: Box<dyn Ledger>,
     history: Box<dyn Ledger>,
     history_in_processing: Arc<Gate>,
@@ -142,6 +144,7 @@ impl Limits {
             subscriptions: std::sync::Mutex::new(Subscriptions::new(SyncQuotas::from_catalogue(
                 &catalogue,
             ))),
+            holders: std::sync::Mutex::new(HashMap::new()),
             catalogue,
         }
     }
@@ -492,29 +495,59 @@ fn subscription_key(caller: &Caller, account: &str) -> u64 {
     key_of(&[&caller.user_id, account])
 }
 
-/// A subscribe request for `account` on a socket whose `clientId` is `client_id`.
+/// A subscribe request for `account` on a socket whose `clientId` is `client_id`; `new`
+/// when the socket did not hold the account yet (sockets holding one account are counted,
+/// so the account stays subscribed until the last of them lets go).
 pub(crate) fn subscribe(
     state: &Shared,
     caller: &Caller,
     client_id: &str,
     account: &str,
+    new: bool,
 ) -> Result<(), ApiError> {
     let limits = &state.limits;
     let deployed = state.user_session_count(&caller.user_id);
     let now = state.now();
-    let refused = limits.subscriptions().subscribe(
+    let key = subscription_key(caller, account);
+    let mut subscriptions = limits.subscriptions();
+    let refused = subscriptions.subscribe(
         key_of(&[&caller.user_id]),
         limits.server_of(client_id),
-        subscription_key(caller, account),
+        key,
         deployed,
         now,
     );
-    refused.map_err(|r| sync_refusal(r, now))
+    refused.map_err(|r| sync_refusal(r, now))?;
+    if new {
+        *lock_holders(&limits.holders).entry(key).or_insert(0) += 1;
+    }
+    Ok(())
 }
 
-/// Ends a socket's subscription of `account`.
+/// A socket lets go of `account`: the subscription ends with its last holder.
 pub(crate) fn unsubscribe(state: &Shared, caller: &Caller, account: &str) {
-    (state.limits.subscriptions()).unsubscribe(subscription_key(caller, account));
+    let key = subscription_key(caller, account);
+    let mut holders = lock_holders(&state.limits.holders);
+    let last = match holders.get_mut(&key) {
+        Some(n) if *n > 1 => {
+            *n -= 1;
+            false
+        }
+        _ => {
+            holders.remove(&key);
+            true
+        }
+    };
+    drop(holders);
+    if last {
+        state.limits.subscriptions().unsubscribe(key);
+    }
+}
+
+fn lock_holders(
+    m: &std::sync::Mutex<HashMap<u64, u32>>,
+) -> std::sync::MutexGuard<'_, HashMap<u64, u32>> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Starts a synchronization of `account` if the concurrent-synchronization limit allows;
@@ -526,7 +559,17 @@ pub(crate) fn start_synchronization(
 ) -> Result<(), ApiError> {
     let now = state.now();
     let started = (state.limits.subscriptions()).start_sync(subscription_key(caller, account), now);
-    started.map(|_| ()).map_err(|r| sync_refusal(r, now))
+    match started {
+        Ok(true) => Ok(()),
+        // Not subscribed in the table: the socket's subscription is checked first, so this
+        // is a synchronization the limits cannot account for.
+        Ok(false) => Err(ApiError::of(
+            Kind::Validation,
+            &messages::STREAMING_NOT_SUBSCRIBED,
+            &[&account, &"any"],
+        )),
+        Err(r) => Err(sync_refusal(r, now)),
+    }
 }
 
 /// Ends a synchronization started by [`start_synchronization`].

@@ -88,6 +88,12 @@ catalogue! {
     LIMIT_SYNCHRONIZATION = "limit.terminal_synchronization",
         "A terminal synchronization limit is reached: {0}. Please retry later",
         "processingError (TooManyRequestsError) on subscribe or synchronize: subscribe rate, subscriptions per user, per user on a server, per server (with changeClientIdHeader), concurrent synchronizations";
+    STREAMING_NOT_SUBSCRIBED = "streaming.not_subscribed",
+        "Account {0} instance {1} is not subscribed on this connection: subscribe before synchronizing",
+        "processingError for synchronize on an (account, instance) the socket did not subscribe";
+    LIMIT_REQUESTS_IN_PROCESSING = "limit.requests_in_processing",
+        "At most {0} requests may be in processing on one streaming connection. Please wait for answers",
+        "processingError (TooManyRequestsError) past requests_in_processing_per_session";
     VALIDATION = "request.validation",
         "Validation failed",
         "400 ValidationError: the details list every bad field";

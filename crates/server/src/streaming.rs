@@ -8,7 +8,7 @@
 //! details?, metadata?}`, the REST error shape); the server pushes `synchronization`
 //! packets.
 //!
-//! Served so far: `subscribe` (answered, then `authenticated` for the instance; at most
+//! Served so far: `subscribe` (`authenticated` for a new instance, then the answer; at most
 //! `trade_subscription_accounts`, CQG limit 611, accounts per socket), `synchronize` (the
 //! whole terminal state as `synchronizationStarted` … `dealSynchronizationFinished`, with
 //! `sequenceNumber` and `sequenceTimestamp`), `refreshMarketDataSubscriptions`,
@@ -43,12 +43,22 @@ use std::time::Duration;
 pub const PATH: &str = "/ws";
 /// The trade-server host named in `authenticated` and `status` packets.
 pub const HOST: &str = "ps-mpa-1";
+/// Packets a socket may have queued before `emit` fails (and the instance resynchronizes).
+pub const SOCKET_BUFFER_PACKETS: usize = 4_096;
+/// The largest packet either way (a synchronization's deals of a long history; history
+/// packets are not split yet).
+pub const SOCKET_PAYLOAD_BYTES_MAX: u64 = 4 * 1024 * 1024;
 /// How often each subscribed instance gets a `status` packet (the SDK gives up after 60 s).
 pub const STATUS_INTERVAL: Duration = Duration::from_secs(20);
 
 /// The socket.io layer for the router.
 pub fn layer(state: Shared, api: axum::Router) -> SocketIoLayer {
-    let (layer, io) = SocketIo::builder().req_path(PATH).build_layer();
+    let (layer, io) = SocketIo::builder()
+        .req_path(PATH)
+        // A synchronization of 100 accounts is 900 packets in a burst.
+        .max_buffer_size(SOCKET_BUFFER_PACKETS)
+        .max_payload(SOCKET_PAYLOAD_BYTES_MAX)
+        .build_layer();
     io.ns("/", move |s: SocketRef| {
         connect(state.clone(), api.clone(), s)
     });
@@ -64,7 +74,6 @@ fn query(s: &SocketRef) -> Map<String, Value> {
 }
 
 /// What one socket knows: who it is, and which (account, instance) it subscribed.
-#[derive(Debug)]
 struct Connection {
     caller: Caller,
     /// The socket's token, for the REST routes its RPC requests run through.
@@ -73,8 +82,13 @@ struct Connection {
     /// The REST router, called in-process for RPC requests.
     api: axum::Router,
     subscribed: Mutex<Vec<(String, u64)>>,
-    /// The last synchronization packet's `(sequenceNumber, sequenceTimestamp)`.
-    sequence: Mutex<(u64, i64)>,
+    /// The last packet's `(sequenceNumber, sequenceTimestamp)` per (account, instance): the
+    /// SDK orders each instance's packets by them and wants every number exactly one more.
+    sequence: Mutex<HashMap<(String, u64), (u64, i64)>>,
+    /// Requests being answered now (at most `requests_in_processing_per_session`).
+    in_flight: std::sync::atomic::AtomicU64,
+    /// Set when the socket closed: its tasks end.
+    closed: tokio::sync::watch::Sender<bool>,
     /// What each synchronized (account, instance) was last sent, for its `update` packets.
     synced: Mutex<HashMap<(String, u64), Known>>,
     /// Market-data subscriptions per (account, instance), by symbol.
@@ -86,8 +100,11 @@ struct Connection {
 #[derive(Debug, Clone)]
 struct Quotes {
     interval: Duration,
-    /// When the last packet went out, and the price it carried.
-    last: Option<(tokio::time::Instant, f64, f64)>,
+    /// When the price was last looked at (sent or not: an unmoved price waits a whole
+    /// interval too).
+    tried: Option<tokio::time::Instant>,
+    /// The last price sent.
+    sent: Option<(f64, f64)>,
 }
 
 /// The ids a synchronized instance holds: updates send what changed against them.
@@ -101,21 +118,61 @@ struct Known {
 }
 
 impl Connection {
-    /// The next `(sequenceNumber, sequenceTimestamp)`: numbers count up, timestamps never
-    /// go back and always move on (the SDK orders packets by them and wants each
-    /// `synchronizationStarted` strictly later than the last).
-    fn next_sequence(&self, now_ms: i64) -> (u64, i64) {
-        let mut seq = self
-            .sequence
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        seq.0 += 1;
+    /// The next `(sequenceNumber, sequenceTimestamp)` of an instance: numbers count up from
+    /// its last `synchronizationStarted` (`restart`), timestamps never go back and always
+    /// move on (each `synchronizationStarted` must be strictly later than the last).
+    fn next_sequence(
+        &self,
+        account: &str,
+        instance: u64,
+        now_ms: i64,
+        restart: bool,
+    ) -> (u64, i64) {
+        let mut all = lock(&self.sequence);
+        let seq = all.entry((account.to_owned(), instance)).or_insert((0, 0));
+        seq.0 = if restart { 1 } else { seq.0 + 1 };
         seq.1 = now_ms.max(seq.1 + 1);
         *seq
+    }
+
+    /// Forgets an instance entirely (unsubscribed, or a packet to it was lost).
+    fn forget(&self, account: &str, instance: Option<u64>) {
+        let matches = |(a, i): &(String, u64)| a == account && instance.is_none_or(|x| x == *i);
+        lock(&self.subscribed).retain(|k| !matches(k));
+        lock(&self.synced).retain(|k, _| !matches(k));
+        lock(&self.market).retain(|k, _| !matches(k));
+        lock(&self.sequence).retain(|k, _| !matches(k));
+    }
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token stays out of logs.
+        f.debug_struct("Connection")
+            .field("user_id", &self.caller.user_id)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
     }
 }
 
 async fn connect(state: Shared, api: axum::Router, s: SocketRef) {
+    // The handlers are registered before anything is awaited: socket.io drops events that
+    // arrive before them, and the client may send its first request at once. They wait for
+    // the authentication below.
+    let (ready, authenticated) = tokio::sync::watch::channel(None::<Arc<Connection>>);
+    let st = state.clone();
+    s.on("request", move |s: SocketRef, Data(req): Data<Value>| {
+        let (state, mut authenticated) = (st.clone(), authenticated.clone());
+        async move {
+            let conn = match authenticated.wait_for(Option::is_some).await {
+                Ok(c) => c.clone(),
+                Err(_) => None,
+            };
+            if let Some(conn) = conn {
+                request(&state, &conn, &s, req).await;
+            }
+        }
+    });
     let q = query(&s);
     let text = |k: &str| q.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
     let caller = match state.tokens.authenticate(text("auth-token").trim()).await {
@@ -135,33 +192,40 @@ async fn connect(state: Shared, api: axum::Router, s: SocketRef) {
         client_id: text("clientId"),
         api,
         subscribed: Mutex::new(Vec::new()),
-        sequence: Mutex::new((0, 0)),
+        sequence: Mutex::new(HashMap::new()),
+        in_flight: std::sync::atomic::AtomicU64::new(0),
+        closed: tokio::sync::watch::channel(false).0,
         synced: Mutex::new(HashMap::new()),
         market: Mutex::new(HashMap::new()),
     });
     let (st, c) = (state.clone(), Arc::clone(&conn));
-    s.on("request", move |s: SocketRef, Data(req): Data<Value>| {
-        let (state, conn) = (st.clone(), Arc::clone(&c));
-        async move { request(&state, &conn, &s, req).await }
-    });
-    let (st, c) = (state.clone(), Arc::clone(&conn));
     s.on_disconnect(move || {
-        let accounts: Vec<String> = lock(&c.subscribed).iter().map(|(a, _)| a.clone()).collect();
+        let mut accounts: Vec<String> =
+            lock(&c.subscribed).iter().map(|(a, _)| a.clone()).collect();
+        accounts.sort_unstable();
+        accounts.dedup();
         for account in accounts {
             crate::limits::unsubscribe(&st, &c.caller, &account);
         }
+        c.closed.send_replace(true);
         async {}
     });
     tokio::spawn(keep_alive(s.clone(), Arc::clone(&conn)));
     tokio::spawn(stream_prices(state.clone(), s.clone(), Arc::clone(&conn)));
-    tokio::spawn(follow_changes(state, s, conn));
+    tokio::spawn(follow_changes(state, s, Arc::clone(&conn)));
+    ready.send_replace(Some(conn));
 }
 
 /// Sends an `update` to every synchronized instance whose account the desk says changed.
 async fn follow_changes(state: Shared, s: SocketRef, conn: Arc<Connection>) {
     let mut changes = state.desk.changes();
+    let mut closed = conn.closed.subscribe();
     loop {
-        let changed = match changes.recv().await {
+        let next = tokio::select! {
+            next = changes.recv() => next,
+            _ = closed.wait_for(|c| *c) => return,
+        };
+        let changed = match next {
             Ok(c) => Some(c),
             // Fell behind: bring every synchronized instance up to date.
             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => None,
@@ -242,10 +306,26 @@ async fn send_update(
         packet
     };
     let mut packet = packet;
-    let (number, at) = conn.next_sequence(state.now().0);
+    let (number, at) = conn.next_sequence(account, instance, state.now().0, false);
     packet["sequenceNumber"] = json!(number);
     packet["sequenceTimestamp"] = json!(at);
-    let _ = s.emit("synchronization", &packet);
+    emit_or_forget(s, conn, account, instance, &packet);
+}
+
+/// Emits a sequenced packet; if it cannot be sent, the instance is forgotten, so that the
+/// client, missing a sequence number, resubscribes and synchronizes afresh.
+fn emit_or_forget(
+    s: &SocketRef,
+    conn: &Connection,
+    account: &str,
+    instance: u64,
+    packet: &Value,
+) -> bool {
+    if s.emit("synchronization", packet).is_ok() {
+        return true;
+    }
+    conn.forget(account, Some(instance));
+    false
 }
 
 /// The ids of `known` missing from `now`, which then replaces it.
@@ -302,9 +382,40 @@ fn error_body(request_id: &str, e: &ApiError) -> Value {
 
 /// Answers one `request`: a `response` or a `processingError`.
 async fn request(state: &Shared, conn: &Arc<Connection>, s: &SocketRef, req: Value) {
+    use std::sync::atomic::Ordering;
     let field = |k: &str| req.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
     let (request_id, account, kind) = (field("requestId"), field("accountId"), field("type"));
-    match answer(state, conn, s, &req, &kind, &account).await {
+    let max = (state.limits.catalogue)
+        .value(drawbridge_limits::catalog::id::REQUESTS_IN_PROCESSING_PER_SESSION);
+    if conn.in_flight.fetch_add(1, Ordering::AcqRel) >= max {
+        conn.in_flight.fetch_sub(1, Ordering::AcqRel);
+        let e = ApiError::of(
+            Kind::TooManyRequests,
+            &messages::LIMIT_REQUESTS_IN_PROCESSING,
+            &[&max],
+        )
+        .with_metadata(json!({
+            "type": "LIMIT_REQUESTS_IN_PROCESSING_PER_SESSION",
+            "maxRequestsInProcessing": max,
+            "recommendedRetryTime": state.now().plus_millis(1_000),
+        }));
+        let _ = s.emit("processingError", &error_body(&request_id, &e));
+        return;
+    }
+    answer_request(state, conn, s, &req, request_id, account, kind).await;
+    conn.in_flight.fetch_sub(1, Ordering::AcqRel);
+}
+
+async fn answer_request(
+    state: &Shared,
+    conn: &Arc<Connection>,
+    s: &SocketRef,
+    req: &Value,
+    request_id: String,
+    account: String,
+    kind: String,
+) {
+    match answer(state, conn, s, req, &kind, &account).await {
         Ok((mut reply, then)) => {
             reply["type"] = json!("response");
             reply["requestId"] = json!(request_id);
@@ -341,6 +452,18 @@ async fn answer(
     let own = |e: ApiError| error_body("", &e);
     match kind {
         "synchronize" => {
+            let instance = req
+                .get("instanceIndex")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            let subscribed = lock(&conn.subscribed).contains(&(account.to_owned(), instance));
+            if !subscribed {
+                return Err(own(ApiError::of(
+                    Kind::Validation,
+                    &messages::STREAMING_NOT_SUBSCRIBED,
+                    &[&account, &instance],
+                )));
+            }
             crate::limits::start_synchronization(state, caller, account).map_err(own)?;
             match Synchronization::of(state, caller, req, account).await {
                 Ok(sync) => Ok((json!({}), Some(sync))),
@@ -358,10 +481,27 @@ async fn answer(
             let entry = crate::provisioning::owned_entry(state, caller, account).await;
             let default = entry.map_err(own)?.doc.quote_streaming_interval_in_seconds;
             let subscribe = kind == "subscribeToMarketData";
+            if subscribe {
+                let symbol = req.get("symbol").and_then(Value::as_str).unwrap_or("");
+                let known = client::symbol_exists(state, caller, account, symbol).await;
+                if !known.map_err(own)? {
+                    return Err(own(client::unknown_symbol(symbol)));
+                }
+            }
             market_data(conn, req, account, subscribe, default);
             Ok((json!({}), None))
         }
-        "refreshMarketDataSubscriptions" | "unsubscribe" | "waitSynchronized" => {
+        "unsubscribe" => {
+            let owned = crate::provisioning::owned_entry(state, caller, account).await;
+            owned.map_err(own)?;
+            let held = lock(&conn.subscribed).iter().any(|(a, _)| a == account);
+            conn.forget(account, None);
+            if held {
+                crate::limits::unsubscribe(state, caller, account);
+            }
+            Ok((json!({}), None))
+        }
+        "refreshMarketDataSubscriptions" | "waitSynchronized" => {
             let owned = crate::provisioning::owned_entry(state, caller, account).await;
             owned.map_err(own)?;
             Ok((json!({}), None))
@@ -551,8 +691,8 @@ fn segment(s: &str) -> String {
     out
 }
 
-/// `subscribe`: the account must be the caller's and deployed; the instance then gets
-/// `authenticated` once (the SDK starts over on every further one).
+/// `subscribe`: the account must be the caller's and deployed; a new instance gets
+/// `authenticated` once, before the answer (the SDK starts over on every further one).
 async fn subscribe(
     state: &Shared,
     conn: &Connection,
@@ -565,6 +705,13 @@ async fn subscribe(
         .get("instanceIndex")
         .and_then(Value::as_u64)
         .unwrap_or(0);
+    if instance >= INSTANCES_MAX {
+        return Err(ApiError::field(crate::error::FieldError::invalid(
+            "instanceIndex",
+            Some(json!(instance)),
+            "must be 0 to 3",
+        )));
+    }
     let max = state
         .limits
         .catalogue
@@ -594,7 +741,7 @@ async fn subscribe(
         }
         // Every subscribe request counts against the subscribe rate; a new account also
         // against the subscription limits.
-        crate::limits::subscribe(state, &conn.caller, &conn.client_id, account)?;
+        crate::limits::subscribe(state, &conn.caller, &conn.client_id, account, new_account)?;
         if fresh {
             subscribed.push(key);
         }
@@ -699,7 +846,9 @@ impl Synchronization {
             ("dealSynchronizationFinished", json!({})),
         ];
         for (kind, mut packet) in packets {
-            let (number, at) = conn.next_sequence(state.now().0);
+            let restart = kind == "synchronizationStarted";
+            let (number, at) =
+                conn.next_sequence(&self.account, self.instance, state.now().0, restart);
             packet["type"] = json!(kind);
             packet["accountId"] = json!(self.account);
             packet["instanceIndex"] = json!(self.instance);
@@ -707,24 +856,22 @@ impl Synchronization {
             packet["synchronizationId"] = json!(self.id);
             packet["sequenceNumber"] = json!(number);
             packet["sequenceTimestamp"] = json!(at);
-            if s.emit("synchronization", &packet).is_err() {
+            if !emit_or_forget(s, conn, &self.account, self.instance, &packet) {
                 return;
             }
         }
     }
 }
 
-/// Which instances a request is for: the one it names, else every instance of the account
-/// this socket subscribed.
+/// Which of the account's instances this socket subscribed a request is for: the one it
+/// names, else all of them.
 fn instances(conn: &Connection, req: &Value, account: &str) -> Vec<u64> {
-    match req.get("instanceIndex").and_then(Value::as_u64) {
-        Some(i) => vec![i],
-        None => lock(&conn.subscribed)
-            .iter()
-            .filter(|(a, _)| a == account)
-            .map(|(_, i)| *i)
-            .collect(),
-    }
+    let named = req.get("instanceIndex").and_then(Value::as_u64);
+    lock(&conn.subscribed)
+        .iter()
+        .filter(|(a, i)| a == account && named.is_none_or(|n| n == *i))
+        .map(|(_, i)| *i)
+        .collect()
 }
 
 /// `subscribeToMarketData` / `unsubscribeFromMarketData` for quotes: the subscription's
@@ -755,18 +902,24 @@ fn market_data(conn: &Connection, req: &Value, account: &str, subscribe: bool, d
     for instance in instances(conn, req, account) {
         let symbols = market.entry((account.to_owned(), instance)).or_default();
         if subscribe {
-            symbols.insert(
-                symbol.to_owned(),
-                Quotes {
+            if symbols.len() < MARKET_SYMBOLS_MAX || symbols.contains_key(symbol) {
+                let quotes = Quotes {
                     interval,
-                    last: None,
-                },
-            );
+                    tried: None,
+                    sent: None,
+                };
+                symbols.insert(symbol.to_owned(), quotes);
+            }
         } else {
             symbols.remove(symbol);
         }
     }
 }
+
+/// Symbols with market-data subscriptions per (account, instance) at most.
+const MARKET_SYMBOLS_MAX: usize = 100;
+/// Instances per account a socket may subscribe (the SDK uses 0 and 1).
+const INSTANCES_MAX: u64 = 4;
 
 /// The shortest interval between two `prices` packets of one symbol.
 const MIN_PRICE_INTERVAL: Duration = Duration::from_millis(100);
@@ -783,7 +936,7 @@ async fn stream_prices(state: Shared, s: SocketRef, conn: Arc<Connection>) {
             .iter()
             .map(|(key, symbols)| {
                 let due = (symbols.iter())
-                    .filter(|(_, q)| q.last.is_none_or(|(at, ..)| now >= at + q.interval))
+                    .filter(|(_, q)| q.tried.is_none_or(|at| now >= at + q.interval))
                     .map(|(sym, _)| sym.clone())
                     .collect();
                 (key.clone(), due)
@@ -807,10 +960,7 @@ async fn send_prices(
 ) {
     let mut prices = Vec::new();
     for symbol in symbols {
-        let Ok(price) = client::read_symbol_price(state, &conn.caller, account, symbol).await
-        else {
-            continue;
-        };
+        let price = client::read_symbol_price(state, &conn.caller, account, symbol).await;
         let mut market = lock(&conn.market);
         let Some(q) = market
             .get_mut(&(account.to_owned(), instance))
@@ -818,12 +968,12 @@ async fn send_prices(
         else {
             continue;
         };
-        if q.last
-            .is_some_and(|(_, bid, ask)| bid == price.bid && ask == price.ask)
-        {
+        q.tried = Some(now);
+        let Ok(price) = price else { continue };
+        if q.sent == Some((price.bid, price.ask)) {
             continue;
         }
-        q.last = Some((now, price.bid, price.ask));
+        q.sent = Some((price.bid, price.ask));
         prices.push(price);
     }
     if prices.is_empty() {
@@ -842,8 +992,8 @@ async fn send_prices(
             packet["marginLevel"] = json!(level);
         }
     }
-    let (number, at) = conn.next_sequence(state.now().0);
+    let (number, at) = conn.next_sequence(account, instance, state.now().0, false);
     packet["sequenceNumber"] = json!(number);
     packet["sequenceTimestamp"] = json!(at);
-    let _ = s.emit("synchronization", &packet);
+    emit_or_forget(s, conn, account, instance, &packet);
 }
