@@ -190,23 +190,56 @@ pub(crate) async fn read_orders(
     .ok_or_else(|| gone(id))
 }
 
-/// Every symbol specification of the account's trade server (streaming synchronization).
-pub(crate) async fn read_specifications(
+/// An account's whole terminal state, read in one step of the desk (so no change falls
+/// between its parts): what a streaming synchronization sends.
+#[derive(Debug)]
+pub(crate) struct Terminal {
+    pub specifications: Vec<w::SymbolSpecification>,
+    pub information: Option<w::AccountInformation>,
+    pub positions: Vec<w::Position>,
+    pub orders: Vec<w::Order>,
+    pub deals: Vec<w::Deal>,
+    pub history_orders: Vec<w::Order>,
+}
+
+/// The account's terminal state, with deals and history orders from the given times on.
+pub(crate) async fn read_terminal(
     state: &Shared,
     caller: &Caller,
     id: &str,
-) -> Result<Vec<w::SymbolSpecification>, ApiError> {
+    deals_from: Timestamp,
+    orders_from: Timestamp,
+) -> Result<Terminal, ApiError> {
     let s = session(state, caller, id).await?;
-    state
-        .desk
-        .read(move |b| {
-            b.symbols(s.account.server)
-                .iter()
+    let end = Timestamp(i64::MAX);
+    on_account(state, s, move |b, e, a| {
+        let reported = e.account(a).is_some_and(|acc| acc.kind.is_reported());
+        Terminal {
+            specifications: (b.symbols(s.account.server).iter())
                 .map(bw::symbol_specification)
-                .collect()
-        })
-        .await
-        .map_err(desk_error)
+                .collect(),
+            information: reported
+                .then(|| bw::account_information(e, a, s.access, "Drawbridge"))
+                .flatten(),
+            positions: (b.positions(&s).unwrap_or_default().iter())
+                .map(|p| bw::position(e, p))
+                .collect(),
+            orders: (b.orders(&s).unwrap_or_default().iter())
+                .map(|o| bw::order(e, o))
+                .collect(),
+            deals: (b.deals(&s, deals_from, end).unwrap_or_default().iter())
+                .map(|d| bw::deal(e, d))
+                .collect(),
+            history_orders: (b
+                .history_orders(&s, orders_from, end)
+                .unwrap_or_default()
+                .iter())
+            .map(|o| bw::order(e, o))
+            .collect(),
+        }
+    })
+    .await?
+    .ok_or_else(|| gone(id))
 }
 
 /// The account's deals and history orders from `from` on (streaming synchronization).

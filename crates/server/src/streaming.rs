@@ -422,9 +422,14 @@ async fn answer_request(
             reply["accountId"] = json!(account);
             let _ = s.emit("response", &reply);
             if let Some(sync) = then {
-                let account = sync.account.clone();
+                let (account, instance) = (sync.account.clone(), sync.instance);
                 sync.send(state, s, conn);
                 crate::limits::finish_synchronization(state, &conn.caller, &account);
+                // A change announced after the state was read and before the instance was
+                // recorded as synchronized found nothing to update: catch up on it.
+                if lock(&conn.synced).contains_key(&(account.clone(), instance)) {
+                    send_update(state, s, conn, &account, instance).await;
+                }
             }
         }
         Err(mut error) => {
@@ -789,7 +794,7 @@ impl Synchronization {
                 .unwrap_or(Timestamp::EPOCH)
         };
         let host = Some(text("host")).filter(|h| !h.is_empty());
-        let (deals, history_orders) = client::read_history(
+        let terminal = client::read_terminal(
             state,
             caller,
             account,
@@ -805,12 +810,12 @@ impl Synchronization {
                 .unwrap_or(0),
             host: host.unwrap_or_else(|| HOST.to_owned()),
             id: text("requestId"),
-            specifications: client::read_specifications(state, caller, account).await?,
-            information: client::read_account_information(state, caller, account).await?,
-            positions: client::read_positions(state, caller, account).await?,
-            orders: client::read_orders(state, caller, account).await?,
-            deals,
-            history_orders,
+            specifications: terminal.specifications,
+            information: terminal.information,
+            positions: terminal.positions,
+            orders: terminal.orders,
+            deals: terminal.deals,
+            history_orders: terminal.history_orders,
         })
     }
 
