@@ -3,7 +3,8 @@ own transport) where the SDK would hide what is checked: a socket without a vali
 processingError and is closed, an unknown request type gets a processingError rather than
 silence, past `trade_subscription_accounts` (1 here, set by the harness's config) a
 subscribe gets the TooManyRequestsError, and so does one past the subscribe rate
-(`subscribe_rate` 1 per minute per deployed account). Environment: see harness.py.
+(`subscribe_rate` 1 per minute per deployed account); quotes past the streaming credits
+(`streaming_per_account_10s` 20) get their subscription downgraded. Environment: see harness.py.
 """
 
 import asyncio
@@ -34,11 +35,13 @@ async def open_socket(token):
 PENDING = []
 
 
-async def next_event(events, kind, request_id=None):
-    """The next event of `kind` (for `request_id`), keeping the others for later calls."""
+async def next_event(events, kind, request_id=None, packet=None):
+    """The next event of `kind` (for `request_id`, or a synchronization packet of type
+    `packet`), keeping the others for later calls."""
     def matches(item):
         name, data = item
-        return name == kind and (request_id is None or data.get("requestId") == request_id)
+        return (name == kind and (request_id is None or data.get("requestId") == request_id)
+                and (packet is None or data.get("type") == packet))
 
     for item in PENDING:
         if matches(item):
@@ -96,6 +99,20 @@ async def main():
     check("past the subscribe rate a subscribe is refused", err.get("error") == "TooManyRequestsError"
           and err["metadata"]["type"] == "LIMIT_SUBSCRIBE_REQUESTS_PER_USER"
           and err["text"]["key"] == "limit.terminal_synchronization", str(err))
+
+    # Streaming credits (20 per 10 s here): quotes every 100 ms outrun them, and the
+    # subscription is downgraded to a longer interval.
+    await client.emit("request", {"type": "subscribeToMarketData", "accountId": first, "requestId": "m2",
+                                  "instanceIndex": 0, "symbol": "EURUSD",
+                                  "subscriptions": [{"type": "quotes", "intervalInMilliseconds": 100}]})
+    await next_event(events, "response", "m2")
+    for i in range(12):
+        rest("/sim/ticks", {"symbol": "EURUSD", "bid": 1.1 + i / 10000, "ask": 1.1002 + i / 10000})
+        await asyncio.sleep(0.15)
+    down = await next_event(events, "synchronization", packet="downgradeSubscription")
+    interval = (down.get("updates") or [{}])[0].get("intervalInMilliseconds", 0)
+    check("over the streaming credits the subscription is downgraded", down.get("symbol") == "EURUSD"
+          and interval > 100, str(down))
 
     await client.disconnect()
     finish()

@@ -23,6 +23,7 @@ use axum::response::{IntoResponse, IntoResponseParts, Response, ResponseParts};
 use axum::{Json, RequestExt};
 use drawbridge_limits::catalog::id;
 use drawbridge_limits::ledger::{Scope, WindowUsage, key_of};
+use drawbridge_limits::streaming::{StreamingBudget, StreamingQuotas};
 use drawbridge_limits::sync::{Subscriptions, SyncQuotas, SyncRefusal};
 use drawbridge_limits::{
     Busy, Catalogue, Credits, Exceeded, Gate, Keys, Ledger, MemoryLedger, Permit, Refusal,
@@ -124,6 +125,9 @@ pub struct Limits {
     subscriptions: std::sync::Mutex<Subscriptions>,
     /// Sockets holding each subscribed account.
     holders: std::sync::Mutex<HashMap<u64, u32>>,
+    /// The streaming-credit windows of accounts that received market data.
+    pub(crate) streaming_quotas: StreamingQuotas,
+    streaming: std::sync::Mutex<HashMap<u64, StreamingBudget>>,
     cpu: Box<dyn Ledger>,
     history: Box<dyn Ledger>,
     history_in_processing: Arc<Gate>,
@@ -145,6 +149,8 @@ impl Limits {
                 &catalogue,
             ))),
             holders: std::sync::Mutex::new(HashMap::new()),
+            streaming_quotas: StreamingQuotas::from_catalogue(&catalogue),
+            streaming: std::sync::Mutex::new(HashMap::new()),
             catalogue,
         }
     }
@@ -591,4 +597,31 @@ fn sync_refusal(r: SyncRefusal, _now: Timestamp) -> ApiError {
         &[&r],
     )
     .with_metadata(metadata)
+}
+
+/// Accounts whose streaming budgets are kept before idle ones are swept.
+const STREAMING_SWEEP_AT: usize = 100_000;
+
+/// Charges a sent market-data packet's `credits` to the account's streaming budget; true
+/// when a window is now over its quota (the subscriptions must be downgraded).
+pub(crate) fn charge_streaming(
+    state: &Shared,
+    caller: &Caller,
+    account: &str,
+    credits: u64,
+) -> bool {
+    let limits = &state.limits;
+    let now = state.now();
+    let mut budgets = limits
+        .streaming
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let key = subscription_key(caller, account);
+    if budgets.len() >= STREAMING_SWEEP_AT && !budgets.contains_key(&key) {
+        budgets.retain(|_, b| !b.idle_at(&limits.streaming_quotas, now));
+    }
+    let budget = budgets.entry(key).or_default();
+    budget
+        .charge(&limits.streaming_quotas, credits, now)
+        .is_some()
 }

@@ -21,16 +21,19 @@
 //! After synchronization, the desk's change announcements become `update` packets for
 //! every synchronized instance of the account. `subscribeToMarketData` for quotes starts
 //! `prices` packets (with the account's equity and margin) at the subscription's interval,
-//! sent only when the price moved; `unsubscribeFromMarketData` stops them. Candles, ticks and
-//! books, subscription expiry, hash-based skipping and the streaming credits follow.
+//! sent only when the price moved; `unsubscribeFromMarketData` stops them. Each packet costs
+//! streaming credits; past the account's budget the planner's downgrades are applied and sent
+//! as `downgradeSubscription`. Candles, ticks and books, subscription expiry and hash-based
+//! skipping follow.
 
 use crate::auth::Caller;
 use crate::client;
 use crate::error::{ApiError, Kind};
 use crate::messages;
 use crate::state::Shared;
+use drawbridge_limits::streaming::{SymbolLoad, cost_of, plan};
 use drawbridge_model::Timestamp;
-use drawbridge_model::wire as w;
+use drawbridge_model::wire::{self as w, MarketDataType};
 use serde_json::{Map, Value, json};
 use socketioxide::SocketIo;
 use socketioxide::extract::{Data, SocketRef};
@@ -1000,5 +1003,81 @@ async fn send_prices(
     let (number, at) = conn.next_sequence(account, instance, state.now().0, false);
     packet["sequenceNumber"] = json!(number);
     packet["sequenceTimestamp"] = json!(at);
-    emit_or_forget(s, conn, account, instance, &packet);
+    let quotes = prices.len() as u64;
+    if !emit_or_forget(s, conn, account, instance, &packet) {
+        return;
+    }
+    let credits = cost_of(MarketDataType::Quotes, quotes);
+    if crate::limits::charge_streaming(state, &conn.caller, account, credits) {
+        downgrade(state, s, conn, account, instance);
+    }
+}
+
+/// Price changes per minute a quote subscription is assumed to see when planning a
+/// downgrade: high enough that only the interval bounds the projected rate.
+const PLANNING_TICKS_PER_MIN: u64 = 60_000;
+
+/// The account's streaming credits ran out: lengthen the instance's quote intervals (or, at
+/// the longest, drop subscriptions) as the planner says, and tell the client with
+/// `downgradeSubscription` packets.
+fn downgrade(state: &Shared, s: &SocketRef, conn: &Connection, account: &str, instance: u64) {
+    let quotas = &state.limits.streaming_quotas;
+    let key = (account.to_owned(), instance);
+    let loads: Vec<SymbolLoad> = lock(&conn.market)
+        .get(&key)
+        .map(|symbols| {
+            symbols
+                .iter()
+                .map(|(symbol, q)| SymbolLoad {
+                    symbol: symbol.clone(),
+                    subscriptions: vec![w::MarketDataSubscription {
+                        data_type: MarketDataType::Quotes,
+                        timeframe: None,
+                        interval_in_milliseconds: Some(q.interval.as_millis() as f64),
+                    }],
+                    ticks_per_min: PLANNING_TICKS_PER_MIN,
+                    book_entries: 0,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let shortest = loads
+        .iter()
+        .filter_map(|l| l.subscriptions[0].interval_in_milliseconds)
+        .fold(f64::INFINITY, f64::min);
+    let default_ms = if shortest.is_finite() {
+        shortest as u64
+    } else {
+        1_000
+    };
+    let planned = plan(quotas, default_ms, &loads);
+    for d in planned.downgrades {
+        {
+            let mut market = lock(&conn.market);
+            let Some(symbols) = market.get_mut(&key) else {
+                return;
+            };
+            if !d.unsubscriptions.is_empty() {
+                symbols.remove(&d.symbol);
+            } else if let Some(ms) = d.updates.iter().find_map(|u| u.interval_in_milliseconds)
+                && let Some(q) = symbols.get_mut(&d.symbol)
+            {
+                q.interval = Duration::from_millis(ms as u64);
+            }
+        }
+        let host = lock(&conn.synced)
+            .get(&key)
+            .map_or_else(|| HOST.to_owned(), |k| k.host.clone());
+        let mut packet = json!(d);
+        packet["type"] = json!("downgradeSubscription");
+        packet["accountId"] = json!(account);
+        packet["instanceIndex"] = json!(instance);
+        packet["host"] = json!(host);
+        let (number, at) = conn.next_sequence(account, instance, state.now().0, false);
+        packet["sequenceNumber"] = json!(number);
+        packet["sequenceTimestamp"] = json!(at);
+        if !emit_or_forget(s, conn, account, instance, &packet) {
+            return;
+        }
+    }
 }

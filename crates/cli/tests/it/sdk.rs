@@ -103,8 +103,13 @@ fn rpc_connection_through_the_official_sdk() {
 fn streaming_checks_with_a_bare_socketio_client() {
     drive_with(
         "socket_limits.py",
-        &["--clock", "virtual"],
-        "[limits]\ntrade_subscription_accounts = 1\nsubscribe_rate = 1\n",
+        &[
+            "--clock",
+            "virtual",
+            "--clock-start",
+            "2026-01-07T10:00:00Z",
+        ],
+        "[limits]\ntrade_subscription_accounts = 1\nsubscribe_rate = 1\nstreaming_per_account_10s = 20\n",
     );
 }
 
