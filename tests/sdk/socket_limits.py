@@ -4,7 +4,8 @@ processingError and is closed, an unknown request type gets a processingError ra
 silence, past `trade_subscription_accounts` (1 here, set by the harness's config) a
 subscribe gets the TooManyRequestsError, and so does one past the subscribe rate
 (`subscribe_rate` 1 per minute per deployed account); quotes past the streaming credits
-(`streaming_per_account_10s` 20) get their subscription downgraded. Environment: see harness.py.
+(`streaming_per_account_10s` 20) get their subscription downgraded; a socket that subscribes
+nothing in time, or floods, is sent a user message and closed. Environment: see harness.py.
 """
 
 import asyncio
@@ -25,7 +26,7 @@ def new_account(name):
 async def open_socket(token):
     events = asyncio.Queue()
     client = socketio.AsyncClient(reconnection=False, ssl_verify=False)
-    for name in ("response", "processingError", "synchronization"):
+    for name in ("response", "processingError", "synchronization", "userMessage"):
         client.on(name, (lambda n: lambda data: events.put_nowait((n, data)))(name))
     url = f"https://mt-client-api-v1.{REGION}-a.{HOST}:{PORT}?auth-token={token}&clientId=0.1&protocol=3"
     await client.connect(url, socketio_path="ws", transports=["websocket"])
@@ -115,6 +116,23 @@ async def main():
           and interval > 100, str(down))
 
     await client.disconnect()
+
+    # A socket that subscribes nothing within `unready_socket_close_secs` (2 here) is told
+    # so and closed.
+    idle, idle_events = await open_socket(TOKEN)
+    note = await next_event(idle_events, "userMessage")
+    await asyncio.sleep(0.5)
+    check("an unready socket is told and closed", note["text"]["key"] == "connection.unready"
+          and note["type"] == 1 and not idle.connected, str(note))
+
+    # More than `client_messages_rate` (20 per 10 s here) messages: told and closed.
+    noisy, noisy_events = await open_socket(TOKEN)
+    for i in range(25):
+        await noisy.emit("request", {"type": "noSuchRequest", "accountId": first, "requestId": f"f{i}"})
+    note = await next_event(noisy_events, "userMessage")
+    await asyncio.sleep(0.5)
+    check("a flooding socket is told and closed", note["text"]["key"] == "connection.flood"
+          and not noisy.connected, str(note))
     finish()
 
 

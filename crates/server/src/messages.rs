@@ -94,6 +94,12 @@ catalogue! {
     LIMIT_REQUESTS_IN_PROCESSING = "limit.requests_in_processing",
         "At most {0} requests may be in processing on one streaming connection. Please wait for answers",
         "processingError (TooManyRequestsError) past requests_in_processing_per_session";
+    CONNECTION_FLOOD = "connection.flood",
+        "More than {0} messages in {1} s: the connection is closed",
+        "user message (critical error), then the streaming connection is closed (client_messages_rate)";
+    CONNECTION_UNREADY = "connection.unready",
+        "No account was subscribed within {0} s: the connection is closed",
+        "user message (critical error), then a streaming connection that subscribed nothing is closed (unready_socket_close_secs)";
     VALIDATION = "request.validation",
         "Validation failed",
         "400 ValidationError: the details list every bad field";

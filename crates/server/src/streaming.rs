@@ -32,6 +32,8 @@ use crate::error::{ApiError, Kind};
 use crate::messages;
 use crate::state::Shared;
 use drawbridge_limits::streaming::{SymbolLoad, cost_of, plan};
+use drawbridge_limits::window::{Ring, Span};
+use drawbridge_model::Clock as _;
 use drawbridge_model::Timestamp;
 use drawbridge_model::wire::{self as w, MarketDataType};
 use serde_json::{Map, Value, json};
@@ -164,8 +166,20 @@ async fn connect(state: Shared, api: axum::Router, s: SocketRef) {
     // the authentication below.
     let (ready, authenticated) = tokio::sync::watch::channel(None::<Arc<Connection>>);
     let st = state.clone();
+    let flood = Arc::new(Mutex::new(Flood::new(&state)));
+    let watching = authenticated.clone();
     s.on("request", move |s: SocketRef, Data(req): Data<Value>| {
         let (state, mut authenticated) = (st.clone(), authenticated.clone());
+        if lock(&flood).count() {
+            let conn = watching.borrow().clone();
+            close_with(
+                &state,
+                &s,
+                conn.as_deref(),
+                &messages::CONNECTION_FLOOD,
+                &[&lock(&flood).allowed, &10],
+            );
+        }
         async move {
             let conn = match authenticated.wait_for(Option::is_some).await {
                 Ok(c) => c.clone(),
@@ -213,6 +227,11 @@ async fn connect(state: Shared, api: axum::Router, s: SocketRef) {
         c.closed.send_replace(true);
         async {}
     });
+    tokio::spawn(close_if_unready(
+        state.clone(),
+        s.clone(),
+        Arc::clone(&conn),
+    ));
     tokio::spawn(keep_alive(s.clone(), Arc::clone(&conn)));
     tokio::spawn(stream_prices(state.clone(), s.clone(), Arc::clone(&conn)));
     tokio::spawn(follow_changes(state, s, Arc::clone(&conn)));
@@ -1079,5 +1098,80 @@ fn downgrade(state: &Shared, s: &SocketRef, conn: &Connection, account: &str, in
         if !emit_or_forget(s, conn, account, instance, &packet) {
             return;
         }
+    }
+}
+
+/// Client messages counted on wall time over 10 s (CQG limit 110): past the limit the socket
+/// gets a user message and is closed.
+#[derive(Debug)]
+struct Flood {
+    span: Span,
+    ring: Ring<u32, 11>,
+    allowed: u64,
+}
+
+impl Flood {
+    fn new(state: &Shared) -> Self {
+        let id = drawbridge_limits::catalog::id::CLIENT_MESSAGES_RATE;
+        let period_s = (state.limits.catalogue.get(id))
+            .and_then(|l| l.period_secs)
+            .unwrap_or(10);
+        Self {
+            span: Span::new(i64::from(period_s) * 1_000, 10),
+            ring: Ring::default(),
+            allowed: state.limits.catalogue.value(id),
+        }
+    }
+
+    /// Counts one message; true when it is one too many.
+    fn count(&mut self) -> bool {
+        let now = drawbridge_model::SystemClock.now().0;
+        self.ring.advance(self.span.bucket(now));
+        self.ring.add(1);
+        self.ring.live() > self.allowed
+    }
+}
+
+/// Sends the socket a critical user message (queued for its user too), then closes it.
+fn close_with(
+    state: &Shared,
+    s: &SocketRef,
+    conn: Option<&Connection>,
+    m: &'static messages::Message,
+    params: &[&dyn std::fmt::Display],
+) {
+    let text = m.with(params);
+    if let Some(conn) = conn {
+        state.user_messages.push(
+            &conn.caller.user_id,
+            crate::user_messages::MessageType::CriticalError,
+            text.clone(),
+            state.now(),
+        );
+    }
+    let _ = s.emit(
+        "userMessage",
+        &json!({"type": 1, "message": text.text, "text": text}),
+    );
+    let _ = s.clone().disconnect();
+}
+
+/// Closes a socket that has not subscribed any account within `unready_socket_close_secs`
+/// (CQG limit 100).
+async fn close_if_unready(state: Shared, s: SocketRef, conn: Arc<Connection>) {
+    let secs = (state.limits.catalogue).value(drawbridge_limits::catalog::id::UNREADY_SOCKET_CLOSE);
+    let mut closed = conn.closed.subscribe();
+    tokio::select! {
+        () = tokio::time::sleep(Duration::from_secs(secs)) => {}
+        _ = closed.wait_for(|c| *c) => return,
+    }
+    if lock(&conn.subscribed).is_empty() && s.connected() {
+        close_with(
+            &state,
+            &s,
+            Some(&conn),
+            &messages::CONNECTION_UNREADY,
+            &[&secs],
+        );
     }
 }

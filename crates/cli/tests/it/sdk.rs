@@ -109,7 +109,8 @@ fn streaming_checks_with_a_bare_socketio_client() {
             "--clock-start",
             "2026-01-07T10:00:00Z",
         ],
-        "[limits]\ntrade_subscription_accounts = 1\nsubscribe_rate = 1\nstreaming_per_account_10s = 20\n",
+        "[limits]\ntrade_subscription_accounts = 1\nsubscribe_rate = 1\n\
+         streaming_per_account_10s = 20\nunready_socket_close_secs = 2\nclient_messages_rate = 20\n",
     );
 }
 
