@@ -327,15 +327,27 @@ async fn send_update(
         }
         packet
     };
-    let mut packet = packet;
-    let (number, at) = conn.next_sequence(account, instance, state.now().0, false);
-    packet["sequenceNumber"] = json!(number);
-    packet["sequenceTimestamp"] = json!(at);
-    emit_or_forget(s, conn, account, instance, &packet);
+    emit_sequenced(state, s, conn, (account, instance), packet, false);
 }
 
-/// Emits a sequenced packet; if it cannot be sent, the instance is forgotten, so that the
-/// client, missing a sequence number, resubscribes and synchronizes afresh.
+/// Numbers `packet` in its instance's sequence (`restart` for `synchronizationStarted`) and
+/// emits it; if it cannot be sent, the instance is forgotten, so that the client, missing a
+/// sequence number, resubscribes and synchronizes afresh.
+fn emit_sequenced(
+    state: &Shared,
+    s: &SocketRef,
+    conn: &Connection,
+    (account, instance): (&str, u64),
+    mut packet: Value,
+    restart: bool,
+) -> bool {
+    let (number, at) = conn.next_sequence(account, instance, state.now().0, restart);
+    packet["sequenceNumber"] = json!(number);
+    packet["sequenceTimestamp"] = json!(at);
+    emit_or_forget(s, conn, account, instance, &packet)
+}
+
+/// Emits a packet; if it cannot be sent, the instance is forgotten.
 fn emit_or_forget(
     s: &SocketRef,
     conn: &Connection,
@@ -874,16 +886,13 @@ impl Synchronization {
         ];
         for (kind, mut packet) in packets {
             let restart = kind == "synchronizationStarted";
-            let (number, at) =
-                conn.next_sequence(&self.account, self.instance, state.now().0, restart);
             packet["type"] = json!(kind);
             packet["accountId"] = json!(self.account);
             packet["instanceIndex"] = json!(self.instance);
             packet["host"] = json!(self.host);
             packet["synchronizationId"] = json!(self.id);
-            packet["sequenceNumber"] = json!(number);
-            packet["sequenceTimestamp"] = json!(at);
-            if !emit_or_forget(s, conn, &self.account, self.instance, &packet) {
+            let to = (self.account.as_str(), self.instance);
+            if !emit_sequenced(state, s, conn, to, packet, restart) {
                 return;
             }
         }
@@ -1019,11 +1028,8 @@ async fn send_prices(
             packet["marginLevel"] = json!(level);
         }
     }
-    let (number, at) = conn.next_sequence(account, instance, state.now().0, false);
-    packet["sequenceNumber"] = json!(number);
-    packet["sequenceTimestamp"] = json!(at);
     let quotes = prices.len() as u64;
-    if !emit_or_forget(s, conn, account, instance, &packet) {
+    if !emit_sequenced(state, s, conn, (account, instance), packet, false) {
         return;
     }
     let credits = cost_of(MarketDataType::Quotes, quotes);
@@ -1092,10 +1098,7 @@ fn downgrade(state: &Shared, s: &SocketRef, conn: &Connection, account: &str, in
         packet["accountId"] = json!(account);
         packet["instanceIndex"] = json!(instance);
         packet["host"] = json!(host);
-        let (number, at) = conn.next_sequence(account, instance, state.now().0, false);
-        packet["sequenceNumber"] = json!(number);
-        packet["sequenceTimestamp"] = json!(at);
-        if !emit_or_forget(s, conn, account, instance, &packet) {
+        if !emit_sequenced(state, s, conn, (account, instance), packet, false) {
             return;
         }
     }
