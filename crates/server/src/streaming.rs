@@ -232,7 +232,7 @@ async fn connect(state: Shared, api: axum::Router, s: SocketRef) {
         s.clone(),
         Arc::clone(&conn),
     ));
-    tokio::spawn(keep_alive(s.clone(), Arc::clone(&conn)));
+    tokio::spawn(keep_alive(state.clone(), s.clone(), Arc::clone(&conn)));
     tokio::spawn(stream_prices(state.clone(), s.clone(), Arc::clone(&conn)));
     tokio::spawn(follow_changes(state, s, Arc::clone(&conn)));
     ready.send_replace(Some(conn));
@@ -375,12 +375,18 @@ fn gone(known: &mut HashSet<String>, now: impl Iterator<Item = String>) -> Vec<S
 /// what the instance was already sent, so this only bounds the read).
 const HISTORY_LOOKBACK_MS: i64 = 7 * 24 * 3_600_000;
 
-/// `status` for every subscribed instance while the socket lives.
-async fn keep_alive(s: SocketRef, conn: Arc<Connection>) {
+/// `status` for every subscribed instance while the socket lives, and the token checked
+/// again at each.
+async fn keep_alive(state: Shared, s: SocketRef, conn: Arc<Connection>) {
     let mut tick = tokio::time::interval(STATUS_INTERVAL);
     tick.tick().await;
     while s.connected() {
         tick.tick().await;
+        // A revoked token ends its sockets too, not only its next REST call.
+        if state.tokens.authenticate(&conn.token).await.is_err() {
+            close_with(&state, &s, Some(&conn), &messages::UNAUTHORIZED, &[]);
+            return;
+        }
         let subscribed = conn
             .subscribed
             .lock()
