@@ -74,6 +74,11 @@ async def main():
     err = await next_event(events, "processingError", "r0s")
     check("synchronize before subscribe is refused", err["text"]["key"] == "streaming.not_subscribed", str(err))
 
+    await client.emit("request", {"type": "getApiLimits", "accountId": first, "requestId": "l1", "limits": [110, 999]})
+    limits = (await next_event(events, "response", "l1"))["apiLimits"]["limit_entries"]
+    check("the API limits over the socket", limits[0]["limit"] == 110 and limits[0]["value"] == 20
+          and limits[1] == {"limit": 999, "status_code": 104}, str(limits))
+
     await client.emit("request", {"type": "subscribe", "accountId": first, "requestId": "r1", "instanceIndex": 0})
     reply = await next_event(events, "response", "r1")
     check("subscribe is answered", reply.get("accountId") == first, str(reply))

@@ -13,9 +13,9 @@
 //! whole terminal state as `synchronizationStarted` … `dealSynchronizationFinished`, with
 //! `sequenceNumber` and `sequenceTimestamp`), `refreshMarketDataSubscriptions`,
 //! `unsubscribe` and `waitSynchronized` (answered), and every RPC read and `trade` the SDK
-//! sends ([`Rpc`]): each runs in-process through the REST route that serves the same call,
-//! as the socket's caller on its front-end server, so checks, CPU credits and errors are
-//! REST's. A `status` packet per subscribed instance every [`STATUS_INTERVAL`] keeps the
+//! sends, plus `getApiLimits` ([`Rpc`]): each runs in-process through the REST route that
+//! serves the same call, as the socket's caller on its front-end server, so checks, CPU
+//! credits and errors are REST's. A `status` packet per subscribed instance every [`STATUS_INTERVAL`] keeps the
 //! SDK's health timer alive. Every other request type is answered with a `processingError`
 //! naming it, so that no client waits on silence.
 //! After synchronization, the desk's change announcements become `update` packets for
@@ -671,6 +671,21 @@ impl Rpc {
             "getTick" => get(format!("{sym}/current-tick"), "tick", false),
             "getBook" => get(format!("{sym}/current-book"), "book", false),
             "getServerTime" => get(format!("{acc}/server-time"), "serverTime", false),
+            // drawbridge's own (the SDK has no such call): the limits in force, as REST's
+            // `GET /users/current/api-limits`; `limits` is a list of ids, none for all.
+            "getApiLimits" => {
+                let ids = (req.get("limits").and_then(Value::as_array)).map(|ids| {
+                    ids.iter()
+                        .map(|i| segment(&i.to_string()))
+                        .collect::<Vec<_>>()
+                });
+                let query = ids.map_or(String::new(), |ids| format!("?limits={}", ids.join(",")));
+                get(
+                    format!("/users/current/api-limits{query}"),
+                    "apiLimits",
+                    false,
+                )
+            }
             "trade" => Rpc {
                 method: axum::http::Method::POST,
                 path: format!("{acc}/trade"),
