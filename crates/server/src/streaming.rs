@@ -118,8 +118,25 @@ struct Known {
     host: String,
     positions: HashSet<String>,
     orders: HashSet<String>,
+    /// The time of the newest deal sent, and the ids of those sent at or after it: the next
+    /// update reads from there and skips them (so neither the read nor the set grows).
+    deals_since: Timestamp,
     deals: HashSet<String>,
+    /// The same for history orders, by their done time.
+    orders_since: Timestamp,
     history_orders: HashSet<String>,
+}
+
+/// The newest time among `times` (or `floor`), and the ids at or after it.
+fn newest<'a>(
+    floor: Timestamp,
+    items: impl Iterator<Item = (&'a str, Timestamp)> + Clone,
+) -> (Timestamp, HashSet<String>) {
+    let since = items.clone().map(|(_, t)| t).fold(floor, Timestamp::max);
+    let ids = (items.filter(|(_, t)| *t >= since))
+        .map(|(id, _)| id.to_owned())
+        .collect();
+    (since, ids)
 }
 
 impl Connection {
@@ -288,9 +305,15 @@ async fn send_update(
         let info = client::read_account_information(state, caller, account).await?;
         let positions = client::read_positions(state, caller, account).await?;
         let orders = client::read_orders(state, caller, account).await?;
-        let since = state.now().plus_millis(-HISTORY_LOOKBACK_MS);
+        let (deals_since, orders_since) = {
+            let synced = lock(&conn.synced);
+            let known = synced.get(&(account.to_owned(), instance));
+            known.map_or((Timestamp::EPOCH, Timestamp::EPOCH), |k| {
+                (k.deals_since, k.orders_since)
+            })
+        };
         let (deals, history_orders) =
-            client::read_history(state, caller, account, since, since).await?;
+            client::read_history(state, caller, account, deals_since, orders_since).await?;
         Ok::<_, ApiError>((info, positions, orders, deals, history_orders))
     };
     let Ok((info, positions, orders, deals, history_orders)) = read.await else {
@@ -303,13 +326,25 @@ async fn send_update(
         };
         let removed = gone(&mut known.positions, positions.iter().map(|p| p.id.clone()));
         let completed = gone(&mut known.orders, orders.iter().map(|o| o.id.clone()));
-        let deals: Vec<_> = deals
-            .into_iter()
-            .filter(|d| known.deals.insert(d.id.clone()))
+        let order_time = |o: &w::Order| o.done_time.unwrap_or(Timestamp::EPOCH);
+        let (deals_since, deal_ids) = newest(
+            known.deals_since,
+            deals.iter().map(|d| (d.id.as_str(), d.time)),
+        );
+        let (orders_since, order_ids) = newest(
+            known.orders_since,
+            history_orders
+                .iter()
+                .map(|o| (o.id.as_str(), order_time(o))),
+        );
+        let deals: Vec<_> = (deals.into_iter())
+            .filter(|d| !known.deals.contains(&d.id))
             .collect();
         let history_orders: Vec<_> = (history_orders.into_iter())
-            .filter(|o| known.history_orders.insert(o.id.clone()))
+            .filter(|o| !known.history_orders.contains(&o.id))
             .collect();
+        (known.deals_since, known.deals) = (deals_since, deal_ids);
+        (known.orders_since, known.history_orders) = (orders_since, order_ids);
         let mut packet = json!({
             "type": "update",
             "accountId": account,
@@ -370,10 +405,6 @@ fn gone(known: &mut HashSet<String>, now: impl Iterator<Item = String>) -> Vec<S
     *known = now;
     removed
 }
-
-/// How far back an `update` looks for new deals and history orders (they are filtered by
-/// what the instance was already sent, so this only bounds the read).
-const HISTORY_LOOKBACK_MS: i64 = 7 * 24 * 3_600_000;
 
 /// `status` for every subscribed instance while the socket lives, and the token checked
 /// again at each.
@@ -832,6 +863,9 @@ struct Synchronization {
     orders: Vec<w::Order>,
     deals: Vec<w::Deal>,
     history_orders: Vec<w::Order>,
+    /// The times the history was read from.
+    deals_from: Timestamp,
+    orders_from: Timestamp,
 }
 
 impl Synchronization {
@@ -849,14 +883,10 @@ impl Synchronization {
                 .unwrap_or(Timestamp::EPOCH)
         };
         let host = Some(text("host")).filter(|h| !h.is_empty());
-        let terminal = client::read_terminal(
-            state,
-            caller,
-            account,
-            since("startingDealTime"),
-            since("startingHistoryOrderTime"),
-        )
-        .await?;
+        let (deals_from, orders_from) =
+            (since("startingDealTime"), since("startingHistoryOrderTime"));
+        let terminal =
+            client::read_terminal(state, caller, account, deals_from, orders_from).await?;
         Ok(Self {
             account: account.to_owned(),
             instance: req
@@ -871,18 +901,31 @@ impl Synchronization {
             orders: terminal.orders,
             deals: terminal.deals,
             history_orders: terminal.history_orders,
+            deals_from,
+            orders_from,
         })
     }
 
     /// Emits the packets, each with the envelope the SDK matches them by, and remembers what
     /// the instance now holds.
     fn send(self, state: &Shared, s: &SocketRef, conn: &Connection) {
+        let (deals_since, deals) = newest(
+            self.deals_from,
+            self.deals.iter().map(|d| (d.id.as_str(), d.time)),
+        );
+        let (orders_since, history_orders) = newest(
+            self.orders_from,
+            (self.history_orders.iter())
+                .map(|o| (o.id.as_str(), o.done_time.unwrap_or(Timestamp::EPOCH))),
+        );
         let known = Known {
             host: self.host.clone(),
             positions: self.positions.iter().map(|p| p.id.clone()).collect(),
             orders: self.orders.iter().map(|o| o.id.clone()).collect(),
-            deals: self.deals.iter().map(|d| d.id.clone()).collect(),
-            history_orders: self.history_orders.iter().map(|o| o.id.clone()).collect(),
+            deals_since,
+            deals,
+            orders_since,
+            history_orders,
         };
         lock(&conn.synced).insert((self.account.clone(), self.instance), known);
         let packets = [
