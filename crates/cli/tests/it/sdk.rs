@@ -48,7 +48,10 @@ fn drive_with(script: &str, extra: &[&str], config: &str) {
         .first_token
         .clone()
         .expect("first start prints a token");
+    // The SDK keeps its history storage under `.metaapi/` in the working directory: the
+    // test's temporary directory, not the repository.
     let out = Command::new(python)
+        .current_dir(dir.path())
         .arg(repo_root().join("tests/sdk").join(script))
         .env("DRAWBRIDGE_DOMAIN", &domain)
         .env("DRAWBRIDGE_TOKEN", &token)
