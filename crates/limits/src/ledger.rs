@@ -302,6 +302,15 @@ impl<T: Amount, const S: usize, const W: usize> Table<T, S, W> {
         cost.0.div_ceil(self.unit)
     }
 
+    /// Adds `cost` to every window of `key` (a key that no longer fits was never charged
+    /// before either: nothing to add to).
+    fn add(&self, key: u64, cost: Credits, now_ms: i64) {
+        let mut shard = self.shard(key);
+        if let Some(rings) = self.entry(&mut shard, key, now_ms) {
+            self.charge(rings, cost);
+        }
+    }
+
     /// Adds `cost` to every window of `rings`.
     fn charge(&self, rings: &mut [Ring<T, S>; W], cost: Credits) {
         let units = self.units(cost);
@@ -367,42 +376,6 @@ impl MemoryLedger {
     pub fn account_bytes(&self) -> usize {
         self.account.bytes()
     }
-
-    /// Runs `f` on the three keys' rings, all locked, or refuses when a new key does not fit.
-    fn with_rings<R>(
-        &self,
-        keys: &Keys,
-        now_ms: i64,
-        f: impl FnOnce(
-            &mut [Ring<u64, USER_SLOTS>; USER_WINDOWS],
-            &mut [Ring<u64, USER_SLOTS>; USER_WINDOWS],
-            Option<&mut [Ring<u32, ACCOUNT_SLOTS>; ACCOUNT_WINDOWS]>,
-        ) -> R,
-    ) -> Result<R, Refusal> {
-        // Locked from the least to the most shared key (every charge locks in this order, so
-        // no two wait on each other), so that the application's lock, which all of its
-        // requests contend for, is held the shortest and released first.
-        let mut account = keys.account.map(|a| (a, self.account.shard(a)));
-        let a = match &mut account {
-            Some((key, shard)) => Some(
-                self.account
-                    .entry(shard, *key, now_ms)
-                    .ok_or(Refusal::Full(Scope::Account))?,
-            ),
-            None => None,
-        };
-        let mut server = self.server.shard(keys.server);
-        let s = self
-            .server
-            .entry(&mut server, keys.server, now_ms)
-            .ok_or(Refusal::Full(Scope::Server))?;
-        let mut user = self.user.shard(keys.user);
-        let u = self
-            .user
-            .entry(&mut user, keys.user, now_ms)
-            .ok_or(Refusal::Full(Scope::User))?;
-        Ok(f(u, s, a))
-    }
 }
 
 impl Ledger for MemoryLedger {
@@ -410,9 +383,10 @@ impl Ledger for MemoryLedger {
         let now_ms = now.0;
         let mult = keys.user_multiplier.max(1);
         let mut worst = None;
-        // Locked from the least to the most shared key, as in `with_rings`; each scope is
-        // checked as soon as it is locked, so the application's lock, which all of its
-        // requests contend for, covers only its own check and charge.
+        // Locked from the least to the most shared key (every charge locks in this order, so
+        // no two wait on each other), each scope checked as soon as it is locked: the
+        // application's lock, which all of its requests contend for, covers only its own
+        // check and charge.
         let mut account = keys.account.map(|a| (a, self.account.shard(a)));
         let a = match &mut account {
             Some((key, shard)) => {
@@ -450,14 +424,12 @@ impl Ledger for MemoryLedger {
     }
 
     fn post_charge(&self, keys: &Keys, cost: Credits, now: Timestamp) {
-        // A key that no longer fits was never charged before either: nothing to add to.
-        let _ = self.with_rings(keys, now.0, |u, s, a| {
-            self.user.charge(u, cost);
-            self.server.charge(s, cost);
-            if let Some(a) = a {
-                self.account.charge(a, cost);
-            }
-        });
+        // An unconditional add needs no decision across scopes: each is charged on its own.
+        if let Some(a) = keys.account {
+            self.account.add(a, cost, now.0);
+        }
+        self.server.add(keys.server, cost, now.0);
+        self.user.add(keys.user, cost, now.0);
     }
 
     fn usage(&self, keys: &Keys, scope: Scope, now: Timestamp) -> Vec<WindowUsage> {

@@ -97,13 +97,21 @@ pub(crate) async fn read_account_information(
     id: &str,
 ) -> Result<Option<w::AccountInformation>, ApiError> {
     let s = session(state, caller, id).await?;
-    let info = on_account(state, s, move |_, e, a| {
-        let reported = e.account(a).is_some_and(|acc| acc.kind.is_reported());
-        reported.then(|| bw::account_information(e, a, s.access, "Drawbridge"))
-    })
-    .await?
-    .ok_or_else(|| gone(id))?;
-    Ok(info.flatten())
+    on_account(state, s, move |_, e, a| information(e, a, s.access))
+        .await?
+        .ok_or_else(|| gone(id))
+}
+
+/// The account's information; `None` for an account whose summary is not reported.
+fn information(
+    e: &drawbridge_broker::engine::Engine,
+    a: drawbridge_broker::account::AccountIdx,
+    access: Access,
+) -> Option<w::AccountInformation> {
+    let reported = e.account(a).is_some_and(|acc| acc.kind.is_reported());
+    reported
+        .then(|| bw::account_information(e, a, access, "Drawbridge"))
+        .flatten()
 }
 
 /// `GET …/account-information`
@@ -190,8 +198,8 @@ pub(crate) async fn read_orders(
     .ok_or_else(|| gone(id))
 }
 
-/// An account's whole terminal state, read in one step of the desk (so no change falls
-/// between its parts): what a streaming synchronization sends.
+/// An account's terminal state, read in one step of the desk (so no change falls between
+/// its parts): what a streaming synchronization sends, and an update compares.
 #[derive(Debug)]
 pub(crate) struct Terminal {
     pub specifications: Vec<w::SymbolSpecification>,
@@ -202,67 +210,48 @@ pub(crate) struct Terminal {
     pub history_orders: Vec<w::Order>,
 }
 
+impl Terminal {
+    /// With the trade server's symbol specifications (a synchronization sends them).
+    pub(crate) const WITH_SPECIFICATIONS: bool = true;
+    /// Without them (an update never changes them).
+    pub(crate) const WITHOUT_SPECIFICATIONS: bool = false;
+}
+
 /// The account's terminal state, with deals and history orders from the given times on.
 pub(crate) async fn read_terminal(
     state: &Shared,
     caller: &Caller,
     id: &str,
+    specifications: bool,
     deals_from: Timestamp,
     orders_from: Timestamp,
 ) -> Result<Terminal, ApiError> {
     let s = session(state, caller, id).await?;
     let end = Timestamp(i64::MAX);
-    on_account(state, s, move |b, e, a| {
-        let reported = e.account(a).is_some_and(|acc| acc.kind.is_reported());
-        Terminal {
-            specifications: (b.symbols(s.account.server).iter())
+    on_account(state, s, move |b, e, a| Terminal {
+        specifications: if specifications {
+            (b.symbols(s.account.server).iter())
                 .map(bw::symbol_specification)
-                .collect(),
-            information: reported
-                .then(|| bw::account_information(e, a, s.access, "Drawbridge"))
-                .flatten(),
-            positions: (b.positions(&s).unwrap_or_default().iter())
-                .map(|p| bw::position(e, p))
-                .collect(),
-            orders: (b.orders(&s).unwrap_or_default().iter())
-                .map(|o| bw::order(e, o))
-                .collect(),
-            deals: (b.deals(&s, deals_from, end).unwrap_or_default().iter())
-                .map(|d| bw::deal(e, d))
-                .collect(),
-            history_orders: (b
-                .history_orders(&s, orders_from, end)
-                .unwrap_or_default()
-                .iter())
+                .collect()
+        } else {
+            Vec::new()
+        },
+        information: information(e, a, s.access),
+        positions: (b.positions(&s).unwrap_or_default().iter())
+            .map(|p| bw::position(e, p))
+            .collect(),
+        orders: (b.orders(&s).unwrap_or_default().iter())
             .map(|o| bw::order(e, o))
             .collect(),
-        }
-    })
-    .await?
-    .ok_or_else(|| gone(id))
-}
-
-/// The account's deals and history orders from `from` on (streaming synchronization).
-pub(crate) async fn read_history(
-    state: &Shared,
-    caller: &Caller,
-    id: &str,
-    deals_from: Timestamp,
-    orders_from: Timestamp,
-) -> Result<(Vec<w::Deal>, Vec<w::Order>), ApiError> {
-    let s = session(state, caller, id).await?;
-    let end = Timestamp(i64::MAX);
-    on_account(state, s, move |b, e, _| {
-        let deals = (b.deals(&s, deals_from, end).unwrap_or_default().iter())
+        deals: (b.deals(&s, deals_from, end).unwrap_or_default().iter())
             .map(|d| bw::deal(e, d))
-            .collect::<Vec<_>>();
-        let orders = (b
+            .collect(),
+        history_orders: (b
             .history_orders(&s, orders_from, end)
             .unwrap_or_default()
             .iter())
         .map(|o| bw::order(e, o))
-        .collect::<Vec<_>>();
-        (deals, orders)
+        .collect(),
     })
     .await?
     .ok_or_else(|| gone(id))
@@ -525,17 +514,38 @@ pub(crate) async fn read_symbol_price(
     id: &str,
     symbol: &str,
 ) -> Result<w::SymbolPrice, ApiError> {
+    let (mut prices, _) = read_quotes(state, caller, id, vec![symbol.to_owned()]).await?;
+    match prices.pop().flatten() {
+        Some(Some(price)) => Ok(price),
+        Some(None) => Err(ApiError::not_found(&messages::NO_QUOTE, &[&symbol])),
+        None => Err(unknown_symbol(symbol)),
+    }
+}
+
+/// Each symbol's current price on the account (`None`: no such symbol; `Some(None)`: no
+/// quote yet) and the account's information, in one step of the desk: a `prices` packet.
+pub(crate) async fn read_quotes(
+    state: &Shared,
+    caller: &Caller,
+    id: &str,
+    symbols: Vec<String>,
+) -> Result<
+    (
+        Vec<Option<Option<w::SymbolPrice>>>,
+        Option<w::AccountInformation>,
+    ),
+    ApiError,
+> {
     let s = session(state, caller, id).await?;
-    let name = symbol.to_owned();
-    let price = on_account(state, s, move |_, e, a| {
-        let sym = e.symbol(&name)?;
+    on_account(state, s, move |_, e, a| {
         let currency = e.account(a).map(|acc| acc.currency);
-        Some(bw::symbol_price(e, sym, currency))
+        let prices = (symbols.iter())
+            .map(|name| Some(bw::symbol_price(e, e.symbol(name)?, currency)))
+            .collect();
+        (prices, information(e, a, s.access))
     })
     .await?
-    .flatten()
-    .ok_or_else(|| unknown_symbol(symbol))?;
-    price.ok_or_else(|| ApiError::not_found(&messages::NO_QUOTE, &[&symbol]))
+    .ok_or_else(|| gone(id))
 }
 
 /// `GET …/symbols/:symbol/current-candles/:timeframe`

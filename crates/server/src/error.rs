@@ -228,24 +228,39 @@ pub struct ErrorBody<'a> {
 #[derive(Debug, Clone)]
 pub struct ErrorCause(pub String);
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let parts = *self.0;
-        let mut text = parts.text;
-        let cause = parts.cause;
-        if parts.kind == Kind::Internal {
-            // The middleware logs the cause with the request id and rewrites nothing else.
-            text = messages::INTERNAL.with(&[&"(see the X-Request-Id header)"]);
+impl ApiError {
+    /// The text sent: an internal error's only says where to look (the cause goes to the log).
+    fn sent_text(&self) -> Text {
+        if self.kind == Kind::Internal {
+            messages::INTERNAL.with(&[&"(see the X-Request-Id header)"])
+        } else {
+            self.text.clone()
         }
+    }
+
+    /// The body clients read, as JSON: the REST answer, and the fields of the streaming
+    /// API's `processingError`.
+    pub fn body(&self) -> Value {
+        let text = self.sent_text();
         let body = ErrorBody {
-            id: parts.kind.id(),
-            error: parts.kind.name(),
+            id: self.kind.id(),
+            error: self.kind.name(),
             message: &text.text,
-            details: parts.details.as_ref(),
-            metadata: parts.metadata.as_ref(),
+            details: self.details.as_ref(),
+            metadata: self.metadata.as_ref(),
             text: &text,
         };
-        let mut response = (parts.kind.status(), axum::Json(&body)).into_response();
+        serde_json::to_value(&body).unwrap_or_default()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = self.body();
+        let key = self.sent_text().key;
+        let parts = *self.0;
+        let cause = parts.cause;
+        let mut response = (parts.kind.status(), axum::Json(body)).into_response();
         if let Some(secs) = parts.retry_after_secs {
             response
                 .headers_mut()
@@ -255,7 +270,7 @@ impl IntoResponse for ApiError {
             .extensions_mut()
             .insert(crate::metrics::ErrorLabel {
                 error: parts.kind.name(),
-                key: text.key,
+                key,
             });
         if let Some(cause) = cause {
             response.extensions_mut().insert(ErrorCause(cause));

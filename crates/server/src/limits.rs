@@ -15,7 +15,7 @@ use crate::error::{ApiError, Kind};
 use crate::extract::AUTH_HEADER;
 use crate::messages::{self, Text};
 use crate::openapi::{Field, Kind as K, opt};
-use crate::state::Shared;
+use crate::state::{Shared, lock};
 use axum::extract::{MatchedPath, Path, RawPathParams, RawQuery, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
@@ -122,9 +122,7 @@ impl<T: Serialize> IntoResponse for Listed<T> {
 pub struct Limits {
     pub catalogue: Catalogue,
     /// Account subscriptions of streaming connections and their synchronizations.
-    subscriptions: std::sync::Mutex<Subscriptions>,
-    /// Sockets holding each subscribed account.
-    holders: std::sync::Mutex<HashMap<u64, u32>>,
+    subscriptions: std::sync::Mutex<SubscriptionTable>,
     /// The streaming-credit windows of accounts that received market data.
     pub(crate) streaming_quotas: StreamingQuotas,
     streaming: std::sync::Mutex<HashMap<u64, StreamingBudget>>,
@@ -145,10 +143,10 @@ impl Limits {
             history: Box::new(MemoryLedger::new(&catalogue.history_quotas())),
             history_in_processing: gate(id::HISTORY_CONCURRENT_PER_ACCOUNT),
             api_limits_in_processing: gate(id::API_LIMIT_REQUESTS_IN_PROCESSING),
-            subscriptions: std::sync::Mutex::new(Subscriptions::new(SyncQuotas::from_catalogue(
-                &catalogue,
-            ))),
-            holders: std::sync::Mutex::new(HashMap::new()),
+            subscriptions: std::sync::Mutex::new(SubscriptionTable {
+                table: Subscriptions::new(SyncQuotas::from_catalogue(&catalogue)),
+                holders: HashMap::new(),
+            }),
             streaming_quotas: StreamingQuotas::from_catalogue(&catalogue),
             streaming: std::sync::Mutex::new(HashMap::new()),
             catalogue,
@@ -259,12 +257,11 @@ pub async fn charge(
     response
 }
 
-/// Whether `id` is one of the caller's accounts (the account directory, not the store).
+/// Whether `id` is one of the caller's accounts that its token may use.
 async fn owns(state: &Shared, caller: &Caller, id: &str) -> bool {
-    matches!(
-        state.directory.get(state.store.as_ref(), id).await,
-        Ok(Some(e)) if e.row.user_id == caller.user_id
-    )
+    crate::provisioning::owned_entry(state, caller, id)
+        .await
+        .is_ok()
 }
 
 fn period_text(ms: i64) -> String {
@@ -489,11 +486,17 @@ pub const API_LIMITS_QUERY: &[Field] = &[opt(
 /// counts against the subscribe rate and the subscription limits of the caller's application,
 /// its front-end server (the socket's `clientId`) and that server's capacity.
 impl Limits {
-    fn subscriptions(&self) -> std::sync::MutexGuard<'_, Subscriptions> {
-        self.subscriptions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn subscriptions(&self) -> std::sync::MutexGuard<'_, SubscriptionTable> {
+        lock(&self.subscriptions)
     }
+}
+
+/// The subscriptions and, per subscribed account, how many sockets hold it: one lock, so a
+/// subscribe and the last socket's unsubscribe cannot interleave.
+#[derive(Debug)]
+struct SubscriptionTable {
+    table: Subscriptions,
+    holders: HashMap<u64, u32>,
 }
 
 /// The key of `account` in the subscription table.
@@ -516,7 +519,7 @@ pub(crate) fn subscribe(
     let now = state.now();
     let key = subscription_key(caller, account);
     let mut subscriptions = limits.subscriptions();
-    let refused = subscriptions.subscribe(
+    let refused = subscriptions.table.subscribe(
         key_of(&[&caller.user_id]),
         limits.server_of(client_id),
         key,
@@ -525,7 +528,7 @@ pub(crate) fn subscribe(
     );
     refused.map_err(|r| sync_refusal(r, now))?;
     if new {
-        *lock_holders(&limits.holders).entry(key).or_insert(0) += 1;
+        *subscriptions.holders.entry(key).or_insert(0) += 1;
     }
     Ok(())
 }
@@ -533,27 +536,14 @@ pub(crate) fn subscribe(
 /// A socket lets go of `account`: the subscription ends with its last holder.
 pub(crate) fn unsubscribe(state: &Shared, caller: &Caller, account: &str) {
     let key = subscription_key(caller, account);
-    let mut holders = lock_holders(&state.limits.holders);
-    let last = match holders.get_mut(&key) {
-        Some(n) if *n > 1 => {
-            *n -= 1;
-            false
-        }
+    let mut subscriptions = state.limits.subscriptions();
+    match subscriptions.holders.get_mut(&key) {
+        Some(n) if *n > 1 => *n -= 1,
         _ => {
-            holders.remove(&key);
-            true
+            subscriptions.holders.remove(&key);
+            subscriptions.table.unsubscribe(key);
         }
-    };
-    drop(holders);
-    if last {
-        state.limits.subscriptions().unsubscribe(key);
     }
-}
-
-fn lock_holders(
-    m: &std::sync::Mutex<HashMap<u64, u32>>,
-) -> std::sync::MutexGuard<'_, HashMap<u64, u32>> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Starts a synchronization of `account` if the concurrent-synchronization limit allows;
@@ -564,7 +554,8 @@ pub(crate) fn start_synchronization(
     account: &str,
 ) -> Result<(), ApiError> {
     let now = state.now();
-    let started = (state.limits.subscriptions()).start_sync(subscription_key(caller, account), now);
+    let started =
+        (state.limits.subscriptions().table).start_sync(subscription_key(caller, account), now);
     match started {
         Ok(true) => Ok(()),
         // Not subscribed in the table: the socket's subscription is checked first, so this
@@ -580,7 +571,7 @@ pub(crate) fn start_synchronization(
 
 /// Ends a synchronization started by [`start_synchronization`].
 pub(crate) fn finish_synchronization(state: &Shared, caller: &Caller, account: &str) {
-    (state.limits.subscriptions()).finish_sync(subscription_key(caller, account));
+    (state.limits.subscriptions().table).finish_sync(subscription_key(caller, account));
 }
 
 fn sync_refusal(r: SyncRefusal, _now: Timestamp) -> ApiError {
@@ -612,10 +603,7 @@ pub(crate) fn charge_streaming(
 ) -> bool {
     let limits = &state.limits;
     let now = state.now();
-    let mut budgets = limits
-        .streaming
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut budgets = lock(&limits.streaming);
     let key = subscription_key(caller, account);
     if budgets.len() >= STREAMING_SWEEP_AT && !budgets.contains_key(&key) {
         budgets.retain(|_, b| !b.idle_at(&limits.streaming_quotas, now));

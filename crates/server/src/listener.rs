@@ -32,9 +32,7 @@ impl ConnectionGuard {
     }
 
     fn table(&self) -> std::sync::MutexGuard<'_, Connections> {
-        self.connections
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::state::lock(&self.connections)
     }
 
     /// Connections refused since the start.

@@ -42,9 +42,7 @@ pub struct CreateSlot<'a> {
 
 impl Creating {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::state::lock(&self.0)
     }
 
     /// A place for one more of `user_id`'s accounts, if `stored` plus those in flight stay

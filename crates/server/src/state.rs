@@ -130,3 +130,9 @@ impl Sessions {
         }
     }
 }
+
+/// Locks `m`; a panic elsewhere while it was held does not make its data unusable here
+/// (every structure behind the server's mutexes is updated in single steps).
+pub fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

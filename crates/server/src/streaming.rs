@@ -27,16 +27,16 @@
 //! skipping follow.
 
 use crate::auth::Caller;
-use crate::client;
+use crate::client::{self, Terminal};
 use crate::error::{ApiError, Kind};
 use crate::messages;
-use crate::state::Shared;
+use crate::state::{Shared, lock};
 use drawbridge_limits::streaming::{SymbolLoad, cost_of, plan};
 use drawbridge_limits::window::{Ring, Span};
 use drawbridge_model::Clock as _;
 use drawbridge_model::Timestamp;
 use drawbridge_model::wire::{self as w, MarketDataType};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use socketioxide::SocketIo;
 use socketioxide::extract::{Data, SocketRef};
 use socketioxide::layer::SocketIoLayer;
@@ -68,14 +68,6 @@ pub fn layer(state: Shared, api: axum::Router) -> SocketIoLayer {
         connect(state.clone(), api.clone(), s)
     });
     layer
-}
-
-/// The query parameters of the socket's handshake.
-fn query(s: &SocketRef) -> Map<String, Value> {
-    crate::extract::query_map(s.req_parts().uri.query())
-        .into_iter()
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect()
 }
 
 /// What one socket knows: who it is, and which (account, instance) it subscribed.
@@ -207,9 +199,9 @@ async fn connect(state: Shared, api: axum::Router, s: SocketRef) {
             }
         }
     });
-    let q = query(&s);
-    let text = |k: &str| q.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-    let caller = match state.tokens.authenticate(text("auth-token").trim()).await {
+    let q = crate::extract::query_map(s.req_parts().uri.query());
+    let text = |k: &str| q.get(k).map_or("", |v| v.trim()).to_owned();
+    let caller = match state.tokens.authenticate(&text("auth-token")).await {
         Ok(c) => c,
         Err(_) => {
             let _ = s.emit(
@@ -222,7 +214,7 @@ async fn connect(state: Shared, api: axum::Router, s: SocketRef) {
     };
     let conn = Arc::new(Connection {
         caller,
-        token: text("auth-token").trim().to_owned(),
+        token: text("auth-token"),
         client_id: text("clientId"),
         api,
         subscribed: Mutex::new(Vec::new()),
@@ -287,10 +279,6 @@ async fn follow_changes(state: Shared, s: SocketRef, conn: Arc<Connection>) {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// One `update` packet: the account information, positions and orders that changed or went,
 /// and the deals and history orders not sent before.
 async fn send_update(
@@ -300,23 +288,30 @@ async fn send_update(
     account: &str,
     instance: u64,
 ) {
-    let caller = &conn.caller;
-    let read = async {
-        let info = client::read_account_information(state, caller, account).await?;
-        let positions = client::read_positions(state, caller, account).await?;
-        let orders = client::read_orders(state, caller, account).await?;
-        let (deals_since, orders_since) = {
-            let synced = lock(&conn.synced);
-            let known = synced.get(&(account.to_owned(), instance));
-            known.map_or((Timestamp::EPOCH, Timestamp::EPOCH), |k| {
-                (k.deals_since, k.orders_since)
-            })
-        };
-        let (deals, history_orders) =
-            client::read_history(state, caller, account, deals_since, orders_since).await?;
-        Ok::<_, ApiError>((info, positions, orders, deals, history_orders))
+    let (deals_since, orders_since) = {
+        let synced = lock(&conn.synced);
+        let known = synced.get(&(account.to_owned(), instance));
+        known.map_or((Timestamp::EPOCH, Timestamp::EPOCH), |k| {
+            (k.deals_since, k.orders_since)
+        })
     };
-    let Ok((info, positions, orders, deals, history_orders)) = read.await else {
+    let read = client::read_terminal(
+        state,
+        &conn.caller,
+        account,
+        Terminal::WITHOUT_SPECIFICATIONS,
+        deals_since,
+        orders_since,
+    );
+    let Ok(client::Terminal {
+        information: info,
+        positions,
+        orders,
+        deals,
+        history_orders,
+        ..
+    }) = read.await
+    else {
         return;
     };
     let packet = {
@@ -418,11 +413,7 @@ async fn keep_alive(state: Shared, s: SocketRef, conn: Arc<Connection>) {
             close_with(&state, &s, Some(&conn), &messages::UNAUTHORIZED, &[]);
             return;
         }
-        let subscribed = conn
-            .subscribed
-            .lock()
-            .map(|v| v.clone())
-            .unwrap_or_default();
+        let subscribed = lock(&conn.subscribed).clone();
         for (account, instance) in subscribed {
             let _ = s.emit(
                 "synchronization",
@@ -436,18 +427,11 @@ async fn keep_alive(state: Shared, s: SocketRef, conn: Arc<Connection>) {
 
 /// The `processingError` of `e` for request `request_id`.
 fn error_body(request_id: &str, e: &ApiError) -> Value {
-    let mut body = json!({
-        "requestId": request_id,
-        "error": e.kind.name(),
-        "message": e.text.text,
-        "text": e.text,
-    });
-    if let Some(d) = &e.details {
-        body["details"] = d.clone();
+    if let Some(cause) = &e.cause {
+        tracing::error!(%cause, request_id, "streaming request failed");
     }
-    if let Some(m) = &e.metadata {
-        body["metadata"] = m.clone();
-    }
+    let mut body = e.body();
+    body["requestId"] = json!(request_id);
     body
 }
 
@@ -808,10 +792,7 @@ async fn subscribe(
         .catalogue
         .value(drawbridge_limits::catalog::id::TRADE_SUBSCRIPTION_ACCOUNTS);
     let fresh = {
-        let mut subscribed = conn
-            .subscribed
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut subscribed = lock(&conn.subscribed);
         let key = (account.to_owned(), instance);
         let fresh = !subscribed.contains(&key);
         let new_account = !subscribed.iter().any(|(a, _)| a == account);
@@ -885,8 +866,15 @@ impl Synchronization {
         let host = Some(text("host")).filter(|h| !h.is_empty());
         let (deals_from, orders_from) =
             (since("startingDealTime"), since("startingHistoryOrderTime"));
-        let terminal =
-            client::read_terminal(state, caller, account, deals_from, orders_from).await?;
+        let terminal = client::read_terminal(
+            state,
+            caller,
+            account,
+            Terminal::WITH_SPECIFICATIONS,
+            deals_from,
+            orders_from,
+        )
+        .await?;
         Ok(Self {
             account: account.to_owned(),
             instance: req
@@ -1058,23 +1046,29 @@ async fn send_prices(
     symbols: &[String],
     now: tokio::time::Instant,
 ) {
+    let read = client::read_quotes(state, &conn.caller, account, symbols.to_vec()).await;
+    let (read, info) = read.unwrap_or_default();
     let mut prices = Vec::new();
-    for symbol in symbols {
-        let price = client::read_symbol_price(state, &conn.caller, account, symbol).await;
+    {
         let mut market = lock(&conn.market);
-        let Some(q) = market
-            .get_mut(&(account.to_owned(), instance))
-            .and_then(|m| m.get_mut(symbol))
-        else {
-            continue;
+        let Some(subscribed) = market.get_mut(&(account.to_owned(), instance)) else {
+            return;
         };
-        q.tried = Some(now);
-        let Ok(price) = price else { continue };
-        if q.sent == Some((price.bid, price.ask)) {
-            continue;
+        for (symbol, price) in symbols
+            .iter()
+            .zip(read.into_iter().chain(std::iter::repeat(None)))
+        {
+            let Some(q) = subscribed.get_mut(symbol) else {
+                continue;
+            };
+            q.tried = Some(now);
+            let Some(Some(price)) = price else { continue };
+            if q.sent == Some((price.bid, price.ask)) {
+                continue;
+            }
+            q.sent = Some((price.bid, price.ask));
+            prices.push(price);
         }
-        q.sent = Some((price.bid, price.ask));
-        prices.push(price);
     }
     if prices.is_empty() {
         return;
@@ -1084,7 +1078,7 @@ async fn send_prices(
         .map_or_else(|| HOST.to_owned(), |k| k.host.clone());
     let mut packet = json!({"type": "prices", "accountId": account, "instanceIndex": instance,
         "host": host, "prices": prices});
-    if let Ok(Some(info)) = client::read_account_information(state, &conn.caller, account).await {
+    if let Some(info) = info {
         packet["equity"] = json!(info.equity);
         packet["margin"] = json!(info.margin);
         packet["freeMargin"] = json!(info.free_margin);

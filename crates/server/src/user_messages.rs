@@ -56,10 +56,7 @@ struct Queues {
 impl UserMessages {
     /// Queues `text` for `user_id`.
     pub fn push(&self, user_id: &str, kind: MessageType, text: Text, time: Timestamp) {
-        let mut q = self
-            .inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut q = crate::state::lock(&self.inner);
         q.next_id += 1;
         let message = UserMessage {
             id: q.next_id,
@@ -77,10 +74,7 @@ impl UserMessages {
 
     /// `user_id`'s messages with an id above `after`, oldest first, at most `limit`.
     pub fn after(&self, user_id: &str, after: u64, limit: usize) -> Vec<UserMessage> {
-        let q = self
-            .inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let q = crate::state::lock(&self.inner);
         q.by_user.get(user_id).map_or_else(Vec::new, |queue| {
             queue
                 .iter()
