@@ -1,0 +1,284 @@
+//! Terminal synchronization: the `synchronize` answer's packets, then an `update` packet
+//! whenever the desk says the account changed.
+
+use super::{Connection, HOST, emit_sequenced};
+use crate::auth::Caller;
+use crate::client::{self, Terminal};
+use crate::error::ApiError;
+use crate::state::{Shared, lock};
+use drawbridge_model::Timestamp;
+use drawbridge_model::wire as w;
+use serde_json::{Value, json};
+use socketioxide::extract::SocketRef;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// The ids a synchronized instance holds: updates send what changed against them.
+#[derive(Debug, Default)]
+pub(super) struct Known {
+    pub(super) host: String,
+    positions: HashSet<String>,
+    orders: HashSet<String>,
+    /// The time of the newest deal sent, and the ids of those sent at or after it: the next
+    /// update reads from there and skips them (so neither the read nor the set grows).
+    deals_since: Timestamp,
+    deals: HashSet<String>,
+    /// The same for history orders, by their done time.
+    orders_since: Timestamp,
+    history_orders: HashSet<String>,
+}
+
+/// The newest time among `times` (or `floor`), and the ids at or after it.
+pub(super) fn newest<'a>(
+    floor: Timestamp,
+    items: impl Iterator<Item = (&'a str, Timestamp)> + Clone,
+) -> (Timestamp, HashSet<String>) {
+    let since = items.clone().map(|(_, t)| t).fold(floor, Timestamp::max);
+    let ids = (items.filter(|(_, t)| *t >= since))
+        .map(|(id, _)| id.to_owned())
+        .collect();
+    (since, ids)
+}
+
+/// Sends an `update` to every synchronized instance whose account the desk says changed.
+pub(super) async fn follow_changes(state: Shared, s: SocketRef, conn: Arc<Connection>) {
+    let mut changes = state.desk.changes();
+    let mut closed = conn.closed.subscribe();
+    loop {
+        let next = tokio::select! {
+            next = changes.recv() => next,
+            _ = closed.wait_for(|c| *c) => return,
+        };
+        let changed = match next {
+            Ok(c) => Some(c),
+            // Fell behind: bring every synchronized instance up to date.
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => None,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        };
+        if !s.connected() {
+            return;
+        }
+        let keys: Vec<(String, u64)> = lock(&conn.synced).keys().cloned().collect();
+        for (account, instance) in keys {
+            let hit = state.session(&account).is_some_and(|session| {
+                changed
+                    .as_ref()
+                    .is_none_or(|c| c.contains(&session.account))
+            });
+            if hit {
+                send_update(&state, &s, &conn, &account, instance).await;
+            }
+        }
+    }
+}
+
+/// One `update` packet: the account information, positions and orders that changed or went,
+/// and the deals and history orders not sent before.
+pub(super) async fn send_update(
+    state: &Shared,
+    s: &SocketRef,
+    conn: &Connection,
+    account: &str,
+    instance: u64,
+) {
+    let (deals_since, orders_since) = {
+        let synced = lock(&conn.synced);
+        let known = synced.get(&(account.to_owned(), instance));
+        known.map_or((Timestamp::EPOCH, Timestamp::EPOCH), |k| {
+            (k.deals_since, k.orders_since)
+        })
+    };
+    let read = client::read_terminal(
+        state,
+        &conn.caller,
+        account,
+        Terminal::WITHOUT_SPECIFICATIONS,
+        deals_since,
+        orders_since,
+    );
+    let Ok(client::Terminal {
+        information: info,
+        positions,
+        orders,
+        deals,
+        history_orders,
+        ..
+    }) = read.await
+    else {
+        return;
+    };
+    let packet = {
+        let mut synced = lock(&conn.synced);
+        let Some(known) = synced.get_mut(&(account.to_owned(), instance)) else {
+            return;
+        };
+        let removed = gone(&mut known.positions, positions.iter().map(|p| p.id.clone()));
+        let completed = gone(&mut known.orders, orders.iter().map(|o| o.id.clone()));
+        let order_time = |o: &w::Order| o.done_time.unwrap_or(Timestamp::EPOCH);
+        let (deals_since, deal_ids) = newest(
+            known.deals_since,
+            deals.iter().map(|d| (d.id.as_str(), d.time)),
+        );
+        let (orders_since, order_ids) = newest(
+            known.orders_since,
+            history_orders
+                .iter()
+                .map(|o| (o.id.as_str(), order_time(o))),
+        );
+        let deals: Vec<_> = (deals.into_iter())
+            .filter(|d| !known.deals.contains(&d.id))
+            .collect();
+        let history_orders: Vec<_> = (history_orders.into_iter())
+            .filter(|o| !known.history_orders.contains(&o.id))
+            .collect();
+        (known.deals_since, known.deals) = (deals_since, deal_ids);
+        (known.orders_since, known.history_orders) = (orders_since, order_ids);
+        let mut packet = json!({
+            "type": "update",
+            "accountId": account,
+            "instanceIndex": instance,
+            "host": known.host,
+            "updatedPositions": positions,
+            "removedPositionIds": removed,
+            "updatedOrders": orders,
+            "completedOrderIds": completed,
+            "historyOrders": history_orders,
+            "deals": deals,
+        });
+        if let Some(i) = info {
+            packet["accountInformation"] = json!(i);
+        }
+        packet
+    };
+    emit_sequenced(state, s, conn, (account, instance), packet, false);
+}
+
+/// The ids of `known` missing from `now`, which then replaces it.
+pub(super) fn gone(known: &mut HashSet<String>, now: impl Iterator<Item = String>) -> Vec<String> {
+    let now: HashSet<String> = now.collect();
+    let mut removed: Vec<String> = known.difference(&now).cloned().collect();
+    removed.sort_unstable();
+    *known = now;
+    removed
+}
+
+/// One `synchronize` request: the account's whole terminal state, read when the request
+/// came, sent as the SDK expects it (specifications before orders, history after).
+#[derive(Debug)]
+pub(super) struct Synchronization {
+    pub(super) account: String,
+    pub(super) instance: u64,
+    host: String,
+    id: String,
+    specifications: Vec<w::SymbolSpecification>,
+    information: Option<w::AccountInformation>,
+    positions: Vec<w::Position>,
+    orders: Vec<w::Order>,
+    deals: Vec<w::Deal>,
+    history_orders: Vec<w::Order>,
+    /// The times the history was read from.
+    deals_from: Timestamp,
+    orders_from: Timestamp,
+}
+
+impl Synchronization {
+    pub(super) async fn of(
+        state: &Shared,
+        caller: &Caller,
+        req: &Value,
+        account: &str,
+    ) -> Result<Self, ApiError> {
+        let text = |k: &str| req.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+        let since = |k: &str| {
+            req.get(k)
+                .and_then(Value::as_str)
+                .and_then(|t| Timestamp::parse_iso(t).ok())
+                .unwrap_or(Timestamp::EPOCH)
+        };
+        let host = Some(text("host")).filter(|h| !h.is_empty());
+        let (deals_from, orders_from) =
+            (since("startingDealTime"), since("startingHistoryOrderTime"));
+        let terminal = client::read_terminal(
+            state,
+            caller,
+            account,
+            Terminal::WITH_SPECIFICATIONS,
+            deals_from,
+            orders_from,
+        )
+        .await?;
+        Ok(Self {
+            account: account.to_owned(),
+            instance: req
+                .get("instanceIndex")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+            host: host.unwrap_or_else(|| HOST.to_owned()),
+            id: text("requestId"),
+            specifications: terminal.specifications,
+            information: terminal.information,
+            positions: terminal.positions,
+            orders: terminal.orders,
+            deals: terminal.deals,
+            history_orders: terminal.history_orders,
+            deals_from,
+            orders_from,
+        })
+    }
+
+    /// Emits the packets, each with the envelope the SDK matches them by, and remembers what
+    /// the instance now holds.
+    pub(super) fn send(self, state: &Shared, s: &SocketRef, conn: &Connection) {
+        let (deals_since, deals) = newest(
+            self.deals_from,
+            self.deals.iter().map(|d| (d.id.as_str(), d.time)),
+        );
+        let (orders_since, history_orders) = newest(
+            self.orders_from,
+            (self.history_orders.iter())
+                .map(|o| (o.id.as_str(), o.done_time.unwrap_or(Timestamp::EPOCH))),
+        );
+        let known = Known {
+            host: self.host.clone(),
+            positions: self.positions.iter().map(|p| p.id.clone()).collect(),
+            orders: self.orders.iter().map(|o| o.id.clone()).collect(),
+            deals_since,
+            deals,
+            orders_since,
+            history_orders,
+        };
+        lock(&conn.synced).insert((self.account.clone(), self.instance), known);
+        let packets = [
+            ("synchronizationStarted", json!({})),
+            (
+                "specifications",
+                json!({ "specifications": self.specifications }),
+            ),
+            (
+                "accountInformation",
+                json!({ "accountInformation": self.information.map_or(json!({}), |i| json!(i)) }),
+            ),
+            ("positions", json!({ "positions": self.positions })),
+            ("orders", json!({ "orders": self.orders })),
+            (
+                "historyOrders",
+                json!({ "historyOrders": self.history_orders }),
+            ),
+            ("deals", json!({ "deals": self.deals })),
+            ("orderSynchronizationFinished", json!({})),
+            ("dealSynchronizationFinished", json!({})),
+        ];
+        for (kind, mut packet) in packets {
+            let restart = kind == "synchronizationStarted";
+            packet["type"] = json!(kind);
+            packet["accountId"] = json!(self.account);
+            packet["instanceIndex"] = json!(self.instance);
+            packet["host"] = json!(self.host);
+            packet["synchronizationId"] = json!(self.id);
+            let to = (self.account.as_str(), self.instance);
+            if !emit_sequenced(state, s, conn, to, packet, restart) {
+                return;
+            }
+        }
+    }
+}
