@@ -3,7 +3,8 @@ cloud's: past a credit quota its request is answered 429 TooManyRequestsError wi
 `recommendedRetryTime`; the SDK waits until then and retries, and the call succeeds.
 
 The server runs on the real clock with `[limits] history_per_user_1s = 1`: one historical-data
-credit per second, where each historical candles request costs 0.1 + 0.0004 per candle.
+credit per second, where each historical candles request costs 0.1 + 0.0004 per candle; and
+`cpu_per_user_1s = 120`: two 50-credit reads per second, over REST or the streaming API alike.
 Environment: see harness.py.
 """
 
@@ -38,6 +39,22 @@ async def main():
     refused = refusals() - before
     check("the server refused some requests with 429", refused >= 1, f"refused {refused}")
     check("the SDK waited for the window to let it through", elapsed >= 1.0, f"{elapsed:.2f} s")
+
+    # The same over the socket: an RPC read answered with a 429 processingError, which the
+    # SDK's websocket client waits out (recommendedRetryTime) and retries.
+    connection = account.get_rpc_connection()
+    await asyncio.wait_for(connection.connect(), 30)
+    await asyncio.wait_for(connection.wait_synchronized(timeout_in_seconds=30), 40)
+    before = refusals()
+    started = time.monotonic()
+    for i in range(8):
+        info = await connection.get_account_information()
+        check(f"account information {i} over the socket", "balance" in info, repr(info)[:200])
+    elapsed = time.monotonic() - started
+    refused = refusals() - before
+    check("the socket's requests were refused with 429 too", refused >= 1, f"refused {refused}")
+    check("the SDK waited over the socket too", elapsed >= 2.0, f"{elapsed:.2f} s")
+    await connection.close()
     api.close()
     finish()
 

@@ -47,6 +47,21 @@ async def main():
     check("a tick", tick.get("bid") == 1.1, str(tick))
     book = await connection.get_book("EURUSD")
     check("a book", len(book.get("book", [])) > 0, str(book)[:200])
+    candle = await connection.get_candle("EURUSD", "1m")
+    check("a current candle", candle.get("symbol") == "EURUSD" and candle.get("timeframe") == "1m"
+          and candle.get("close") == 1.1, str(candle))
+
+    # Requests the SDK's websocket client makes outside the RPC connection's own methods.
+    client = api._metaapi_websocket_client  # the SDK's own client, as its connections use it
+    margin = await client.calculate_margin(account.id, "RPC", "regular", {
+        "symbol": "EURUSD", "type": "ORDER_TYPE_BUY", "volume": 1, "openPrice": 1.1})
+    # 1 lot of EURUSD at 1.1 with 1:100 leverage on a USD account: 100,000 × 1.1 / 100.
+    check("margin of an order", abs(margin.get("margin", 0) - 1100) < 1, str(margin))
+    refreshed = await client.refresh_symbol_quotes(account.id, ["EURUSD"])
+    check("refreshed quotes", [q["symbol"] for q in refreshed.get("quotes", [])] == ["EURUSD"]
+          and refreshed.get("balance") == 25000, str(refreshed))
+    await client.save_uptime(account.id, {"1h": 100})
+    check("uptime accepted", True)
 
     # Trades over the socket, each seen by REST at once.
     acc = f"/users/current/accounts/{account.id}"
@@ -87,6 +102,11 @@ async def main():
     rejected = await refusal(connection.create_market_buy_order("EURUSD", 50))
     check("no money is a TradeException", type(rejected).__name__ == "TradeException"
           and rejected.stringCode == "TRADE_RETCODE_NO_MONEY", repr(rejected))
+    bad = await refusal(client.calculate_margin(account.id, "RPC", "regular", {
+        "symbol": "EURUSD", "type": "ORDER_TYPE_BUY_LIMIT", "volume": -1}))
+    check("a bad margin order is a ValidationException naming each field",
+          type(bad).__name__ == "ValidationException"
+          and sorted(d["parameter"] for d in bad.details) == ["openPrice", "type", "volume"], repr(bad))
     rejected = await refusal(connection.create_market_buy_order("EURUSD", 0.015))
     check("a volume off the step is a ValidationException",
           type(rejected).__name__ == "ValidationException", repr(rejected))

@@ -264,6 +264,16 @@ pub fn app(state: Shared) -> Router {
                 .reply::<w::TradeResponse>(),
         )
         .post(
+            &format!("{acc}/calculate-margin"),
+            client::calculate_margin,
+            Doc::new(
+                "calculateMargin",
+                Client,
+                "The margin an order (symbol, type, volume, openPrice) would need on its own",
+            )
+            .cost(Cost::cpu(50.0)),
+        )
+        .post(
             &format!("{acc}/unsubscribe"),
             client::unsubscribe,
             Doc::new(

@@ -632,6 +632,119 @@ pub async fn current_book(
     Ok((ResultSize(book.book.len()), Json(book)))
 }
 
+/// `POST …/calculate-margin`: the margin a `MarginOrder` (`symbol`, `type` buy or sell,
+/// `volume`, `openPrice`) would need on its own, in the account's currency: `{margin}`.
+pub async fn calculate_margin(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>, ApiError> {
+    let order = MarginOrder::parse(&body)?;
+    Ok(Json(
+        json!({ "margin": read_margin(&state, &caller, &id, order).await? }),
+    ))
+}
+
+/// A validated `MarginOrder`.
+#[derive(Debug, Clone)]
+pub(crate) struct MarginOrder {
+    symbol: String,
+    side: drawbridge_broker::engine::book::Side,
+    volume: drawbridge_model::Volume,
+    open_price: drawbridge_model::Price,
+}
+
+impl MarginOrder {
+    /// Every bad field at once, as a `ValidationError`.
+    pub(crate) fn parse(body: &serde_json::Map<String, Value>) -> Result<Self, ApiError> {
+        use drawbridge_broker::engine::book::Side;
+        let mut problems = Vec::new();
+        let symbol = match body.get("symbol") {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+            Some(v) => {
+                problems.push(FieldError::invalid(
+                    "symbol",
+                    Some(v.clone()),
+                    "not a symbol name",
+                ));
+                String::new()
+            }
+            None => {
+                problems.push(FieldError::required("symbol"));
+                String::new()
+            }
+        };
+        let side = match body.get("type").and_then(Value::as_str) {
+            Some("ORDER_TYPE_BUY") => Some(Side::Buy),
+            Some("ORDER_TYPE_SELL") => Some(Side::Sell),
+            None if !body.contains_key("type") => {
+                problems.push(FieldError::required("type"));
+                None
+            }
+            _ => {
+                problems.push(FieldError::new(
+                    "type",
+                    body.get("type").cloned(),
+                    messages::FIELD_ONE_OF.with(&[&"ORDER_TYPE_BUY, ORDER_TYPE_SELL"]),
+                ));
+                None
+            }
+        };
+        // Eight-decimal fixed point, above zero.
+        let mut positive = |name: &str| match body.get(name) {
+            Some(v) => {
+                let fixed = v
+                    .as_f64()
+                    .filter(|x| *x > 0.0)
+                    .and_then(drawbridge_model::Price::from_f64);
+                if fixed.is_none_or(|p| p.0 <= 0) {
+                    problems.push(FieldError::invalid(
+                        name,
+                        Some(v.clone()),
+                        "must be a number above 0",
+                    ));
+                }
+                fixed
+            }
+            None => {
+                problems.push(FieldError::required(name));
+                None
+            }
+        };
+        let (volume, open_price) = (positive("volume"), positive("openPrice"));
+        match (side, volume, open_price) {
+            (Some(side), Some(volume), Some(open_price)) if problems.is_empty() => Ok(Self {
+                symbol,
+                side,
+                volume: drawbridge_model::Volume(volume.0),
+                open_price,
+            }),
+            _ => Err(ApiError::fields(problems)),
+        }
+    }
+}
+
+/// The margin `order` would need on the account (REST and streaming RPC).
+pub(crate) async fn read_margin(
+    state: &Shared,
+    caller: &Caller,
+    id: &str,
+    order: MarginOrder,
+) -> Result<f64, ApiError> {
+    let s = session(state, caller, id).await?;
+    let name = order.symbol.clone();
+    let margin = on_account(state, s, move |_, engine, a| {
+        let sym = engine.symbol(&name)?;
+        Some(engine.order_margin(a, sym, order.side, order.volume, order.open_price))
+    })
+    .await?
+    .ok_or_else(|| gone(id))?;
+    margin
+        .map(|m| m.to_f64())
+        .ok_or_else(|| unknown_symbol(&order.symbol))
+}
+
 /// A ticket or position id path parameter.
 fn id_param(name: &str, raw: &str) -> Result<u64, ApiError> {
     raw.parse::<u64>().map_err(|_| {

@@ -34,7 +34,7 @@ use crate::account::{
 };
 use crate::symbol::Currency;
 use crate::symbol::{SymbolIdx, SymbolSpec};
-use book::{Deal, DealKind, History, Order, Position, Reason, Tags};
+use book::{Deal, DealKind, History, Order, Position, Reason, Side, Tags};
 use calc::{Converter, Quote, Rates};
 pub use command::{TradeCommand, TradeOutcome};
 use drawbridge_model::{Money, ServerZone, Timestamp};
@@ -505,6 +505,39 @@ impl Engine {
 
     pub fn margin(&self, a: AccountIdx) -> Money {
         self.values[a.index()].margin
+    }
+
+    /// The margin a new `volume` lots of `symbol` on `side` at `price` would need on its own
+    /// (MT5's `OrderCalcMargin`: not netted or hedged against open positions), in the
+    /// account's currency at current conversion rates.
+    pub fn order_margin(
+        &self,
+        a: AccountIdx,
+        symbol: SymbolIdx,
+        side: Side,
+        volume: drawbridge_model::Volume,
+        price: drawbridge_model::Price,
+    ) -> Money {
+        let acc = &self.accounts[a.index()];
+        let slot = self.values[a.index()].currency_slot;
+        let mut exposure = calc::Exposure::default();
+        match side {
+            Side::Buy => exposure.buy = volume,
+            Side::Sell => exposure.sell = volume,
+        }
+        let at = Quote {
+            bid: price,
+            ask: price,
+            time: self.now,
+        };
+        let rate = self.rates(symbol, slot).margin;
+        calc::exposure_margin_at(
+            &self.specs[symbol.index()],
+            exposure,
+            &at,
+            rate,
+            acc.leverage,
+        )
     }
 
     /// Free margin of the account alone (equity − margin).

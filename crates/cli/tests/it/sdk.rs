@@ -82,7 +82,11 @@ fn provisioning_through_the_official_sdk() {
 /// On the real clock: the SDK waits on the wall clock.
 #[test]
 fn rate_limits_through_the_official_sdk() {
-    drive_with("rate_limits.py", &[], "[limits]\nhistory_per_user_1s = 1\n");
+    drive_with(
+        "rate_limits.py",
+        &[],
+        "[limits]\nhistory_per_user_1s = 1\ncpu_per_user_1s = 120\n",
+    );
 }
 
 /// The SDK's RPC connection over the streaming API: connect, wait_synchronized, reads.

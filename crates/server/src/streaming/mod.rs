@@ -31,6 +31,7 @@ use crate::client;
 use crate::error::{ApiError, Kind};
 use crate::messages;
 use crate::state::{Shared, lock};
+use drawbridge_model::wire as w;
 use serde_json::{Value, json};
 use socketioxide::SocketIo;
 use socketioxide::extract::{Data, SocketRef};
@@ -397,7 +398,33 @@ async fn answer(
             }
             Ok((json!({}), None))
         }
-        "waitSynchronized" => {
+        "refreshSymbolQuotes" => {
+            let symbols: Vec<String> = (req.get("symbols").and_then(Value::as_array))
+                .map(|v| {
+                    v.iter()
+                        .filter_map(|s| s.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let (prices, info) = client::read_quotes(state, caller, account, symbols)
+                .await
+                .map_err(own)?;
+            // Only the symbols that have a quote: "a subset of the symbols asked for".
+            let quotes: Vec<w::SymbolPrice> = prices.into_iter().flatten().flatten().collect();
+            let mut refreshed = json!({ "quotes": quotes });
+            if let Some(i) = info {
+                refreshed["balance"] = json!(i.balance);
+                refreshed["equity"] = json!(i.equity);
+                refreshed["margin"] = json!(i.margin);
+                refreshed["freeMargin"] = json!(i.free_margin);
+                if let Some(level) = i.margin_level {
+                    refreshed["marginLevel"] = json!(level);
+                }
+            }
+            Ok((json!({ "refreshedQuotes": refreshed }), None))
+        }
+        // Uptime statistics are the client's own; applications are not kept apart here.
+        "saveUptime" | "removeApplication" | "waitSynchronized" => {
             let owned = crate::provisioning::owned_entry(state, caller, account).await;
             owned.map_err(own)?;
             Ok((json!({}), None))

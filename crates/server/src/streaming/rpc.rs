@@ -129,6 +129,13 @@ impl Rpc {
                     false,
                 )
             }
+            "calculateMargin" => Rpc {
+                method: axum::http::Method::POST,
+                path: format!("{acc}/calculate-margin"),
+                body: Some(req.get("order").cloned().unwrap_or(Value::Null)),
+                field: "margin",
+                history: false,
+            },
             "trade" => Rpc {
                 method: axum::http::Method::POST,
                 path: format!("{acc}/trade"),
