@@ -13,7 +13,8 @@
 //! ([`Refusal::Full`]) rather than an active key forgotten.
 
 use crate::credits::Credits;
-use crate::window::{Amount, Ring, Span};
+use crate::tally::{Tally, Windows};
+use crate::window::{Ring, Span};
 use drawbridge_model::Timestamp;
 use parking_lot::{Mutex, MutexGuard};
 use std::collections::HashMap;
@@ -167,23 +168,29 @@ const SWEEP_MIN: usize = 256;
 type Map<V> = HashMap<u64, V, BuildHasherDefault<Mix>>;
 
 #[derive(Debug)]
-struct Shard<T: Amount, const S: usize, const W: usize> {
-    map: Map<[Ring<T, S>; W]>,
+struct Shard<K> {
+    map: Map<K>,
     sweep_at: usize,
     /// At its maximum, a shard sweeps again only once time has moved a bucket on (nothing
     /// can turn idle sooner), so a flood of new keys does not rescan it for each.
     next_full_sweep_ms: i64,
 }
 
+/// A shard's lock alone on its cache lines: two threads locking neighbouring shards do not
+/// pass one line back and forth (128 bytes: adjacent-line prefetchers fetch lines in pairs).
+#[derive(Debug)]
+#[repr(align(128))]
+struct Padded<T>(T);
+
 /// One scope's keys and windows.
 #[derive(Debug)]
-struct Table<T: Amount, const S: usize, const W: usize> {
+struct Table<K, const W: usize> {
     spans: [Span; W],
     quotas: [Credits; W],
-    /// Thousandths of a credit per counted unit: 1 unless a quota would not fit `T`, in
+    /// Thousandths of a credit per counted unit: 1 unless a quota would not fit `K`'s sums, in
     /// which case charges are counted in coarser units, rounded up (never undercharged).
     unit: u64,
-    shards: Box<[Mutex<Shard<T, S, W>>]>,
+    shards: Box<[Padded<Mutex<Shard<K>>>]>,
     max_per_shard: usize,
 }
 
@@ -192,55 +199,45 @@ fn lock<V>(m: &Mutex<V>) -> MutexGuard<'_, V> {
     m.lock()
 }
 
-impl<T: Amount, const S: usize, const W: usize> Table<T, S, W> {
+impl<K: Windows<W>, const W: usize> Table<K, W> {
     fn new(quotas: &[Quota; W], buckets: usize, max_keys: usize) -> Self {
         let largest = quotas.iter().map(|q| q.credits.0).max().unwrap_or(0);
         Self {
             spans: quotas.map(|q| Span::new(q.period_ms, buckets)),
             quotas: quotas.map(|q| q.credits),
-            unit: largest.div_ceil(T::MAX).max(1),
+            unit: largest.div_ceil(K::MAX).max(1),
             shards: (0..SHARDS)
                 .map(|_| {
-                    Mutex::new(Shard {
+                    Padded(Mutex::new(Shard {
                         map: Map::default(),
                         sweep_at: SWEEP_MIN,
                         next_full_sweep_ms: i64::MIN,
-                    })
+                    }))
                 })
                 .collect(),
             max_per_shard: max_keys.div_ceil(SHARDS).max(1),
         }
     }
 
-    fn shard(&self, key: u64) -> MutexGuard<'_, Shard<T, S, W>> {
+    fn shard(&self, key: u64) -> MutexGuard<'_, Shard<K>> {
         // Multiplicative hashing spreads any keys (raw ids too) over the shards; the map
         // mixes with another constant, so a shard's keys still spread over its buckets.
         let mixed = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let i = usize::try_from(mixed >> (u64::BITS - SHARD_BITS)).unwrap_or(0);
-        lock(&self.shards[i])
+        lock(&self.shards[i].0)
     }
 
-    fn idle(&self, rings: &[Ring<T, S>; W], now_ms: i64) -> bool {
-        rings
-            .iter()
-            .zip(&self.spans)
-            .all(|(r, s)| r.idle_at(s.bucket(now_ms)))
-    }
-
-    /// The key's rings advanced to `now`, inserted (after a sweep if due) when new.
-    fn entry<'s>(
-        &self,
-        shard: &'s mut Shard<T, S, W>,
-        key: u64,
-        now_ms: i64,
-    ) -> Option<&'s mut [Ring<T, S>; W]> {
+    /// The key's windows advanced to `now`, inserted (after a sweep if due) when new.
+    fn entry<'s>(&self, shard: &'s mut Shard<K>, key: u64, now_ms: i64) -> Option<&'s mut K> {
         // Only a shard due for a sweep (or full) looks the key up twice; the common path is
         // the one lookup of `entry`.
         let threshold = shard.sweep_at.min(self.max_per_shard);
         if shard.map.len() >= threshold && !shard.map.contains_key(&key) {
             let full = shard.map.len() >= self.max_per_shard;
             if !full || now_ms >= shard.next_full_sweep_ms {
-                shard.map.retain(|_, rings| !self.idle(rings, now_ms));
+                shard
+                    .map
+                    .retain(|_, windows| !windows.idle_at(&self.spans, now_ms));
                 if shard.map.capacity() > 4 * shard.map.len() + 64 {
                     shard.map.shrink_to(2 * shard.map.len());
                 }
@@ -252,32 +249,31 @@ impl<T: Amount, const S: usize, const W: usize> Table<T, S, W> {
                 return None;
             }
         }
-        let rings = shard.map.entry(key).or_insert([Ring::default(); W]);
-        for (r, s) in rings.iter_mut().zip(&self.spans) {
-            r.advance(s.bucket(now_ms));
-        }
-        Some(rings)
+        let windows = shard.map.entry(key).or_insert_with(K::empty);
+        windows.advance(&self.spans, now_ms);
+        Some(windows)
     }
 
-    /// The binding refusal of `cost` against `rings` (all advanced to `now`), if any.
+    /// The binding refusal of `cost` against `windows` (advanced to `now`), if any.
     fn check(
         &self,
         scope: Scope,
-        rings: &[Ring<T, S>; W],
+        windows: &K,
         multiplier: u64,
         cost: Credits,
         now_ms: i64,
         worst: &mut Option<Exceeded>,
     ) {
         let cost_units = self.units(cost);
-        for ((r, span), quota) in rings.iter().zip(&self.spans).zip(&self.quotas) {
+        for (w, (span, quota)) in self.spans.iter().zip(&self.quotas).enumerate() {
             let total = quota.saturating_mul(multiplier);
-            let total_units = total.0 / self.unit;
-            let used = r.live();
+            let total_units = self.units_down(total);
+            let used = windows.live(w);
             if used.saturating_add(cost_units) <= total_units {
                 continue;
             }
-            let retry_at = (r.retry_at(*span, now_ms, cost_units, total_units)).map(Timestamp);
+            let retry_at =
+                (windows.retry_at(w, *span, now_ms, cost_units, total_units)).map(Timestamp);
             let e = Exceeded {
                 scope,
                 period_ms: span.period_ms,
@@ -297,65 +293,72 @@ impl<T: Amount, const S: usize, const W: usize> Table<T, S, W> {
         }
     }
 
-    /// `cost` in counted units, rounded up.
+    /// `cost` in counted units, rounded up (no division in the common case of one unit).
     fn units(&self, cost: Credits) -> u64 {
-        cost.0.div_ceil(self.unit)
+        if self.unit == 1 {
+            cost.0
+        } else {
+            cost.0.div_ceil(self.unit)
+        }
+    }
+
+    /// A quota in counted units, rounded down.
+    fn units_down(&self, quota: Credits) -> u64 {
+        if self.unit == 1 {
+            quota.0
+        } else {
+            quota.0 / self.unit
+        }
     }
 
     /// Adds `cost` to every window of `key` (a key that no longer fits was never charged
     /// before either: nothing to add to).
     fn add(&self, key: u64, cost: Credits, now_ms: i64) {
         let mut shard = self.shard(key);
-        if let Some(rings) = self.entry(&mut shard, key, now_ms) {
-            self.charge(rings, cost);
+        if let Some(windows) = self.entry(&mut shard, key, now_ms) {
+            self.charge(windows, cost);
         }
     }
 
-    /// Adds `cost` to every window of `rings`.
-    fn charge(&self, rings: &mut [Ring<T, S>; W], cost: Credits) {
-        let units = self.units(cost);
-        rings.iter_mut().for_each(|r| r.add(units));
+    /// Adds `cost` to every window of `windows`.
+    fn charge(&self, windows: &mut K, cost: Credits) {
+        windows.add(self.units(cost));
     }
 
     fn usage(&self, key: u64, multiplier: u64, now_ms: i64) -> Vec<WindowUsage> {
         let shard = self.shard(key);
-        let rings = shard.map.get(&key).copied().unwrap_or([Ring::default(); W]);
-        rings
-            .iter()
-            .zip(&self.spans)
-            .zip(&self.quotas)
-            .map(|((r, span), quota)| {
-                let mut r = *r;
-                r.advance(span.bucket(now_ms));
-                WindowUsage {
-                    period_ms: span.period_ms,
-                    total: quota.saturating_mul(multiplier),
-                    used: Credits(r.live().saturating_mul(self.unit)),
-                }
+        let mut windows = shard.map.get(&key).copied().unwrap_or_else(K::empty);
+        drop(shard);
+        windows.advance(&self.spans, now_ms);
+        (self.spans.iter().zip(&self.quotas).enumerate())
+            .map(|(w, (span, quota))| WindowUsage {
+                period_ms: span.period_ms,
+                total: quota.saturating_mul(multiplier),
+                used: Credits(windows.live(w).saturating_mul(self.unit)),
             })
             .collect()
     }
 
     fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).map.len()).sum()
+        self.shards.iter().map(|s| lock(&s.0).map.len()).sum()
     }
 
     fn bytes(&self) -> usize {
-        let slot = std::mem::size_of::<(u64, [Ring<T, S>; W])>() + 1;
+        let slot = std::mem::size_of::<(u64, K)>() + 1;
         self.shards
             .iter()
-            .map(|s| lock(s).map.capacity() * slot)
+            .map(|s| lock(&s.0).map.capacity() * slot)
             .sum::<usize>()
-            + self.shards.len() * std::mem::size_of::<Mutex<Shard<T, S, W>>>()
+            + self.shards.len() * std::mem::size_of::<Padded<Mutex<Shard<K>>>>()
     }
 }
 
 /// The in-process ledger.
 #[derive(Debug)]
 pub struct MemoryLedger {
-    user: Table<u64, USER_SLOTS, USER_WINDOWS>,
-    server: Table<u64, USER_SLOTS, USER_WINDOWS>,
-    account: Table<u32, ACCOUNT_SLOTS, ACCOUNT_WINDOWS>,
+    user: Table<Tally<USER_WINDOWS, USER_SLOTS>, USER_WINDOWS>,
+    server: Table<Tally<USER_WINDOWS, USER_SLOTS>, USER_WINDOWS>,
+    account: Table<[Ring<u32, ACCOUNT_SLOTS>; ACCOUNT_WINDOWS], ACCOUNT_WINDOWS>,
 }
 
 impl MemoryLedger {

@@ -6,6 +6,9 @@
 //! - [`credits`]: [`Credits`], CPU credits exact to a thousandth.
 //! - [`window`]: one key's consumption in one window, a ring of bucket sums, and the proof
 //!   that it never admits more than the quota within any window of the stated length.
+//! - [`tally`]: one key's windows together ([`tally::Windows`]): rings for the many account
+//!   keys, and [`tally::Tally`] for the few shared keys, whose every charge touches two cache
+//!   lines.
 //! - [`ledger`]: the [`Ledger`] trait and [`MemoryLedger`]: per-user, per-server and
 //!   per-account windows charged all-or-nothing in one atomic step, idle keys evicted.
 //! - [`sync`]: terminal-synchronization limits — subscribe rate, account subscriptions per
@@ -22,6 +25,7 @@ pub mod gate;
 pub mod ledger;
 pub mod streaming;
 pub mod sync;
+pub mod tally;
 pub mod window;
 
 pub use catalog::{Catalogue, Kind, Limit};
