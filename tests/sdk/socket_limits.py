@@ -5,7 +5,10 @@ silence, past `trade_subscription_accounts` (1 here, set by the harness's config
 subscribe gets the TooManyRequestsError, and so does one past the subscribe rate
 (`subscribe_rate` 1 per minute per deployed account); quotes past the streaming credits
 (`streaming_per_account_10s` 20) get their subscription downgraded; a socket that subscribes
-nothing in time, or floods, is sent a user message and closed. Environment: see harness.py.
+nothing in time, or floods, is sent a user message and closed, and so is one past the
+connection rate from one address (`connection_rate` 4 per 100 s); a warning user message (the
+third account of `accounts_per_user` 3) reaches the user's open socket. Environment: see
+harness.py.
 """
 
 import asyncio
@@ -132,12 +135,26 @@ async def main():
 
     # More than `client_messages_rate` (20 per 10 s here) messages: told and closed.
     noisy, noisy_events = await open_socket(TOKEN)
+    # A user message queued for the user reaches its open sockets: the third account of
+    # `accounts_per_user` (3 here) brings the warning at 99%.
+    new_account("three")
+    note = await next_event(noisy_events, "userMessage")
+    check("a warning user message reaches the socket", note["text"]["key"] == "user.accounts_near_limit"
+          and note["type"] == 2 and note["text"]["param"] == ["3", "3"], str(note))
     for i in range(25):
         await noisy.emit("request", {"type": "noSuchRequest", "accountId": first, "requestId": f"f{i}"})
     note = await next_event(noisy_events, "userMessage")
     await asyncio.sleep(0.5)
     check("a flooding socket is told and closed", note["text"]["key"] == "connection.flood"
           and not noisy.connected, str(note))
+
+    # The fifth streaming connection from this address within 100 s is past `connection_rate`
+    # (4 here): told and closed, even with a good token.
+    fifth, fifth_events = await open_socket(TOKEN)
+    note = await next_event(fifth_events, "userMessage")
+    await asyncio.sleep(0.5)
+    check("past the connection rate a socket is told and closed", note["text"]["key"] == "connection.rate"
+          and note["type"] == 1 and not fifth.connected, str(note))
     finish()
 
 

@@ -1,6 +1,7 @@
 """The official MetaApi SDK's streaming connection, unchanged: connect, wait_synchronized,
 then its terminal state and history storage hold what REST says the account holds (a
-position, a pending order, every symbol, the deposit and the trade). Environment: see harness.py.
+position, a pending order, every symbol, the deposit and the trade); changes arrive as updates;
+an undeploy disconnects it and a redeploy brings it back. Environment: see harness.py.
 """
 
 import asyncio
@@ -88,6 +89,18 @@ async def main():
                      lambda: str(state.price("EURUSD")))
     await connection.unsubscribe_from_market_data("EURUSD", [{"type": "quotes"}])
     check("unsubscribed", True)
+
+    # Undeployed, the account's instances get `disconnected`; deployed again, the SDK
+    # subscribes and synchronizes again by itself.
+    check("connected before the undeploy", state.connected, str(state.connected))
+    await account.undeploy()
+    await eventually("disconnected after the undeploy", lambda: not state.connected,
+                     lambda: str(state.connected))
+    await account.deploy()
+    await account.wait_connected()
+    await asyncio.wait_for(connection.wait_synchronized({"timeoutInSeconds": 60}), 70)
+    check("synchronized again after the redeploy", state.connected
+          and any(p["symbol"] == "GBPUSD" for p in state.positions), str(state.positions))
 
     await connection.close()
     api.close()

@@ -9,7 +9,7 @@ use crate::limits::{self, Cost, CostTable};
 use crate::messages;
 use crate::openapi::{self, Auth, Doc, Operation, Tag};
 use crate::state::Shared;
-use crate::{client, market_data, metrics, provisioning, sim, tokens, user_messages};
+use crate::{client, market_data, metrics, provisioning, risk, sim, tokens, user_messages};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -29,6 +29,18 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 fn object_schema() -> Value {
     json!({"type": "object"})
 }
+
+fn array_schema() -> Value {
+    json!({"type": "array", "items": {"type": "object"}})
+}
+
+/// `PUT …/trackers/:trackerId`
+const TRACKER_UPDATE_FIELDS: &[crate::openapi::Field] = &[crate::openapi::Field {
+    name: "name",
+    kind: crate::openapi::Kind::String,
+    required: true,
+    about: "The tracker's new name, unique on the account",
+}];
 
 fn health_schema() -> Value {
     json!({"type": "object", "required": ["status", "time"],
@@ -385,6 +397,102 @@ pub fn app(state: Shared) -> Router {
             .query(market_data::TICKS_QUERY)
             .reply::<Vec<w::Tick>>(),
         )
+        // risk management (risk-management-api-v1)
+        .post(
+            &format!("{acc}/trackers"),
+            risk::api::create_tracker,
+            Doc::new(
+                "createTracker",
+                Client,
+                "Adds a profit/drawdown tracker (`breachAction`: notify | halt | close-and-halt)",
+            )
+            .cost(Cost::cpu(10.0))
+            .reply_inline(200, object_schema)
+            .conflict(),
+        )
+        .get(
+            &format!("{acc}/trackers"),
+            risk::api::trackers,
+            Doc::new("getTrackers", Client, "The account's trackers")
+                .cost(Cost::cpu(50.0))
+                .reply_inline(200, array_schema),
+        )
+        .get(
+            &format!("{acc}/trackers/name/{{name}}"),
+            risk::api::tracker_by_name,
+            Doc::new("getTrackerByName", Client, "One tracker, by name")
+                .cost(Cost::cpu(50.0))
+                .reply_inline(200, object_schema),
+        )
+        .get(
+            &format!("{acc}/trackers/{{tracker_id}}"),
+            risk::api::tracker,
+            Doc::new("getTracker", Client, "One tracker")
+                .cost(Cost::cpu(50.0))
+                .reply_inline(200, object_schema),
+        )
+        .put(
+            &format!("{acc}/trackers/{{tracker_id}}"),
+            risk::api::update_tracker,
+            Doc::new("updateTracker", Client, "Renames a tracker")
+                .cost(Cost::cpu(10.0))
+                .fields(TRACKER_UPDATE_FIELDS)
+                .conflict(),
+        )
+        .delete(
+            &format!("{acc}/trackers/{{tracker_id}}"),
+            risk::api::delete_tracker,
+            Doc::new("removeTracker", Client, "Removes a tracker (its events stay)")
+                .cost(Cost::cpu(10.0)),
+        )
+        .get(
+            &format!("{acc}/trackers/{{tracker_id}}/statistics"),
+            risk::api::statistics,
+            Doc::new(
+                "getTrackingStatistics",
+                Client,
+                "Period statistics, newest first, loaded backwards from startTime",
+            )
+            .cost(Cost::cpu(50.0))
+            .query(risk::api::STATISTICS_QUERY)
+            .reply_inline(200, array_schema),
+        )
+        .get(
+            &format!("{acc}/equity-chart"),
+            risk::api::equity_chart,
+            Doc::new(
+                "getEquityChart",
+                Client,
+                "Hourly balance and equity: start / min / max / average / last",
+            )
+            .cost(Cost::cpu(50.0))
+            .query(risk::api::CHART_QUERY)
+            .reply_inline(200, array_schema),
+        )
+        .get(
+            "/users/current/tracker-events/by-broker-time",
+            risk::events::events_by_broker_time,
+            Doc::new(
+                "getTrackerEvents",
+                Client,
+                "Tracker events by broker time range, by sequence number",
+            )
+            .cost(Cost::cpu(50.0))
+            .query(risk::events::EVENTS_QUERY)
+            .reply_inline(200, array_schema),
+        )
+        .get(
+            "/users/current/tracker-events/stream",
+            risk::events::events_stream,
+            Doc::new(
+                "getTrackerEventsStream",
+                Client,
+                "Long poll: events after previousSequenceNumber at once, else the next ones (held up to a minute)",
+            )
+            .cost(Cost::cpu(50.0))
+            .query(risk::events::STREAM_QUERY)
+            .reply_inline(200, array_schema),
+        )
         // tokens
         .post(
             "/users/current/narrow-down-auth-token",
@@ -574,9 +682,15 @@ async fn client_api_settings(State(state): State<Shared>, headers: HeaderMap) ->
     Json(json!({ "hostname": "mt-client-api-v1", "domain": domain }))
 }
 
-/// Fields the SDK leaves out of its state hashes; drawbridge hashes everything it sends.
+/// Fields the SDK leaves out of its state hashes: those that move with every quote
+/// ([`crate::streaming::hashes`]).
 async fn hashing_ignored_fields() -> Json<Value> {
-    let lists = json!({ "specification": [], "position": [], "order": [] });
+    use crate::streaming::hashes;
+    let lists = json!({
+        "specification": hashes::SPECIFICATION_IGNORED,
+        "position": hashes::POSITION_IGNORED,
+        "order": hashes::ORDER_IGNORED,
+    });
     Json(json!({ "g1": lists, "g2": lists }))
 }
 

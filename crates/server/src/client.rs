@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 /// Largest page of history queries.
 const HISTORY_LIMIT_MAX: usize = 1_000;
 /// Levels each side of the synthetic order book.
-const BOOK_DEPTH: usize = 10;
+pub(crate) const BOOK_DEPTH: usize = 10;
 
 /// The account's broker session, after the ownership and deployment checks.
 pub(crate) async fn session(
@@ -103,7 +103,7 @@ pub(crate) async fn read_account_information(
 }
 
 /// The account's information; `None` for an account whose summary is not reported.
-fn information(
+pub(crate) fn information(
     e: &drawbridge_broker::engine::Engine,
     a: drawbridge_broker::account::AccountIdx,
     access: Access,
@@ -414,6 +414,7 @@ pub async fn trade(
     let s = session(&state, &caller, &id).await?;
     let request: w::TradeRequest = serde_json::from_value(Value::Object(body))
         .map_err(|e| ApiError::field(FieldError::invalid("trade", None, &e.to_string())))?;
+    state.risk.check_trade(&id, &request)?;
     let op = Op::Trade {
         server: s.account.server,
         login: s.account.login,

@@ -122,6 +122,7 @@ enum Job {
 pub struct Desk {
     tx: mpsc::Sender<Job>,
     changes: broadcast::Sender<Changes>,
+    moves: broadcast::Sender<Changes>,
 }
 
 /// Accounts whose positions, orders or history changed, announced once durable.
@@ -169,6 +170,13 @@ impl Desk {
         self.changes.subscribe()
     }
 
+    /// Announcements of accounts whose balance, equity or history moved — everything
+    /// [`Self::changes`] announces plus revaluations by prices — once durable: what the
+    /// risk engine follows.
+    pub fn moves(&self) -> broadcast::Receiver<Changes> {
+        self.moves.subscribe()
+    }
+
     /// Opens a session: checks the password against the broker.
     pub async fn connect(
         &self,
@@ -195,6 +203,7 @@ struct Room {
     seq: u64,
     events: Vec<BrokerEvent>,
     changes: broadcast::Sender<Changes>,
+    moves: broadcast::Sender<Changes>,
     /// Set when the journal can no longer be trusted or rebuilt: every job is refused.
     failed: Option<String>,
 }
@@ -213,14 +222,16 @@ pub async fn start(
         seq: 0,
         events: Vec::new(),
         changes: broadcast::channel(CHANGES_QUEUE).0,
+        moves: broadcast::channel(CHANGES_QUEUE).0,
         failed: None,
     };
     let replayed = room.replay().await?;
     tracing::info!(ops = replayed, "journal replayed");
     let (tx, rx) = mpsc::channel(QUEUE_JOBS_MAX);
     let changes = room.changes.clone();
+    let moves = room.moves.clone();
     let task = tokio::spawn(room.run(rx));
-    Ok((Desk { tx, changes }, task))
+    Ok((Desk { tx, changes, moves }, task))
 }
 
 /// A change executed but not yet durable, with the caller waiting for it.
@@ -281,8 +292,9 @@ impl Room {
         // Time passing is not journaled (the broker is deterministic in time): its changes
         // are as durable as the ops before them.
         let changed = self.changed_accounts();
+        let moved = self.moved_accounts();
         self.events.clear();
-        self.announce(changed);
+        self.announce(changed, moved);
         ok
     }
 
@@ -315,10 +327,41 @@ impl Room {
         changed
     }
 
+    /// Every account the events since the last clear touched, revaluations included.
+    fn moved_accounts(&self) -> Vec<AccountRef> {
+        let mut moved: Vec<AccountRef> = Vec::new();
+        for e in &self.events {
+            let account = match e.event {
+                Event::AccountChanged { account }
+                | Event::PositionUpdated { account, .. }
+                | Event::PositionClosed { account, .. }
+                | Event::OrderUpdated { account, .. }
+                | Event::OrderDone { account, .. }
+                | Event::DealAdded { account, .. }
+                | Event::StopOut { account, .. }
+                | Event::MarginCall { account } => account,
+                Event::Quote { .. } => continue,
+            };
+            let engine = &self.broker.server(e.server).engine;
+            if let Some(acc) = engine.accounts().get(account.index()) {
+                moved.push(AccountRef {
+                    server: e.server,
+                    login: acc.login,
+                });
+            }
+        }
+        moved.sort_unstable_by_key(|r| (r.server, r.login));
+        moved.dedup();
+        moved
+    }
+
     /// Tells the listeners (nobody listening is fine).
-    fn announce(&self, changed: Vec<AccountRef>) {
+    fn announce(&self, changed: Vec<AccountRef>, moved: Vec<AccountRef>) {
         if !changed.is_empty() {
             let _ = self.changes.send(changed.into());
+        }
+        if !moved.is_empty() {
+            let _ = self.moves.send(moved.into());
         }
     }
 
@@ -435,12 +478,13 @@ impl Room {
             }
         }
         let changed = self.changed_accounts();
+        let moved = self.moved_accounts();
         self.events.clear();
         self.commit(&mut entries, &mut pending).await;
         if self.failed.is_some() {
             return; // dropping the reads answers them with `Stopped`
         }
-        self.announce(changed);
+        self.announce(changed, moved);
         for f in reads {
             if catch_unwind(AssertUnwindSafe(|| f(&self.broker))).is_err() {
                 // A read changes nothing; its caller sees `Stopped` (the reply was dropped).

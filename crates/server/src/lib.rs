@@ -6,6 +6,8 @@
 //! - [`provisioning`]: trading accounts (`/users/current/accounts`), demo-account generator.
 //! - [`client`]: a deployed account's terminal state, trading, history and market data.
 //! - [`market_data`]: the historical market data API (candles and ticks from the feed).
+//! - [`risk`]: the risk management API (trackers, tracker events, period statistics, equity
+//!   chart), its engine task fed by the desk, and the halt check on trades.
 //! - [`sim`]: the sim control API (ticks, feed, virtual clock, balance operations).
 //! - [`tokens`] and [`auth`]: API and account tokens, grants, narrowing and revocation.
 //! - [`desk`]: the task that owns the broker and journals every change before answering.
@@ -32,6 +34,7 @@ pub mod messages;
 pub mod metrics;
 pub mod openapi;
 pub mod provisioning;
+pub mod risk;
 pub mod sim;
 pub mod state;
 pub mod streaming;
@@ -200,8 +203,9 @@ pub async fn start(config: Config, env_secret_key: Option<&str>) -> Result<Runni
     };
     // Open connections per address are capped here, on wall time (a frozen virtual clock
     // must not lock clients out). The connection *rate* (CQG limit 1) is meant for long-lived
-    // sessions: the SDK opens a connection per REST request, so the rate will count
-    // streaming sessions, not the REST listener's connections.
+    // sessions: the SDK opens a connection per REST request, so the rate counts streaming
+    // sessions (which learn their peer's address from `ConnectInfo`), not the listener's
+    // connections.
     let guard = listener::ConnectionGuard::new(
         ConnectionQuotas {
             per_period: u64::MAX,
@@ -212,17 +216,23 @@ pub async fn start(config: Config, env_secret_key: Option<&str>) -> Result<Runni
     let listener = listener::GuardedListener::new(listener, guard);
     let task = match tls {
         None => tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<listener::PeerAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
         }),
         Some(server_config) => {
             let listener = tls::TlsListener::new(listener, server_config)
                 .map_err(|source| ServeError::Listen { addr, source })?;
             tokio::spawn(async move {
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(shutdown)
-                    .await
+                axum::serve(
+                    listener,
+                    router.into_make_service_with_connect_info::<listener::PeerAddr>(),
+                )
+                .with_graceful_shutdown(shutdown)
+                .await
             })
         }
     };
@@ -288,6 +298,7 @@ pub async fn build(
     }
     let tokens = Tokens::open(store.clone()).await?;
     let demo = config.demo;
+    let risk = risk::Risk::start(desk.clone(), store.clone(), clock.clone()).await?;
     let state = Arc::new(AppState::new(
         config,
         store,
@@ -296,6 +307,7 @@ pub async fn build(
         clock,
         virtual_clock,
         vault,
+        risk,
     ));
     let reconnected = provisioning::reconnect_all(&state).await?;
     tracing::info!(accounts = reconnected, "deployed accounts reconnected");

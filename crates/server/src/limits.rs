@@ -22,6 +22,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, IntoResponseParts, Response, ResponseParts};
 use axum::{Json, RequestExt};
 use drawbridge_limits::catalog::id;
+use drawbridge_limits::connections::{ConnectionQuotas, Connections, address_key};
 use drawbridge_limits::ledger::{Scope, WindowUsage, key_of};
 use drawbridge_limits::streaming::{StreamingBudget, StreamingQuotas};
 use drawbridge_limits::sync::{Subscriptions, SyncQuotas, SyncRefusal};
@@ -130,6 +131,8 @@ pub struct Limits {
     history: Box<dyn Ledger>,
     history_in_processing: Arc<Gate>,
     api_limits_in_processing: Arc<Gate>,
+    /// Streaming sessions opened per address, on wall time (CQG limit 1).
+    sessions: std::sync::Mutex<Connections>,
 }
 
 /// Route template → per method, its operation id and cost.
@@ -149,6 +152,11 @@ impl Limits {
             }),
             streaming_quotas: StreamingQuotas::from_catalogue(&catalogue),
             streaming: std::sync::Mutex::new(HashMap::new()),
+            sessions: std::sync::Mutex::new(Connections::new(ConnectionQuotas {
+                // Only the rate: open connections per address are the listener's.
+                open_max: u32::MAX,
+                ..ConnectionQuotas::from_catalogue(&catalogue)
+            })),
             catalogue,
         }
     }
@@ -612,4 +620,25 @@ pub(crate) fn charge_streaming(
     budget
         .charge(&limits.streaming_quotas, credits, now)
         .is_some()
+}
+
+/// A new streaming session from `peer`: admitted, or past the connection rate from its
+/// address (CQG limit 1), when it gets the limit and the period to close it with. Counted on
+/// wall time: a virtual clock standing still must not lock a client out for good.
+pub(crate) fn open_session(state: &Shared, peer: std::net::IpAddr) -> Result<(), (u64, u32)> {
+    let now = drawbridge_model::Clock::now(&drawbridge_model::SystemClock);
+    let mut sessions = lock(&state.limits.sessions);
+    let key = address_key(peer);
+    let opened = sessions.open(key, now);
+    // Only the rate counts here: the session is not held open.
+    sessions.close(key);
+    match opened {
+        Ok(()) => Ok(()),
+        Err(_) => {
+            let period = (state.limits.catalogue.get(id::CONNECTION_RATE))
+                .and_then(|l| l.period_secs)
+                .unwrap_or(100);
+            Err((state.limits.catalogue.value(id::CONNECTION_RATE), period))
+        }
+    }
 }

@@ -134,3 +134,26 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Guarded<Io> {
         self.io.is_write_vectored()
     }
 }
+
+/// The peer address of a connection, as `ConnectInfo` (`into_make_service_with_connect_info`)
+/// for any listener of socket addresses: streaming sessions count their rate by it.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// `PeerAddr` as the `ConnectInfo` of the server's two listeners.
+macro_rules! peer_addr_of {
+    ($($listener:ty),*) => {$(
+        impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, $listener>>
+            for PeerAddr
+        {
+            fn connect_info(stream: axum::serve::IncomingStream<'_, $listener>) -> Self {
+                Self(*stream.remote_addr())
+            }
+        }
+    )*};
+}
+
+peer_addr_of!(
+    GuardedListener<tokio::net::TcpListener>,
+    crate::tls::TlsListener
+);

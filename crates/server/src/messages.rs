@@ -100,6 +100,9 @@ catalogue! {
     CONNECTION_UNREADY = "connection.unready",
         "No account was subscribed within {0} s: the connection is closed",
         "user message (critical error), then a streaming connection that subscribed nothing is closed (unready_socket_close_secs)";
+    CONNECTION_RATE = "connection.rate",
+        "More than {0} streaming connections from your address in {1} s: the connection is closed. Please retry later",
+        "user message (critical error), then a new streaming connection past connection_rate from one address is closed";
     VALIDATION = "request.validation",
         "Validation failed",
         "400 ValidationError: the details list every bad field";
@@ -157,6 +160,18 @@ catalogue! {
     CLOCK_NOT_VIRTUAL = "sim.clock_not_virtual",
         "The clock is real time; start the server with --clock virtual to move it",
         "POST /sim/clock/advance under a real clock";
+    RISK_API_DISABLED = "risk.api_disabled",
+        "The risk management API is not enabled for trading account {0}: enable it first (riskManagementApiEnabled)",
+        "risk management routes on an account without riskManagementApiEnabled";
+    RISK_TRACKER_NOT_FOUND = "risk.tracker_not_found",
+        "Tracker {0} not found",
+        "risk management tracker routes naming a tracker the account does not have";
+    RISK_TRACKER_NAME_TAKEN = "risk.tracker_name_taken",
+        "Trading account {0} already has a tracker named {1}",
+        "409 on tracker create or rename with a name the account already uses";
+    RISK_TRADING_HALTED = "risk.trading_halted",
+        "Trading account {0} is halted by a risk tracker's breach action: only trades that close or reduce exposure are accepted",
+        "403 on trade (REST and streaming) opening or adding exposure after a halt or close-and-halt breach";
     SIM_REJECTED = "sim.rejected",
         "The simulated broker rejected the request: {0}",
         "sim control routes";

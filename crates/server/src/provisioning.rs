@@ -87,7 +87,7 @@ fn accounts_per_user(state: &Shared) -> usize {
 fn warn_near_account_limit(state: &Shared, user_id: &str, accounts: usize) {
     let max = accounts_per_user(state);
     if accounts.saturating_mul(100) >= max.saturating_mul(99) {
-        state.user_messages.push(
+        state.user_messages.notify(
             user_id,
             crate::user_messages::MessageType::Warning,
             messages::ACCOUNTS_NEAR_LIMIT.with(&[&accounts, &max]),

@@ -34,12 +34,21 @@ pub struct AppState {
     pub user_messages: UserMessages,
     /// Account creations in flight, for the account limit.
     pub creating: crate::provisioning::Creating,
+    /// The risk engine: trackers, tracker events, halts.
+    pub risk: crate::risk::Risk,
     sessions: RwLock<Sessions>,
+    /// Announces each account whose broker session was dropped: its streaming instances get
+    /// `disconnected`.
+    dropped: tokio::sync::broadcast::Sender<Arc<str>>,
 }
 
 pub type Shared = Arc<AppState>;
 
 impl AppState {
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "every shared part, built at start"
+    )]
     pub fn new(
         config: Config,
         store: Arc<dyn Store>,
@@ -48,6 +57,7 @@ impl AppState {
         clock: SharedClock,
         virtual_clock: Option<VirtualClock>,
         vault: Vault,
+        risk: crate::risk::Risk,
     ) -> Self {
         Self {
             limits: Limits::new(config.limits.clone()),
@@ -62,7 +72,9 @@ impl AppState {
             directory: Directory::default(),
             user_messages: UserMessages::default(),
             creating: Default::default(),
+            risk,
             sessions: RwLock::new(Sessions::default()),
+            dropped: tokio::sync::broadcast::channel(1_024).0,
         }
     }
 
@@ -106,6 +118,14 @@ impl AppState {
         if let Ok(mut s) = self.sessions.write() {
             s.remove(account_id);
         }
+        // No receiver (no streaming connection) is no error.
+        let _ = self.dropped.send(Arc::from(account_id));
+    }
+
+    /// The accounts whose broker sessions are dropped from now on (lagging receivers miss
+    /// some: they check every subscribed account against [`Self::session`]).
+    pub fn dropped_sessions(&self) -> tokio::sync::broadcast::Receiver<Arc<str>> {
+        self.dropped.subscribe()
     }
 }
 

@@ -15,7 +15,7 @@ use axum::extract::{RawQuery, State};
 use drawbridge_model::Timestamp;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Messages kept per user.
 pub const USER_MESSAGES_KEPT: usize = 100;
@@ -42,10 +42,25 @@ pub struct UserMessage {
     pub time: Timestamp,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct UserMessages {
     inner: Mutex<Queues>,
+    /// Messages for the users' streaming connections, as they are queued.
+    live: tokio::sync::broadcast::Sender<(Arc<str>, UserMessage)>,
 }
+
+impl Default for UserMessages {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::default(),
+            live: tokio::sync::broadcast::channel(LIVE_BACKLOG).0,
+        }
+    }
+}
+
+/// Messages a slow streaming connection may fall behind by before it misses some (they
+/// stay readable by REST).
+const LIVE_BACKLOG: usize = 1_024;
 
 #[derive(Debug, Default)]
 struct Queues {
@@ -54,8 +69,27 @@ struct Queues {
 }
 
 impl UserMessages {
-    /// Queues `text` for `user_id`.
-    pub fn push(&self, user_id: &str, kind: MessageType, text: Text, time: Timestamp) {
+    /// Queues `text` for `user_id` and sends it to the user's streaming connections.
+    pub fn notify(&self, user_id: &str, kind: MessageType, text: Text, time: Timestamp) {
+        let message = self.push(user_id, kind, text, time);
+        // No streaming connection listening is no error.
+        let _ = self.live.send((Arc::from(user_id), message));
+    }
+
+    /// The messages queued from now on, for streaming connections to pick their user's.
+    pub fn live(&self) -> tokio::sync::broadcast::Receiver<(Arc<str>, UserMessage)> {
+        self.live.subscribe()
+    }
+
+    /// Queues `text` for `user_id` only (REST reads it; a notice about one connection goes to
+    /// that connection alone).
+    pub fn push(
+        &self,
+        user_id: &str,
+        kind: MessageType,
+        text: Text,
+        time: Timestamp,
+    ) -> UserMessage {
         let mut q = crate::state::lock(&self.inner);
         q.next_id += 1;
         let message = UserMessage {
@@ -69,7 +103,8 @@ impl UserMessages {
         if queue.len() >= USER_MESSAGES_KEPT {
             queue.pop_front();
         }
-        queue.push_back(message);
+        queue.push_back(message.clone());
+        message
     }
 
     /// `user_id`'s messages with an id above `after`, oldest first, at most `limit`.

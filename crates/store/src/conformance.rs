@@ -1,7 +1,10 @@
 //! The conformance suite: every [`Store`] backend must pass [`run`]. A backend's tests call it
 //! with a fresh, empty store.
 
-use crate::{AccountRow, JournalEntry, Store, StoreError, Token, User};
+use crate::{
+    AccountRow, JournalEntry, RiskRecord, RiskWrite, Store, StoreError, Token, TrackerEventQuery,
+    TrackerEventRow, TrackerRow, User,
+};
 use drawbridge_model::Timestamp;
 
 /// Runs every check against an empty store; panics with the first failure.
@@ -10,6 +13,8 @@ pub async fn run(store: &dyn Store) {
     users_and_tokens(store).await;
     accounts(store).await;
     journal(store).await;
+    trackers(store).await;
+    risk_writes(store).await;
 }
 
 async fn settings(s: &dyn Store) {
@@ -131,4 +136,234 @@ async fn journal(s: &dyn Store) {
     let tail = s.journal(24_990, 100).await.unwrap();
     assert_eq!(tail, (24_991..=25_000).map(entry).collect::<Vec<_>>());
     assert_eq!(s.journal(0, 30_000).await.unwrap().len(), 25_000);
+}
+
+fn tracker(id: &str, account: &str, name: &str, created_ms: i64) -> TrackerRow {
+    TrackerRow {
+        id: id.into(),
+        account_id: account.into(),
+        user_id: "u1".into(),
+        name: name.into(),
+        doc: format!(r#"{{"name":"{name}","period":"day"}}"#),
+        created: Timestamp::from_millis(created_ms),
+        state: None,
+    }
+}
+
+/// Runs after `accounts`: a1 and a3 exist, a2 was deleted.
+async fn trackers(s: &dyn Store) {
+    let t1 = tracker("t1", "a1", "daily", 20);
+    s.create_tracker(&t1).await.unwrap();
+    s.create_tracker(&tracker("t2", "a1", "weekly", 21))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            s.create_tracker(&tracker("t9", "a1", "daily", 22)).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a name is unique per account"
+    );
+    s.create_tracker(&tracker("t3", "a3", "daily", 23))
+        .await
+        .unwrap();
+    assert!(
+        s.create_tracker(&tracker("t4", "a2", "x", 24))
+            .await
+            .is_err(),
+        "a tracker needs its account"
+    );
+    assert_eq!(s.tracker("t1").await.unwrap(), Some(t1.clone()));
+    assert_eq!(s.tracker("nope").await.unwrap(), None);
+    let ids = |v: Vec<TrackerRow>| v.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(ids(s.trackers_of("a1").await.unwrap()), ["t1", "t2"]);
+    assert_eq!(ids(s.all_trackers().await.unwrap()), ["t1", "t2", "t3"]);
+    assert!(matches!(
+        s.rename_tracker("t2", "daily", "{}").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        s.rename_tracker("t2", "monthly", r#"{"name":"monthly"}"#)
+            .await
+            .unwrap()
+    );
+    assert!(!s.rename_tracker("nope", "x", "{}").await.unwrap());
+    let t2 = s.tracker("t2").await.unwrap().unwrap();
+    assert_eq!(
+        (t2.name.as_str(), t2.doc.as_str()),
+        ("monthly", r#"{"name":"monthly"}"#)
+    );
+    assert!(s.delete_tracker("t2").await.unwrap());
+    assert!(!s.delete_tracker("t2").await.unwrap());
+    assert_eq!(ids(s.trackers_of("a1").await.unwrap()), ["t1"]);
+}
+
+fn event(user: &str, account: &str, tracker: &str, broker_time: &str) -> TrackerEventRow {
+    TrackerEventRow {
+        user_id: user.into(),
+        seq: 0,
+        account_id: account.into(),
+        tracker_id: tracker.into(),
+        broker_time: broker_time.into(),
+        doc: format!(r#"{{"brokerTime":"{broker_time}"}}"#),
+    }
+}
+
+fn record(owner: &str, start_ms: i64) -> RiskRecord {
+    RiskRecord {
+        owner: owner.into(),
+        start: Timestamp::from_millis(start_ms),
+        doc: format!(r#"{{"start":{start_ms}}}"#),
+    }
+}
+
+/// Runs after `trackers`: t1 (a1) and t3 (a3) exist.
+async fn risk_writes(s: &dyn Store) {
+    assert_eq!(s.last_event_seq("u1").await.unwrap(), 0);
+    assert!(
+        s.write_risk(&RiskWrite::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let first = RiskWrite {
+        events: vec![
+            event("u1", "a1", "t1", "2026-01-07 12:00:00.000"),
+            event("u9", "a3", "t3", "2026-01-07 12:00:00.000"),
+            event("u1", "a3", "t3", "2026-01-07 13:30:00.500"),
+        ],
+        periods: vec![record("t1", 100), record("t1", 200)],
+        chart: vec![record("a1", 0), record("a1", 3_600_000)],
+        tracker_states: vec![
+            ("t1".into(), r#"{"s":1}"#.into()),
+            ("gone".into(), "{}".into()),
+        ],
+        account_states: vec![("a1".into(), r#"{"a":1}"#.into())],
+    };
+    assert_eq!(s.write_risk(&first).await.unwrap(), [1, 1, 2], "per user");
+    let second = RiskWrite {
+        events: vec![event("u1", "a1", "t1", "2026-01-08 09:00:00.000")],
+        periods: vec![record("t1", 200)],
+        account_states: vec![("a1".into(), r#"{"a":2}"#.into())],
+        ..RiskWrite::default()
+    };
+    assert_eq!(s.write_risk(&second).await.unwrap(), [3]);
+    assert_eq!(s.last_event_seq("u1").await.unwrap(), 3);
+    assert_eq!(s.last_event_seq("u9").await.unwrap(), 1);
+    assert_eq!(
+        s.tracker("t1").await.unwrap().unwrap().state.as_deref(),
+        Some(r#"{"s":1}"#)
+    );
+    assert_eq!(
+        s.risk_account_states().await.unwrap(),
+        [("a1".to_owned(), r#"{"a":2}"#.to_owned())],
+        "upserted"
+    );
+
+    let q = |after_seq: u64| TrackerEventQuery {
+        user_id: "u1".into(),
+        after_seq,
+        limit: 1000,
+        ..TrackerEventQuery::default()
+    };
+    let seqs = |v: Vec<TrackerEventRow>| v.into_iter().map(|e| e.seq).collect::<Vec<_>>();
+    assert_eq!(seqs(s.tracker_events(&q(0)).await.unwrap()), [1, 2, 3]);
+    assert_eq!(seqs(s.tracker_events(&q(2)).await.unwrap()), [3]);
+    let e = &s.tracker_events(&q(0)).await.unwrap()[1];
+    assert_eq!(
+        (e.account_id.as_str(), e.tracker_id.as_str(), e.doc.as_str()),
+        ("a3", "t3", r#"{"brokerTime":"2026-01-07 13:30:00.500"}"#)
+    );
+    let ranged = TrackerEventQuery {
+        from_broker_time: Some("2026-01-07 12:00:00.000".into()),
+        to_broker_time: Some("2026-01-07 13:30:00.500".into()),
+        ..q(0)
+    };
+    assert_eq!(
+        seqs(s.tracker_events(&ranged).await.unwrap()),
+        [1, 2],
+        "inclusive"
+    );
+    let of_account = TrackerEventQuery {
+        account_id: Some("a1".into()),
+        limit: 1,
+        ..q(0)
+    };
+    assert_eq!(seqs(s.tracker_events(&of_account).await.unwrap()), [1]);
+    let of_tracker = TrackerEventQuery {
+        tracker_id: Some("t3".into()),
+        ..q(0)
+    };
+    assert_eq!(seqs(s.tracker_events(&of_tracker).await.unwrap()), [2]);
+
+    let starts = |v: Vec<RiskRecord>| v.into_iter().map(|r| r.start.millis()).collect::<Vec<_>>();
+    let at = |ms: i64| Timestamp::from_millis(ms);
+    assert_eq!(
+        starts(s.risk_periods("t1", at(1_000), 10).await.unwrap()),
+        [200, 100]
+    );
+    assert_eq!(
+        starts(s.risk_periods("t1", at(150), 10).await.unwrap()),
+        [100]
+    );
+    assert_eq!(
+        starts(s.risk_periods("t1", at(1_000), 1).await.unwrap()),
+        [200]
+    );
+    assert_eq!(
+        starts(s.risk_chart("a1", at(0), at(3_600_000)).await.unwrap()),
+        [0, 3_600_000]
+    );
+    assert_eq!(
+        starts(s.risk_chart("a1", at(1), at(9_000_000)).await.unwrap()),
+        [3_600_000]
+    );
+
+    // A removed tracker takes its periods; a removed account its trackers, chart and state.
+    assert!(s.delete_tracker("t1").await.unwrap());
+    assert!(
+        s.risk_periods("t1", at(1_000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.delete_account("a1").await.unwrap());
+    assert!(
+        s.risk_chart("a1", at(0), at(9_000_000))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.risk_account_states().await.unwrap().is_empty());
+    let late = RiskWrite {
+        periods: vec![record("t1", 300)],
+        chart: vec![record("a1", 7_200_000)],
+        account_states: vec![("a1".into(), "{}".into())],
+        ..RiskWrite::default()
+    };
+    s.write_risk(&late).await.unwrap();
+    assert!(
+        s.risk_periods("t1", at(1_000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+            && s.risk_chart("a1", at(0), at(9_000_000))
+                .await
+                .unwrap()
+                .is_empty()
+            && s.risk_account_states().await.unwrap().is_empty(),
+        "nothing is written for what was removed"
+    );
+    assert!(s.delete_account("a3").await.unwrap());
+    assert!(s.tracker("t3").await.unwrap().is_none());
+    assert_eq!(
+        seqs(s.tracker_events(&q(0)).await.unwrap()),
+        [1, 2, 3],
+        "events outlive their trackers"
+    );
+    assert_eq!(
+        s.last_event_seq("u1").await.unwrap(),
+        3,
+        "numbers are never reused"
+    );
 }

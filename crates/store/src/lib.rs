@@ -1,8 +1,9 @@
 //! Durable state of drawbridge, behind one trait so that backends are interchangeable.
 //!
 //! Layout:
-//! - [`Store`]: what the server keeps — settings, users, tokens, provisioned accounts and the
-//!   simulated broker's input journal. Every method that returns `Ok` has made its change
+//! - [`Store`]: what the server keeps — settings, users, tokens, provisioned accounts, the
+//!   simulated broker's input journal, and risk management (trackers, tracker events with
+//!   per-user sequence numbers, completed periods and chart hours, the engine's resume state). Every method that returns `Ok` has made its change
 //!   durable (acknowledged means durable).
 //! - [`sqlite`]: the embedded backend (one file, WAL, migrations in `migrations/`).
 //! - `conformance` (feature `testsuite`): the suite every backend must pass; PostgreSQL will
@@ -69,6 +70,80 @@ pub struct JournalEntry {
     pub input: String,
 }
 
+/// A risk tracker of an account. `doc` is the tracker as created (MetaApi `NewTracker` JSON);
+/// `state` is the risk engine's resume state, which the store keeps opaque.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackerRow {
+    pub id: String,
+    pub account_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub doc: String,
+    pub created: Timestamp,
+    pub state: Option<String>,
+}
+
+/// A tracker event. `seq` is given by [`Store::write_risk`]: unique and increasing per user.
+/// `broker_time` is `YYYY-MM-DD HH:mm:ss.SSS` (it sorts as text); `doc` the event's JSON.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackerEventRow {
+    pub user_id: String,
+    pub seq: u64,
+    pub account_id: String,
+    pub tracker_id: String,
+    pub broker_time: String,
+    pub doc: String,
+}
+
+/// Which tracker events [`Store::tracker_events`] answers: the user's, after `after_seq`,
+/// within the broker times (inclusive), of one account or tracker; by `seq`, at most `limit`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrackerEventQuery {
+    pub user_id: String,
+    pub after_seq: u64,
+    pub from_broker_time: Option<String>,
+    pub to_broker_time: Option<String>,
+    pub account_id: Option<String>,
+    pub tracker_id: Option<String>,
+    pub limit: u32,
+}
+
+/// A record keyed by an owner (a tracker's completed period, an account's completed chart
+/// hour) and the instant it starts; `doc` is its JSON.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RiskRecord {
+    pub owner: String,
+    pub start: Timestamp,
+    pub doc: String,
+}
+
+/// What the risk engine makes durable at once, in one transaction.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RiskWrite {
+    /// New events; their `seq` is ignored and assigned.
+    pub events: Vec<TrackerEventRow>,
+    /// Completed periods, by tracker id (a repeated one replaces the stored one; one of a
+    /// removed tracker is dropped).
+    pub periods: Vec<RiskRecord>,
+    /// Completed chart hours, by account id (a repeated one replaces the stored one; one of a
+    /// removed account is dropped).
+    pub chart: Vec<RiskRecord>,
+    /// (tracker id, state): states of trackers that still exist.
+    pub tracker_states: Vec<(String, String)>,
+    /// (account id, state), upserted (dropped for a removed account).
+    pub account_states: Vec<(String, String)>,
+}
+
+impl RiskWrite {
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+            && self.periods.is_empty()
+            && self.chart.is_empty()
+            && self.tracker_states.is_empty()
+            && self.account_states.is_empty()
+    }
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// The value of a setting.
@@ -110,4 +185,41 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn append_journal(&self, entries: &[JournalEntry]) -> Result<()>;
     /// The entries after `after`, in order, at most `limit`.
     async fn journal(&self, after: u64, limit: u32) -> Result<Vec<JournalEntry>>;
+
+    /// Inserts a tracker; `Conflict` when its id, or its name on the account, exists.
+    async fn create_tracker(&self, tracker: &TrackerRow) -> Result<()>;
+    async fn tracker(&self, id: &str) -> Result<Option<TrackerRow>>;
+    /// An account's trackers, oldest first.
+    async fn trackers_of(&self, account_id: &str) -> Result<Vec<TrackerRow>>;
+    /// Every tracker, oldest first (to resume them at start).
+    async fn all_trackers(&self) -> Result<Vec<TrackerRow>>;
+    /// Renames a tracker (its `doc` too); false when it does not exist, `Conflict` when the
+    /// account has another tracker of that name.
+    async fn rename_tracker(&self, id: &str, name: &str, doc: &str) -> Result<bool>;
+    /// Removes a tracker and its completed periods (its events stay); false when absent.
+    async fn delete_tracker(&self, id: &str) -> Result<bool>;
+
+    /// Makes a batch of the risk engine's results durable in one transaction; returns the
+    /// sequence numbers given to `write.events`, in order.
+    async fn write_risk(&self, write: &RiskWrite) -> Result<Vec<u64>>;
+    /// Tracker events matching `query`, by sequence number.
+    async fn tracker_events(&self, query: &TrackerEventQuery) -> Result<Vec<TrackerEventRow>>;
+    /// The last sequence number given to one of the user's events (0 before any).
+    async fn last_event_seq(&self, user_id: &str) -> Result<u64>;
+    /// A tracker's completed periods that started at or before `at`, newest first.
+    async fn risk_periods(
+        &self,
+        tracker_id: &str,
+        at: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<RiskRecord>>;
+    /// An account's completed chart hours starting in `[from, to]`, oldest first.
+    async fn risk_chart(
+        &self,
+        account_id: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<RiskRecord>>;
+    /// Every account's risk engine state: (account id, state).
+    async fn risk_account_states(&self) -> Result<Vec<(String, String)>>;
 }

@@ -2,7 +2,10 @@
 //! on disk when its call returns, and several processes (the server and `drawbridge token
 //! create`) may use the file at once.
 
-use crate::{AccountRow, JournalEntry, Result, Store, StoreError, Token, User};
+use crate::{
+    AccountRow, JournalEntry, Result, RiskRecord, RiskWrite, Store, StoreError, Token,
+    TrackerEventQuery, TrackerEventRow, TrackerRow, User,
+};
 use async_trait::async_trait;
 use drawbridge_model::Timestamp;
 use sqlx::sqlite::{
@@ -97,6 +100,43 @@ fn account_of(r: &SqliteRow) -> AccountRow {
         created: Timestamp::from_millis(r.get("created_ms")),
     }
 }
+
+fn tracker_of(r: &SqliteRow) -> TrackerRow {
+    TrackerRow {
+        id: r.get("id"),
+        account_id: r.get("account_id"),
+        user_id: r.get("user_id"),
+        name: r.get("name"),
+        doc: r.get("doc"),
+        created: Timestamp::from_millis(r.get("created_ms")),
+        state: r.get("state"),
+    }
+}
+
+fn event_of(r: &SqliteRow) -> TrackerEventRow {
+    TrackerEventRow {
+        user_id: r.get("user_id"),
+        seq: r.get::<i64, _>("seq").unsigned_abs(),
+        account_id: r.get("account_id"),
+        tracker_id: r.get("tracker_id"),
+        broker_time: r.get("broker_time"),
+        doc: r.get("doc"),
+    }
+}
+
+fn record_of(r: &SqliteRow) -> RiskRecord {
+    RiskRecord {
+        owner: r.get("owner"),
+        start: Timestamp::from_millis(r.get("start_ms")),
+        doc: r.get("doc"),
+    }
+}
+
+fn seq_param(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+const TRACKER_COLUMNS: &str = "id, account_id, user_id, name, doc, created_ms, state";
 
 const ACCOUNT_COLUMNS: &str = "id, user_id, doc, password, transaction_id, created_ms";
 
@@ -321,6 +361,238 @@ impl Store for SqliteStore {
                 seq: r.get::<i64, _>("seq").unsigned_abs(),
                 input: r.get("input"),
             })
+            .collect())
+    }
+
+    async fn create_tracker(&self, t: &TrackerRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO risk_trackers (id, account_id, user_id, name, doc, created_ms, state) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&t.id)
+        .bind(&t.account_id)
+        .bind(&t.user_id)
+        .bind(&t.name)
+        .bind(&t.doc)
+        .bind(ms(t.created))
+        .bind(&t.state)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn tracker(&self, id: &str) -> Result<Option<TrackerRow>> {
+        let sql = format!("SELECT {TRACKER_COLUMNS} FROM risk_trackers WHERE id = ?");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(row.as_ref().map(tracker_of))
+    }
+
+    async fn trackers_of(&self, account_id: &str) -> Result<Vec<TrackerRow>> {
+        let sql = format!(
+            "SELECT {TRACKER_COLUMNS} FROM risk_trackers WHERE account_id = ? \
+             ORDER BY created_ms, rowid"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(account_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(rows.iter().map(tracker_of).collect())
+    }
+
+    async fn all_trackers(&self) -> Result<Vec<TrackerRow>> {
+        let sql = format!("SELECT {TRACKER_COLUMNS} FROM risk_trackers ORDER BY created_ms, rowid");
+        let rows = sqlx::query(&sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(rows.iter().map(tracker_of).collect())
+    }
+
+    async fn rename_tracker(&self, id: &str, name: &str, doc: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE risk_trackers SET name = ?, doc = ? WHERE id = ?")
+            .bind(name)
+            .bind(doc)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_tracker(&self, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM risk_trackers WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn write_risk(&self, w: &RiskWrite) -> Result<Vec<u64>> {
+        if w.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut seqs = Vec::with_capacity(w.events.len());
+        for e in &w.events {
+            let seq: i64 = sqlx::query_scalar(
+                "INSERT INTO risk_event_sequences (user_id, last_seq) VALUES (?, 1) \
+                 ON CONFLICT (user_id) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
+            )
+            .bind(&e.user_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+            sqlx::query(
+                "INSERT INTO risk_events (user_id, seq, account_id, tracker_id, broker_time, doc) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&e.user_id)
+            .bind(seq)
+            .bind(&e.account_id)
+            .bind(&e.tracker_id)
+            .bind(&e.broker_time)
+            .bind(&e.doc)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            seqs.push(seq.unsigned_abs());
+        }
+        for r in &w.periods {
+            // Only for a tracker that still exists: a removed one's periods went with it.
+            sqlx::query(
+                "INSERT OR REPLACE INTO risk_periods (tracker_id, start_ms, doc) \
+                 SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM risk_trackers WHERE id = ?1)",
+            )
+            .bind(&r.owner)
+            .bind(ms(r.start))
+            .bind(&r.doc)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        for r in &w.chart {
+            sqlx::query(
+                "INSERT OR REPLACE INTO risk_chart (account_id, start_ms, doc) \
+                 SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = ?1)",
+            )
+            .bind(&r.owner)
+            .bind(ms(r.start))
+            .bind(&r.doc)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        for (id, state) in &w.tracker_states {
+            sqlx::query("UPDATE risk_trackers SET state = ? WHERE id = ?")
+                .bind(state)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        for (id, state) in &w.account_states {
+            sqlx::query(
+                "INSERT INTO risk_accounts (account_id, state) \
+                 SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = ?1) \
+                 ON CONFLICT (account_id) DO UPDATE SET state = excluded.state",
+            )
+            .bind(id)
+            .bind(state)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(seqs)
+    }
+
+    async fn tracker_events(&self, q: &TrackerEventQuery) -> Result<Vec<TrackerEventRow>> {
+        let mut b = QueryBuilder::new(
+            "SELECT user_id, seq, account_id, tracker_id, broker_time, doc FROM risk_events \
+             WHERE user_id = ",
+        );
+        b.push_bind(&q.user_id);
+        b.push(" AND seq > ").push_bind(seq_param(q.after_seq));
+        if let Some(from) = &q.from_broker_time {
+            b.push(" AND broker_time >= ").push_bind(from);
+        }
+        if let Some(to) = &q.to_broker_time {
+            b.push(" AND broker_time <= ").push_bind(to);
+        }
+        if let Some(a) = &q.account_id {
+            b.push(" AND account_id = ").push_bind(a);
+        }
+        if let Some(t) = &q.tracker_id {
+            b.push(" AND tracker_id = ").push_bind(t);
+        }
+        b.push(" ORDER BY seq LIMIT ").push_bind(i64::from(q.limit));
+        let rows = b.build().fetch_all(&self.pool).await.map_err(backend)?;
+        Ok(rows.iter().map(event_of).collect())
+    }
+
+    async fn last_event_seq(&self, user_id: &str) -> Result<u64> {
+        let n: Option<i64> =
+            sqlx::query_scalar("SELECT last_seq FROM risk_event_sequences WHERE user_id = ?")
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(n.unwrap_or(0).unsigned_abs())
+    }
+
+    async fn risk_periods(
+        &self,
+        tracker_id: &str,
+        at: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<RiskRecord>> {
+        let rows = sqlx::query(
+            "SELECT tracker_id AS owner, start_ms, doc FROM risk_periods \
+             WHERE tracker_id = ? AND start_ms <= ? ORDER BY start_ms DESC LIMIT ?",
+        )
+        .bind(tracker_id)
+        .bind(ms(at))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows.iter().map(record_of).collect())
+    }
+
+    async fn risk_chart(
+        &self,
+        account_id: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<RiskRecord>> {
+        let rows = sqlx::query(
+            "SELECT account_id AS owner, start_ms, doc FROM risk_chart \
+             WHERE account_id = ? AND start_ms >= ? AND start_ms <= ? ORDER BY start_ms",
+        )
+        .bind(account_id)
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows.iter().map(record_of).collect())
+    }
+
+    async fn risk_account_states(&self) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT account_id, state FROM risk_accounts")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get("account_id"), r.get("state")))
             .collect())
     }
 }

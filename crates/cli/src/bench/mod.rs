@@ -15,6 +15,11 @@
 //! - `rest`: GET account-information with auth through the full server stack against a bare
 //!   axum handler returning the same bytes, with an in-repo load generator: throughput ratio
 //!   (closed loop) and p99 latency (open loop).
+//! - `fanout`: quote fan-out to socket.io clients (each on its own account, the same symbols)
+//!   against a raw WebSocket broadcast of the same bytes, in packets delivered per second.
+//! - `sync`: the initial synchronization of an account with 1,000 positions and 10,000 deals
+//!   over the streaming API, to `dealSynchronizationFinished`.
+//! - [`stack`]: the in-process server, REST and socket.io clients the network benchmarks use.
 //! - [`book`]: the synthetic trade server benchmarks run against (1M accounts by default).
 //! - [`stopwatch`]: the monotonic stopwatch (the one place wall time is read).
 //! - [`memory`]: process resident set size, as a cross-check of the engine's own accounting.
@@ -23,11 +28,14 @@
 //! [`Benchmark`]; the listing is generated from that enum.
 
 mod book;
+mod fanout;
 mod limits;
 mod memory;
 mod rest;
 mod revalue;
+mod stack;
 mod stopwatch;
+mod sync;
 
 use clap::{Args, Subcommand};
 use std::fmt;
@@ -57,6 +65,12 @@ enum Benchmark {
     /// A full CPU-credit check (3 scopes × their windows) vs. governor's keyed check, on one
     /// and two threads, and the limiter's bytes per account.
     Limits(limits::LimitsArgs),
+    /// Quote fan-out to socket.io clients vs. a raw WebSocket broadcast of the same bytes:
+    /// delivered packets per second (1000 clients × 10 symbols by default).
+    Fanout(fanout::FanoutArgs),
+    /// Initial synchronization over the streaming API of an account with 1,000 positions and
+    /// 10,000 deals: milliseconds to `dealSynchronizationFinished` (median of 7 runs).
+    Sync(sync::SyncArgs),
 }
 
 /// Runs the chosen benchmark, or lists them.
@@ -65,6 +79,8 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         Some(Benchmark::Revalue(a)) => revalue::run(&a),
         Some(Benchmark::Rest(a)) => rest::run(&a),
         Some(Benchmark::Limits(a)) => limits::run(&a),
+        Some(Benchmark::Fanout(a)) => fanout::run(&a),
+        Some(Benchmark::Sync(a)) => sync::run(&a),
         None => {
             print!("{}", listing());
             Ok(())

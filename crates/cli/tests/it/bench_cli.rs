@@ -160,6 +160,36 @@ fn bench_limits_ends_with_its_figures() {
 }
 
 #[test]
+fn bench_fanout_ends_with_its_figure() {
+    let out = drawbridge(&[
+        "bench",
+        "fanout",
+        "--clients",
+        "10",
+        "--duration-secs",
+        "1",
+        "--warmup-secs",
+        "1",
+    ]);
+    assert_ends_with_figures(&out, &[("P4.fanout_vs_raw", "x")]);
+}
+
+#[test]
+fn bench_sync_ends_with_its_figure() {
+    let out = drawbridge(&[
+        "bench",
+        "sync",
+        "--positions",
+        "20",
+        "--deals",
+        "60",
+        "--runs",
+        "2",
+    ]);
+    assert_ends_with_figures(&out, &[("P7.sync_ms", "ms")]);
+}
+
+#[test]
 fn bench_alone_and_bench_list_name_revalue() {
     for args in [&["bench"][..], &["bench", "--list"]] {
         let out = drawbridge(args);

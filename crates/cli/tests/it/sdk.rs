@@ -24,7 +24,12 @@ fn drive(script: &str) {
 
 /// Runs one SDK script against a fresh TLS server started with `extra` flags and `config`
 /// as its config file; panics with its output if it fails.
+///
+/// A script that prints a line `RESTART` gets the server killed (SIGKILL: only what is
+/// durable survives) and started again on the same port and data dir; the file named by
+/// `DRAWBRIDGE_RESTARTED` appears when it listens again.
 fn drive_with(script: &str, extra: &[&str], config: &str) {
+    use std::io::{BufRead, BufReader};
     let python = sdk_python();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
@@ -43,27 +48,50 @@ fn drive_with(script: &str, extra: &[&str], config: &str) {
         config_file.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    let server = Server::start(dir.path(), port, &args, true);
+    let mut server = Server::start(dir.path(), port, &args, true);
     let token = server
         .first_token
         .clone()
         .expect("first start prints a token");
+    let restarted = dir.path().join("restarted");
     // The SDK keeps its history storage under `.metaapi/` in the working directory: the
     // test's temporary directory, not the repository.
-    let out = Command::new(python)
+    let mut child = Command::new(python)
         .current_dir(dir.path())
         .arg(repo_root().join("tests/sdk").join(script))
         .env("DRAWBRIDGE_DOMAIN", &domain)
         .env("DRAWBRIDGE_TOKEN", &token)
+        .env("DRAWBRIDGE_RESTARTED", &restarted)
         .env("SSL_CERT_FILE", dir.path().join("certs/ca.pem"))
         .env_remove("SSL_CERT_DIR")
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut stderr = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
+    let mut stdout = String::new();
+    for line in BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+    {
+        if line == "RESTART" {
+            server.kill();
+            server = Server::start(dir.path(), port, &args, false);
+            std::fs::write(&restarted, "").unwrap();
+        }
+        stdout.push_str(&line);
+        stdout.push('\n');
+    }
+    let status = child.wait().unwrap();
+    let stderr = errors.join().unwrap();
     println!("{stdout}");
     assert!(
-        out.status.success(),
+        status.success(),
         "{script} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
     );
     assert!(
@@ -117,8 +145,23 @@ fn streaming_checks_with_a_bare_socketio_client() {
             "2026-01-07T10:00:00Z",
         ],
         "[limits]\ntrade_subscription_accounts = 1\nsubscribe_rate = 1\n\
-         streaming_per_account_10s = 20\nunready_socket_close_secs = 2\nclient_messages_rate = 20\n",
+         streaming_per_account_10s = 20\nunready_socket_close_secs = 2\nclient_messages_rate = 20\n\
+         connection_rate = 4\naccounts_per_user = 3\n",
     );
+}
+
+/// A server killed mid-session and started again: the SDK reconnects and resynchronizes,
+/// and nothing acknowledged is lost or doubled.
+#[test]
+fn streaming_survives_a_server_restart() {
+    // A Wednesday morning, on a virtual clock that continues where the journal ends.
+    let clock = [
+        "--clock",
+        "virtual",
+        "--clock-start",
+        "2026-01-07T10:00:00Z",
+    ];
+    drive_with("restart.py", &clock, "");
 }
 
 /// The SDK's streaming connection: synchronization fills its terminal state and history.
@@ -132,4 +175,32 @@ fn streaming_connection_through_the_official_sdk() {
         "2026-01-07T10:00:00Z",
     ];
     drive_with("streaming.py", &clock, "");
+}
+
+/// The SDK's market data: quotes, candles, ticks and books reach the terminal state and the
+/// listeners; unsubscription by type and by symbol; expiry and refresh on the virtual clock.
+#[test]
+fn market_data_through_the_official_sdk() {
+    // A Wednesday morning: the market is open, so the feed and the posted ticks move prices.
+    let clock = [
+        "--clock",
+        "virtual",
+        "--clock-start",
+        "2026-01-07T10:00:00Z",
+    ];
+    drive_with("market_data.py", &clock, "");
+}
+
+/// The SDK's risk management client: trackers, a breach seen by the events query and the
+/// listener's long poll, period statistics and the equity chart on the virtual clock.
+#[test]
+fn risk_management_through_the_official_sdk() {
+    // A Wednesday morning: the market is open for the trade the script places.
+    let clock = [
+        "--clock",
+        "virtual",
+        "--clock-start",
+        "2026-01-07T10:00:00Z",
+    ];
+    drive_with("risk.py", &clock, "");
 }

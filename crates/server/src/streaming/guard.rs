@@ -42,7 +42,8 @@ impl Flood {
     }
 }
 
-/// Sends the socket a critical user message (queued for its user too), then closes it.
+/// Sends the socket a critical user message (queued for its user's REST reads too), then
+/// closes it.
 pub(super) fn close_with(
     state: &Shared,
     s: &SocketRef,
@@ -51,18 +52,20 @@ pub(super) fn close_with(
     params: &[&dyn std::fmt::Display],
 ) {
     let text = m.with(params);
-    if let Some(conn) = conn {
-        state.user_messages.push(
+    let kind = crate::user_messages::MessageType::CriticalError;
+    let message = match conn {
+        Some(conn) => json!(state.user_messages.push(
             &conn.caller.user_id,
-            crate::user_messages::MessageType::CriticalError,
-            text.clone(),
-            state.now(),
-        );
-    }
-    let _ = s.emit(
-        "userMessage",
-        &json!({"type": 1, "message": text.text, "text": text}),
-    );
+            kind,
+            text,
+            state.now()
+        )),
+        // Not authenticated yet: for this socket alone.
+        None => {
+            json!({"type": kind as u8, "message": text.text, "text": text, "time": state.now()})
+        }
+    };
+    let _ = s.emit("userMessage", &message);
     let _ = s.clone().disconnect();
 }
 

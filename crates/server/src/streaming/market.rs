@@ -1,20 +1,127 @@
-//! Market data over the socket: `subscribeToMarketData` / `unsubscribeFromMarketData`,
-//! the `prices` packets they start, and their streaming credits with downgrade.
+//! Market data over the socket: `subscribeToMarketData`, `unsubscribeFromMarketData` and
+//! `refreshMarketDataSubscriptions`, the `prices` packets they start, subscription expiry,
+//! and streaming credits with downgrade.
+//!
+//! A subscription is kept per (account, instance) and symbol as a list of streams, one per
+//! `type` (and timeframe, for candles): `quotes` fill `prices`, `candles` fill `candles`,
+//! `ticks` fill `ticks` and `marketDepth` fills `books`, each at most every
+//! `intervalInMilliseconds` (the account's `quoteStreamingIntervalInSeconds` when absent;
+//! ticks are never conflated: every tick since the last packet goes out) and only when it
+//! changed. One packet per instance carries whatever is due, with the account's equity,
+//! margin, free margin and margin level; it is assembled from the hub's shared renderings
+//! ([`super::hub`]) by concatenation, so a price is serialized once for every socket.
+//!
+//! A subscription not refreshed within [`EXPIRY`] on the server's clock is dropped. The SDK
+//! (`StreamingMetaApiConnection._refresh_market_data_subscriptions`) sends its whole list for
+//! each instance on every `synchronizationStarted` and then every 1–600 s (uniformly random),
+//! and ignores the answer (`{}`); a refresh also restores listed subscriptions the server no
+//! longer holds (after a reconnect).
 
+use super::hub::{Frame, SymbolFrame};
 use super::{Connection, HOST, emit_sequenced, instances};
 use crate::client;
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 use crate::state::{Shared, lock};
-use drawbridge_limits::streaming::{SymbolLoad, cost_of, plan};
+use drawbridge_limits::streaming::{Packet, SymbolLoad, plan};
 use drawbridge_model::wire::{self as w, MarketDataType};
+use drawbridge_model::{Timeframe, Timestamp};
 use serde_json::{Value, json};
 use socketioxide::extract::SocketRef;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// A connection's market-data subscriptions, per (account, instance) and symbol.
-pub(super) type Subscriptions = HashMap<(String, u64), HashMap<String, Quotes>>;
+pub(super) type Subscriptions = HashMap<(String, u64), HashMap<String, SymbolSubs>>;
+
+/// How long a subscription lives without a refresh: the SDK refreshes every 600 s at most;
+/// MetaApi's documented expiry of unrefreshed market data subscriptions is 12 minutes.
+pub(super) const EXPIRY: Duration = Duration::from_secs(12 * 60);
+/// Symbols with market-data subscriptions per (account, instance) at most.
+const MARKET_SYMBOLS_MAX: usize = 100;
+/// The shortest interval between two updates of one stream.
+const MIN_INTERVAL: Duration = Duration::from_millis(10);
+/// The longest interval a client may ask for.
+const MAX_INTERVAL: Duration = Duration::from_secs(3_600);
+/// Price changes per minute a stream is assumed to see when planning a downgrade: high
+/// enough that only the interval bounds the projected rate.
+const PLANNING_TICKS_PER_MIN: u64 = 60_000;
+
+/// One symbol's streams on one instance, and when they were last subscribed or refreshed.
+#[derive(Debug, Clone)]
+pub(super) struct SymbolSubs {
+    streams: Vec<Stream>,
+    refreshed: Timestamp,
+}
+
+/// One stream: what it sends, how often, and what it sent last.
+#[derive(Debug, Clone)]
+struct Stream {
+    kind: MarketDataType,
+    timeframe: Option<Timeframe>,
+    interval: Duration,
+    /// Not before this may it send again.
+    next: Option<Instant>,
+    /// The version of the last item sent (for ticks: the newest tick's).
+    seen: Option<u64>,
+}
+
+impl Stream {
+    fn is(&self, kind: MarketDataType, timeframe: Option<Timeframe>) -> bool {
+        self.kind == kind && (timeframe.is_none() || self.timeframe == timeframe)
+    }
+}
+
+impl SymbolSubs {
+    pub(super) fn expired(&self, now: Timestamp) -> bool {
+        now.0.saturating_sub(self.refreshed.0) > EXPIRY.as_millis() as i64
+    }
+
+    /// Adds what the streams need to `wants`, and the shortest interval to `shortest`.
+    pub(super) fn add_wants(&self, wants: &mut super::hub::Wants, shortest: &mut Option<Duration>) {
+        for s in &self.streams {
+            match s.kind {
+                MarketDataType::Quotes => wants.quotes = true,
+                MarketDataType::Candles => {
+                    wants.timeframes.extend(s.timeframe);
+                }
+                MarketDataType::Ticks => wants.ticks = true,
+                MarketDataType::MarketDepth => wants.book = true,
+            }
+            *shortest = Some(shortest.map_or(s.interval, |x| x.min(s.interval)));
+        }
+    }
+
+    /// Adds or replaces the streams of `asked` (an entry replaces the one of its type, and
+    /// timeframe for candles), keeping what a replaced stream sent.
+    fn merge(&mut self, asked: &[w::MarketDataSubscription], default: Duration) {
+        for a in asked {
+            let interval = interval_of(a, default);
+            match self
+                .streams
+                .iter_mut()
+                .find(|s| s.kind == a.data_type && s.timeframe == a.timeframe)
+            {
+                Some(s) => s.interval = interval,
+                None => self.streams.push(Stream {
+                    kind: a.data_type,
+                    timeframe: a.timeframe,
+                    interval,
+                    next: None,
+                    seen: None,
+                }),
+            }
+        }
+    }
+}
+
+fn interval_of(a: &w::MarketDataSubscription, default: Duration) -> Duration {
+    a.interval_in_milliseconds
+        .filter(|ms| ms.is_finite() && *ms >= 0.0)
+        .map_or(default, |ms| Duration::from_millis(ms as u64))
+        .clamp(MIN_INTERVAL, MAX_INTERVAL)
+}
 
 /// Answers `subscribeToMarketData`, `unsubscribeFromMarketData` and
 /// `refreshMarketDataSubscriptions` for an account of the caller's.
@@ -27,177 +134,380 @@ pub(super) async fn answer(
 ) -> Result<Value, ApiError> {
     let caller = &conn.caller;
     let entry = crate::provisioning::owned_entry(state, caller, account).await?;
+    let default = Duration::from_secs_f64(entry.doc.quote_streaming_interval_in_seconds.max(0.0));
     if kind == "refreshMarketDataSubscriptions" {
+        refresh(state, conn, req, account, default).await?;
+        conn.hub.touch();
         return Ok(json!({}));
     }
-    let default = entry.doc.quote_streaming_interval_in_seconds;
+    let symbol = req.get("symbol").and_then(Value::as_str).unwrap_or("");
+    if symbol.is_empty() {
+        return Err(ApiError::field(FieldError::required("symbol")));
+    }
     let subscribe = kind == "subscribeToMarketData";
-    if subscribe {
-        let symbol = req.get("symbol").and_then(Value::as_str).unwrap_or("");
-        if !client::symbol_exists(state, caller, account, symbol).await? {
-            return Err(client::unknown_symbol(symbol));
-        }
+    let asked = entries(req.get("subscriptions"), subscribe)?;
+    if subscribe && !client::symbol_exists(state, caller, account, symbol).await? {
+        return Err(client::unknown_symbol(symbol));
     }
-    market_data(conn, req, account, subscribe, default);
-    Ok(json!({}))
-}
-
-/// A symbol's quote subscription: `prices` packets at most every `interval`, when the price
-/// moved.
-#[derive(Debug, Clone)]
-pub(super) struct Quotes {
-    interval: Duration,
-    /// When the price was last looked at (sent or not: an unmoved price waits a whole
-    /// interval too).
-    tried: Option<tokio::time::Instant>,
-    /// The last price sent.
-    sent: Option<(f64, f64)>,
-}
-
-/// `subscribeToMarketData` / `unsubscribeFromMarketData` for quotes: the subscription's
-/// interval is the shortest `intervalInMilliseconds` asked for, else the account's quote
-/// streaming interval. (Candles, ticks and books follow.)
-pub(super) fn market_data(
-    conn: &Connection,
-    req: &Value,
-    account: &str,
-    subscribe: bool,
-    default_s: f64,
-) {
-    let Some(symbol) = req.get("symbol").and_then(Value::as_str) else {
-        return;
-    };
-    let asked: Vec<&Value> = req
-        .get("subscriptions")
-        .and_then(Value::as_array)
-        .map(|v| v.iter().collect())
-        .unwrap_or_default();
-    let quotes = asked.is_empty()
-        || asked
-            .iter()
-            .any(|sub| sub.get("type").and_then(Value::as_str) == Some("quotes"));
-    if !quotes {
-        return;
-    }
-    let interval_ms = (asked.iter())
-        .filter_map(|sub| sub.get("intervalInMilliseconds").and_then(Value::as_f64))
-        .fold(default_s * 1_000.0, f64::min)
-        .clamp(MIN_PRICE_INTERVAL.as_millis() as f64, 3_600_000.0);
-    let interval = Duration::from_millis(interval_ms as u64);
+    let now = state.now();
     let mut market = lock(&conn.market);
     for instance in instances(conn, req, account) {
         let symbols = market.entry((account.to_owned(), instance)).or_default();
-        if subscribe {
-            if symbols.len() < MARKET_SYMBOLS_MAX || symbols.contains_key(symbol) {
-                let quotes = Quotes {
-                    interval,
-                    tried: None,
-                    sent: None,
-                };
-                symbols.insert(symbol.to_owned(), quotes);
-            }
-        } else {
+        if !subscribe {
+            let named = req.get("subscriptions").filter(|v| !v.is_null());
+            unsubscribe(symbols, symbol, named.map(|_| &asked));
+        } else if symbols.len() < MARKET_SYMBOLS_MAX || symbols.contains_key(symbol) {
+            let subs = symbols
+                .entry(symbol.to_owned())
+                .or_insert_with(|| SymbolSubs {
+                    streams: Vec::new(),
+                    refreshed: now,
+                });
+            subs.refreshed = now;
+            subs.merge(&asked, default);
+        }
+    }
+    drop(market);
+    conn.hub.touch();
+    Ok(json!({}))
+}
+
+/// The `subscriptions` entries of a request; absent: quotes when subscribing, else none.
+fn entries(
+    raw: Option<&Value>,
+    subscribe: bool,
+) -> Result<Vec<w::MarketDataSubscription>, ApiError> {
+    let Some(raw) = raw.filter(|v| !v.is_null()) else {
+        let quotes = w::MarketDataSubscription {
+            data_type: MarketDataType::Quotes,
+            timeframe: None,
+            interval_in_milliseconds: None,
+        };
+        return Ok(if subscribe { vec![quotes] } else { Vec::new() });
+    };
+    let list: Vec<w::MarketDataSubscription> =
+        serde_json::from_value(raw.clone()).map_err(|e| {
+            ApiError::field(FieldError::invalid(
+                "subscriptions",
+                Some(raw.clone()),
+                &e.to_string(),
+            ))
+        })?;
+    if subscribe
+        && let Some(bad) = list
+            .iter()
+            .find(|s| s.data_type == MarketDataType::Candles && s.timeframe.is_none())
+    {
+        return Err(ApiError::field(FieldError::invalid(
+            "subscriptions",
+            Some(json!(bad)),
+            "a candles subscription needs a timeframe",
+        )));
+    }
+    Ok(list)
+}
+
+/// Removes the symbol (no `subscriptions` given) or the streams named (a candles entry
+/// without timeframe names every timeframe).
+fn unsubscribe(
+    symbols: &mut HashMap<String, SymbolSubs>,
+    symbol: &str,
+    named: Option<&Vec<w::MarketDataSubscription>>,
+) {
+    let Some(named) = named else {
+        symbols.remove(symbol);
+        return;
+    };
+    if let Some(subs) = symbols.get_mut(symbol) {
+        subs.streams
+            .retain(|s| !named.iter().any(|n| s.is(n.data_type, n.timeframe)));
+        if subs.streams.is_empty() {
             symbols.remove(symbol);
         }
     }
 }
 
-/// Symbols with market-data subscriptions per (account, instance) at most.
-const MARKET_SYMBOLS_MAX: usize = 100;
-
-/// The shortest interval between two `prices` packets of one symbol.
-const MIN_PRICE_INTERVAL: Duration = Duration::from_millis(100);
-
-/// Sends `prices` packets for the socket's quote subscriptions, each at its interval and
-/// only when the price moved, with the account's equity and margin.
-pub(super) async fn stream_prices(state: Shared, s: SocketRef, conn: Arc<Connection>) {
-    let mut tick = tokio::time::interval(MIN_PRICE_INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    while s.connected() {
-        tick.tick().await;
-        let now = tokio::time::Instant::now();
-        let due: Vec<((String, u64), Vec<String>)> = lock(&conn.market)
-            .iter()
-            .map(|(key, symbols)| {
-                let due = (symbols.iter())
-                    .filter(|(_, q)| q.tried.is_none_or(|at| now >= at + q.interval))
-                    .map(|(sym, _)| sym.clone())
-                    .collect();
-                (key.clone(), due)
-            })
-            .filter(|(_, due): &(_, Vec<String>)| !due.is_empty())
-            .collect();
-        for ((account, instance), symbols) in due {
-            send_prices(&state, &s, &conn, &account, instance, &symbols, now).await;
+/// `refreshMarketDataSubscriptions` (`subscriptions: [{symbol, subscriptions?}]` for one
+/// instance): the listed subscriptions live another [`EXPIRY`], and are restored if gone.
+async fn refresh(
+    state: &Shared,
+    conn: &Connection,
+    req: &Value,
+    account: &str,
+    default: Duration,
+) -> Result<(), ApiError> {
+    let list = req
+        .get("subscriptions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut asked = Vec::with_capacity(list.len());
+    for item in list.iter().take(MARKET_SYMBOLS_MAX) {
+        let Some(symbol) = item.get("symbol").and_then(Value::as_str) else {
+            continue;
+        };
+        asked.push((symbol.to_owned(), entries(item.get("subscriptions"), true)?));
+    }
+    let known: Vec<String> = asked.iter().map(|(s, _)| s.clone()).collect();
+    let mut exists = Vec::with_capacity(known.len());
+    for symbol in &known {
+        let held = lock(&conn.market).values().any(|m| m.contains_key(symbol));
+        exists.push(held || client::symbol_exists(state, &conn.caller, account, symbol).await?);
+    }
+    let now = state.now();
+    let mut market = lock(&conn.market);
+    for instance in instances(conn, req, account) {
+        let symbols = market.entry((account.to_owned(), instance)).or_default();
+        for ((symbol, streams), ok) in asked.iter().zip(&exists) {
+            if !ok || (symbols.len() >= MARKET_SYMBOLS_MAX && !symbols.contains_key(symbol)) {
+                continue;
+            }
+            let subs = symbols.entry(symbol.clone()).or_insert_with(|| SymbolSubs {
+                streams: Vec::new(),
+                refreshed: now,
+            });
+            subs.refreshed = now;
+            let missing: Vec<w::MarketDataSubscription> = (streams.iter())
+                .filter(|a| {
+                    !subs
+                        .streams
+                        .iter()
+                        .any(|s| s.kind == a.data_type && s.timeframe == a.timeframe)
+                })
+                .cloned()
+                .collect();
+            subs.merge(&missing, default);
         }
+    }
+    Ok(())
+}
+
+/// What one (account, instance) is sent next: the shared renderings, in packet order.
+#[derive(Debug, Default)]
+struct Due {
+    prices: Vec<Arc<str>>,
+    candles: Vec<Arc<str>>,
+    ticks: Vec<Arc<str>>,
+    books: Vec<Arc<str>>,
+    book_entries: u64,
+}
+
+impl Due {
+    fn is_empty(&self) -> bool {
+        self.prices.is_empty()
+            && self.candles.is_empty()
+            && self.ticks.is_empty()
+            && self.books.is_empty()
+    }
+
+    fn credits(&self) -> u64 {
+        Packet {
+            quotes: self.prices.len() as u64,
+            candles: self.candles.len() as u64,
+            ticks: self.ticks.len() as u64,
+            book_entries: self.book_entries,
+        }
+        .credits()
     }
 }
 
-pub(super) async fn send_prices(
+/// Follows the hub's frames and sends each instance what is due, until the socket closes.
+pub(super) async fn stream_prices(state: Shared, s: SocketRef, conn: Arc<Connection>) {
+    let hub = Arc::clone(&conn.hub);
+    let mut frames = hub.register(&conn);
+    let mut closed = conn.closed.subscribe();
+    let mut wake: Option<Instant> = None;
+    loop {
+        let later = async {
+            match wake {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            changed = frames.changed() => if changed.is_err() { return },
+            _ = closed.wait_for(|c| *c) => break,
+            () = later => {}
+        }
+        if !s.connected() {
+            break;
+        }
+        let frame = Arc::clone(&frames.borrow_and_update());
+        wake = send_due(&state, &s, &conn, &frame);
+    }
+    hub.touch();
+}
+
+/// Sends every instance's due updates from `frame`; the earliest time a change held back by
+/// its interval becomes due.
+fn send_due(state: &Shared, s: &SocketRef, conn: &Connection, frame: &Frame) -> Option<Instant> {
+    let now = Instant::now();
+    let (due, wake) = collect(conn, frame, now, state.now());
+    for ((account, instance), d, margins) in due {
+        let credits = d.credits();
+        if !emit_prices(state, s, conn, (&account, instance), &d, &margins) {
+            continue;
+        }
+        if crate::limits::charge_streaming(state, &conn.caller, &account, credits) {
+            downgrade(state, s, conn, &account, instance);
+        }
+    }
+    wake
+}
+
+type Batch = Vec<((String, u64), Due, Arc<str>)>;
+
+/// What is due now on every instance, and when the next held-back change is.
+fn collect(
+    conn: &Connection,
+    frame: &Frame,
+    now: Instant,
+    clock: Timestamp,
+) -> (Batch, Option<Instant>) {
+    let mut wake: Option<Instant> = None;
+    let mut out = Vec::new();
+    let mut market = lock(&conn.market);
+    for (key, symbols) in market.iter_mut() {
+        let Some(acc) = frame.accounts.get(&key.0) else {
+            continue;
+        };
+        let mut due = Due::default();
+        symbols.retain(|_, subs| !subs.expired(clock));
+        for (symbol, subs) in symbols.iter_mut() {
+            let Some(sf) = frame.symbol(acc.server, symbol) else {
+                continue;
+            };
+            for stream in &mut subs.streams {
+                let held = take(stream, sf, acc.currency, now, &mut due);
+                if let Some(at) = held {
+                    wake = Some(wake.map_or(at, |w| w.min(at)));
+                }
+            }
+        }
+        if !due.is_empty() {
+            out.push((key.clone(), due, Arc::clone(&acc.margins)));
+        }
+    }
+    (out, wake)
+}
+
+/// Adds the stream's change to `due` if it is due; when held back, when it will be.
+fn take(
+    stream: &mut Stream,
+    sf: &SymbolFrame,
+    currency: drawbridge_broker::symbol::Currency,
+    now: Instant,
+    due: &mut Due,
+) -> Option<Instant> {
+    let latest = match stream.kind {
+        MarketDataType::Quotes => sf.price(currency).map(|r| r.version),
+        MarketDataType::Candles => stream
+            .timeframe
+            .and_then(|tf| sf.candle(tf))
+            .map(|r| r.version),
+        MarketDataType::Ticks => Some(sf.tick_version()),
+        MarketDataType::MarketDepth => sf.book.as_ref().map(|(r, _)| r.version),
+    }?;
+    if stream.kind == MarketDataType::Ticks && stream.seen.is_none() {
+        // A ticks stream starts with the next tick.
+        stream.seen = Some(latest);
+        return None;
+    }
+    if stream.seen.is_some_and(|seen| seen >= latest) {
+        return None;
+    }
+    if let Some(at) = stream.next.filter(|at| now < *at) {
+        return Some(at);
+    }
+    match stream.kind {
+        MarketDataType::Quotes => due
+            .prices
+            .extend(sf.price(currency).map(|r| Arc::clone(&r.json))),
+        MarketDataType::Candles => {
+            let candle = stream.timeframe.and_then(|tf| sf.candle(tf));
+            due.candles.extend(candle.map(|r| Arc::clone(&r.json)));
+        }
+        MarketDataType::Ticks => {
+            let seen = stream.seen.unwrap_or(0);
+            let new = sf.ticks.iter().filter(|t| t.version > seen);
+            due.ticks.extend(new.map(|t| Arc::clone(&t.json)));
+        }
+        MarketDataType::MarketDepth => {
+            if let Some((r, entries)) = &sf.book {
+                due.books.push(Arc::clone(&r.json));
+                due.book_entries += entries;
+            }
+        }
+    }
+    stream.seen = Some(latest);
+    stream.next = Some(now + stream.interval);
+    None
+}
+
+/// Assembles one `prices` packet from shared renderings, numbers it in its instance's
+/// sequence and emits it; if it cannot be sent, the instance is forgotten.
+fn emit_prices(
     state: &Shared,
     s: &SocketRef,
     conn: &Connection,
-    account: &str,
-    instance: u64,
-    symbols: &[String],
-    now: tokio::time::Instant,
-) {
-    let read = client::read_quotes(state, &conn.caller, account, symbols.to_vec()).await;
-    let (read, info) = read.unwrap_or_default();
-    let mut prices = Vec::new();
-    {
-        let mut market = lock(&conn.market);
-        let Some(subscribed) = market.get_mut(&(account.to_owned(), instance)) else {
-            return;
-        };
-        for (symbol, price) in symbols
-            .iter()
-            .zip(read.into_iter().chain(std::iter::repeat(None)))
-        {
-            let Some(q) = subscribed.get_mut(symbol) else {
-                continue;
-            };
-            q.tried = Some(now);
-            let Some(Some(price)) = price else { continue };
-            if q.sent == Some((price.bid, price.ask)) {
-                continue;
-            }
-            q.sent = Some((price.bid, price.ask));
-            prices.push(price);
-        }
-    }
-    if prices.is_empty() {
-        return;
-    }
+    (account, instance): (&str, u64),
+    d: &Due,
+    margins: &str,
+) -> bool {
     let host = lock(&conn.synced)
         .get(&(account.to_owned(), instance))
         .map_or_else(|| HOST.to_owned(), |k| k.host.clone());
-    let mut packet = json!({"type": "prices", "accountId": account, "instanceIndex": instance,
-        "host": host, "prices": prices});
-    if let Some(info) = info {
-        packet["equity"] = json!(info.equity);
-        packet["margin"] = json!(info.margin);
-        packet["freeMargin"] = json!(info.free_margin);
-        if let Some(level) = info.margin_level {
-            packet["marginLevel"] = json!(level);
+    let items = |list: &[Arc<str>]| list.iter().map(|x| x.len() + 1).sum::<usize>();
+    let mut out = String::with_capacity(
+        160 + account.len()
+            + host.len()
+            + margins.len()
+            + items(&d.prices)
+            + items(&d.candles)
+            + items(&d.ticks)
+            + items(&d.books),
+    );
+    out.push_str(r#"{"type":"prices","accountId":"#);
+    push_json_str(&mut out, account);
+    out.push_str(&format!(r#","instanceIndex":{instance},"host":"#));
+    push_json_str(&mut out, &host);
+    for (name, list) in [
+        ("prices", &d.prices),
+        ("candles", &d.candles),
+        ("ticks", &d.ticks),
+        ("books", &d.books),
+    ] {
+        if list.is_empty() {
+            continue;
         }
+        out.push_str(&format!(r#","{name}":["#));
+        for (i, item) in list.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(item);
+        }
+        out.push(']');
     }
-    let quotes = prices.len() as u64;
-    if !emit_sequenced(state, s, conn, (account, instance), packet, false) {
-        return;
+    out.push_str(margins);
+    let (number, at) = conn.next_sequence(account, instance, state.now().0, false);
+    out.push_str(&format!(
+        r#","sequenceNumber":{number},"sequenceTimestamp":{at}}}"#
+    ));
+    let sent = serde_json::value::RawValue::from_string(out)
+        .is_ok_and(|raw| s.emit("synchronization", &raw).is_ok());
+    if !sent {
+        conn.forget(account, Some(instance));
     }
-    let credits = cost_of(MarketDataType::Quotes, quotes);
-    if crate::limits::charge_streaming(state, &conn.caller, account, credits) {
-        downgrade(state, s, conn, account, instance);
-    }
+    sent
 }
 
-/// Price changes per minute a quote subscription is assumed to see when planning a
-/// downgrade: high enough that only the interval bounds the projected rate.
-const PLANNING_TICKS_PER_MIN: u64 = 60_000;
+fn push_json_str(out: &mut String, s: &str) {
+    out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
+}
 
-/// The account's streaming credits ran out: lengthen the instance's quote intervals (or, at
-/// the longest, drop subscriptions) as the planner says, and tell the client with
+/// The account's streaming credits ran out: lengthen the instance's intervals (or, at the
+/// longest, drop streams) as the planner says, and tell the client with
 /// `downgradeSubscription` packets.
 pub(super) fn downgrade(
     state: &Shared,
@@ -213,22 +523,12 @@ pub(super) fn downgrade(
         .map(|symbols| {
             symbols
                 .iter()
-                .map(|(symbol, q)| SymbolLoad {
-                    symbol: symbol.clone(),
-                    subscriptions: vec![w::MarketDataSubscription {
-                        data_type: MarketDataType::Quotes,
-                        timeframe: None,
-                        interval_in_milliseconds: Some(q.interval.as_millis() as f64),
-                    }],
-                    ticks_per_min: PLANNING_TICKS_PER_MIN,
-                    book_entries: 0,
-                })
+                .map(|(symbol, subs)| load_of(symbol, subs))
                 .collect()
         })
         .unwrap_or_default();
-    let shortest = loads
-        .iter()
-        .filter_map(|l| l.subscriptions[0].interval_in_milliseconds)
+    let shortest = (loads.iter().flat_map(|l| &l.subscriptions))
+        .filter_map(|e| e.interval_in_milliseconds)
         .fold(f64::INFINITY, f64::min);
     let default_ms = if shortest.is_finite() {
         shortest as u64
@@ -237,19 +537,7 @@ pub(super) fn downgrade(
     };
     let planned = plan(quotas, default_ms, &loads);
     for d in planned.downgrades {
-        {
-            let mut market = lock(&conn.market);
-            let Some(symbols) = market.get_mut(&key) else {
-                return;
-            };
-            if !d.unsubscriptions.is_empty() {
-                symbols.remove(&d.symbol);
-            } else if let Some(ms) = d.updates.iter().find_map(|u| u.interval_in_milliseconds)
-                && let Some(q) = symbols.get_mut(&d.symbol)
-            {
-                q.interval = Duration::from_millis(ms as u64);
-            }
-        }
+        apply(conn, &key, &d);
         let host = lock(&conn.synced)
             .get(&key)
             .map_or_else(|| HOST.to_owned(), |k| k.host.clone());
@@ -261,5 +549,48 @@ pub(super) fn downgrade(
         if !emit_sequenced(state, s, conn, (account, instance), packet, false) {
             return;
         }
+    }
+    conn.hub.touch();
+}
+
+fn load_of(symbol: &str, subs: &SymbolSubs) -> SymbolLoad {
+    SymbolLoad {
+        symbol: symbol.to_owned(),
+        subscriptions: (subs.streams.iter())
+            .map(|s| w::MarketDataSubscription {
+                data_type: s.kind,
+                timeframe: s.timeframe,
+                interval_in_milliseconds: Some(s.interval.as_millis() as f64),
+            })
+            .collect(),
+        ticks_per_min: PLANNING_TICKS_PER_MIN,
+        book_entries: 2 * client::BOOK_DEPTH as u64,
+    }
+}
+
+/// Applies one symbol's downgrade to the instance's streams.
+fn apply(conn: &Connection, key: &(String, u64), d: &drawbridge_limits::Downgrade) {
+    let mut market = lock(&conn.market);
+    let Some(symbols) = market.get_mut(key) else {
+        return;
+    };
+    let Some(subs) = symbols.get_mut(&d.symbol) else {
+        return;
+    };
+    for u in &d.unsubscriptions {
+        subs.streams.retain(|s| !s.is(u.data_type, u.timeframe));
+    }
+    for u in &d.updates {
+        let ms = u.interval_in_milliseconds.unwrap_or(0.0).max(0.0) as u64;
+        for s in subs
+            .streams
+            .iter_mut()
+            .filter(|s| s.kind == u.data_type && s.timeframe == u.timeframe)
+        {
+            s.interval = Duration::from_millis(ms).max(s.interval);
+        }
+    }
+    if subs.streams.is_empty() {
+        symbols.remove(&d.symbol);
     }
 }

@@ -19,16 +19,16 @@
 //! SDK's health timer alive. Every other request type is answered with a `processingError`
 //! naming it, so that no client waits on silence.
 //! After synchronization, the desk's change announcements become `update` packets for
-//! every synchronized instance of the account. `subscribeToMarketData` for quotes starts
-//! `prices` packets (with the account's equity and margin) at the subscription's interval,
-//! sent only when the price moved; `unsubscribeFromMarketData` stops them. Each packet costs
-//! streaming credits; past the account's budget the planner's downgrades are applied and sent
-//! as `downgradeSubscription`. Candles, ticks and books, subscription expiry and hash-based
-//! skipping follow.
+//! every synchronized instance of the account. `subscribeToMarketData` (quotes, candles,
+//! ticks, marketDepth) starts `prices` packets with the account's equity and margin
+//! ([`market`]), fed by one hub for all sockets ([`hub`]); unrefreshed subscriptions expire.
+//! Each packet costs streaming credits; past the account's budget the planner's downgrades
+//! are applied and sent as `downgradeSubscription`. Hash-based skipping follows.
 
 use crate::auth::Caller;
 use crate::client;
 use crate::error::{ApiError, Kind};
+use crate::listener::PeerAddr;
 use crate::messages;
 use crate::state::{Shared, lock};
 use drawbridge_model::wire as w;
@@ -41,6 +41,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 mod guard;
+pub(crate) mod hashes;
+mod hub;
 mod market;
 mod rpc;
 mod sync;
@@ -56,8 +58,8 @@ pub const PATH: &str = "/ws";
 pub const HOST: &str = "ps-mpa-1";
 /// Packets a socket may have queued before `emit` fails (and the instance resynchronizes).
 pub const SOCKET_BUFFER_PACKETS: usize = 4_096;
-/// The largest packet either way (a synchronization's deals of a long history; history
-/// packets are not split yet).
+/// The largest packet either way: a synchronization's specifications of a large symbol
+/// catalogue (history goes in packets of [`sync::HISTORY_PACKET_ITEMS`] items).
 pub const SOCKET_PAYLOAD_BYTES_MAX: u64 = 4 * 1024 * 1024;
 /// How often each subscribed instance gets a `status` packet (the SDK gives up after 60 s).
 pub const STATUS_INTERVAL: Duration = Duration::from_secs(20);
@@ -70,8 +72,9 @@ pub fn layer(state: Shared, api: axum::Router) -> SocketIoLayer {
         .max_buffer_size(SOCKET_BUFFER_PACKETS)
         .max_payload(SOCKET_PAYLOAD_BYTES_MAX)
         .build_layer();
+    let hub = hub::Hub::new(state.clone());
     io.ns("/", move |s: SocketRef| {
-        connect(state.clone(), api.clone(), s)
+        connect(state.clone(), api.clone(), Arc::clone(&hub), s)
     });
     layer
 }
@@ -96,6 +99,8 @@ struct Connection {
     synced: Mutex<HashMap<(String, u64), Known>>,
     /// Market-data subscriptions per (account, instance), by symbol.
     market: Mutex<market::Subscriptions>,
+    /// Where the socket's market data comes from, shared by every socket.
+    hub: Arc<hub::Hub>,
 }
 
 impl Connection {
@@ -116,13 +121,15 @@ impl Connection {
         *seq
     }
 
-    /// Forgets an instance entirely (unsubscribed, or a packet to it was lost).
+    /// Forgets an instance (unsubscribed, disconnected, or a packet to it was lost); only its
+    /// sequence is kept.
     fn forget(&self, account: &str, instance: Option<u64>) {
         let matches = |(a, i): &(String, u64)| a == account && instance.is_none_or(|x| x == *i);
         lock(&self.subscribed).retain(|k| !matches(k));
         lock(&self.synced).retain(|k, _| !matches(k));
         lock(&self.market).retain(|k, _| !matches(k));
-        lock(&self.sequence).retain(|k, _| !matches(k));
+        // The sequence stays: the SDK drops a `synchronizationStarted` whose timestamp is not
+        // past every packet it had of the instance, and the clock may stand still (virtual).
     }
 }
 
@@ -136,7 +143,7 @@ impl std::fmt::Debug for Connection {
     }
 }
 
-async fn connect(state: Shared, api: axum::Router, s: SocketRef) {
+async fn connect(state: Shared, api: axum::Router, hub: Arc<hub::Hub>, s: SocketRef) {
     // The handlers are registered before anything is awaited: socket.io drops events that
     // arrive before them, and the client may send its first request at once. They wait for
     // the authentication below.
@@ -166,6 +173,21 @@ async fn connect(state: Shared, api: axum::Router, s: SocketRef) {
             }
         }
     });
+    let peer = (s
+        .req_parts()
+        .extensions
+        .get::<axum::extract::ConnectInfo<PeerAddr>>())
+    .map(|c| c.0.0.ip());
+    if let Some(Err((allowed, period))) = peer.map(|ip| crate::limits::open_session(&state, ip)) {
+        close_with(
+            &state,
+            &s,
+            None,
+            &messages::CONNECTION_RATE,
+            &[&allowed, &period],
+        );
+        return;
+    }
     let q = crate::extract::query_map(s.req_parts().uri.query());
     let text = |k: &str| q.get(k).map_or("", |v| v.trim()).to_owned();
     let caller = match state.tokens.authenticate(&text("auth-token")).await {
@@ -190,6 +212,7 @@ async fn connect(state: Shared, api: axum::Router, s: SocketRef) {
         closed: tokio::sync::watch::channel(false).0,
         synced: Mutex::new(HashMap::new()),
         market: Mutex::default(),
+        hub,
     });
     let (st, c) = (state.clone(), Arc::clone(&conn));
     s.on_disconnect(move || {
@@ -210,6 +233,16 @@ async fn connect(state: Shared, api: axum::Router, s: SocketRef) {
     ));
     tokio::spawn(keep_alive(state.clone(), s.clone(), Arc::clone(&conn)));
     tokio::spawn(stream_prices(state.clone(), s.clone(), Arc::clone(&conn)));
+    tokio::spawn(follow_user_messages(
+        state.clone(),
+        s.clone(),
+        Arc::clone(&conn),
+    ));
+    tokio::spawn(follow_disconnects(
+        state.clone(),
+        s.clone(),
+        Arc::clone(&conn),
+    ));
     tokio::spawn(follow_changes(state, s, Arc::clone(&conn)));
     ready.send_replace(Some(conn));
 }
@@ -244,6 +277,69 @@ fn emit_or_forget(
     }
     conn.forget(account, Some(instance));
     false
+}
+
+/// `disconnected` for every subscribed instance of an account whose broker session went
+/// (undeployed, deleted): the instance is forgotten, and the SDK subscribes again until the
+/// account is back.
+async fn follow_disconnects(state: Shared, s: SocketRef, conn: Arc<Connection>) {
+    let mut dropped = state.dropped_sessions();
+    let mut closed = conn.closed.subscribe();
+    loop {
+        let next = tokio::select! {
+            next = dropped.recv() => next,
+            _ = closed.wait_for(|c| *c) => return,
+        };
+        let gone: Vec<(String, u64)> = match next {
+            Ok(account) => (lock(&conn.subscribed).iter())
+                .filter(|(a, _)| **a == *account)
+                .cloned()
+                .collect(),
+            // Fell behind: check every subscribed account.
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => (lock(&conn.subscribed)
+                .iter())
+            .filter(|(a, _)| state.session(a).is_none())
+            .cloned()
+            .collect(),
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        };
+        for (account, instance) in gone {
+            if state.session(&account).is_some() {
+                continue; // deployed again meanwhile
+            }
+            let host = (lock(&conn.synced).get(&(account.clone(), instance)))
+                .map_or_else(|| HOST.to_owned(), |k| k.host.clone());
+            let _ = s.emit(
+                "synchronization",
+                &json!({"type": "disconnected", "accountId": account,
+                        "instanceIndex": instance, "host": host}),
+            );
+            conn.forget(&account, Some(instance));
+            if !lock(&conn.subscribed).iter().any(|(a, _)| *a == account) {
+                crate::limits::unsubscribe(&state, &conn.caller, &account);
+            }
+        }
+    }
+}
+
+/// The user's messages (`userMessage` events) as they are queued, while the socket lives.
+async fn follow_user_messages(state: Shared, s: SocketRef, conn: Arc<Connection>) {
+    let mut live = state.user_messages.live();
+    let mut closed = conn.closed.subscribe();
+    loop {
+        let next = tokio::select! {
+            next = live.recv() => next,
+            _ = closed.wait_for(|c| *c) => return,
+        };
+        match next {
+            Ok((user, message)) if *user == *conn.caller.user_id => {
+                let _ = s.emit("userMessage", &message);
+            }
+            // Missed ones stay readable by REST.
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
 }
 
 /// `status` for every subscribed instance while the socket lives, and the token checked

@@ -1,7 +1,7 @@
 //! Terminal synchronization: the `synchronize` answer's packets, then an `update` packet
 //! whenever the desk says the account changed.
 
-use super::{Connection, HOST, emit_sequenced};
+use super::{Connection, HOST, emit_sequenced, hashes};
 use crate::auth::Caller;
 use crate::client::{self, Terminal};
 use crate::error::ApiError;
@@ -179,6 +179,8 @@ pub(super) struct Synchronization {
     /// The times the history was read from.
     deals_from: Timestamp,
     orders_from: Timestamp,
+    /// The client's `specificationsHashes`, `positionsHashes` and `ordersHashes`.
+    offered: [Option<Value>; 3],
 }
 
 impl Synchronization {
@@ -223,6 +225,8 @@ impl Synchronization {
             history_orders: terminal.history_orders,
             deals_from,
             orders_from,
+            offered: ["specificationsHashes", "positionsHashes", "ordersHashes"]
+                .map(|k| req.get(k).cloned()),
         })
     }
 
@@ -248,26 +252,55 @@ impl Synchronization {
             history_orders,
         };
         lock(&conn.synced).insert((self.account.clone(), self.instance), known);
-        let packets = [
-            ("synchronizationStarted", json!({})),
+        // Each of specifications, positions and orders is sent unless the client holds it
+        // already: then `synchronizationStarted` names which of its hashes matched.
+        let mut started = json!({});
+        let mut state_packets = Vec::new();
+        let [specs, positions, orders] = [
             (
                 "specifications",
-                json!({ "specifications": self.specifications }),
+                json!(self.specifications),
+                hashes::SPECIFICATIONS,
             ),
-            (
-                "accountInformation",
-                json!({ "accountInformation": self.information.map_or(json!({}), |i| json!(i)) }),
-            ),
-            ("positions", json!({ "positions": self.positions })),
-            ("orders", json!({ "orders": self.orders })),
-            (
-                "historyOrders",
-                json!({ "historyOrders": self.history_orders }),
-            ),
-            ("deals", json!({ "deals": self.deals })),
-            ("orderSynchronizationFinished", json!({})),
-            ("dealSynchronizationFinished", json!({})),
+            ("positions", json!(self.positions), hashes::POSITIONS),
+            ("orders", json!(self.orders), hashes::ORDERS),
         ];
+        for ((kind, items, hashing), offered) in
+            [specs, positions, orders].into_iter().zip(&self.offered)
+        {
+            let list = items.as_array().map_or(&[][..], Vec::as_slice);
+            let hash = hashes::set_hash(hashing, list);
+            match hashes::offered_index(offered.as_ref(), hash.as_deref()) {
+                Some(i) => {
+                    let field = match kind {
+                        "specifications" => "specificationsHashIndex",
+                        "positions" => "positionsHashIndex",
+                        _ => "ordersHashIndex",
+                    };
+                    started[field] = json!(i);
+                }
+                None => state_packets.push((kind, json!({ kind: items }))),
+            }
+        }
+        let information = self.information.map_or(json!({}), |i| json!(i));
+        let mut packets = vec![("synchronizationStarted", started)];
+        let mut state_packets = state_packets.into_iter().peekable();
+        // Specifications before the account information, positions and orders after it.
+        if let Some(p) = state_packets.next_if(|(k, _)| *k == "specifications") {
+            packets.push(p);
+        }
+        packets.push((
+            "accountInformation",
+            json!({ "accountInformation": information }),
+        ));
+        packets.extend(state_packets);
+        // A long history goes in several packets, none over HISTORY_PACKET_ITEMS items.
+        packets.extend(
+            chunks(&self.history_orders).map(|c| ("historyOrders", json!({ "historyOrders": c }))),
+        );
+        packets.extend(chunks(&self.deals).map(|c| ("deals", json!({ "deals": c }))));
+        packets.push(("orderSynchronizationFinished", json!({})));
+        packets.push(("dealSynchronizationFinished", json!({})));
         for (kind, mut packet) in packets {
             let restart = kind == "synchronizationStarted";
             packet["type"] = json!(kind);
@@ -281,4 +314,14 @@ impl Synchronization {
             }
         }
     }
+}
+
+/// History items per `deals` or `historyOrders` packet of a synchronization.
+pub(super) const HISTORY_PACKET_ITEMS: usize = 1_000;
+
+/// `items` in packets of at most [`HISTORY_PACKET_ITEMS`]; one empty packet for none.
+fn chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+    let empty: &[T] = &[];
+    let none = items.is_empty().then_some(empty);
+    none.into_iter().chain(items.chunks(HISTORY_PACKET_ITEMS))
 }

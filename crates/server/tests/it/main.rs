@@ -4,5 +4,6 @@ mod limits;
 mod messages_doc;
 mod operations;
 mod rest;
+mod risk;
 mod support;
 mod tls;

@@ -1,0 +1,397 @@
+//! `drawbridge bench fanout`: quote fan-out to socket.io clients against a raw WebSocket
+//! broadcast of the same bytes.
+//!
+//! The full stack is a fresh in-process server (temporary data dir, streaming, subscription,
+//! connection and CPU limits raised out of reach) on a virtual clock that the benchmark moves
+//! `--clock-speed` times as fast as the wall clock from a Wednesday morning, so the simulated market is open and moves
+//! whatever the day. `--clients` demo accounts are provisioned through the REST API; each
+//! client is an in-repo Engine.IO 3 / Socket.IO client over a WebSocket (what the SDK's
+//! python-socketio 4.x speaks) that subscribes its own account and then quotes for the same
+//! [`SYMBOLS`] at `--interval-ms` (the server's shortest interval by default). Delivered
+//! `prices` packets are counted over a measured window after a warm-up.
+//!
+//! The floor is a bare tokio-tungstenite server broadcasting one recorded `prices` frame
+//! (the exact text a socket.io client received) to as many raw WebSocket clients, as fast as
+//! they read it (a bounded broadcast queue), on the same runtimes: servers on
+//! `--server-threads`, clients on `--client-threads`.
+//!
+//! `P4.fanout_vs_raw`: socket.io packets/s over raw packets/s. The socket.io side sends only
+//! when a price moved and its interval passed, so where the market (not the server) is the
+//! bound the ratio understates the stack: the lines before the figure show how many packets
+//! each client got per second and how often the quotes moved.
+
+use super::stack::{self, Ws};
+use super::{Bound, Figure, print_figures};
+use anyhow::{Context, anyhow, ensure};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::runtime::Runtime;
+use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Socket.io fan-out must deliver at least half the raw broadcast's packets per second.
+const FANOUT_VS_RAW_MIN_X: Bound = Bound::new(0.5, 1);
+/// The symbols every client subscribes.
+const SYMBOLS: [&str; 10] = [
+    "EURUSD", "GBPUSD", "USDJPY", "USDCHF", "USDCAD", "AUDUSD", "NZDUSD", "EURJPY", "GBPJPY",
+    "XAUUSD",
+];
+/// Where the virtual clock starts: a Wednesday morning, the market open.
+const CLOCK_START: &str = "2026-01-07T10:00:00Z";
+/// How often the benchmark moves the server's clock to the wall clock's pace.
+const CLOCK_STEP: Duration = Duration::from_millis(5);
+/// What a delivered `prices` packet starts with, on both sides.
+const PRICES_PREFIX: &str = r#"42["synchronization",{"type":"prices""#;
+/// Accounts provisioned at once.
+const PROVISION_CONCURRENCY: usize = 16;
+/// Sockets opened and subscribed at once.
+const CONNECT_CONCURRENCY: usize = 8;
+/// Each setup step (a request, a connection) must finish within this.
+const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Frames the raw broadcast queues ahead of its slowest reader.
+const RAW_QUEUE: usize = 256;
+/// Engine.IO 3 clients ping the server at most this far apart (its `pingInterval`).
+const PING_EVERY: Duration = Duration::from_secs(20);
+/// How long the server may take to stop, and a runtime to shut down.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Options of `drawbridge bench fanout`.
+#[derive(Debug, clap::Args)]
+pub(super) struct FanoutArgs {
+    /// Socket.io clients, each on its own demo account (and as many raw clients).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=5000))]
+    clients: u32,
+    /// Measured seconds of each side.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
+    duration_secs: u64,
+    /// Seconds of streaming before each measured window, not counted.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=600))]
+    warmup_secs: u64,
+    /// `intervalInMilliseconds` of the quote subscriptions (0: the server's shortest).
+    #[arg(long, default_value_t = 0)]
+    interval_ms: u64,
+    /// How many times faster than the wall clock the server's clock (and so the market) runs:
+    /// fast enough that prices move more often than the shortest interval.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    clock_speed: u32,
+    /// Worker threads of the runtime both servers run on.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+    server_threads: u32,
+    /// Worker threads of the runtime both client sets run on.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    client_threads: u32,
+}
+
+/// Starts the full stack, measures both sides, stops it (also when measuring failed), prints.
+pub(super) fn run(args: &FanoutArgs) -> anyhow::Result<()> {
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("DRAWBRIDGE_LOG") {
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    }
+    let server_rt = stack::runtime(args.server_threads, "fanout-server")?;
+    let client_rt = stack::runtime(args.client_threads, "fanout-client")?;
+    let dir = tempfile::tempdir().context("cannot create a temporary data dir")?;
+    let full = server_rt.block_on(stack::start_full(dir.path(), CLOCK_START))?;
+    let clock = server_rt.spawn(move_clock(full.state.clone(), args.clock_speed));
+    let measured = match full.first_token.clone() {
+        Some(token) => bench(&server_rt, &client_rt, full.addr, &token, args),
+        None => Err(anyhow!(
+            "the full stack made no admin token on a fresh data dir"
+        )),
+    };
+    clock.abort();
+    let stopped =
+        server_rt.block_on(async { tokio::time::timeout(STOP_TIMEOUT, full.stop()).await });
+    client_rt.shutdown_timeout(STOP_TIMEOUT);
+    server_rt.shutdown_timeout(STOP_TIMEOUT);
+    let figure = measured?;
+    ensure!(
+        stopped.is_ok(),
+        "the full stack did not stop within {} s",
+        STOP_TIMEOUT.as_secs()
+    );
+    print_figures(&[figure]);
+    Ok(())
+}
+
+/// Moves the server's virtual clock `speed` times as fast as the wall clock.
+async fn move_clock(state: drawbridge_server::state::Shared, speed: u32) {
+    let Some(clock) = state.virtual_clock.clone() else {
+        return;
+    };
+    let mut tick = tokio::time::interval(CLOCK_STEP);
+    let mut last = tokio::time::Instant::now();
+    loop {
+        tick.tick().await;
+        let now = tokio::time::Instant::now();
+        let ms = (now - last).as_millis() as u64;
+        clock.advance((ms * u64::from(speed)) as i64);
+        last += Duration::from_millis(ms);
+    }
+}
+
+fn bench(
+    server_rt: &Runtime,
+    client_rt: &Runtime,
+    addr: SocketAddr,
+    token: &str,
+    args: &FanoutArgs,
+) -> anyhow::Result<Figure> {
+    let accounts = client_rt.block_on(provision(addr, token, args.clients))?;
+    println!(
+        "{} demo accounts provisioned; each socket.io client subscribes quotes for {} symbols \
+         (interval {} ms asked), the server's clock at {}x; servers on {} threads, clients on {}; \
+         every side: {} s warm-up, {} s measured",
+        accounts.len(),
+        SYMBOLS.len(),
+        args.interval_ms,
+        args.clock_speed,
+        args.server_threads,
+        args.client_threads,
+        args.warmup_secs,
+        args.duration_secs
+    );
+    let sio = client_rt
+        .block_on(socketio_side(addr, token, &accounts, args))
+        .context("the socket.io side")?;
+    println!(
+        "socket.io: {:.0} prices packets/s ({:.1} per client per second, {} B each on average)",
+        sio.per_sec,
+        sio.per_sec / f64::from(args.clients),
+        sio.sample.len()
+    );
+    let listener = server_rt.block_on(TcpListener::bind("127.0.0.1:0"))?;
+    let raw_addr = listener.local_addr()?;
+    let (tx, _) = tokio::sync::broadcast::channel::<Message>(RAW_QUEUE);
+    let raw_server = server_rt.spawn(raw_serve(listener, tx.clone()));
+    let raw = client_rt.block_on(raw_side(raw_addr, tx.clone(), server_rt, &sio.sample, args));
+    raw_server.abort();
+    let raw = raw.context("the raw side")?;
+    println!("raw WebSocket broadcast of the same frame: {raw:.0} packets/s");
+    let ratio = sio.per_sec / raw;
+    println!("socket.io fan-out / raw broadcast = {ratio:.2}x");
+    Ok(Figure::at_least(
+        "P4.fanout_vs_raw",
+        ratio,
+        2,
+        "x",
+        FANOUT_VS_RAW_MIN_X,
+    ))
+}
+
+/// `n` demo accounts of the token's user, provisioned (deployed and connected) over REST.
+async fn provision(addr: SocketAddr, token: &str, n: u32) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::with_capacity(n as usize);
+    let mut tasks = JoinSet::new();
+    for i in 0..n {
+        if tasks.len() >= PROVISION_CONCURRENCY
+            && let Some(done) = tasks.join_next().await
+        {
+            ids.push(done??);
+        }
+        let token = token.to_owned();
+        tasks.spawn(async move {
+            let step = async {
+                let demo = json!({"balance": 10000, "leverage": 100});
+                let creds = stack::post(addr, &token, "/users/current/provisioning-profiles/default/mt5-demo-accounts", &demo).await?;
+                let account = json!({"login": creds["login"].as_str().map_or_else(|| creds["login"].to_string(), str::to_owned),
+                    "password": creds["password"], "server": creds["serverName"], "name": format!("fanout-{i}")});
+                let created = stack::post(addr, &token, "/users/current/accounts", &account).await?;
+                created["id"].as_str().map(str::to_owned).context("no account id")
+            };
+            tokio::time::timeout(STEP_TIMEOUT, step).await.context("provisioning timed out")?
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        ids.push(done??);
+    }
+    Ok(ids)
+}
+
+/// What the socket.io side measured: packets/s, and one packet's frame for the floor.
+struct Measured {
+    per_sec: f64,
+    sample: String,
+}
+
+/// Opens every client, lets them stream, and counts the packets of the measured window.
+async fn socketio_side(
+    addr: SocketAddr,
+    token: &str,
+    accounts: &[String],
+    args: &FanoutArgs,
+) -> anyhow::Result<Measured> {
+    let counted = Arc::new(AtomicU64::new(0));
+    let sample = Arc::new(std::sync::Mutex::new(None::<String>));
+    let mut opening = JoinSet::new();
+    let mut streaming = JoinSet::new();
+    for (i, account) in accounts.iter().enumerate() {
+        if opening.len() >= CONNECT_CONCURRENCY
+            && let Some(done) = opening.join_next().await
+        {
+            streaming.spawn(done??);
+        }
+        let (token, account) = (token.to_owned(), account.clone());
+        let (counted, sample, interval) =
+            (Arc::clone(&counted), Arc::clone(&sample), args.interval_ms);
+        opening.spawn(async move {
+            let ws = tokio::time::timeout(
+                STEP_TIMEOUT,
+                open_subscribed(addr, &token, i, &account, interval),
+            )
+            .await
+            .context("opening a socket.io client timed out")??;
+            anyhow::Ok(read_prices(ws, counted, Some(sample)))
+        });
+    }
+    while let Some(done) = opening.join_next().await {
+        streaming.spawn(done??);
+    }
+    let per_sec = window(&counted, args).await;
+    streaming.abort_all();
+    let sample = sample.lock().map_err(|_| anyhow!("poisoned"))?.clone();
+    let sample = sample.context("no socket.io client received a prices packet")?;
+    Ok(Measured { per_sec, sample })
+}
+
+/// Warm-up, then the counter's growth per second over the measured window.
+async fn window(counted: &AtomicU64, args: &FanoutArgs) -> f64 {
+    tokio::time::sleep(Duration::from_secs(args.warmup_secs)).await;
+    let (start, at) = (counted.load(Ordering::Relaxed), tokio::time::Instant::now());
+    tokio::time::sleep(Duration::from_secs(args.duration_secs)).await;
+    let n = counted.load(Ordering::Relaxed) - start;
+    n as f64 / at.elapsed().as_secs_f64()
+}
+
+/// A socket.io client (Engine.IO 3 over a WebSocket) that subscribed `account` (instance 0)
+/// and quotes for every symbol, each request answered.
+async fn open_subscribed(
+    addr: SocketAddr,
+    token: &str,
+    i: usize,
+    account: &str,
+    interval_ms: u64,
+) -> anyhow::Result<Ws> {
+    let mut ws = stack::connect(addr, token, &format!("0.{i}")).await?;
+    let mut requests = vec![
+        json!({"type": "subscribe", "accountId": account, "requestId": "s", "instanceIndex": 0}),
+    ];
+    requests.extend(SYMBOLS.iter().map(|symbol| {
+        json!({"type": "subscribeToMarketData", "accountId": account, "requestId": symbol,
+               "instanceIndex": 0, "symbol": symbol,
+               "subscriptions": [{"type": "quotes", "intervalInMilliseconds": interval_ms}]})
+    }));
+    for request in &requests {
+        stack::request(&mut ws, request).await?;
+    }
+    Ok(ws)
+}
+
+/// Counts the `prices` packets a client receives (keeping the first as `sample`), pinging
+/// as an Engine.IO 3 client must.
+async fn read_prices(
+    mut ws: Ws,
+    counted: Arc<AtomicU64>,
+    sample: Option<Arc<std::sync::Mutex<Option<String>>>>,
+) {
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            frame = ws.next() => {
+                let Some(Ok(frame)) = frame else { return };
+                if let Message::Text(text) = frame
+                    && text.starts_with(PRICES_PREFIX)
+                {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                    if let Some(sample) = &sample
+                        && let Ok(mut kept) = sample.lock()
+                        && kept.is_none()
+                    {
+                        *kept = Some(text.to_string());
+                    }
+                }
+            }
+            _ = ping.tick() => {
+                if ws.send(Message::text("2")).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The bare server: every accepted WebSocket gets every broadcast frame.
+async fn raw_serve(listener: TcpListener, tx: tokio::sync::broadcast::Sender<Message>) {
+    while let Ok((stream, _)) = listener.accept().await {
+        let mut rx = tx.subscribe();
+        tokio::spawn(async move {
+            let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                return;
+            };
+            loop {
+                match rx.recv().await {
+                    Ok(frame) => {
+                        if ws.send(frame).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+    }
+}
+
+/// Opens as many raw clients, broadcasts `frame` as fast as the slowest reader allows, and
+/// counts the frames delivered in the measured window.
+async fn raw_side(
+    addr: SocketAddr,
+    tx: tokio::sync::broadcast::Sender<Message>,
+    server_rt: &Runtime,
+    frame: &str,
+    args: &FanoutArgs,
+) -> anyhow::Result<f64> {
+    let counted = Arc::new(AtomicU64::new(0));
+    let mut clients = JoinSet::new();
+    for _ in 0..args.clients {
+        let (ws, _) = tokio::time::timeout(
+            STEP_TIMEOUT,
+            tokio_tungstenite::connect_async(format!("ws://{addr}/")),
+        )
+        .await
+        .context("opening a raw client timed out")??;
+        clients.spawn(read_prices(ws, Arc::clone(&counted), None));
+    }
+    // Every client is subscribed once the server holds as many receivers.
+    let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+    while tx.receiver_count() < args.clients as usize {
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the raw server did not accept every client"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let frame = Message::text(frame.to_owned());
+    let broadcaster = server_rt.spawn(async move {
+        loop {
+            if tx.len() >= RAW_QUEUE / 2 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                continue;
+            }
+            if tx.send(frame.clone()).is_err() {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    });
+    let per_sec = window(&counted, args).await;
+    broadcaster.abort();
+    clients.abort_all();
+    Ok(per_sec)
+}

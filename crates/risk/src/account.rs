@@ -1,0 +1,165 @@
+//! [`AccountRisk`]: everything risk keeps hot for one account — its last snapshot, the chart
+//! hour in progress, its trackers and its rule set — behind one `apply`.
+
+use crate::chart::ChartState;
+use crate::input::{Input, Output, Snapshot, TrackerKey};
+use crate::rules::{RuleEvent, RuleSpec, RuleState};
+use crate::state::{Context, TrackerState};
+use crate::tracker::{BreachAction, TrackerSpec};
+use drawbridge_model::ServerZone;
+
+/// One tracker of an account: the caller's key, its compiled definition and its state.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrackerSlot {
+    pub key: TrackerKey,
+    pub spec: TrackerSpec,
+    pub state: TrackerState,
+}
+
+/// Whether a trade may go through after the account's breaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exposure {
+    /// Opens or adds to a position, or places a pending order that would.
+    Increases,
+    /// Closes or reduces a position, or cancels an order.
+    Reduces,
+}
+
+/// The account's risk state. Plain data: `Send`, no locks, no I/O; a shard task owns many.
+#[derive(Clone, Debug)]
+pub struct AccountRisk {
+    zone: ServerZone,
+    last: Option<Snapshot>,
+    chart: ChartState,
+    trackers: Vec<TrackerSlot>,
+    rules: Option<Box<(RuleSpec, RuleState)>>,
+    halted: Option<BreachAction>,
+    rule_events: Vec<RuleEvent>,
+}
+
+impl AccountRisk {
+    pub fn new(zone: ServerZone) -> Self {
+        Self {
+            zone,
+            last: None,
+            chart: ChartState::default(),
+            trackers: Vec::new(),
+            rules: None,
+            halted: None,
+            rule_events: Vec::new(),
+        }
+    }
+
+    /// Resumes with the last known snapshot and chart hour (from the store).
+    pub fn resume(zone: ServerZone, last: Option<Snapshot>, chart: ChartState) -> Self {
+        Self {
+            last,
+            chart,
+            ..Self::new(zone)
+        }
+    }
+
+    pub fn zone(&self) -> ServerZone {
+        self.zone
+    }
+
+    pub fn last(&self) -> Option<Snapshot> {
+        self.last
+    }
+
+    pub fn chart(&self) -> &ChartState {
+        &self.chart
+    }
+
+    /// Adds (or replaces) a tracker with a fresh state; it starts at its window's start.
+    pub fn add_tracker(&mut self, key: TrackerKey, spec: TrackerSpec) {
+        self.add_tracker_state(key, spec, TrackerState::new());
+    }
+
+    /// Adds (or replaces) a tracker resuming from a persisted state.
+    pub fn add_tracker_state(&mut self, key: TrackerKey, spec: TrackerSpec, state: TrackerState) {
+        self.trackers.retain(|t| t.key != key);
+        self.trackers.push(TrackerSlot { key, spec, state });
+    }
+
+    pub fn remove_tracker(&mut self, key: TrackerKey) -> bool {
+        let before = self.trackers.len();
+        self.trackers.retain(|t| t.key != key);
+        self.trackers.len() != before
+    }
+
+    pub fn tracker(&self, key: TrackerKey) -> Option<&TrackerSlot> {
+        self.trackers.iter().find(|t| t.key == key)
+    }
+
+    pub fn trackers(&self) -> &[TrackerSlot] {
+        &self.trackers
+    }
+
+    /// Attaches a rule set (replacing any); it starts at the next input.
+    pub fn set_rules(&mut self, spec: RuleSpec) {
+        self.rules = Some(Box::new((spec, RuleState::new())));
+    }
+
+    pub fn rules(&self) -> Option<&(RuleSpec, RuleState)> {
+        self.rules.as_deref()
+    }
+
+    /// The action that halted the account, if one did.
+    pub fn halted(&self) -> Option<BreachAction> {
+        self.halted
+    }
+
+    /// Lifts a halt (an operator's decision, e.g. a reset challenge).
+    pub fn lift_halt(&mut self) {
+        self.halted = None;
+    }
+
+    /// Whether a trade is allowed: after a halt only exposure-reducing trades are.
+    pub fn permits(&self, exposure: Exposure) -> bool {
+        self.halted.is_none() || exposure == Exposure::Reduces
+    }
+
+    /// Feeds one input to the chart, every tracker and the rules; outputs go to `out`.
+    pub fn apply(&mut self, input: &Input, out: &mut Vec<Output>) {
+        let input = match self.last {
+            Some(last) if input.time() < last.time => input.at(last.time),
+            _ => *input,
+        };
+        let t = input.time();
+        if let Some(done) = self.chart.apply(self.zone, t, input.after()) {
+            out.push(Output::ChartItemCompleted(done));
+        }
+        let from = out.len();
+        for slot in &mut self.trackers {
+            let cx = Context {
+                key: slot.key,
+                spec: &slot.spec,
+                zone: self.zone,
+                last: self.last,
+            };
+            slot.state.apply(&cx, &input, out);
+        }
+        for o in &out[from..] {
+            if let Output::Breach(b) = o
+                && b.action.halts()
+            {
+                self.halted.get_or_insert(b.action);
+            }
+        }
+        if let Some(rules) = &mut self.rules {
+            let (spec, state) = &mut **rules;
+            self.rule_events.clear();
+            state.apply(spec, self.last, &input, &mut self.rule_events);
+            for e in self.rule_events.drain(..) {
+                if e.action.halts() {
+                    self.halted.get_or_insert(e.action);
+                }
+                out.push(Output::Rule(e));
+            }
+        }
+        if let Some(after) = input.after() {
+            self.last = Some(after);
+        }
+    }
+}

@@ -1,0 +1,427 @@
+//! The risk management REST API (MetaApi `risk-management-api-v1`), as the official SDK's
+//! `EquityTrackingClient` calls it: trackers per account, period statistics and the equity
+//! chart (tracker events are in [`super::events`]). Every account route needs
+//! `riskManagementApiEnabled` on the account (ForbiddenError otherwise).
+
+use super::{AccountKey, Command, TrackerMeta};
+use crate::auth::{Caller, random_hex};
+use crate::client::desk_error;
+use crate::directory::Entry;
+use crate::error::{ApiError, FieldError, Kind};
+use crate::extract::{JsonObject, count_param, query_map};
+use crate::messages;
+use crate::openapi::{Field, Kind as K, opt};
+use crate::provisioning::owned_entry;
+use crate::state::Shared;
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use drawbridge_broker::broker::AccountRef;
+use drawbridge_model::{ServerZone, Timestamp};
+use drawbridge_risk::{
+    EquityChartItem, NewTracker, PeriodStatistics, Tracker, TrackerId, TrackerUpdate,
+};
+use drawbridge_store::{StoreError, TrackerRow};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Most periods one statistics request answers.
+const STATISTICS_LIMIT_MAX: usize = 1_000;
+const MS_PER_HOUR: i64 = 3_600_000;
+pub const STATISTICS_QUERY: &[Field] = &[
+    opt(
+        "startTime",
+        K::String,
+        "Periods started at or before this time (ISO-8601 or broker time; default now), newest first",
+    ),
+    opt("limit", K::Integer, "Periods to answer (default 1)"),
+    opt(
+        "realTime",
+        K::Boolean,
+        "Accepted; the current period is always live",
+    ),
+];
+
+pub const CHART_QUERY: &[Field] = &[
+    opt(
+        "startTime",
+        K::String,
+        "From this broker time (YYYY-MM-DD HH:mm:ss[.SSS])",
+    ),
+    opt("endTime", K::String, "Up to this broker time"),
+    opt(
+        "realTime",
+        K::Boolean,
+        "Accepted; the hour in progress is always included",
+    ),
+];
+
+/// The caller's account, with the risk management API enabled.
+async fn enabled(state: &Shared, caller: &Caller, id: &str) -> Result<Arc<Entry>, ApiError> {
+    let entry = owned_entry(state, caller, id).await?;
+    if !entry.doc.risk_management_api_enabled {
+        return Err(ApiError::forbidden(&messages::RISK_API_DISABLED, &[&id]));
+    }
+    Ok(entry)
+}
+
+/// The account's broker account and trade-server time zone.
+async fn locate(state: &Shared, entry: &Entry) -> Result<AccountKey, ApiError> {
+    let server = entry.doc.server.clone();
+    let login = entry.doc.login.parse::<u64>().ok();
+    let found = state
+        .desk
+        .read(move |b| {
+            let i = b.server_index(&server)?;
+            let e = &b.server(i).engine;
+            let login = login?;
+            e.find_login(login)?;
+            Some((AccountRef { server: i, login }, e.config().zone))
+        })
+        .await
+        .map_err(desk_error)?;
+    let (aref, zone) = found.ok_or_else(|| {
+        ApiError::of(
+            Kind::Validation,
+            &messages::ACCOUNT_NOT_CONNECTED,
+            &[&entry.row.id],
+        )
+    })?;
+    Ok(AccountKey {
+        id: Arc::from(entry.row.id.as_str()),
+        user_id: Arc::from(entry.row.user_id.as_str()),
+        aref,
+        zone,
+    })
+}
+
+/// The account's tracker `tracker_id`, or NotFound.
+async fn tracker_row(
+    state: &Shared,
+    account_id: &str,
+    tracker_id: &str,
+) -> Result<TrackerRow, ApiError> {
+    state
+        .store
+        .tracker(tracker_id)
+        .await?
+        .filter(|t| t.account_id == account_id)
+        .ok_or_else(|| ApiError::not_found(&messages::RISK_TRACKER_NOT_FOUND, &[&tracker_id]))
+}
+
+fn tracker_of(row: TrackerRow) -> Result<Tracker, ApiError> {
+    let tracker: NewTracker = serde_json::from_str(&row.doc).map_err(ApiError::internal)?;
+    Ok(Tracker {
+        id: row.id,
+        tracker,
+    })
+}
+
+fn field_errors(errors: Vec<drawbridge_risk::FieldError>) -> ApiError {
+    ApiError::fields(
+        errors
+            .into_iter()
+            .map(|e| FieldError::invalid(e.field, None, &e.message))
+            .collect(),
+    )
+}
+
+fn name_taken(account_id: &str, name: &str) -> ApiError {
+    ApiError::of(
+        Kind::Conflict,
+        &messages::RISK_TRACKER_NAME_TAKEN,
+        &[&account_id, &name],
+    )
+}
+
+/// `POST /users/current/accounts/:id/trackers`
+pub async fn create_tracker(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> Result<Json<TrackerId>, ApiError> {
+    caller.require_write()?;
+    let entry = enabled(&state, &caller, &id).await?;
+    let new: NewTracker = serde_json::from_value(Value::Object(body))
+        .map_err(|e| ApiError::field(FieldError::invalid("tracker", None, &e.to_string())))?;
+    let account = locate(&state, &entry).await?;
+    let now = state.now();
+    let spec = new.validate(account.zone, now).map_err(field_errors)?;
+    let row = TrackerRow {
+        id: random_hex(16),
+        account_id: id.clone(),
+        user_id: entry.row.user_id.clone(),
+        name: new.name.clone(),
+        doc: serde_json::to_string(&new).map_err(ApiError::internal)?,
+        created: now,
+        state: None,
+    };
+    match state.store.create_tracker(&row).await {
+        Err(StoreError::Conflict(_)) => return Err(name_taken(&id, &new.name)),
+        other => other?,
+    }
+    let tracker = TrackerMeta {
+        id: Arc::from(row.id.as_str()),
+        name: row.name,
+        period: spec.period,
+        spec,
+    };
+    state
+        .risk
+        .ask(|reply| Command::Track {
+            account,
+            tracker,
+            reply,
+        })
+        .await?;
+    Ok(Json(TrackerId { id: row.id }))
+}
+
+/// `GET /users/current/accounts/:id/trackers`
+pub async fn trackers(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Tracker>>, ApiError> {
+    enabled(&state, &caller, &id).await?;
+    let rows = state.store.trackers_of(&id).await?;
+    Ok(Json(
+        rows.into_iter().map(tracker_of).collect::<Result<_, _>>()?,
+    ))
+}
+
+/// `GET /users/current/accounts/:id/trackers/:trackerId`
+pub async fn tracker(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((id, tracker_id)): Path<(String, String)>,
+) -> Result<Json<Tracker>, ApiError> {
+    enabled(&state, &caller, &id).await?;
+    Ok(Json(tracker_of(
+        tracker_row(&state, &id, &tracker_id).await?,
+    )?))
+}
+
+/// `GET /users/current/accounts/:id/trackers/name/:name`
+pub async fn tracker_by_name(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((id, name)): Path<(String, String)>,
+) -> Result<Json<Tracker>, ApiError> {
+    enabled(&state, &caller, &id).await?;
+    let row = (state.store.trackers_of(&id).await?)
+        .into_iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| ApiError::not_found(&messages::RISK_TRACKER_NOT_FOUND, &[&name]))?;
+    Ok(Json(tracker_of(row)?))
+}
+
+/// `PUT /users/current/accounts/:id/trackers/:trackerId`: renames it.
+pub async fn update_tracker(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((id, tracker_id)): Path<(String, String)>,
+    JsonObject(body): JsonObject,
+) -> Result<StatusCode, ApiError> {
+    caller.require_write()?;
+    enabled(&state, &caller, &id).await?;
+    let update: TrackerUpdate = serde_json::from_value(Value::Object(body))
+        .map_err(|e| ApiError::field(FieldError::invalid("name", None, &e.to_string())))?;
+    update.validate().map_err(field_errors)?;
+    let row = tracker_row(&state, &id, &tracker_id).await?;
+    let mut doc: NewTracker = serde_json::from_str(&row.doc).map_err(ApiError::internal)?;
+    doc.name = update.name.clone();
+    let doc = serde_json::to_string(&doc).map_err(ApiError::internal)?;
+    match state
+        .store
+        .rename_tracker(&tracker_id, &update.name, &doc)
+        .await
+    {
+        Err(StoreError::Conflict(_)) => return Err(name_taken(&id, &update.name)),
+        Ok(false) => {
+            return Err(ApiError::not_found(
+                &messages::RISK_TRACKER_NOT_FOUND,
+                &[&tracker_id],
+            ));
+        }
+        other => other?,
+    };
+    state
+        .risk
+        .tell(Command::Rename {
+            account_id: Arc::from(id.as_str()),
+            tracker_id: Arc::from(tracker_id.as_str()),
+            name: update.name,
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /users/current/accounts/:id/trackers/:trackerId`
+pub async fn delete_tracker(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((id, tracker_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_write()?;
+    enabled(&state, &caller, &id).await?;
+    tracker_row(&state, &id, &tracker_id).await?;
+    state.store.delete_tracker(&tracker_id).await?;
+    state
+        .risk
+        .ask(|reply| Command::Untrack {
+            account_id: Arc::from(id.as_str()),
+            tracker_id: Arc::from(tracker_id.as_str()),
+            reply,
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn flag(q: &HashMap<String, String>, key: &str, problems: &mut Vec<FieldError>) {
+    if let Some(v) = q.get(key).filter(|v| !v.is_empty())
+        && !matches!(v.as_str(), "true" | "false" | "True" | "False" | "1" | "0")
+    {
+        problems.push(FieldError::invalid(
+            key,
+            Some(json!(v)),
+            "must be true or false",
+        ));
+    }
+}
+
+/// A time query parameter: ISO-8601, or broker time in the account's zone.
+fn instant(
+    q: &HashMap<String, String>,
+    key: &str,
+    zone: ServerZone,
+    problems: &mut Vec<FieldError>,
+) -> Option<Timestamp> {
+    let raw = q.get(key).filter(|v| !v.is_empty())?;
+    let t = Timestamp::parse_iso(raw)
+        .ok()
+        .or_else(|| zone.parse_broker_time(raw).ok());
+    if t.is_none() {
+        problems.push(FieldError::invalid(
+            key,
+            Some(json!(raw)),
+            "must be an ISO-8601 time or a broker time YYYY-MM-DD HH:mm:ss.SSS",
+        ));
+    }
+    t
+}
+
+/// `GET /users/current/accounts/:id/trackers/:trackerId/statistics`: the periods started at
+/// or before `startTime`, newest first (the current one included), `limit` of them.
+pub async fn statistics(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((id, tracker_id)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<PeriodStatistics>>, ApiError> {
+    let entry = enabled(&state, &caller, &id).await?;
+    tracker_row(&state, &id, &tracker_id).await?;
+    let account = locate(&state, &entry).await?;
+    let q = query_map(raw.as_deref());
+    let mut problems = Vec::new();
+    let at = instant(&q, "startTime", account.zone, &mut problems).unwrap_or_else(|| state.now());
+    let limit = count_param(
+        "limit",
+        q.get("limit").map(String::as_str),
+        STATISTICS_LIMIT_MAX,
+        &mut problems,
+    )
+    .unwrap_or(1)
+    .max(1);
+    flag(&q, "realTime", &mut problems);
+    if !problems.is_empty() {
+        return Err(ApiError::fields(problems));
+    }
+    let current = state
+        .risk
+        .ask(|reply| Command::Current {
+            account_id: Arc::clone(&account.id),
+            tracker_id: Arc::from(tracker_id.as_str()),
+            reply,
+        })
+        .await?;
+    let mut periods = Vec::new();
+    if let Some((stats, period, zone)) = current
+        && stats.span.start <= at
+    {
+        periods.push(PeriodStatistics::new(&stats, period, zone));
+    }
+    let rest = u32::try_from(limit).unwrap_or(u32::MAX);
+    for r in state.store.risk_periods(&tracker_id, at, rest).await? {
+        let p: PeriodStatistics = serde_json::from_str(&r.doc).map_err(ApiError::internal)?;
+        // A period that completed after the engine answered is stored and current at once.
+        if periods
+            .iter()
+            .all(|c| c.start_broker_time != p.start_broker_time)
+        {
+            periods.push(p);
+        }
+    }
+    periods.truncate(limit);
+    Ok(Json(periods))
+}
+
+/// `GET /users/current/accounts/:id/equity-chart`: hourly items from `startTime` to
+/// `endTime` (broker times), oldest first, the hour in progress included.
+pub async fn equity_chart(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<EquityChartItem>>, ApiError> {
+    let entry = enabled(&state, &caller, &id).await?;
+    let account = locate(&state, &entry).await?;
+    let q = query_map(raw.as_deref());
+    let mut problems = Vec::new();
+    let zone = account.zone;
+    let from = instant(&q, "startTime", zone, &mut problems).unwrap_or(Timestamp(0));
+    let to = instant(&q, "endTime", zone, &mut problems).unwrap_or(Timestamp(i64::MAX));
+    flag(&q, "realTime", &mut problems);
+    flag(&q, "fillSkips", &mut problems);
+    if !problems.is_empty() {
+        return Err(ApiError::fields(problems));
+    }
+    // The chart starts when the account is first followed.
+    state
+        .risk
+        .ask(|reply| Command::Follow {
+            account: account.clone(),
+            reply,
+        })
+        .await?;
+    let current = state
+        .risk
+        .ask(|reply| Command::Chart {
+            account_id: Arc::clone(&account.id),
+            reply,
+        })
+        .await?;
+    // An hour overlaps the range when it ends after `from` and starts by `to`.
+    let since = Timestamp(from.millis().saturating_sub(MS_PER_HOUR - 1));
+    let mut items = Vec::new();
+    for r in state.store.risk_chart(&id, since, to).await? {
+        let item: EquityChartItem = serde_json::from_str(&r.doc).map_err(ApiError::internal)?;
+        items.push(item);
+    }
+    if let Some((item, zone)) = current
+        && item.end > from
+        && item.start <= to
+    {
+        let live = EquityChartItem::new(&item, zone);
+        // An hour that completed after the engine answered is stored already.
+        if items
+            .iter()
+            .all(|i| i.start_broker_time != live.start_broker_time)
+        {
+            items.push(live);
+        }
+    }
+    Ok(Json(items))
+}

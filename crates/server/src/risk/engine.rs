@@ -1,0 +1,548 @@
+//! The risk engine task: one owner of every followed account's `AccountRisk`.
+//!
+//! Feed. The desk announces the accounts whose balance, equity or history moved
+//! ([`Desk::moves`]); the engine keeps the followed ones (one hash lookup per announced
+//! account) and reads them in one desk read: balance, equity, and the deals booked since the
+//! account's deal cursor. Deals become `Trade` / `BalanceOperation` inputs (the account
+//! after each is rebuilt backwards from the current balance and equity), then one `Sample`.
+//! Cost per account change: that lookup, `O(new deals)` in the read, one `apply` over the
+//! account's trackers, and one deadline update (`O(log n)`). Nothing sweeps the accounts that
+//! did not move.
+//!
+//! Time. Each account has one deadline: the earliest end of its chart hour or of a tracker's
+//! period (or a tracker window's start). A timer pops the due ones and feeds them a `Clock`
+//! input, so periods and hours close on time without ticks.
+//!
+//! Durability. Events, completed periods and chart hours are written (with the states of
+//! everything touched) before the events are published to waiters or acted on; other state
+//! changes are written at most [`FLUSH_EVERY`] later. At start everything is restored from the
+//! store and the deals booked since each account's cursor are fed first, so statistics resume
+//! where they were (a restart loses at most the last second of maxima).
+//!
+//! Parts: `feed` (what a desk read sees, and its inputs), `restore` (start), `closeout`
+//! (the close-and-halt action).
+
+use super::persist::{AccountSaved, TrackerSaved};
+use super::{AccountKey, Command, Shared, TrackerMeta};
+use crate::desk::Desk;
+use drawbridge_broker::broker::AccountRef;
+use drawbridge_model::{SharedClock, Timestamp};
+use drawbridge_risk::wire::EventNames;
+use drawbridge_risk::{
+    AccountRisk, BreachAction, EquityChartItem, Input, Output, Period, PeriodStatistics,
+    TrackerEvent, TrackerKey,
+};
+use drawbridge_store::{RiskRecord, RiskWrite, Store, StoreError, TrackerEventRow};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+mod closeout;
+mod feed;
+mod restore;
+
+use closeout::close_out;
+use feed::{inputs, read};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+
+/// How often due deadlines are looked for.
+const CLOCK_EVERY: Duration = Duration::from_millis(200);
+/// How long a state change may wait before it is written.
+pub(super) const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// Deal cursor of an account followed from now on: its past deals are not fed.
+const FROM_NOW: usize = usize::MAX;
+/// Move announcements merged into one desk read at most.
+const MOVES_MERGED_MAX: usize = 64;
+
+struct Tracked {
+    key: TrackerKey,
+    id: Arc<str>,
+    name: String,
+    period: Period,
+    dirty: bool,
+}
+
+struct Followed {
+    key: AccountKey,
+    risk: AccountRisk,
+    trackers: Vec<Tracked>,
+    next_key: TrackerKey,
+    deals: usize,
+    halted: bool,
+    deadline: Option<Timestamp>,
+    dirty: bool,
+}
+
+impl Followed {
+    fn new(key: AccountKey, risk: AccountRisk, deals: usize) -> Self {
+        Self {
+            key,
+            risk,
+            trackers: Vec::new(),
+            next_key: 0,
+            deals,
+            halted: false,
+            deadline: None,
+            dirty: false,
+        }
+    }
+
+    fn track(&mut self, t: &TrackerMeta, state: drawbridge_risk::TrackerState) {
+        let key = self.next_key;
+        self.next_key += 1;
+        self.risk.add_tracker_state(key, t.spec, state);
+        self.trackers.push(Tracked {
+            key,
+            id: Arc::clone(&t.id),
+            name: t.name.clone(),
+            period: t.period,
+            dirty: true,
+        });
+    }
+
+    fn tracked(&self, id: &str) -> Option<&Tracked> {
+        self.trackers.iter().find(|t| &*t.id == id)
+    }
+
+    /// The earliest boundary after `now`: the chart hour's end, a period's end, a window's
+    /// start.
+    fn next_deadline(&self, now: Timestamp) -> Option<Timestamp> {
+        let chart = self.risk.chart().current().map(|c| c.end);
+        let trackers = self
+            .risk
+            .trackers()
+            .iter()
+            .filter_map(|slot| match slot.state.current() {
+                Some(stats) => stats.span.end,
+                None if slot.state.is_completed() => None,
+                None => Some(slot.spec.window.start),
+            });
+        chart.into_iter().chain(trackers).filter(|t| *t > now).min()
+    }
+}
+
+/// What the engine will write next, and what waits for that write.
+#[derive(Default)]
+struct Sink {
+    write: RiskWrite,
+    /// Accounts whose state changed since the last write.
+    dirty: Vec<Arc<str>>,
+    /// Accounts to close out once their event is durable.
+    closeouts: Vec<AccountRef>,
+}
+
+impl Sink {
+    fn has_results(&self) -> bool {
+        !(self.write.events.is_empty()
+            && self.write.periods.is_empty()
+            && self.write.chart.is_empty())
+    }
+
+    /// Puts back a write that failed, ahead of what came since.
+    fn restore(&mut self, mut failed: RiskWrite) {
+        let later = std::mem::take(&mut self.write);
+        failed.events.extend(later.events);
+        failed.periods.extend(later.periods);
+        failed.chart.extend(later.chart);
+        failed.tracker_states.extend(later.tracker_states);
+        failed.account_states.extend(later.account_states);
+        self.write = failed;
+    }
+}
+
+struct Engine {
+    desk: Desk,
+    store: Arc<dyn Store>,
+    clock: SharedClock,
+    shared: Arc<Shared>,
+    accounts: HashMap<Arc<str>, Followed>,
+    by_ref: HashMap<AccountRef, Arc<str>>,
+    deadlines: BTreeSet<(Timestamp, Arc<str>)>,
+    sink: Sink,
+    out: Vec<Output>,
+}
+
+/// Restores the engine from the store and spawns its task.
+pub(super) async fn start(
+    desk: Desk,
+    store: Arc<dyn Store>,
+    clock: SharedClock,
+    shared: Arc<Shared>,
+    rx: mpsc::Receiver<Command>,
+) -> Result<(), StoreError> {
+    // Subscribed before restoring: no move between the restore and the task is missed.
+    let moves = desk.moves();
+    let mut engine = Engine {
+        desk,
+        store,
+        clock,
+        shared,
+        accounts: HashMap::new(),
+        by_ref: HashMap::new(),
+        deadlines: BTreeSet::new(),
+        sink: Sink::default(),
+        out: Vec::new(),
+    };
+    engine.restore().await?;
+    tokio::spawn(engine.run(rx, moves));
+    Ok(())
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+impl Engine {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Command>,
+        mut moves: tokio::sync::broadcast::Receiver<crate::desk::Changes>,
+    ) {
+        let mut clock = tokio::time::interval(CLOCK_EVERY);
+        clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut flush = tokio::time::interval(FLUSH_EVERY);
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                command = rx.recv() => {
+                    let Some(command) = command else { break };
+                    self.command(command).await;
+                }
+                moved = moves.recv() => {
+                    let ids = match moved {
+                        Ok(first) => self.moved(first, &mut moves),
+                        // Announcements were lost: read everyone once.
+                        Err(RecvError::Lagged(_)) => self.accounts.keys().cloned().collect(),
+                        Err(RecvError::Closed) => break,
+                    };
+                    self.feed(ids).await;
+                }
+                _ = clock.tick() => self.clock_due().await,
+                _ = flush.tick() => self.flush().await,
+            }
+        }
+        self.flush().await;
+    }
+
+    /// The followed accounts of one announcement and of those queued behind it.
+    fn moved(
+        &self,
+        first: crate::desk::Changes,
+        moves: &mut tokio::sync::broadcast::Receiver<crate::desk::Changes>,
+    ) -> Vec<Arc<str>> {
+        let mut ids: Vec<Arc<str>> = Vec::new();
+        let mut batch = Some(first);
+        let mut merged = 0;
+        while let Some(refs) = batch.take() {
+            ids.extend(refs.iter().filter_map(|r| self.by_ref.get(r).cloned()));
+            merged += 1;
+            if merged < MOVES_MERGED_MAX {
+                batch = moves.try_recv().ok();
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    async fn command(&mut self, command: Command) {
+        match command {
+            Command::Follow { account, reply } => {
+                if !self.accounts.contains_key(&account.id) {
+                    let id = self.follow(account);
+                    self.feed(vec![id]).await;
+                }
+                let _ = reply.send(());
+            }
+            Command::Forget { account_id } => self.forget(&account_id),
+            Command::Track {
+                account,
+                tracker,
+                reply,
+            } => {
+                let id = self.follow(account);
+                if let Some(f) = self.accounts.get_mut(&id) {
+                    f.track(&tracker, drawbridge_risk::TrackerState::new());
+                }
+                self.feed(vec![id]).await;
+                let _ = reply.send(());
+            }
+            Command::Untrack {
+                account_id,
+                tracker_id,
+                reply,
+            } => {
+                if let Some(f) = self.accounts.get_mut(&account_id)
+                    && let Some(key) = f.tracked(&tracker_id).map(|t| t.key)
+                {
+                    f.risk.remove_tracker(key);
+                    f.trackers.retain(|t| t.key != key);
+                }
+                let _ = reply.send(());
+            }
+            Command::Rename {
+                account_id,
+                tracker_id,
+                name,
+            } => {
+                if let Some(f) = self.accounts.get_mut(&account_id)
+                    && let Some(t) = f.trackers.iter_mut().find(|t| t.id == tracker_id)
+                {
+                    t.name = name;
+                }
+            }
+            Command::Current {
+                account_id,
+                tracker_id,
+                reply,
+            } => {
+                let current = self.accounts.get(&account_id).and_then(|f| {
+                    let t = f.tracked(&tracker_id)?;
+                    let stats = *f.risk.tracker(t.key)?.state.current()?;
+                    Some((stats, t.period, f.key.zone))
+                });
+                let _ = reply.send(current);
+            }
+            Command::Chart { account_id, reply } => {
+                let current = self
+                    .accounts
+                    .get(&account_id)
+                    .and_then(|f| Some((*f.risk.chart().current()?, f.key.zone)));
+                let _ = reply.send(current);
+            }
+        }
+    }
+
+    /// Follows an account from now on (nothing when it is followed already).
+    fn follow(&mut self, key: AccountKey) -> Arc<str> {
+        let id = Arc::clone(&key.id);
+        if !self.accounts.contains_key(&id) {
+            self.by_ref.insert(key.aref, Arc::clone(&id));
+            let risk = AccountRisk::new(key.zone);
+            self.accounts
+                .insert(Arc::clone(&id), Followed::new(key, risk, FROM_NOW));
+        }
+        id
+    }
+
+    /// Stops following an account (deleted): its state, deadline and halt go.
+    fn forget(&mut self, id: &Arc<str>) {
+        let Some(f) = self.accounts.remove(id) else {
+            return;
+        };
+        self.by_ref.remove(&f.key.aref);
+        if let Some(at) = f.deadline {
+            self.deadlines.remove(&(at, Arc::clone(id)));
+        }
+        self.shared
+            .halted
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(id);
+    }
+
+    /// Reads the accounts from the desk and feeds what happened to them.
+    async fn feed(&mut self, ids: Vec<Arc<str>>) {
+        let (ids, asks): (Vec<Arc<str>>, Vec<(AccountRef, usize)>) = ids
+            .into_iter()
+            .filter_map(|id| {
+                let f = self.accounts.get(&id)?;
+                let ask = (f.key.aref, f.deals);
+                Some((id, ask))
+            })
+            .unzip();
+        if ids.is_empty() {
+            return;
+        }
+        let reads = self
+            .desk
+            .read(move |b| {
+                asks.iter()
+                    .map(|&(r, cursor)| read(b, r, cursor))
+                    .collect::<Vec<_>>()
+            })
+            .await;
+        let reads = match reads {
+            Ok(reads) => reads,
+            Err(e) => {
+                tracing::warn!(error = %e, "risk: the desk cannot be read");
+                return;
+            }
+        };
+        let mut batch = Vec::new();
+        for (id, read) in ids.iter().zip(reads) {
+            let Some(read) = read else { continue };
+            batch.clear();
+            inputs(&read, &mut batch);
+            self.apply(id, &batch, Some(read.count), read.now);
+        }
+        self.settle().await;
+    }
+
+    /// Feeds `Clock` inputs to the accounts whose deadline passed.
+    async fn clock_due(&mut self) {
+        let now = self.clock.now();
+        let mut due = Vec::new();
+        while let Some((at, _)) = self.deadlines.first()
+            && *at <= now
+        {
+            if let Some((_, id)) = self.deadlines.pop_first() {
+                due.push(id);
+            }
+        }
+        for id in due {
+            if let Some(f) = self.accounts.get_mut(&id) {
+                f.deadline = None;
+            }
+            self.apply(&id, &[Input::Clock(now)], None, now);
+        }
+        self.settle().await;
+    }
+
+    /// Feeds inputs to one account and takes in its outputs.
+    fn apply(&mut self, id: &Arc<str>, inputs: &[Input], deals: Option<usize>, now: Timestamp) {
+        let Some(f) = self.accounts.get_mut(id) else {
+            return;
+        };
+        self.out.clear();
+        for input in inputs {
+            f.risk.apply(input, &mut self.out);
+        }
+        if let Some(n) = deals {
+            f.deals = n;
+        }
+        take_outputs(f, &self.out, &mut self.sink, &self.shared);
+        if !f.dirty {
+            f.dirty = true;
+            self.sink.dirty.push(Arc::clone(id));
+        }
+        let next = f.next_deadline(now);
+        if next != f.deadline {
+            if let Some(old) = f.deadline {
+                self.deadlines.remove(&(old, Arc::clone(id)));
+            }
+            if let Some(new) = next {
+                self.deadlines.insert((new, Arc::clone(id)));
+            }
+            f.deadline = next;
+        }
+    }
+
+    /// Writes now when there are events, periods or chart hours; state alone waits for the
+    /// next flush.
+    async fn settle(&mut self) {
+        if self.sink.has_results() {
+            self.flush().await;
+        }
+    }
+
+    /// Writes everything pending in one transaction, then publishes the events and runs the
+    /// close-outs they asked for.
+    async fn flush(&mut self) {
+        for id in std::mem::take(&mut self.sink.dirty) {
+            let Some(f) = self.accounts.get_mut(&id) else {
+                continue;
+            };
+            f.dirty = false;
+            let saved = AccountSaved::of(f.deals, f.halted, f.risk.last(), f.risk.chart());
+            self.sink
+                .write
+                .account_states
+                .push((id.to_string(), json(&saved)));
+            for t in f.trackers.iter_mut().filter(|t| t.dirty) {
+                t.dirty = false;
+                if let Some(slot) = f.risk.tracker(t.key) {
+                    let state = json(&TrackerSaved::of(&slot.state));
+                    self.sink
+                        .write
+                        .tracker_states
+                        .push((t.id.to_string(), state));
+                }
+            }
+        }
+        if self.sink.write.is_empty() {
+            return;
+        }
+        let write = std::mem::take(&mut self.sink.write);
+        match self.store.write_risk(&write).await {
+            Ok(seqs) => {
+                for (e, seq) in write.events.iter().zip(seqs) {
+                    self.shared.hub.publish(&e.user_id, seq);
+                }
+                for r in std::mem::take(&mut self.sink.closeouts) {
+                    tokio::spawn(close_out(self.desk.clone(), r));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "risk: results could not be written; retrying");
+                self.sink.restore(write);
+            }
+        }
+    }
+}
+
+/// Takes one account's outputs: events, completed periods and hours to write, halts.
+fn take_outputs(f: &mut Followed, out: &[Output], sink: &mut Sink, shared: &Shared) {
+    let zone = f.key.zone;
+    for o in out {
+        match o {
+            Output::Breach(b) => {
+                let Some(t) = f.trackers.iter_mut().find(|t| t.key == b.tracker) else {
+                    continue;
+                };
+                t.dirty = true;
+                let names = EventNames {
+                    sequence_number: 0,
+                    account_id: &f.key.id,
+                    tracker_id: &t.id,
+                    tracker_name: Some(&t.name),
+                    period: t.period,
+                };
+                let event = TrackerEvent::new(b, names, zone);
+                sink.write.events.push(TrackerEventRow {
+                    user_id: f.key.user_id.to_string(),
+                    seq: 0,
+                    account_id: f.key.id.to_string(),
+                    tracker_id: t.id.to_string(),
+                    broker_time: event.broker_time.clone(),
+                    doc: json(&event),
+                });
+                if b.action.halts() && !f.halted {
+                    f.halted = true;
+                    shared
+                        .halted
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(Arc::clone(&f.key.id));
+                    tracing::info!(account_id = %f.key.id, action = ?b.action, "risk: account halted");
+                }
+                if b.action == BreachAction::CloseAndHalt {
+                    sink.closeouts.push(f.key.aref);
+                }
+            }
+            Output::StatisticsUpdated { tracker } | Output::TrackerCompleted { tracker } => {
+                if let Some(t) = f.trackers.iter_mut().find(|t| t.key == *tracker) {
+                    t.dirty = true;
+                }
+            }
+            Output::PeriodCompleted { tracker, stats } => {
+                if let Some(t) = f.trackers.iter_mut().find(|t| t.key == *tracker) {
+                    t.dirty = true;
+                    sink.write.periods.push(RiskRecord {
+                        owner: t.id.to_string(),
+                        start: stats.span.start,
+                        doc: json(&PeriodStatistics::new(stats, t.period, zone)),
+                    });
+                }
+            }
+            Output::ChartItemCompleted(item) => sink.write.chart.push(RiskRecord {
+                owner: f.key.id.to_string(),
+                start: item.start,
+                doc: json(&EquityChartItem::new(item, zone)),
+            }),
+            // Rule sets are not attached by the server yet.
+            Output::Rule(_) => {}
+        }
+    }
+}

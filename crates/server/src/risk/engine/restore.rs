@@ -1,0 +1,111 @@
+//! The engine back from the store at start: every followed account and tracker, then the
+//! deals booked since each account's cursor.
+
+use super::{AccountKey, AccountSaved, Engine, FROM_NOW, Followed, TrackerMeta, TrackerSaved};
+use crate::provisioning::AccountDoc;
+use drawbridge_broker::broker::AccountRef;
+use drawbridge_risk::{AccountRisk, NewTracker};
+use drawbridge_store::StoreError;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+impl Engine {
+    /// Every tracker and account state back from the store, then the deals since.
+    pub(super) async fn restore(&mut self) -> Result<(), StoreError> {
+        let trackers = self.store.all_trackers().await?;
+        let mut saved: HashMap<String, AccountSaved> = HashMap::new();
+        for (id, state) in self.store.risk_account_states().await? {
+            match serde_json::from_str(&state) {
+                Ok(s) => {
+                    saved.insert(id, s);
+                }
+                Err(e) => tracing::warn!(account_id = %id, error = %e, "risk: state unreadable"),
+            }
+        }
+        let mut ids: Vec<String> = trackers.iter().map(|t| t.account_id.clone()).collect();
+        ids.extend(saved.keys().cloned());
+        ids.sort_unstable();
+        ids.dedup();
+        let mut rows = Vec::new();
+        for id in ids {
+            if let Some(row) = self.store.account(&id).await?
+                && let Ok(doc) = serde_json::from_str::<AccountDoc>(&row.doc)
+            {
+                rows.push((id, row.user_id, doc.server, doc.login.parse::<u64>().ok()));
+            }
+        }
+        let asks: Vec<(String, Option<u64>)> =
+            rows.iter().map(|(_, _, s, l)| (s.clone(), *l)).collect();
+        let found = self
+            .desk
+            .read(move |b| {
+                asks.iter()
+                    .map(|(server, login)| {
+                        let i = b.server_index(server)?;
+                        let e = &b.server(i).engine;
+                        let login = (*login)?;
+                        e.find_login(login)?;
+                        Some((AccountRef { server: i, login }, e.config().zone))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .map_err(|e| StoreError::Backend(format!("risk restore: {e}")))?;
+        for ((id, user_id, _, _), found) in rows.into_iter().zip(found) {
+            let Some((aref, zone)) = found else { continue };
+            let key = AccountKey {
+                id: Arc::from(id.as_str()),
+                user_id: Arc::from(user_id.as_str()),
+                aref,
+                zone,
+            };
+            let state = saved.get(&id);
+            let risk = match state {
+                Some(s) => AccountRisk::resume(zone, s.last(), s.chart()),
+                None => AccountRisk::new(zone),
+            };
+            let mut f = Followed::new(key, risk, state.map_or(FROM_NOW, |s| s.deals));
+            f.halted = state.is_some_and(|s| s.halted);
+            for row in trackers.iter().filter(|t| t.account_id == id) {
+                let Some(meta) = restore_tracker(row, zone) else {
+                    continue;
+                };
+                let st = row
+                    .state
+                    .as_deref()
+                    .and_then(|s| serde_json::from_str::<TrackerSaved>(s).ok())
+                    .map(|s| s.restore())
+                    .unwrap_or_default();
+                f.track(&meta, st);
+            }
+            if f.halted {
+                self.shared
+                    .halted
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(Arc::clone(&f.key.id));
+            }
+            self.by_ref.insert(aref, Arc::clone(&f.key.id));
+            self.accounts.insert(Arc::clone(&f.key.id), f);
+        }
+        tracing::info!(accounts = self.accounts.len(), "risk state restored");
+        let all: Vec<Arc<str>> = self.accounts.keys().cloned().collect();
+        self.feed(all).await;
+        Ok(())
+    }
+}
+
+/// A stored tracker compiled again (with its creation time, so its window is the same).
+fn restore_tracker(
+    row: &drawbridge_store::TrackerRow,
+    zone: drawbridge_model::ServerZone,
+) -> Option<TrackerMeta> {
+    let doc: NewTracker = serde_json::from_str(&row.doc).ok()?;
+    let spec = doc.validate(zone, row.created).ok()?;
+    Some(TrackerMeta {
+        id: Arc::from(row.id.as_str()),
+        name: row.name.clone(),
+        period: spec.period,
+        spec,
+    })
+}

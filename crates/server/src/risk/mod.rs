@@ -1,0 +1,248 @@
+//! Risk management: the MetaApi risk management API (equity tracking) served from the
+//! synchronous core in `drawbridge-risk`, fed by the desk, durable in the store, and enforced
+//! on the trade route.
+//!
+//! Layout:
+//! - [`Risk`] (here): the handle handlers share — the engine's command channel, the set of
+//!   halted accounts the trade route asks ([`Risk::check_trade`]), and the waiters of the
+//!   tracker-event long poll ([`Hub`]).
+//! - [`engine`]: the task that owns every followed account's `AccountRisk`. It follows the
+//!   desk's [`crate::desk::Desk::moves`] announcements (only the accounts that moved are read,
+//!   in one desk read per announcement), closes periods and chart hours on time from a
+//!   deadline queue (only accounts whose boundary passed are touched), makes events,
+//!   completed periods and chart hours durable before anyone sees them, and halts or closes
+//!   out accounts on a breach.
+//! - [`persist`]: the engine's resume state as stored JSON.
+//! - [`api`]: the REST routes of trackers, period statistics and the equity chart;
+//!   [`events`]: tracker events by broker time and their long poll.
+
+pub mod api;
+mod engine;
+pub mod events;
+mod persist;
+
+use crate::desk::Desk;
+use crate::error::ApiError;
+use crate::messages;
+use drawbridge_broker::broker::AccountRef;
+use drawbridge_model::wire as w;
+use drawbridge_model::{ServerZone, SharedClock};
+use drawbridge_risk::{ChartItem, Period, PeriodStats, TrackerSpec};
+use drawbridge_store::{Store, StoreError};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// How long the tracker-event stream holds a request with nothing new (MetaApi: about a
+/// minute; the SDK waits 70 s).
+pub const STREAM_HOLD_DEFAULT: Duration = Duration::from_secs(60);
+/// Commands waiting for the engine; senders wait when it is full.
+const COMMANDS_MAX: usize = 4_096;
+
+/// A followed account as the API resolved it.
+#[derive(Clone, Debug)]
+pub(crate) struct AccountKey {
+    pub id: Arc<str>,
+    pub user_id: Arc<str>,
+    pub aref: AccountRef,
+    pub zone: ServerZone,
+}
+
+/// A tracker handed to the engine.
+#[derive(Clone, Debug)]
+pub(crate) struct TrackerMeta {
+    pub id: Arc<str>,
+    pub name: String,
+    pub period: Period,
+    pub spec: TrackerSpec,
+}
+
+/// What the engine's current state says about a tracker.
+pub(crate) type Current = Option<(PeriodStats, Period, ServerZone)>;
+
+pub(crate) enum Command {
+    /// Follows the account (from now on) if it is not followed yet.
+    Follow {
+        account: AccountKey,
+        reply: oneshot::Sender<()>,
+    },
+    /// Adds a tracker (its row is already durable) to a followed account.
+    Track {
+        account: AccountKey,
+        tracker: TrackerMeta,
+        reply: oneshot::Sender<()>,
+    },
+    /// Stops following a deleted account.
+    Forget { account_id: Arc<str> },
+    Untrack {
+        account_id: Arc<str>,
+        tracker_id: Arc<str>,
+        reply: oneshot::Sender<()>,
+    },
+    Rename {
+        account_id: Arc<str>,
+        tracker_id: Arc<str>,
+        name: String,
+    },
+    /// The tracker's current period.
+    Current {
+        account_id: Arc<str>,
+        tracker_id: Arc<str>,
+        reply: oneshot::Sender<Current>,
+    },
+    /// The account's chart hour in progress.
+    Chart {
+        account_id: Arc<str>,
+        reply: oneshot::Sender<Option<(ChartItem, ServerZone)>>,
+    },
+}
+
+/// Waiters of the tracker-event stream, by user: each user's last sequence number.
+#[derive(Debug, Default)]
+pub(crate) struct Hub {
+    users: Mutex<HashMap<Arc<str>, watch::Sender<u64>>>,
+}
+
+impl Hub {
+    /// Wakes when one of the user's events is stored from now on.
+    pub(crate) fn subscribe(&self, user_id: &str) -> watch::Receiver<u64> {
+        let mut users = crate::state::lock(&self.users);
+        match users.get(user_id) {
+            Some(tx) => tx.subscribe(),
+            None => {
+                let (tx, rx) = watch::channel(0);
+                users.insert(Arc::from(user_id), tx);
+                rx
+            }
+        }
+    }
+
+    /// Tells the user's waiters (and forgets users nobody waits for).
+    pub(crate) fn publish(&self, user_id: &str, seq: u64) {
+        let mut users = crate::state::lock(&self.users);
+        if let Some(tx) = users.get(user_id) {
+            if tx.receiver_count() == 0 {
+                users.remove(user_id);
+            } else {
+                tx.send_replace(seq);
+            }
+        }
+    }
+}
+
+/// What the engine and the handlers share besides the channel.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    /// Accounts a halting breach stopped: only exposure-reducing trades pass.
+    pub halted: RwLock<HashSet<Arc<str>>>,
+    pub hub: Hub,
+}
+
+/// The risk engine's handle; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Risk {
+    tx: mpsc::Sender<Command>,
+    shared: Arc<Shared>,
+    hold_ms: Arc<AtomicU64>,
+}
+
+impl Risk {
+    /// Restores every tracker and account state from the store, catches up with the deals
+    /// the broker booked since, and starts the engine task.
+    pub async fn start(
+        desk: Desk,
+        store: Arc<dyn Store>,
+        clock: SharedClock,
+    ) -> Result<Self, StoreError> {
+        let shared = Arc::new(Shared::default());
+        let (tx, rx) = mpsc::channel(COMMANDS_MAX);
+        engine::start(desk, store, clock, Arc::clone(&shared), rx).await?;
+        Ok(Self {
+            tx,
+            shared,
+            hold_ms: Arc::new(AtomicU64::new(STREAM_HOLD_DEFAULT.as_millis() as u64)),
+        })
+    }
+
+    /// How long the tracker-event stream holds a request (tests shorten it).
+    pub fn set_stream_hold(&self, hold: Duration) {
+        let ms = u64::try_from(hold.as_millis()).unwrap_or(u64::MAX);
+        self.hold_ms.store(ms, Ordering::Relaxed);
+    }
+
+    pub(crate) fn stream_hold(&self) -> Duration {
+        Duration::from_millis(self.hold_ms.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn hub(&self) -> &Hub {
+        &self.shared.hub
+    }
+
+    /// Whether a halting breach stopped the account.
+    pub fn is_halted(&self, account_id: &str) -> bool {
+        self.shared
+            .halted
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(account_id)
+    }
+
+    /// Refuses a trade that would increase exposure on a halted account (ForbiddenError);
+    /// closes, reductions, cancels and modifications pass.
+    pub fn check_trade(&self, account_id: &str, request: &w::TradeRequest) -> Result<(), ApiError> {
+        if increases_exposure(request) && self.is_halted(account_id) {
+            return Err(ApiError::forbidden(
+                &messages::RISK_TRADING_HALTED,
+                &[&account_id],
+            ));
+        }
+        Ok(())
+    }
+
+    /// Sends a command and waits for its answer.
+    pub(crate) async fn ask<R>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<R>) -> Command,
+    ) -> Result<R, ApiError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(make(reply))
+            .await
+            .map_err(|_| ApiError::internal("the risk engine has stopped"))?;
+        rx.await
+            .map_err(|_| ApiError::internal("the risk engine has stopped"))
+    }
+
+    /// Forgets a deleted account: its trackers stop and its halt is lifted (provisioning
+    /// calls this after the store deleted the account, whose risk rows went with it).
+    pub async fn forget(&self, account_id: &str) {
+        let account_id = Arc::from(account_id);
+        // A stopped engine has nothing to forget.
+        let _ = self.tx.send(Command::Forget { account_id }).await;
+    }
+
+    pub(crate) async fn tell(&self, command: Command) -> Result<(), ApiError> {
+        self.tx
+            .send(command)
+            .await
+            .map_err(|_| ApiError::internal("the risk engine has stopped"))
+    }
+}
+
+/// Opens or adds to a position, or places a pending order that would.
+fn increases_exposure(r: &w::TradeRequest) -> bool {
+    use w::ActionType as A;
+    matches!(
+        r.action_type,
+        A::Buy
+            | A::Sell
+            | A::BuyLimit
+            | A::SellLimit
+            | A::BuyStop
+            | A::SellStop
+            | A::BuyStopLimit
+            | A::SellStopLimit
+    )
+}

@@ -1,0 +1,487 @@
+//! The market-data hub: one task reads every subscribed symbol from the desk for all sockets,
+//! renders each change to JSON once, and publishes the result as a [`Frame`].
+//!
+//! Sockets no longer poll the broker each: the hub learns what is wanted by scanning the
+//! registered connections' subscriptions ([`Interest`]; after every change of them and at
+//! least every [`RESCAN`]), then every tick (half the shortest subscription interval, within
+//! [`TICK_MIN`]..[`TICK_MAX`]) reads, in one step of the desk, each wanted symbol's quote,
+//! current candles, new ticks and book, and each subscribed account's equity and margin.
+//! Only what changed is rendered again; a [`Frame`] shares the rest with the one before. Every
+//! rendering carries a version from one hub-wide counter, so a socket tells a change by
+//! comparing numbers, and assembles its `prices` packets from the shared strings
+//! ([`super::market`]).
+
+use super::Connection;
+use crate::client;
+use crate::state::{Shared, lock};
+use drawbridge_broker::broker::Session;
+use drawbridge_broker::feed::{self, synthetic_book};
+use drawbridge_broker::sim::SimBroker;
+use drawbridge_broker::symbol::Currency;
+use drawbridge_broker::wire as bw;
+use drawbridge_model::wire as w;
+use drawbridge_model::{Money, Timeframe, Timestamp};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The hub's shortest tick: subscriptions at the shortest interval see changes this late at most.
+pub(super) const TICK_MIN: Duration = Duration::from_millis(10);
+/// The hub's longest tick.
+const TICK_MAX: Duration = Duration::from_millis(100);
+/// How often the hub looks at the subscriptions even when nobody said they changed
+/// (unsubscribed accounts, closed sockets, expiries).
+const RESCAN: Duration = Duration::from_secs(1);
+/// Rendered ticks a symbol keeps for sockets that are behind; new ticks read per tick at most.
+const TICKS_KEPT: usize = 256;
+
+/// A JSON rendering shared by every socket, and its version (hub-wide, increasing).
+#[derive(Debug, Clone)]
+pub(super) struct Rendered {
+    pub(super) version: u64,
+    pub(super) json: Arc<str>,
+}
+
+/// One symbol of one trade server as last read.
+#[derive(Debug, Clone, Default)]
+pub(super) struct SymbolFrame {
+    /// The quote `(time, bid, ask)` the renderings below are of.
+    quote: Option<(i64, i64, i64)>,
+    /// The price per account currency, all of one version.
+    pub(super) prices: Vec<(Currency, Rendered)>,
+    /// The current candle per wanted timeframe.
+    pub(super) candles: Vec<(Timeframe, feed::Candle, Rendered)>,
+    /// The latest ticks, oldest first, each its own version.
+    pub(super) ticks: VecDeque<Rendered>,
+    /// The last tick read and how many ticks at its instant were read.
+    tick_mark: Option<(Timestamp, usize)>,
+    /// The book and its entries.
+    pub(super) book: Option<(Rendered, u64)>,
+}
+
+impl SymbolFrame {
+    pub(super) fn price(&self, currency: Currency) -> Option<&Rendered> {
+        self.prices
+            .iter()
+            .find(|(c, _)| *c == currency)
+            .map(|(_, r)| r)
+    }
+
+    pub(super) fn candle(&self, tf: Timeframe) -> Option<&Rendered> {
+        self.candles
+            .iter()
+            .find(|(t, _, _)| *t == tf)
+            .map(|(_, _, r)| r)
+    }
+
+    /// The newest tick's version (0 without ticks).
+    pub(super) fn tick_version(&self) -> u64 {
+        self.ticks.back().map_or(0, |t| t.version)
+    }
+}
+
+/// A subscribed account as last read: where its symbols live, and its margin fields.
+#[derive(Debug, Clone)]
+pub(super) struct AccountFrame {
+    pub(super) server: u16,
+    pub(super) currency: Currency,
+    key: (Money, Money),
+    /// `,"equity":…,"margin":…,"freeMargin":…[,"marginLevel":…]`, or empty.
+    pub(super) margins: Arc<str>,
+}
+
+/// What the sockets read: every wanted symbol and subscribed account.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Frame {
+    /// By trade server, then symbol name (looked up without allocating).
+    symbols: HashMap<u16, HashMap<String, Arc<SymbolFrame>>>,
+    pub(super) accounts: Arc<HashMap<String, AccountFrame>>,
+}
+
+impl Frame {
+    pub(super) fn symbol(&self, server: u16, name: &str) -> Option<&Arc<SymbolFrame>> {
+        self.symbols.get(&server)?.get(name)
+    }
+
+    fn symbol_count(&self) -> usize {
+        self.symbols.values().map(HashMap::len).sum()
+    }
+}
+
+/// What one symbol's subscribers want.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Wants {
+    pub(super) quotes: bool,
+    pub(super) timeframes: BTreeSet<Timeframe>,
+    pub(super) ticks: bool,
+    pub(super) book: bool,
+}
+
+/// Everything subscribed on every registered socket.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Interest {
+    pub(super) accounts: BTreeMap<String, Session>,
+    pub(super) symbols: BTreeMap<(u16, String), Wants>,
+    pub(super) shortest: Option<Duration>,
+}
+
+/// The hub of one socket.io endpoint; its task starts with the first registered socket and
+/// ends when the hub is dropped.
+#[derive(Debug)]
+pub(super) struct Hub {
+    state: Shared,
+    conns: Mutex<Vec<Weak<Connection>>>,
+    dirty: AtomicBool,
+    started: AtomicBool,
+    frames: watch::Sender<Arc<Frame>>,
+}
+
+impl Hub {
+    pub(super) fn new(state: Shared) -> Arc<Self> {
+        Arc::new(Self {
+            state,
+            conns: Mutex::new(Vec::new()),
+            dirty: AtomicBool::new(false),
+            started: AtomicBool::new(false),
+            frames: watch::channel(Arc::new(Frame::default())).0,
+        })
+    }
+
+    /// Registers a socket's subscriptions and returns the frames to follow.
+    pub(super) fn register(
+        self: &Arc<Self>,
+        conn: &Arc<Connection>,
+    ) -> watch::Receiver<Arc<Frame>> {
+        lock(&self.conns).push(Arc::downgrade(conn));
+        if !self.started.swap(true, Ordering::AcqRel) {
+            tokio::spawn(run(Arc::downgrade(self)));
+        }
+        self.frames.subscribe()
+    }
+
+    /// Some socket's subscriptions changed: look again at the next tick.
+    pub(super) fn touch(&self) {
+        self.dirty.store(true, Ordering::Release);
+    }
+
+    /// Scans the live sockets' subscriptions (dropping expired ones).
+    fn scan(&self) -> Interest {
+        let now = self.state.now();
+        let mut interest = Interest::default();
+        let conns: Vec<Arc<Connection>> = {
+            let mut all = lock(&self.conns);
+            all.retain(|c| c.strong_count() > 0);
+            all.iter().filter_map(Weak::upgrade).collect()
+        };
+        for conn in conns {
+            if *conn.closed.borrow() {
+                continue;
+            }
+            let mut market = lock(&conn.market);
+            for ((account, _), symbols) in market.iter_mut() {
+                let Some(session) = self.state.session(account) else {
+                    continue;
+                };
+                symbols.retain(|_, subs| !subs.expired(now));
+                for (symbol, subs) in symbols.iter() {
+                    let key = (session.account.server, symbol.clone());
+                    let wants = interest.symbols.entry(key).or_default();
+                    subs.add_wants(wants, &mut interest.shortest);
+                }
+                if !symbols.is_empty() {
+                    interest.accounts.insert(account.clone(), session);
+                }
+            }
+        }
+        interest
+    }
+
+    fn tick(&self, interest: &Interest) -> Duration {
+        interest
+            .shortest
+            .map_or(TICK_MAX, |s| (s / 2).clamp(TICK_MIN, TICK_MAX))
+    }
+}
+
+/// The hub's task: scan, read, render, publish, until the hub is gone.
+async fn run(hub: Weak<Hub>) {
+    let mut frame = Arc::new(Frame::default());
+    let mut interest = Interest::default();
+    let mut scanned: Option<tokio::time::Instant> = None;
+    let mut versions = 0u64;
+    loop {
+        let pause = match hub.upgrade() {
+            Some(h) => h.tick(&interest),
+            None => return,
+        };
+        tokio::time::sleep(pause).await;
+        let Some(hub) = hub.upgrade() else { return };
+        let touched = hub.dirty.swap(false, Ordering::AcqRel);
+        if touched || scanned.is_none_or(|at| at.elapsed() >= RESCAN) {
+            interest = hub.scan();
+            scanned = Some(tokio::time::Instant::now());
+        }
+        let read = read(&hub.state, &interest, &frame, &mut versions).await;
+        match read {
+            Some(next) => {
+                frame = Arc::new(next);
+                hub.frames.send_replace(Arc::clone(&frame));
+            }
+            // New subscriptions see the unchanged frame at once.
+            None if touched => {
+                hub.frames.send_replace(Arc::clone(&frame));
+            }
+            None => {}
+        }
+    }
+}
+
+/// Reads what `interest` wants in one step of the desk and renders what changed since
+/// `prev`; `None` when nothing did.
+async fn read(
+    state: &Shared,
+    interest: &Interest,
+    prev: &Arc<Frame>,
+    versions: &mut u64,
+) -> Option<Frame> {
+    if interest.symbols.is_empty() && prev.symbol_count() == 0 {
+        return None;
+    }
+    let (i, p) = (interest.clone(), Arc::clone(prev));
+    let mut v = *versions;
+    let read = state
+        .desk
+        .read(move |b| {
+            let accounts = read_accounts(b, &i, &p, &mut v);
+            let symbols = read_symbols(b, &i, &p, accounts.as_ref().unwrap_or(&p.accounts), &mut v);
+            (accounts, symbols, v)
+        })
+        .await;
+    let Ok((accounts, symbols, v)) = read else {
+        return None;
+    };
+    *versions = v;
+    if accounts.is_none() && symbols.is_none() {
+        return None;
+    }
+    Some(Frame {
+        symbols: symbols.unwrap_or_else(|| prev.symbols.clone()),
+        accounts: accounts.unwrap_or_else(|| Arc::clone(&prev.accounts)),
+    })
+}
+
+/// The subscribed accounts' margin fields; `None` when none changed.
+fn read_accounts(
+    b: &SimBroker,
+    interest: &Interest,
+    prev: &Frame,
+    versions: &mut u64,
+) -> Option<Arc<HashMap<String, AccountFrame>>> {
+    let mut changed = interest.accounts.len() != prev.accounts.len();
+    let mut out = HashMap::with_capacity(interest.accounts.len());
+    for (id, session) in &interest.accounts {
+        let engine = &b.server(session.account.server).engine;
+        let Some(a) = engine.find_login(session.account.login) else {
+            changed |= prev.accounts.contains_key(id);
+            continue;
+        };
+        let Some(currency) = engine.account(a).map(|acc| acc.currency) else {
+            continue;
+        };
+        let key = (engine.equity(a), engine.margin(a));
+        let old = prev.accounts.get(id);
+        if let Some(old) = old.filter(|o| o.key == key && o.server == session.account.server) {
+            out.insert(id.clone(), old.clone());
+            continue;
+        }
+        changed = true;
+        *versions += 1;
+        let margins =
+            client::information(engine, a, session.access).map_or_else(String::new, |i| {
+                let mut s = format!(
+                    ",\"equity\":{},\"margin\":{},\"freeMargin\":{}",
+                    number(i.equity),
+                    number(i.margin),
+                    number(i.free_margin)
+                );
+                if let Some(level) = i.margin_level {
+                    s.push_str(&format!(",\"marginLevel\":{}", number(level)));
+                }
+                s
+            });
+        out.insert(
+            id.clone(),
+            AccountFrame {
+                server: session.account.server,
+                currency,
+                key,
+                margins: margins.into(),
+            },
+        );
+    }
+    changed.then(|| Arc::new(out))
+}
+
+/// A float as JSON (`null` for what JSON cannot hold).
+fn number(x: f64) -> String {
+    serde_json::to_string(&x).unwrap_or_else(|_| "null".into())
+}
+
+fn render<T: serde::Serialize>(value: &T, versions: &mut u64) -> Rendered {
+    *versions += 1;
+    Rendered {
+        version: *versions,
+        json: serde_json::to_string(value).unwrap_or_default().into(),
+    }
+}
+
+/// The wanted symbols; `None` when none changed.
+fn read_symbols(
+    b: &SimBroker,
+    interest: &Interest,
+    prev: &Frame,
+    accounts: &HashMap<String, AccountFrame>,
+    versions: &mut u64,
+) -> Option<HashMap<u16, HashMap<String, Arc<SymbolFrame>>>> {
+    let mut currencies: BTreeMap<u16, BTreeSet<Currency>> = BTreeMap::new();
+    for a in accounts.values() {
+        currencies.entry(a.server).or_default().insert(a.currency);
+    }
+    let mut changed = interest.symbols.len() != prev.symbol_count();
+    let mut out: HashMap<u16, HashMap<String, Arc<SymbolFrame>>> = HashMap::new();
+    for (key, wants) in &interest.symbols {
+        let old = prev.symbol(key.0, &key.1);
+        let wanted = currencies.get(&key.0).cloned().unwrap_or_default();
+        let next = read_symbol(b, key, wants, &wanted, old.map(AsRef::as_ref), versions);
+        let symbol = match (next, old) {
+            (Some(next), _) => {
+                changed = true;
+                Arc::new(next)
+            }
+            (None, Some(old)) => Arc::clone(old),
+            (None, None) => continue,
+        };
+        out.entry(key.0).or_default().insert(key.1.clone(), symbol);
+    }
+    changed.then_some(out)
+}
+
+/// One symbol: `None` when nothing it wants changed since `old`.
+fn read_symbol(
+    b: &SimBroker,
+    (server, name): &(u16, String),
+    wants: &Wants,
+    currencies: &BTreeSet<Currency>,
+    old: Option<&SymbolFrame>,
+    versions: &mut u64,
+) -> Option<SymbolFrame> {
+    let srv = b.server(*server);
+    let engine = &srv.engine;
+    let sym = engine.symbol(name)?;
+    let mut next = old.cloned().unwrap_or_default();
+    let mut changed = old.is_none();
+    let q = engine.quote(sym);
+    let quote = q.is_live().then_some((q.time.0, q.bid.0, q.ask.0));
+    let moved = quote != next.quote;
+    let have: Vec<Currency> = next.prices.iter().map(|(c, _)| *c).collect();
+    let want: Vec<Currency> = if wants.quotes {
+        currencies.iter().copied().collect()
+    } else {
+        Vec::new()
+    };
+    if moved || have != want {
+        next.quote = quote;
+        next.prices = want
+            .iter()
+            .filter_map(|&c| {
+                Some((
+                    c,
+                    render(&bw::symbol_price(engine, sym, Some(c))?, versions),
+                ))
+            })
+            .collect();
+        changed = true;
+    }
+    let zone = engine.config().zone;
+    let mut candles = Vec::with_capacity(wants.timeframes.len());
+    for &tf in &wants.timeframes {
+        let Some(bar) = srv.candles.get(sym.index()).and_then(|c| c.current(tf)) else {
+            continue;
+        };
+        match next.candles.iter().find(|(t, c, _)| *t == tf && *c == bar) {
+            Some(same) => candles.push(same.clone()),
+            None => {
+                changed = true;
+                candles.push((tf, bar, render(&bw::candle(zone, name, tf, &bar), versions)));
+            }
+        }
+    }
+    changed |= candles.len() != next.candles.len();
+    next.candles = candles;
+    if wants.ticks {
+        changed |= read_ticks(srv, sym, name, &mut next, versions);
+    } else if next.tick_mark.take().is_some() {
+        next.ticks.clear();
+        changed = true;
+    }
+    if wants.book && (moved || next.book.is_none()) {
+        let spec = engine.specs().get(sym.index());
+        let book = srv.last_tick(sym).zip(spec).map(|(t, spec)| {
+            let book = synthetic_book(spec, t.bid, t.ask, client::BOOK_DEPTH, t.time);
+            let book = bw::book(zone, name, &book);
+            let entries = book.book.len() as u64;
+            (render(&book, versions), entries)
+        });
+        changed |= book.is_some();
+        next.book = book;
+    } else if !wants.book && next.book.take().is_some() {
+        changed = true;
+    }
+    changed.then_some(next)
+}
+
+/// Appends the ticks after the mark; true when there were any. The first read only sets the
+/// mark: a ticks subscription streams ticks from when it started.
+fn read_ticks(
+    srv: &drawbridge_broker::sim::SimServer,
+    sym: drawbridge_broker::symbol::SymbolIdx,
+    name: &str,
+    next: &mut SymbolFrame,
+    versions: &mut u64,
+) -> bool {
+    let recent = srv.recent_ticks(sym, None, 0, TICKS_KEPT);
+    let Some(last) = recent.last() else {
+        return false;
+    };
+    let at_last = recent
+        .iter()
+        .rev()
+        .take_while(|t| t.time == last.time)
+        .count();
+    let Some((time, seen)) = next.tick_mark.replace((last.time, at_last)) else {
+        return false;
+    };
+    let zone = srv.engine.config().zone;
+    let mut same = 0;
+    let mut any = false;
+    for t in &recent {
+        if t.time < time {
+            continue;
+        }
+        if t.time == time {
+            same += 1;
+            if same <= seen {
+                continue;
+            }
+        }
+        let tick: w::Tick = bw::tick(zone, name, t);
+        if next.ticks.len() == TICKS_KEPT {
+            next.ticks.pop_front();
+        }
+        next.ticks.push_back(render(&tick, versions));
+        any = true;
+    }
+    any
+}

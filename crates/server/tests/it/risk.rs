@@ -1,0 +1,542 @@
+//! The risk management API over a real socket, a real SQLite file and a virtual clock:
+//! trackers, a drawdown breach seen by the events query and the long poll, the halt it
+//! orders on the trade route, period statistics net of a deposit, the equity chart across
+//! hours, close-and-halt, and a restart that keeps trackers, latches and sequence numbers.
+
+use crate::support::{Api, KEY, assert_error, config};
+use drawbridge_server::{Running, start};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// A deployed demo account of `api`'s user, balance 10 000: (id, login).
+async fn account(api: &Api) -> (String, String) {
+    let demo = api
+        .ok(
+            Method::POST,
+            "/users/current/provisioning-profiles/default/mt5-demo-accounts",
+            Some(json!({"balance": 10000, "leverage": 100, "accountType": "USD", "name": "R"})),
+        )
+        .await;
+    let created = api
+        .ok(
+            Method::POST,
+            "/users/current/accounts",
+            Some(json!({"login": demo["login"], "password": demo["password"],
+                        "server": "Drawbridge-Demo", "name": "R"})),
+        )
+        .await;
+    let login = demo["login"].as_str().unwrap().to_owned();
+    (created["id"].as_str().unwrap().to_owned(), login)
+}
+
+/// Quiet prices: the generated feed paused, EURUSD at 1.1 / 1.10002.
+async fn quiet(api: &Api) {
+    api.ok(Method::POST, "/sim/feed", Some(json!({"paused": true})))
+        .await;
+    tick(api, 1.1).await;
+}
+
+async fn tick(api: &Api, bid: f64) {
+    api.ok(
+        Method::POST,
+        "/sim/ticks",
+        Some(json!({"symbol": "EURUSD", "bid": bid, "ask": bid + 0.00002})),
+    )
+    .await;
+}
+
+async fn trade(api: &Api, acc: &str, body: Value) -> (StatusCode, Value) {
+    api.post(&format!("{acc}/trade"), body).await
+}
+
+/// Asks until `f` holds (the engine runs beside the request path), at most two seconds.
+async fn eventually<F, Fut>(what: &str, mut f: F) -> Value
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<Value>>,
+{
+    for _ in 0..40 {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what}: not within two seconds");
+}
+
+async fn serve(dir: &std::path::Path) -> (Running, Api) {
+    let running = start(config(dir), Some(KEY)).await.unwrap();
+    running.state.risk.set_stream_hold(Duration::from_secs(3));
+    let token = match &running.first_token {
+        Some(t) => t.clone(),
+        None => drawbridge_server::create_token(
+            running.state.store.clone(),
+            Some(drawbridge_server::ADMIN_USER),
+            drawbridge_server::auth::Grant {
+                admin: true,
+                ..Default::default()
+            },
+            None,
+            running.state.now(),
+        )
+        .await
+        .unwrap(),
+    };
+    let api = Api::new(&running, &token);
+    (running, api)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trackers_events_statistics_chart_and_the_halt() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, api) = serve(dir.path()).await;
+    quiet(&api).await;
+    let (id, login) = account(&api).await;
+    let acc = format!("/users/current/accounts/{id}");
+    let trackers = format!("{acc}/trackers");
+
+    // Off until the account enables it.
+    let (s, v) = api.get(&trackers).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_error(&v, "ForbiddenError", "risk.api_disabled");
+    api.ok(
+        Method::POST,
+        &format!("{acc}/enable-risk-management-api"),
+        None,
+    )
+    .await;
+    assert_eq!(api.ok(Method::GET, &trackers, None).await, json!([]));
+
+    // Every bad field at once, in MetaApi's ValidationError shape.
+    let (s, v) = api
+        .post(
+            &trackers,
+            json!({"name": "", "absoluteDrawdownThreshold": -1, "startBrokerTime": "soon"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let fields: Vec<&str> = (v["details"].as_array().unwrap().iter())
+        .map(|d| d["parameter"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "name",
+            "period",
+            "startBrokerTime",
+            "absoluteDrawdownThreshold"
+        ]
+    );
+
+    let daily = api
+        .ok(
+            Method::POST,
+            &trackers,
+            Some(
+                json!({"name": "daily", "period": "day", "absoluteDrawdownThreshold": 100,
+                        "breachAction": "halt"}),
+            ),
+        )
+        .await;
+    let daily = daily["id"].as_str().unwrap().to_owned();
+    let profit = api
+        .ok(
+            Method::POST,
+            &trackers,
+            Some(json!({"name": "profit", "period": "lifetime", "relativeProfitThreshold": 0.5})),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, v) = api
+        .post(
+            &trackers,
+            json!({"name": "daily", "period": "date", "relativeDrawdownThreshold": 0.1}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_error(&v, "ConflictError", "risk.tracker_name_taken");
+
+    let listed = api.ok(Method::GET, &trackers, None).await;
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert_eq!(listed[0]["_id"], json!(daily));
+    assert_eq!(listed[0]["breachAction"], "halt");
+    assert_eq!(listed[1]["relativeProfitThreshold"], 0.5);
+    let one = api
+        .ok(Method::GET, &format!("{trackers}/{profit}"), None)
+        .await;
+    assert_eq!(one["name"], "profit");
+    api.ok(
+        Method::PUT,
+        &format!("{trackers}/{profit}"),
+        Some(json!({"name": "lifetime profit"})),
+    )
+    .await;
+    let by_name = api
+        .ok(
+            Method::GET,
+            &format!("{trackers}/name/lifetime%20profit"),
+            None,
+        )
+        .await;
+    assert_eq!(by_name["_id"], json!(profit));
+    let (s, v) = api.get(&format!("{trackers}/nope")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_error(&v, "NotFoundError", "risk.tracker_not_found");
+
+    // Nothing new: the long poll holds, then answers [].
+    let stream = "/users/current/tracker-events/stream";
+    let from_zero = format!("{stream}?previousSequenceNumber=0");
+    let held = api.ok(Method::GET, &from_zero, None);
+    tokio::pin!(held);
+    let early = tokio::time::timeout(Duration::from_secs(2), &mut held).await;
+    assert!(early.is_err(), "held for the hold time");
+    assert_eq!(held.await, json!([]));
+
+    // A long poll waiting while a 1-lot buy loses 152.00 plus its commission (> 100): it
+    // wakes with the event.
+    let waiting = {
+        let http = api.http.clone();
+        let url = format!("{}{stream}?previousSequenceNumber=0", api.base);
+        let token = api.token.clone();
+        tokio::spawn(async move {
+            let r = http
+                .get(url)
+                .header("auth-token", token)
+                .send()
+                .await
+                .unwrap();
+            r.json::<Value>().await.unwrap()
+        })
+    };
+    let (s, v) = trade(
+        &api,
+        &acc,
+        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1}),
+    )
+    .await;
+    assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{s} {v}");
+    let position = v["positionId"].as_str().unwrap().to_owned();
+    tick(&api, 1.0985).await;
+    let info = api
+        .ok(Method::GET, &format!("{acc}/account-information"), None)
+        .await;
+    let equity = info["equity"].as_f64().unwrap();
+    let drawdown = 10_000.0 - equity;
+    assert!(drawdown > 152.0, "{info}");
+    let woke = tokio::time::timeout(Duration::from_secs(3), waiting)
+        .await
+        .expect("the long poll answers as the event is stored")
+        .unwrap();
+    assert_eq!(woke.as_array().unwrap().len(), 1, "{woke}");
+    let event = &woke[0];
+    assert_eq!(event["sequenceNumber"], 1);
+    assert_eq!(event["accountId"], json!(id));
+    assert_eq!(event["trackerId"], json!(daily));
+    assert_eq!(event["exceededThresholdType"], "drawdown");
+    assert_eq!(event["period"], "day");
+    assert_eq!(event["action"], "halt");
+    assert_eq!(event["absoluteDrawdown"], drawdown);
+    assert_eq!(event["relativeDrawdown"], drawdown / 10_000.0);
+    assert_eq!(
+        event["brokerTime"], "2026-01-07 12:00:00.000",
+        "EET, on the virtual clock"
+    );
+
+    // The same by broker time, filtered; the stream past it holds again.
+    let events = "/users/current/tracker-events/by-broker-time";
+    let all = api.ok(Method::GET, events, None).await;
+    assert_eq!(all, woke);
+    let q = format!(
+        "{events}?startBrokerTime=2026-01-07%2012:00:00.000&endBrokerTime=2026-01-07%2012:00:00&accountId={id}&trackerId={daily}&limit=5"
+    );
+    assert_eq!(api.ok(Method::GET, &q, None).await, woke);
+    let q = format!("{events}?startBrokerTime=2026-01-07%2012:00:00.001");
+    assert_eq!(api.ok(Method::GET, &q, None).await, json!([]));
+    let q = format!("{events}?trackerId={profit}");
+    assert_eq!(api.ok(Method::GET, &q, None).await, json!([]));
+    let (s, v) = api
+        .get(&format!("{events}?startBrokerTime=today&limit=0"))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["details"].as_array().unwrap().len(), 2, "{v}");
+
+    // Halted: no new exposure, but the position may be closed.
+    let (s, v) = trade(
+        &api,
+        &acc,
+        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 0.1}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_error(&v, "ForbiddenError", "risk.trading_halted");
+    let (s, v) = trade(
+        &api,
+        &acc,
+        json!({"actionType": "ORDER_TYPE_SELL_LIMIT", "symbol": "EURUSD", "volume": 0.1, "openPrice": 1.2}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (_, v) = trade(
+        &api,
+        &acc,
+        json!({"actionType": "POSITION_CLOSE_ID", "positionId": position}),
+    )
+    .await;
+    assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
+    let closed = api
+        .ok(Method::GET, &format!("{acc}/account-information"), None)
+        .await["balance"]
+        .as_f64()
+        .unwrap();
+
+    // Statistics: the day's period, latched at the breach.
+    let stats = api
+        .ok(Method::GET, &format!("{trackers}/{daily}/statistics"), None)
+        .await;
+    assert_eq!(stats.as_array().unwrap().len(), 1, "{stats}");
+    let p = &stats[0];
+    assert_eq!(p["period"], "day");
+    assert_eq!(p["initialBalance"], 10000.0);
+    assert_eq!(p["startBrokerTime"], "2026-01-07 12:00:00.000");
+    assert_eq!(p["endBrokerTime"], "2026-01-08 11:59:59.999");
+    assert_eq!(p["thresholdExceeded"], true);
+    assert_eq!(p["exceededThresholdType"], "drawdown");
+    assert_eq!(p["maxAbsoluteDrawdown"], drawdown);
+    assert_eq!(p["tradeDayCount"], 1);
+
+    // A deposit is neither profit nor a recovered drawdown.
+    api.ok(
+        Method::POST,
+        "/sim/balance",
+        Some(json!({"login": login.parse::<u64>().unwrap(), "amount": 5000})),
+    )
+    .await;
+    let profit_stats = eventually("the deposit counted", || async {
+        let v = api
+            .ok(
+                Method::GET,
+                &format!("{trackers}/{profit}/statistics"),
+                None,
+            )
+            .await;
+        (v[0]["balanceAdjustment"] == 5000.0).then_some(v)
+    })
+    .await;
+    assert_eq!(profit_stats[0]["maxAbsoluteProfit"], 0.0);
+    // Not latched: the close's commission deepened its drawdown.
+    assert_eq!(profit_stats[0]["maxAbsoluteDrawdown"], 10_000.0 - closed);
+    assert_eq!(profit_stats[0]["thresholdExceeded"], false);
+    assert!(profit_stats[0].get("endBrokerTime").is_none(), "lifetime");
+
+    // The chart: the hour in progress (every input came at 12:00 broker time, so only the
+    // last values were held). Two hours later the first hour is completed and stored; the
+    // hour with no input has no item (the SDK's fillSkips fills it) and the current one
+    // opened with the carried values.
+    let chart = api
+        .ok(Method::GET, &format!("{acc}/equity-chart"), None)
+        .await;
+    assert_eq!(chart.as_array().unwrap().len(), 1, "{chart}");
+    assert_eq!(chart[0]["startBrokerTime"], "2026-01-07 12:00:00.000");
+    assert_eq!(
+        chart[0]["minEquity"], closed,
+        "after the close's commission"
+    );
+    assert_eq!(chart[0]["maxEquity"], closed + 5000.0);
+    assert_eq!(chart[0]["lastBalance"], closed + 5000.0);
+    api.ok(
+        Method::POST,
+        "/sim/clock/advance",
+        Some(json!({"seconds": 7200})),
+    )
+    .await;
+    let chart = eventually("the first hour completed", || async {
+        let v = api
+            .ok(Method::GET, &format!("{acc}/equity-chart"), None)
+            .await;
+        (v.as_array().unwrap().len() == 2).then_some(v)
+    })
+    .await;
+    assert_eq!(chart[0]["endBrokerTime"], "2026-01-07 12:59:59.999");
+    assert_eq!(chart[0]["averageEquity"], closed + 5000.0);
+    assert_eq!(chart[0]["duration"], 3_600_000);
+    assert_eq!(chart[1]["startBrokerTime"], "2026-01-07 14:00:00.000");
+    assert_eq!(chart[1]["startEquity"], closed + 5000.0);
+    let q = format!(
+        "{acc}/equity-chart?startTime=2026-01-07%2012:30:00&endTime=2026-01-07%2013:59:00&realTime=true"
+    );
+    let stored = api.ok(Method::GET, &q, None).await;
+    assert_eq!(stored, json!([chart[0]]), "from the store, by overlap");
+
+    // Removing a tracker keeps its events.
+    api.ok(Method::DELETE, &format!("{trackers}/{daily}"), None)
+        .await;
+    let (s, _) = api.get(&format!("{trackers}/{daily}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api.ok(Method::GET, events, None)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_and_halt_closes_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, api) = serve(dir.path()).await;
+    quiet(&api).await;
+    let (id, _) = account(&api).await;
+    let acc = format!("/users/current/accounts/{id}");
+    api.ok(
+        Method::POST,
+        &format!("{acc}/enable-risk-management-api"),
+        None,
+    )
+    .await;
+    api.ok(
+        Method::POST,
+        &format!("{acc}/trackers"),
+        Some(
+            json!({"name": "stop", "period": "date", "relativeDrawdownThreshold": 0.01,
+                    "breachAction": "close-and-halt"}),
+        ),
+    )
+    .await;
+    let (_, v) = trade(
+        &api,
+        &acc,
+        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1}),
+    )
+    .await;
+    assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
+    let (_, v) = trade(
+        &api,
+        &acc,
+        json!({"actionType": "ORDER_TYPE_BUY_LIMIT", "symbol": "EURUSD", "volume": 1, "openPrice": 1.0}),
+    )
+    .await;
+    assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
+    tick(&api, 1.0985).await; // 152.00 and the commission: over 1% of 10 000
+    eventually("positions closed and orders canceled", || async {
+        let p = api.ok(Method::GET, &format!("{acc}/positions"), None).await;
+        let o = api.ok(Method::GET, &format!("{acc}/orders"), None).await;
+        (p == json!([]) && o == json!([])).then_some(Value::Null)
+    })
+    .await;
+    let events = api
+        .ok(
+            Method::GET,
+            "/users/current/tracker-events/by-broker-time",
+            None,
+        )
+        .await;
+    assert_eq!(events.as_array().unwrap().len(), 1, "{events}");
+    assert_eq!(events[0]["action"], "close-and-halt");
+    let (s, v) = trade(
+        &api,
+        &acc,
+        json!({"actionType": "ORDER_TYPE_SELL", "symbol": "EURUSD", "volume": 0.1}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trackers_latches_halts_and_sequence_numbers_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, api) = serve(dir.path()).await;
+    quiet(&api).await;
+    let (id, _) = account(&api).await;
+    let acc = format!("/users/current/accounts/{id}");
+    let trackers = format!("{acc}/trackers");
+    api.ok(
+        Method::POST,
+        &format!("{acc}/enable-risk-management-api"),
+        None,
+    )
+    .await;
+    let first = api
+        .ok(
+            Method::POST,
+            &trackers,
+            Some(
+                json!({"name": "first", "period": "week-to-date", "absoluteDrawdownThreshold": 50,
+                        "breachAction": "halt"}),
+            ),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, v) = trade(
+        &api,
+        &acc,
+        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1}),
+    )
+    .await;
+    assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
+    tick(&api, 1.0985).await;
+    let stream = "/users/current/tracker-events/stream";
+    let before = api
+        .ok(
+            Method::GET,
+            &format!("{stream}?previousSequenceNumber=0"),
+            None,
+        )
+        .await;
+    assert_eq!(before[0]["sequenceNumber"], 1, "{before}");
+    let trackers_before = api.ok(Method::GET, &trackers, None).await;
+    let stats_before = api
+        .ok(Method::GET, &format!("{trackers}/{first}/statistics"), None)
+        .await;
+    // Let the engine's periodic write pass, then stop.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    running.stop().await;
+
+    let (running, api) = serve(dir.path()).await;
+    assert_eq!(api.ok(Method::GET, &trackers, None).await, trackers_before);
+    let events = "/users/current/tracker-events/by-broker-time";
+    assert_eq!(api.ok(Method::GET, events, None).await, before);
+    let stats = api
+        .ok(Method::GET, &format!("{trackers}/{first}/statistics"), None)
+        .await;
+    assert_eq!(stats, stats_before, "the period resumes, still latched");
+    let (s, v) = trade(
+        &api,
+        &acc,
+        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 0.1}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "still halted: {v}");
+
+    // A new breach after the restart continues the numbering.
+    let second = api
+        .ok(
+            Method::POST,
+            &trackers,
+            Some(json!({"name": "second", "period": "day", "absoluteDrawdownThreshold": 0.5})),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // It starts inside the 152.00 drawdown the first one saw: exceeded at once.
+    let after = api
+        .ok(
+            Method::GET,
+            &format!("{stream}?previousSequenceNumber=1"),
+            None,
+        )
+        .await;
+    assert_eq!(after.as_array().unwrap().len(), 1, "{after}");
+    assert_eq!(after[0]["sequenceNumber"], 2);
+    assert_eq!(after[0]["trackerId"], json!(second));
+    running.stop().await;
+}
