@@ -164,6 +164,25 @@ fn streaming_survives_a_server_restart() {
     drive_with("restart.py", &clock, "");
 }
 
+/// A bounded loopback load: 1,000 accounts subscribed, synchronized, updated and quoted over
+/// 10 streaming connections of one server.
+#[test]
+fn a_thousand_accounts_streaming_on_one_server() {
+    // A Wednesday morning: the market is open. Ten sockets of 100 accounts may share a
+    // virtual front-end server, so its subscription cap (300) is lifted here.
+    let clock = [
+        "--clock",
+        "virtual",
+        "--clock-start",
+        "2026-01-07T10:00:00Z",
+    ];
+    drive_with(
+        "load.py",
+        &clock,
+        "[limits]\nsubscriptions_per_user_per_server = 1000\n",
+    );
+}
+
 /// The SDK's streaming connection: synchronization fills its terminal state and history.
 #[test]
 fn streaming_connection_through_the_official_sdk() {

@@ -26,6 +26,8 @@ pub(super) struct Known {
     /// The same for history orders, by their done time.
     orders_since: Timestamp,
     history_orders: HashSet<String>,
+    /// The [`fingerprint`] of the account, positions and orders last sent.
+    last: u64,
 }
 
 /// The newest time among `times` (or `floor`), and the ids at or after it.
@@ -133,6 +135,18 @@ pub(super) async fn send_update(
             .collect();
         (known.deals_since, known.deals) = (deals_since, deal_ids);
         (known.orders_since, known.history_orders) = (orders_since, order_ids);
+        // Nothing new (a catch-up after a synchronization, or after falling behind the
+        // desk's announcements): no packet.
+        let current = fingerprint(&info, &positions, &orders);
+        let nothing = removed.is_empty()
+            && completed.is_empty()
+            && deals.is_empty()
+            && history_orders.is_empty()
+            && known.last == current;
+        if nothing {
+            return;
+        }
+        known.last = current;
         let mut packet = json!({
             "type": "update",
             "accountId": account,
@@ -151,6 +165,19 @@ pub(super) async fn send_update(
         packet
     };
     emit_sequenced(state, s, conn, (account, instance), packet, false);
+}
+
+/// A digest of what an `update` packet would say of the account, its positions and orders:
+/// equal digests, nothing to send.
+fn fingerprint(
+    info: &Option<w::AccountInformation>,
+    positions: &[w::Position],
+    orders: &[w::Order],
+) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    json!([info, positions, orders]).to_string().hash(&mut h);
+    h.finish()
 }
 
 /// The ids of `known` missing from `now`, which then replaces it.
@@ -250,6 +277,7 @@ impl Synchronization {
             deals,
             orders_since,
             history_orders,
+            last: fingerprint(&self.information, &self.positions, &self.orders),
         };
         lock(&conn.synced).insert((self.account.clone(), self.instance), known);
         // Each of specifications, positions and orders is sent unless the client holds it
