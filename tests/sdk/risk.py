@@ -1,13 +1,53 @@
 """The official MetaApi SDK's risk management client, unchanged, against drawbridge's risk
 management API (risk-management-api-v1.<region>.<domain>): trackers, a drawdown breach seen
 by get_tracker_events and by the tracker event listener's long poll, period statistics and
-the equity chart. The sim API moves prices and time. Environment: see harness.py.
+the equity chart. The breach is also pushed over the streaming API as a `synchronization`
+packet of drawbridge's type `trackerEvent`: a bare socket.io client sees it, and the SDK's
+own streaming connection, subscribed to the same account, ignores it without an error and
+keeps its terminal state up to date. The sim API moves prices and time. Environment: see
+harness.py.
 """
 
 import asyncio
+import logging
 
-from harness import DOMAIN, TOKEN, check, deployed_account, finish, rest
+import socketio
+from harness import DOMAIN, HOST, PORT, REGION, TOKEN, check, deployed_account, finish, rest
 from metaapi_cloud_sdk import MetaApi, RiskManagement, TrackerEventListener
+
+
+class Errors(logging.Handler):
+    """Error records the SDK logs (a packet it failed to process, an event that failed)."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record.getMessage())
+
+
+async def raw_socket(account_id):
+    """A bare socket.io client subscribed to the account; its `synchronization` packets."""
+    packets = asyncio.Queue()
+    client = socketio.AsyncClient(reconnection=False, ssl_verify=False)
+    client.on("synchronization", lambda data: packets.put_nowait(data))
+    responses = asyncio.Queue()
+    client.on("response", lambda data: responses.put_nowait(data))
+    url = f"https://mt-client-api-v1.{REGION}-a.{HOST}:{PORT}?auth-token={TOKEN}&clientId=0.7&protocol=3"
+    await client.connect(url, socketio_path="ws", transports=["websocket"])
+    await client.emit("request", {"type": "subscribe", "accountId": account_id,
+                                  "requestId": "raw-1", "instanceIndex": 0})
+    answer = await asyncio.wait_for(responses.get(), 10)
+    check("a bare socket subscribes", answer.get("requestId") == "raw-1", str(answer))
+    return client, packets
+
+
+async def next_packet(packets, kind):
+    while True:
+        packet = await asyncio.wait_for(packets.get(), 10)
+        if packet.get("type") == kind:
+            return packet
 
 
 class Listener(TrackerEventListener):
@@ -71,6 +111,14 @@ async def main():
     # previousSequenceNumber, so it is answered the events stored after its request.
     listener = Listener(account.id, tracker_id)
     listener_id = rm.add_tracker_event_listener(listener, account.id, tracker_id)
+
+    # The SDK's streaming connection and a bare socket, both subscribed to the account.
+    errors = Errors()
+    logging.getLogger().addHandler(errors)
+    connection = account.get_streaming_connection()
+    await connection.connect()
+    await connection.wait_synchronized({"timeoutInSeconds": 30})
+    raw, packets = await raw_socket(account.id)
     await asyncio.sleep(1)
 
     bought = rest(f"{acc}/trade", {"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1})
@@ -105,6 +153,23 @@ async def main():
     check("the listener's event is the stored one",
           listener.events[0]["sequenceNumber"] == event["sequenceNumber"], str(listener.events))
     rm.remove_tracker_event_listener(listener_id)
+
+    pushed = await next_packet(packets, "trackerEvent")
+    check("the breach is pushed to the subscribed socket as it is stored",
+          pushed["accountId"] == account.id and pushed["instanceIndex"] == 0
+          and "sequenceNumber" not in pushed
+          and pushed["trackerEvent"]["sequenceNumber"] == event["sequenceNumber"]
+          and pushed["trackerEvent"]["trackerId"] == tracker_id
+          and pushed["trackerEvent"]["exceededThresholdType"] == "drawdown", str(pushed))
+    await raw.disconnect()
+    # A pending order far from the price: an `update` packet the SDK must still apply.
+    placed = rest(f"{acc}/trade", {"actionType": "ORDER_TYPE_BUY_LIMIT", "symbol": "EURUSD",
+                                   "volume": 0.01, "openPrice": 1.0})
+    await eventually("the SDK's connection, sent the same packet, still follows the account",
+                     lambda: [o["id"] for o in connection.terminal_state.orders] == [placed.get("orderId")],
+                     lambda: f"{placed} {connection.terminal_state.orders}")
+    check("the SDK logged no error for the unknown packet type", errors.records == [], str(errors.records))
+    await connection.close()
 
     stats = await rm.get_tracking_statistics(account.id, tracker_id)
     check("get_tracking_statistics: the current period, exceeded", len(stats) == 1

@@ -96,9 +96,31 @@ impl AccountRisk {
         &self.trackers
     }
 
+    /// Bytes the account's state holds on the heap, by capacity: the tracker buffer, the boxed
+    /// rule set and the rule-event scratch buffer (allocator headers not counted). The whole
+    /// state is this plus `size_of::<AccountRisk>()`.
+    pub fn heap_bytes(&self) -> usize {
+        self.trackers.capacity() * std::mem::size_of::<TrackerSlot>()
+            + self
+                .rules
+                .as_ref()
+                .map_or(0, |_| std::mem::size_of::<(RuleSpec, RuleState)>())
+            + self.rule_events.capacity() * std::mem::size_of::<RuleEvent>()
+    }
+
     /// Attaches a rule set (replacing any); it starts at the next input.
     pub fn set_rules(&mut self, spec: RuleSpec) {
         self.rules = Some(Box::new((spec, RuleState::new())));
+    }
+
+    /// Attaches a rule set resuming from a persisted state.
+    pub fn set_rules_state(&mut self, spec: RuleSpec, state: RuleState) {
+        self.rules = Some(Box::new((spec, state)));
+    }
+
+    /// Detaches the rule set (a halt it ordered stays until lifted).
+    pub fn clear_rules(&mut self) {
+        self.rules = None;
     }
 
     pub fn rules(&self) -> Option<&(RuleSpec, RuleState)> {

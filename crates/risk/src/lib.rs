@@ -59,7 +59,7 @@ pub use chart::{ChartItem, ChartState};
 pub use history::PeriodHistory;
 pub use input::{BalanceKind, Input, Output, Snapshot, TrackerKey};
 pub use period::{Period, PeriodKind, Span, Window};
-pub use rules::{RuleEvent, RuleOutcome, RuleSet, RuleSpec, RuleState};
+pub use rules::{RuleEvent, RuleOutcome, RuleParts, RuleSet, RuleSpec, RuleState};
 pub use state::TrackerState;
 pub use stats::{PeriodStats, ThresholdType, TrackerBreach};
 pub use tracker::{

@@ -236,6 +236,24 @@ enum Status {
     Done(RuleOutcome),
 }
 
+/// A [`RuleState`] as plain values, for a store to keep (the core has no serialization of
+/// its own state); [`RuleState::parts`] and [`RuleState::from_parts`] convert both ways.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuleParts {
+    /// Whether the rules have seen their first input.
+    pub started: bool,
+    pub outcome: Option<RuleOutcome>,
+    pub initial: Money,
+    pub adjustment: Money,
+    pub day_start: Timestamp,
+    pub day_end: Timestamp,
+    pub day_reference: Money,
+    pub high_water: Money,
+    pub trading_days: u16,
+    /// The start of the last day with a trade (`None` before any trade).
+    pub last_trading_day: Option<Timestamp>,
+}
+
 /// One account's progress through a rule set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RuleState {
@@ -271,6 +289,43 @@ impl RuleState {
             high_water: Money::ZERO,
             trading_days: 0,
             last_trading_day: Timestamp(i64::MIN),
+        }
+    }
+
+    /// The state as plain values.
+    pub fn parts(&self) -> RuleParts {
+        RuleParts {
+            started: self.status != Status::Pending,
+            outcome: self.outcome(),
+            initial: self.initial,
+            adjustment: self.adjustment,
+            day_start: self.day_start,
+            day_end: self.day_end,
+            day_reference: self.day_reference,
+            high_water: self.high_water,
+            trading_days: self.trading_days,
+            last_trading_day: (self.last_trading_day != Timestamp(i64::MIN))
+                .then_some(self.last_trading_day),
+        }
+    }
+
+    /// A state back from [`Self::parts`].
+    pub fn from_parts(p: RuleParts) -> Self {
+        let status = match (p.started, p.outcome) {
+            (false, _) => Status::Pending,
+            (true, None) => Status::Active,
+            (true, Some(o)) => Status::Done(o),
+        };
+        Self {
+            status,
+            initial: p.initial,
+            adjustment: p.adjustment,
+            day_start: p.day_start,
+            day_end: p.day_end,
+            day_reference: p.day_reference,
+            high_water: p.high_water,
+            trading_days: p.trading_days,
+            last_trading_day: p.last_trading_day.unwrap_or(Timestamp(i64::MIN)),
         }
     }
 

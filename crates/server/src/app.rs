@@ -493,6 +493,72 @@ pub fn app(state: Shared) -> Router {
             .query(risk::events::STREAM_QUERY)
             .reply_inline(200, array_schema),
         )
+        // risk rules and halts (drawbridge's own)
+        .get(
+            "/users/current/risk-rule-presets",
+            risk::rules::presets,
+            Doc::new(
+                "getRiskRulePresets",
+                Client,
+                "The built-in prop-firm rule sets: name, description, TOML and JSON",
+            )
+            .cost(Cost::cpu(10.0))
+            .reply_inline(200, array_schema),
+        )
+        .put(
+            &format!("{acc}/risk-rules"),
+            risk::rules::set_rules,
+            Doc::new(
+                "setRiskRules",
+                Client,
+                "Attaches a preset or a full rule set (replacing any), with the action on a loss breach",
+            )
+            .cost(Cost::cpu(10.0))
+            .fields(risk::rules::RULES_FIELDS)
+            .reply_inline(200, object_schema),
+        )
+        .get(
+            &format!("{acc}/risk-rules"),
+            risk::rules::get_rules,
+            Doc::new(
+                "getRiskRules",
+                Client,
+                "The attached rule set, its progress and whether the account is halted",
+            )
+            .cost(Cost::cpu(10.0))
+            .reply_inline(200, object_schema),
+        )
+        .delete(
+            &format!("{acc}/risk-rules"),
+            risk::rules::delete_rules,
+            Doc::new(
+                "removeRiskRules",
+                Client,
+                "Detaches the rule set (a halt it ordered stays)",
+            )
+            .cost(Cost::cpu(10.0)),
+        )
+        .get(
+            &format!("{acc}/risk-halt"),
+            risk::rules::halt,
+            Doc::new(
+                "getRiskHalt",
+                Client,
+                "Whether a tracker or rule breach halted the account",
+            )
+            .cost(Cost::cpu(10.0))
+            .reply_inline(200, object_schema),
+        )
+        .post(
+            &format!("{acc}/risk-halt/lift"),
+            risk::rules::lift_halt,
+            Doc::new(
+                "liftRiskHalt",
+                Client,
+                "Lifts the account's halt; recorded as a haltLifted event",
+            )
+            .cost(Cost::cpu(10.0)),
+        )
         // tokens
         .post(
             "/users/current/narrow-down-auth-token",

@@ -170,8 +170,14 @@ catalogue! {
         "Trading account {0} already has a tracker named {1}",
         "409 on tracker create or rename with a name the account already uses";
     RISK_TRADING_HALTED = "risk.trading_halted",
-        "Trading account {0} is halted by a risk tracker's breach action: only trades that close or reduce exposure are accepted",
-        "403 on trade (REST and streaming) opening or adding exposure after a halt or close-and-halt breach";
+        "Trading account {0} is halted by a risk breach action: only trades that close or reduce exposure are accepted",
+        "403 on trade (REST and streaming) opening or adding exposure after a halt or close-and-halt breach (tracker or rules)";
+    RISK_RULES_NOT_SET = "risk.rules_not_set",
+        "Trading account {0} has no risk rules attached",
+        "GET and DELETE …/risk-rules on an account without rules";
+    RISK_NOT_HALTED = "risk.not_halted",
+        "Trading account {0} is not halted",
+        "POST …/risk-halt/lift on an account no breach halted";
     SIM_REJECTED = "sim.rejected",
         "The simulated broker rejected the request: {0}",
         "sim control routes";

@@ -496,7 +496,12 @@ pub async fn create(
         created: now,
     };
     match state.store.create_account(&row).await {
-        Ok(()) => warn_near_account_limit(&state, &caller.user_id, existing + 1),
+        Ok(()) => {
+            warn_near_account_limit(&state, &caller.user_id, existing + 1);
+            if risk {
+                crate::risk::api::follow(&state, &id).await;
+            }
+        }
         Err(StoreError::Conflict(_)) => {
             // A concurrent create with the same transaction id won; answer as it did.
             state.drop_session(&id);
@@ -685,7 +690,7 @@ pub async fn update(
     let password = f.text("password", 256);
     let server = f.text("server", 256);
     let magic = f.integer("magic", 0, i64::from(u32::MAX));
-    let interval = f.number("quoteStreamingIntervalInSeconds");
+    let interval = f.number_in("quoteStreamingIntervalInSeconds", 0.0, 60.0);
     let tags = f.strings("tags", TAGS_MAX);
     let metadata = f.object("metadata", METADATA_BYTES_MAX);
     let manual = f.boolean("manualTrades");
@@ -746,6 +751,7 @@ pub async fn delete(
     state.store.delete_account(&id).await?;
     state.directory.invalidate(&id);
     state.drop_session(&id);
+    state.risk.forget(&id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -810,6 +816,7 @@ pub async fn enable_risk_management(
     let (row, mut doc) = owned(&state, &caller, &id).await?;
     doc.risk_management_api_enabled = true;
     save(&state, &row, &doc, None).await?;
+    crate::risk::api::follow(&state, &id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -2,8 +2,8 @@
 //! with a fresh, empty store.
 
 use crate::{
-    AccountRow, JournalEntry, RiskRecord, RiskWrite, Store, StoreError, Token, TrackerEventQuery,
-    TrackerEventRow, TrackerRow, User,
+    AccountRow, JournalEntry, RiskRecord, RiskWrite, RulesRow, Store, StoreError, Token,
+    TrackerEventQuery, TrackerEventRow, TrackerRow, User,
 };
 use drawbridge_model::Timestamp;
 
@@ -15,6 +15,7 @@ pub async fn run(store: &dyn Store) {
     journal(store).await;
     trackers(store).await;
     risk_writes(store).await;
+    risk_rules(store).await;
 }
 
 async fn settings(s: &dyn Store) {
@@ -239,6 +240,7 @@ async fn risk_writes(s: &dyn Store) {
             ("gone".into(), "{}".into()),
         ],
         account_states: vec![("a1".into(), r#"{"a":1}"#.into())],
+        rule_states: Vec::new(),
     };
     assert_eq!(s.write_risk(&first).await.unwrap(), [1, 1, 2], "per user");
     let second = RiskWrite {
@@ -365,5 +367,68 @@ async fn risk_writes(s: &dyn Store) {
         s.last_event_seq("u1").await.unwrap(),
         3,
         "numbers are never reused"
+    );
+}
+
+fn rules(id: &str, account: &str, created_ms: i64) -> RulesRow {
+    RulesRow {
+        id: id.into(),
+        account_id: account.into(),
+        user_id: "u1".into(),
+        doc: format!(r#"{{"rules":"{id}"}}"#),
+        created: Timestamp::from_millis(created_ms),
+        state: None,
+    }
+}
+
+/// One rule set per account: replaced with its state, resumed, detached, and gone with the
+/// account; a state written for a replaced attachment is dropped.
+async fn risk_rules(s: &dyn Store) {
+    for (id, at) in [("r1", 40), ("r2", 41)] {
+        s.create_account(&account(id, None, at)).await.unwrap();
+    }
+    assert_eq!(s.rules("r1").await.unwrap(), None);
+    assert!(
+        s.set_rules(&rules("x", "nope", 1)).await.is_err(),
+        "rules need their account"
+    );
+    let first = rules("x1", "r1", 50);
+    s.set_rules(&first).await.unwrap();
+    s.set_rules(&rules("x2", "r2", 51)).await.unwrap();
+    assert_eq!(s.rules("r1").await.unwrap(), Some(first.clone()));
+    let write = RiskWrite {
+        rule_states: vec![
+            ("x1".into(), r#"{"d":1}"#.into()),
+            ("gone".into(), "{}".into()),
+        ],
+        ..RiskWrite::default()
+    };
+    assert!(!write.is_empty());
+    s.write_risk(&write).await.unwrap();
+    assert_eq!(
+        s.rules("r1").await.unwrap().unwrap().state.as_deref(),
+        Some(r#"{"d":1}"#)
+    );
+
+    // Replacing: the new attachment starts without state; the old one's writes are dropped.
+    let second = rules("x3", "r1", 60);
+    s.set_rules(&second).await.unwrap();
+    assert_eq!(s.rules("r1").await.unwrap(), Some(second.clone()));
+    let late = RiskWrite {
+        rule_states: vec![("x1".into(), r#"{"d":2}"#.into())],
+        ..RiskWrite::default()
+    };
+    s.write_risk(&late).await.unwrap();
+    assert_eq!(s.rules("r1").await.unwrap().unwrap().state, None);
+    let ids = |v: Vec<RulesRow>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(s.all_rules().await.unwrap()), ["x2", "x3"]);
+
+    assert!(s.delete_rules("r1").await.unwrap());
+    assert!(!s.delete_rules("r1").await.unwrap());
+    assert_eq!(s.rules("r1").await.unwrap(), None);
+    assert!(s.delete_account("r2").await.unwrap());
+    assert!(
+        s.all_rules().await.unwrap().is_empty(),
+        "an account's rules go with it"
     );
 }

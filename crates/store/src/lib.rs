@@ -2,7 +2,7 @@
 //!
 //! Layout:
 //! - [`Store`]: what the server keeps — settings, users, tokens, provisioned accounts, the
-//!   simulated broker's input journal, and risk management (trackers, tracker events with
+//!   simulated broker's input journal, and risk management (trackers, rule sets, tracker events with
 //!   per-user sequence numbers, completed periods and chart hours, the engine's resume state). Every method that returns `Ok` has made its change
 //!   durable (acknowledged means durable).
 //! - [`sqlite`]: the embedded backend (one file, WAL, migrations in `migrations/`).
@@ -83,6 +83,19 @@ pub struct TrackerRow {
     pub state: Option<String>,
 }
 
+/// The prop-firm rule set attached to an account (one at most). `id` names this attachment
+/// (a new one for every replacement); `doc` is the attachment as the server answers it;
+/// `state` is the risk engine's progress through the rules, which the store keeps opaque.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RulesRow {
+    pub id: String,
+    pub account_id: String,
+    pub user_id: String,
+    pub doc: String,
+    pub created: Timestamp,
+    pub state: Option<String>,
+}
+
 /// A tracker event. `seq` is given by [`Store::write_risk`]: unique and increasing per user.
 /// `broker_time` is `YYYY-MM-DD HH:mm:ss.SSS` (it sorts as text); `doc` the event's JSON.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,6 +145,8 @@ pub struct RiskWrite {
     pub tracker_states: Vec<(String, String)>,
     /// (account id, state), upserted (dropped for a removed account).
     pub account_states: Vec<(String, String)>,
+    /// (rules attachment id, state): states of rule attachments that still exist.
+    pub rule_states: Vec<(String, String)>,
 }
 
 impl RiskWrite {
@@ -141,6 +156,7 @@ impl RiskWrite {
             && self.chart.is_empty()
             && self.tracker_states.is_empty()
             && self.account_states.is_empty()
+            && self.rule_states.is_empty()
     }
 }
 
@@ -198,6 +214,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn rename_tracker(&self, id: &str, name: &str, doc: &str) -> Result<bool>;
     /// Removes a tracker and its completed periods (its events stay); false when absent.
     async fn delete_tracker(&self, id: &str) -> Result<bool>;
+
+    /// Attaches rules to their account, replacing any attached before (and its state).
+    async fn set_rules(&self, rules: &RulesRow) -> Result<()>;
+    /// The rules attached to an account.
+    async fn rules(&self, account_id: &str) -> Result<Option<RulesRow>>;
+    /// Every account's rules, oldest first (to resume them at start).
+    async fn all_rules(&self) -> Result<Vec<RulesRow>>;
+    /// Detaches an account's rules; false when it had none.
+    async fn delete_rules(&self, account_id: &str) -> Result<bool>;
 
     /// Makes a batch of the risk engine's results durable in one transaction; returns the
     /// sequence numbers given to `write.events`, in order.

@@ -3,7 +3,7 @@
 //! create`) may use the file at once.
 
 use crate::{
-    AccountRow, JournalEntry, Result, RiskRecord, RiskWrite, Store, StoreError, Token,
+    AccountRow, JournalEntry, Result, RiskRecord, RiskWrite, RulesRow, Store, StoreError, Token,
     TrackerEventQuery, TrackerEventRow, TrackerRow, User,
 };
 use async_trait::async_trait;
@@ -112,6 +112,19 @@ fn tracker_of(r: &SqliteRow) -> TrackerRow {
         state: r.get("state"),
     }
 }
+
+fn rules_of(r: &SqliteRow) -> RulesRow {
+    RulesRow {
+        id: r.get("id"),
+        account_id: r.get("account_id"),
+        user_id: r.get("user_id"),
+        doc: r.get("doc"),
+        created: Timestamp::from_millis(r.get("created_ms")),
+        state: r.get("state"),
+    }
+}
+
+const RULES_COLUMNS: &str = "id, account_id, user_id, doc, created_ms, state";
 
 fn event_of(r: &SqliteRow) -> TrackerEventRow {
     TrackerEventRow {
@@ -434,6 +447,53 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn set_rules(&self, r: &RulesRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO risk_rules (id, account_id, user_id, doc, created_ms, state) \
+             VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (account_id) DO UPDATE SET id = excluded.id, user_id = excluded.user_id, \
+             doc = excluded.doc, created_ms = excluded.created_ms, state = excluded.state",
+        )
+        .bind(&r.id)
+        .bind(&r.account_id)
+        .bind(&r.user_id)
+        .bind(&r.doc)
+        .bind(ms(r.created))
+        .bind(&r.state)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn rules(&self, account_id: &str) -> Result<Option<RulesRow>> {
+        let sql = format!("SELECT {RULES_COLUMNS} FROM risk_rules WHERE account_id = ?");
+        let row = sqlx::query(&sql)
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(row.as_ref().map(rules_of))
+    }
+
+    async fn all_rules(&self) -> Result<Vec<RulesRow>> {
+        let sql = format!("SELECT {RULES_COLUMNS} FROM risk_rules ORDER BY created_ms, rowid");
+        let rows = sqlx::query(&sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(rows.iter().map(rules_of).collect())
+    }
+
+    async fn delete_rules(&self, account_id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM risk_rules WHERE account_id = ?")
+            .bind(account_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn write_risk(&self, w: &RiskWrite) -> Result<Vec<u64>> {
         if w.is_empty() {
             return Ok(Vec::new());
@@ -508,6 +568,14 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
+        }
+        for (id, state) in &w.rule_states {
+            sqlx::query("UPDATE risk_rules SET state = ? WHERE id = ?")
+                .bind(state)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
         }
         tx.commit().await.map_err(backend)?;
         Ok(seqs)

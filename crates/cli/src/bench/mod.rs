@@ -17,8 +17,12 @@
 //!   (closed loop) and p99 latency (open loop).
 //! - `fanout`: quote fan-out to socket.io clients (each on its own account, the same symbols)
 //!   against a raw WebSocket broadcast of the same bytes, in packets delivered per second.
+//! - `risk`: 1M accounts with 2 trackers each fed by a market at 100 ticks/s over 30 symbols:
+//!   memory per account, tick-to-tracker-event latency, and the highest sustained tick rate.
 //! - `sync`: the initial synchronization of an account with 1,000 positions and 10,000 deals
 //!   over the streaming API, to `dealSynchronizationFinished`.
+//! - `e2e`: the whole server at 25,000 accounts with trackers and streaming subscriptions on
+//!   a moving market: the API's open-loop latency.
 //! - [`stack`]: the in-process server, REST and socket.io clients the network benchmarks use.
 //! - [`book`]: the synthetic trade server benchmarks run against (1M accounts by default).
 //! - [`stopwatch`]: the monotonic stopwatch (the one place wall time is read).
@@ -28,11 +32,13 @@
 //! [`Benchmark`]; the listing is generated from that enum.
 
 mod book;
+mod e2e;
 mod fanout;
 mod limits;
 mod memory;
 mod rest;
 mod revalue;
+mod risk;
 mod stack;
 mod stopwatch;
 mod sync;
@@ -68,9 +74,15 @@ enum Benchmark {
     /// Quote fan-out to socket.io clients vs. a raw WebSocket broadcast of the same bytes:
     /// delivered packets per second (1000 clients × 10 symbols by default).
     Fanout(fanout::FanoutArgs),
+    /// 1M accounts with 2 trackers each, market feed at 100 ticks/s over 30 symbols: memory
+    /// per account, tick-to-tracker-event p99 and the highest sustained tick rate.
+    Risk(risk::RiskArgs),
     /// Initial synchronization over the streaming API of an account with 1,000 positions and
     /// 10,000 deals: milliseconds to `dealSynchronizationFinished` (median of 7 runs).
     Sync(sync::SyncArgs),
+    /// The whole server at 25,000 accounts (trackers, streaming subscriptions, a moving
+    /// market): open-loop API latency p50 / p99.
+    E2e(e2e::E2eArgs),
 }
 
 /// Runs the chosen benchmark, or lists them.
@@ -80,7 +92,9 @@ pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
         Some(Benchmark::Rest(a)) => rest::run(&a),
         Some(Benchmark::Limits(a)) => limits::run(&a),
         Some(Benchmark::Fanout(a)) => fanout::run(&a),
+        Some(Benchmark::Risk(a)) => risk::run(&a),
         Some(Benchmark::Sync(a)) => sync::run(&a),
+        Some(Benchmark::E2e(a)) => e2e::run(&a),
         None => {
             print!("{}", listing());
             Ok(())

@@ -125,7 +125,7 @@ pub(super) async fn start_full(data_dir: &Path, clock_start: &str) -> anyhow::Re
         .context("cannot start the full stack")
 }
 
-/// One REST call on a fresh connection: the decoded JSON answer of a 2xx.
+/// One REST call on a fresh connection: the decoded JSON answer of a 2xx (`null` for none).
 pub(super) async fn post(
     addr: SocketAddr,
     token: &str,
@@ -150,5 +150,26 @@ pub(super) async fn post(
         head.starts_with("HTTP/1.1 2"),
         "POST {path}: {head}\n{body}"
     );
+    if body.trim().is_empty() {
+        return Ok(Value::Null);
+    }
     serde_json::from_str(body).with_context(|| format!("POST {path}: not JSON: {body}"))
+}
+
+/// A demo account of the token's user named `name`, provisioned (deployed and connected) over
+/// REST: its id.
+pub(super) async fn provision(addr: SocketAddr, token: &str, name: &str) -> anyhow::Result<String> {
+    let demo = json!({"balance": 10000, "leverage": 100});
+    let creds = post(
+        addr,
+        token,
+        "/users/current/provisioning-profiles/default/mt5-demo-accounts",
+        &demo,
+    )
+    .await?;
+    let login = (creds["login"].as_str()).map_or_else(|| creds["login"].to_string(), str::to_owned);
+    let account = json!({"login": login, "password": creds["password"],
+        "server": creds["serverName"], "name": name});
+    let created = post(addr, token, "/users/current/accounts", &account).await?;
+    Ok(created["id"].as_str().context("no account id")?.to_owned())
 }

@@ -175,6 +175,30 @@ fn bench_fanout_ends_with_its_figure() {
 }
 
 #[test]
+fn bench_risk_ends_with_its_figures() {
+    let out = drawbridge(&[
+        "bench",
+        "risk",
+        "--accounts",
+        "2000",
+        "--run-ms",
+        "500",
+        "--step-ms",
+        "300",
+        "--search-steps",
+        "2",
+    ]);
+    assert_ends_with_figures(
+        &out,
+        &[
+            ("P5.bytes_per_account", "B"),
+            ("P5.tick_to_event_p99_ms", "ms"),
+            ("P5.max_ticks_per_s", "ticks/s"),
+        ],
+    );
+}
+
+#[test]
 fn bench_sync_ends_with_its_figure() {
     let out = drawbridge(&[
         "bench",
@@ -187,6 +211,23 @@ fn bench_sync_ends_with_its_figure() {
         "2",
     ]);
     assert_ends_with_figures(&out, &[("P7.sync_ms", "ms")]);
+}
+
+#[test]
+fn bench_e2e_ends_with_its_figure() {
+    let out = drawbridge(&[
+        "bench",
+        "e2e",
+        "--accounts",
+        "20",
+        "--rate",
+        "20",
+        "--duration-secs",
+        "1",
+        "--warmup-secs",
+        "0",
+    ]);
+    assert_ends_with_figures(&out, &[("P6.api_p99_ms", "ms")]);
 }
 
 #[test]

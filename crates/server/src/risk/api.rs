@@ -58,7 +58,11 @@ pub const CHART_QUERY: &[Field] = &[
 ];
 
 /// The caller's account, with the risk management API enabled.
-async fn enabled(state: &Shared, caller: &Caller, id: &str) -> Result<Arc<Entry>, ApiError> {
+pub(super) async fn enabled(
+    state: &Shared,
+    caller: &Caller,
+    id: &str,
+) -> Result<Arc<Entry>, ApiError> {
     let entry = owned_entry(state, caller, id).await?;
     if !entry.doc.risk_management_api_enabled {
         return Err(ApiError::forbidden(&messages::RISK_API_DISABLED, &[&id]));
@@ -67,7 +71,7 @@ async fn enabled(state: &Shared, caller: &Caller, id: &str) -> Result<Arc<Entry>
 }
 
 /// The account's broker account and trade-server time zone.
-async fn locate(state: &Shared, entry: &Entry) -> Result<AccountKey, ApiError> {
+pub(super) async fn locate(state: &Shared, entry: &Entry) -> Result<AccountKey, ApiError> {
     let server = entry.doc.server.clone();
     let login = entry.doc.login.parse::<u64>().ok();
     let found = state
@@ -94,6 +98,31 @@ async fn locate(state: &Shared, entry: &Entry) -> Result<AccountKey, ApiError> {
         aref,
         zone,
     })
+}
+
+/// Starts following an account whose risk management API was just enabled (provisioning
+/// calls this after the account is stored), so its equity chart and statistics start now.
+/// Best effort: an account the broker does not know yet is followed at its first risk call.
+pub async fn follow(state: &Shared, id: &str) {
+    let entry = match state.directory.get(state.store.as_ref(), id).await {
+        Ok(Some(entry)) => entry,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(account_id = %id, error = ?e, "risk: account not followed");
+            return;
+        }
+    };
+    let account = match locate(state, &entry).await {
+        Ok(account) => account,
+        Err(_) => return,
+    };
+    let asked = state
+        .risk
+        .ask(|reply| Command::Follow { account, reply })
+        .await;
+    if asked.is_err() {
+        tracing::warn!(account_id = %id, "risk: account not followed");
+    }
 }
 
 /// The account's tracker `tracker_id`, or NotFound.

@@ -19,30 +19,30 @@
 //! store and the deals booked since each account's cursor are fed first, so statistics resume
 //! where they were (a restart loses at most the last second of maxima).
 //!
-//! Parts: `feed` (what a desk read sees, and its inputs), `restore` (start), `closeout`
-//! (the close-and-halt action).
+//! Parts: `feed` (what a desk read sees, and its inputs), `outputs` (events, halts and
+//! records from an account's outputs; the push of stored events), `restore` (start),
+//! `closeout` (the close-and-halt action).
 
-use super::persist::{AccountSaved, TrackerSaved};
-use super::{AccountKey, Command, Shared, TrackerMeta};
+use super::persist::{AccountSaved, RulesSaved, TrackerSaved};
+use super::rules::{RULES_TRACKER_ID, halt_lifted_doc};
+use super::{AccountKey, Command, RulesMeta, Shared, TrackerMeta};
 use crate::desk::Desk;
 use drawbridge_broker::broker::AccountRef;
 use drawbridge_model::{SharedClock, Timestamp};
-use drawbridge_risk::wire::EventNames;
-use drawbridge_risk::{
-    AccountRisk, BreachAction, EquityChartItem, Input, Output, Period, PeriodStatistics,
-    TrackerEvent, TrackerKey,
-};
-use drawbridge_store::{RiskRecord, RiskWrite, Store, StoreError, TrackerEventRow};
+use drawbridge_risk::{AccountRisk, BreachAction, Input, Output, Period, TrackerKey};
+use drawbridge_store::{RiskWrite, Store, StoreError};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 mod closeout;
 mod feed;
+mod outputs;
 mod restore;
 
 use closeout::close_out;
 use feed::{inputs, read};
+use outputs::{event_row, take_outputs};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
@@ -72,6 +72,9 @@ struct Followed {
     halted: bool,
     deadline: Option<Timestamp>,
     dirty: bool,
+    /// The attached rule set, and whether its state changed since the last write.
+    rules: Option<RulesMeta>,
+    rules_dirty: bool,
 }
 
 impl Followed {
@@ -85,7 +88,23 @@ impl Followed {
             halted: false,
             deadline: None,
             dirty: false,
+            rules: None,
+            rules_dirty: false,
         }
+    }
+
+    /// Halts the account (once): only exposure-reducing trades pass from now on.
+    fn halt(&mut self, shared: &Shared, action: BreachAction) {
+        if self.halted {
+            return;
+        }
+        self.halted = true;
+        shared
+            .halted
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(Arc::clone(&self.key.id));
+        tracing::info!(account_id = %self.key.id, ?action, "risk: account halted");
     }
 
     fn track(&mut self, t: &TrackerMeta, state: drawbridge_risk::TrackerState) {
@@ -106,9 +125,12 @@ impl Followed {
     }
 
     /// The earliest boundary after `now`: the chart hour's end, a period's end, a window's
-    /// start.
+    /// start, the rules' trading day's end.
     fn next_deadline(&self, now: Timestamp) -> Option<Timestamp> {
         let chart = self.risk.chart().current().map(|c| c.end);
+        let day = (self.risk.rules())
+            .filter(|(_, state)| state.parts().started && state.outcome().is_none())
+            .map(|(_, state)| state.day_end);
         let trackers = self
             .risk
             .trackers()
@@ -118,7 +140,9 @@ impl Followed {
                 None if slot.state.is_completed() => None,
                 None => Some(slot.spec.window.start),
             });
-        chart.into_iter().chain(trackers).filter(|t| *t > now).min()
+        (chart.into_iter().chain(day).chain(trackers))
+            .filter(|t| *t > now)
+            .min()
     }
 }
 
@@ -130,6 +154,8 @@ struct Sink {
     dirty: Vec<Arc<str>>,
     /// Accounts to close out once their event is durable.
     closeouts: Vec<AccountRef>,
+    /// Halt lifts to answer once their event is durable.
+    lifts: Vec<tokio::sync::oneshot::Sender<bool>>,
 }
 
 impl Sink {
@@ -147,6 +173,7 @@ impl Sink {
         failed.chart.extend(later.chart);
         failed.tracker_states.extend(later.tracker_states);
         failed.account_states.extend(later.account_states);
+        failed.rule_states.extend(later.rule_states);
         self.write = failed;
     }
 }
@@ -304,6 +331,37 @@ impl Engine {
                 });
                 let _ = reply.send(current);
             }
+            Command::SetRules {
+                account,
+                rules,
+                spec,
+                reply,
+            } => {
+                let id = self.follow(account);
+                if let Some(f) = self.accounts.get_mut(&id) {
+                    f.risk.set_rules(spec);
+                    f.rules = Some(rules);
+                    f.rules_dirty = true;
+                }
+                self.feed(vec![id]).await;
+                let _ = reply.send(());
+            }
+            Command::ClearRules { account_id, reply } => {
+                if let Some(f) = self.accounts.get_mut(&account_id) {
+                    f.risk.clear_rules();
+                    f.rules = None;
+                    f.rules_dirty = false;
+                }
+                let _ = reply.send(());
+            }
+            Command::Rules { account_id, reply } => {
+                let now = self.accounts.get(&account_id).and_then(|f| {
+                    let (spec, state) = f.risk.rules()?;
+                    Some((*spec, *state, f.key.zone))
+                });
+                let _ = reply.send(now);
+            }
+            Command::LiftHalt { account_id, reply } => self.lift(&account_id, reply).await,
             Command::Chart { account_id, reply } => {
                 let current = self
                     .accounts
@@ -324,6 +382,33 @@ impl Engine {
                 .insert(Arc::clone(&id), Followed::new(key, risk, FROM_NOW));
         }
         id
+    }
+
+    /// Lifts an account's halt; the lift is an event, answered once it is durable.
+    async fn lift(&mut self, id: &Arc<str>, reply: tokio::sync::oneshot::Sender<bool>) {
+        let Some(f) = self.accounts.get_mut(id).filter(|f| f.halted) else {
+            let _ = reply.send(false);
+            return;
+        };
+        f.halted = false;
+        f.risk.lift_halt();
+        self.shared
+            .halted
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(id);
+        tracing::info!(account_id = %id, "risk: halt lifted");
+        let doc = halt_lifted_doc(&f.key.id, self.clock.now(), f.key.zone);
+        self.sink
+            .write
+            .events
+            .push(event_row(f, RULES_TRACKER_ID, doc));
+        if !f.dirty {
+            f.dirty = true;
+            self.sink.dirty.push(Arc::clone(id));
+        }
+        self.sink.lifts.push(reply);
+        self.flush().await;
     }
 
     /// Stops following an account (deleted): its state, deadline and halt go.
@@ -412,6 +497,9 @@ impl Engine {
         if let Some(n) = deals {
             f.deals = n;
         }
+        if f.rules.is_some() {
+            f.rules_dirty = true;
+        }
         take_outputs(f, &self.out, &mut self.sink, &self.shared);
         if !f.dirty {
             f.dirty = true;
@@ -450,6 +538,16 @@ impl Engine {
                 .write
                 .account_states
                 .push((id.to_string(), json(&saved)));
+            if f.rules_dirty
+                && let (Some(meta), Some((_, state))) = (&f.rules, f.risk.rules())
+            {
+                f.rules_dirty = false;
+                let state = json(&RulesSaved::of(state));
+                self.sink
+                    .write
+                    .rule_states
+                    .push((meta.id.to_string(), state));
+            }
             for t in f.trackers.iter_mut().filter(|t| t.dirty) {
                 t.dirty = false;
                 if let Some(slot) = f.risk.tracker(t.key) {
@@ -469,80 +567,19 @@ impl Engine {
             Ok(seqs) => {
                 for (e, seq) in write.events.iter().zip(seqs) {
                     self.shared.hub.publish(&e.user_id, seq);
+                    self.push(e, seq);
                 }
                 for r in std::mem::take(&mut self.sink.closeouts) {
                     tokio::spawn(close_out(self.desk.clone(), r));
+                }
+                for reply in std::mem::take(&mut self.sink.lifts) {
+                    let _ = reply.send(true);
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "risk: results could not be written; retrying");
                 self.sink.restore(write);
             }
-        }
-    }
-}
-
-/// Takes one account's outputs: events, completed periods and hours to write, halts.
-fn take_outputs(f: &mut Followed, out: &[Output], sink: &mut Sink, shared: &Shared) {
-    let zone = f.key.zone;
-    for o in out {
-        match o {
-            Output::Breach(b) => {
-                let Some(t) = f.trackers.iter_mut().find(|t| t.key == b.tracker) else {
-                    continue;
-                };
-                t.dirty = true;
-                let names = EventNames {
-                    sequence_number: 0,
-                    account_id: &f.key.id,
-                    tracker_id: &t.id,
-                    tracker_name: Some(&t.name),
-                    period: t.period,
-                };
-                let event = TrackerEvent::new(b, names, zone);
-                sink.write.events.push(TrackerEventRow {
-                    user_id: f.key.user_id.to_string(),
-                    seq: 0,
-                    account_id: f.key.id.to_string(),
-                    tracker_id: t.id.to_string(),
-                    broker_time: event.broker_time.clone(),
-                    doc: json(&event),
-                });
-                if b.action.halts() && !f.halted {
-                    f.halted = true;
-                    shared
-                        .halted
-                        .write()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .insert(Arc::clone(&f.key.id));
-                    tracing::info!(account_id = %f.key.id, action = ?b.action, "risk: account halted");
-                }
-                if b.action == BreachAction::CloseAndHalt {
-                    sink.closeouts.push(f.key.aref);
-                }
-            }
-            Output::StatisticsUpdated { tracker } | Output::TrackerCompleted { tracker } => {
-                if let Some(t) = f.trackers.iter_mut().find(|t| t.key == *tracker) {
-                    t.dirty = true;
-                }
-            }
-            Output::PeriodCompleted { tracker, stats } => {
-                if let Some(t) = f.trackers.iter_mut().find(|t| t.key == *tracker) {
-                    t.dirty = true;
-                    sink.write.periods.push(RiskRecord {
-                        owner: t.id.to_string(),
-                        start: stats.span.start,
-                        doc: json(&PeriodStatistics::new(stats, t.period, zone)),
-                    });
-                }
-            }
-            Output::ChartItemCompleted(item) => sink.write.chart.push(RiskRecord {
-                owner: f.key.id.to_string(),
-                start: item.start,
-                doc: json(&EquityChartItem::new(item, zone)),
-            }),
-            // Rule sets are not attached by the server yet.
-            Output::Rule(_) => {}
         }
     }
 }

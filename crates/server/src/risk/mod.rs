@@ -14,12 +14,17 @@
 //!   out accounts on a breach.
 //! - [`persist`]: the engine's resume state as stored JSON.
 //! - [`api`]: the REST routes of trackers, period statistics and the equity chart;
-//!   [`events`]: tracker events by broker time and their long poll.
+//!   [`events`]: tracker events by broker time and their long poll; [`rules`]: prop-firm
+//!   rule sets attached to accounts (presets or full rule sets), their events, and the halt
+//!   lift.
+//! - Push: every stored event is also announced on [`Risk::pushed`] (a bounded broadcast),
+//!   which the streaming sockets forward to their subscribed instances.
 
 pub mod api;
 mod engine;
 pub mod events;
 mod persist;
+pub mod rules;
 
 use crate::desk::Desk;
 use crate::error::ApiError;
@@ -27,7 +32,7 @@ use crate::messages;
 use drawbridge_broker::broker::AccountRef;
 use drawbridge_model::wire as w;
 use drawbridge_model::{ServerZone, SharedClock};
-use drawbridge_risk::{ChartItem, Period, PeriodStats, TrackerSpec};
+use drawbridge_risk::{ChartItem, Period, PeriodStats, RuleSpec, RuleState, TrackerSpec};
 use drawbridge_store::{Store, StoreError};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +45,27 @@ use tokio::sync::{mpsc, oneshot, watch};
 pub const STREAM_HOLD_DEFAULT: Duration = Duration::from_secs(60);
 /// Commands waiting for the engine; senders wait when it is full.
 const COMMANDS_MAX: usize = 4_096;
+/// Stored events waiting for the streaming sockets; a lagging socket skips (REST has them).
+const PUSHED_MAX: usize = 4_096;
+
+/// A stored event as announced to the streaming sockets: the document with its sequence
+/// number, as the event routes answer it.
+#[derive(Debug)]
+pub struct Pushed {
+    pub user_id: String,
+    pub account_id: String,
+    pub doc: serde_json::Value,
+}
+
+/// A rule set attached to a followed account: its attachment id (the store's) and name.
+#[derive(Clone, Debug)]
+pub(crate) struct RulesMeta {
+    pub id: Arc<str>,
+    pub name: String,
+}
+
+/// What the engine's current state says about an account's rules.
+pub(crate) type RulesNow = Option<(RuleSpec, RuleState, ServerZone)>;
 
 /// A followed account as the API resolved it.
 #[derive(Clone, Debug)]
@@ -92,6 +118,29 @@ pub(crate) enum Command {
         tracker_id: Arc<str>,
         reply: oneshot::Sender<Current>,
     },
+    /// Attaches rules (their row is already durable), replacing any.
+    SetRules {
+        account: AccountKey,
+        rules: RulesMeta,
+        spec: RuleSpec,
+        reply: oneshot::Sender<()>,
+    },
+    /// Detaches the account's rules (a halt they ordered stays).
+    ClearRules {
+        account_id: Arc<str>,
+        reply: oneshot::Sender<()>,
+    },
+    /// The account's progress through its rules.
+    Rules {
+        account_id: Arc<str>,
+        reply: oneshot::Sender<RulesNow>,
+    },
+    /// Lifts the account's halt and records it as an event (answered once durable): false
+    /// when the account was not halted.
+    LiftHalt {
+        account_id: Arc<str>,
+        reply: oneshot::Sender<bool>,
+    },
     /// The account's chart hour in progress.
     Chart {
         account_id: Arc<str>,
@@ -133,11 +182,23 @@ impl Hub {
 }
 
 /// What the engine and the handlers share besides the channel.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Shared {
     /// Accounts a halting breach stopped: only exposure-reducing trades pass.
     pub halted: RwLock<HashSet<Arc<str>>>,
     pub hub: Hub,
+    /// Every stored event, for the streaming sockets.
+    pub pushed: tokio::sync::broadcast::Sender<Arc<Pushed>>,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self {
+            halted: RwLock::default(),
+            hub: Hub::default(),
+            pushed: tokio::sync::broadcast::channel(PUSHED_MAX).0,
+        }
+    }
 }
 
 /// The risk engine's handle; cheap to clone.
@@ -180,6 +241,11 @@ impl Risk {
         &self.shared.hub
     }
 
+    /// The events stored from now on (tracker breaches, rule outcomes, halt lifts).
+    pub fn pushed(&self) -> tokio::sync::broadcast::Receiver<Arc<Pushed>> {
+        self.shared.pushed.subscribe()
+    }
+
     /// Whether a halting breach stopped the account.
     pub fn is_halted(&self, account_id: &str) -> bool {
         self.shared
@@ -218,6 +284,12 @@ impl Risk {
     /// Forgets a deleted account: its trackers stop and its halt is lifted (provisioning
     /// calls this after the store deleted the account, whose risk rows went with it).
     pub async fn forget(&self, account_id: &str) {
+        // Lifted at once; the engine drops the rest when it gets to the command.
+        self.shared
+            .halted
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(account_id);
         let account_id = Arc::from(account_id);
         // A stopped engine has nothing to forget.
         let _ = self.tx.send(Command::Forget { account_id }).await;

@@ -5,7 +5,10 @@
 use chrono::{Datelike, NaiveDate};
 use drawbridge_model::{Money, Timestamp};
 use drawbridge_risk::chart::{ChartItem, Series};
-use drawbridge_risk::{ChartState, PeriodStats, Snapshot, Span, ThresholdType, TrackerState};
+use drawbridge_risk::{
+    ChartState, PeriodStats, RuleOutcome, RuleParts, RuleState, Snapshot, Span, ThresholdType,
+    TrackerState,
+};
 use serde::{Deserialize, Serialize};
 
 /// A tracker's state: `None` while it waits for its first period (or after its window).
@@ -80,6 +83,54 @@ impl StatsSaved {
             .last_trade_day
             .and_then(NaiveDate::from_num_days_from_ce_opt);
         s
+    }
+}
+
+/// An account's progress through its rules (money in cents, instants in ms).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RulesSaved {
+    started: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    outcome: Option<RuleOutcome>,
+    initial: i64,
+    adjustment: i64,
+    day: [i64; 2],
+    day_reference: i64,
+    high_water: i64,
+    trading_days: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_trading_day: Option<i64>,
+}
+
+impl RulesSaved {
+    pub(crate) fn of(state: &RuleState) -> Self {
+        let p = state.parts();
+        Self {
+            started: p.started,
+            outcome: p.outcome,
+            initial: p.initial.0,
+            adjustment: p.adjustment.0,
+            day: [p.day_start.millis(), p.day_end.millis()],
+            day_reference: p.day_reference.0,
+            high_water: p.high_water.0,
+            trading_days: p.trading_days,
+            last_trading_day: p.last_trading_day.map(Timestamp::millis),
+        }
+    }
+
+    pub(crate) fn restore(&self) -> RuleState {
+        RuleState::from_parts(RuleParts {
+            started: self.started,
+            outcome: self.outcome,
+            initial: Money(self.initial),
+            adjustment: Money(self.adjustment),
+            day_start: Timestamp(self.day[0]),
+            day_end: Timestamp(self.day[1]),
+            day_reference: Money(self.day_reference),
+            high_water: Money(self.high_water),
+            trading_days: self.trading_days,
+            last_trading_day: self.last_trading_day.map(Timestamp),
+        })
     }
 }
 
@@ -231,5 +282,57 @@ mod tests {
             TrackerSaved::of(&TrackerState::new()).restore(),
             TrackerState::new()
         );
+    }
+
+    #[test]
+    fn rule_states_survive_a_round_trip() {
+        let zone = ServerZone::parse("EET").unwrap();
+        let spec = drawbridge_risk::preset::builtin("two-step-phase-1")
+            .unwrap()
+            .compile(zone)
+            .unwrap();
+        let t0 = Timestamp::parse_iso("2026-01-07T10:00:00Z").unwrap();
+        let mut state = RuleState::new();
+        let round = |s: &RuleState| {
+            let text = serde_json::to_string(&RulesSaved::of(s)).unwrap();
+            serde_json::from_str::<RulesSaved>(&text).unwrap().restore()
+        };
+        assert_eq!(round(&state), state, "before its first input");
+        let mut out = Vec::new();
+        let snap = |ms: i64, equity: i64| Snapshot {
+            time: t0.plus_millis(ms),
+            balance: Money(1_000_000),
+            equity: Money(equity),
+        };
+        state.apply(
+            &spec,
+            None,
+            &Input::Trade {
+                after: snap(0, 990_000),
+            },
+            &mut out,
+        );
+        assert!(out.is_empty());
+        let resumed = round(&state);
+        assert_eq!(resumed, state, "active, with a trading day");
+        // Both decide the same way afterwards: a 6 % loss breaches the 5 % daily loss.
+        let (mut a, mut b) = (state, resumed);
+        let (mut out_a, mut out_b) = (Vec::new(), Vec::new());
+        let last = Some(snap(0, 990_000));
+        a.apply(
+            &spec,
+            last,
+            &Input::Sample(snap(1_000, 939_000)),
+            &mut out_a,
+        );
+        b.apply(
+            &spec,
+            last,
+            &Input::Sample(snap(1_000, 939_000)),
+            &mut out_b,
+        );
+        assert_eq!(out_a.len(), 1);
+        assert_eq!(out_a, out_b);
+        assert_eq!(round(&a), a, "decided");
     }
 }

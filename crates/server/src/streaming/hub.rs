@@ -1,15 +1,18 @@
 //! The market-data hub: one task reads every subscribed symbol from the desk for all sockets,
-//! renders each change to JSON once, and publishes the result as a [`Frame`].
+//! renders each change to JSON once into a [`Frame`], and sends every socket what is due.
 //!
-//! Sockets no longer poll the broker each: the hub learns what is wanted by scanning the
+//! Sockets do not poll the broker each: the hub learns what is wanted by scanning the
 //! registered connections' subscriptions ([`Interest`]; after every change of them and at
 //! least every [`RESCAN`]), then every tick (half the shortest subscription interval, within
-//! [`TICK_MIN`]..[`TICK_MAX`]) reads, in one step of the desk, each wanted symbol's quote,
-//! current candles, new ticks and book, and each subscribed account's equity and margin.
-//! Only what changed is rendered again; a [`Frame`] shares the rest with the one before. Every
-//! rendering carries a version from one hub-wide counter, so a socket tells a change by
-//! comparing numbers, and assembles its `prices` packets from the shared strings
-//! ([`super::market`]).
+//! [`TICK_MIN`]..[`TICK_MAX`], on a fixed schedule) reads, in one step of the desk, each wanted
+//! symbol's quote, current candles, new ticks and book, and each subscribed account's equity
+//! and margin. Only what changed is rendered again; a [`Frame`] shares the rest with the one
+//! before. Every rendering carries a version from one hub-wide counter, so a stream tells a
+//! change by comparing numbers. After each read that changed something (or left a change held
+//! back by its interval) the hub walks the registered sockets itself and assembles each one's
+//! `prices` packets from the shared strings ([`super::market`]): one task for every socket,
+//! not a task woken per socket per frame. Intervals are measured on the tick schedule, so a
+//! stream at the tick's interval gets every tick's change.
 
 use super::Connection;
 use crate::client;
@@ -21,11 +24,12 @@ use drawbridge_broker::symbol::Currency;
 use drawbridge_broker::wire as bw;
 use drawbridge_model::wire as w;
 use drawbridge_model::{Money, Timeframe, Timestamp};
+use socketioxide::extract::SocketRef;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::time::{Instant, MissedTickBehavior};
 
 /// The hub's shortest tick: subscriptions at the shortest interval see changes this late at most.
 pub(super) const TICK_MIN: Duration = Duration::from_millis(10);
@@ -127,15 +131,27 @@ pub(super) struct Interest {
     pub(super) shortest: Option<Duration>,
 }
 
+/// A registered socket: its connection and where to send.
+struct Registered {
+    conn: Arc<Connection>,
+    socket: SocketRef,
+}
+
 /// The hub of one socket.io endpoint; its task starts with the first registered socket and
 /// ends when the hub is dropped.
-#[derive(Debug)]
 pub(super) struct Hub {
     state: Shared,
-    conns: Mutex<Vec<Weak<Connection>>>,
+    conns: Mutex<Vec<Registered>>,
     dirty: AtomicBool,
     started: AtomicBool,
-    frames: watch::Sender<Arc<Frame>>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("sockets", &lock(&self.conns).len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Hub {
@@ -145,20 +161,33 @@ impl Hub {
             conns: Mutex::new(Vec::new()),
             dirty: AtomicBool::new(false),
             started: AtomicBool::new(false),
-            frames: watch::channel(Arc::new(Frame::default())).0,
         })
     }
 
-    /// Registers a socket's subscriptions and returns the frames to follow.
-    pub(super) fn register(
-        self: &Arc<Self>,
-        conn: &Arc<Connection>,
-    ) -> watch::Receiver<Arc<Frame>> {
-        lock(&self.conns).push(Arc::downgrade(conn));
+    /// Registers a socket: from the next tick on it is sent what its subscriptions want.
+    pub(super) fn register(self: &Arc<Self>, conn: &Arc<Connection>, socket: SocketRef) {
+        lock(&self.conns).push(Registered {
+            conn: Arc::clone(conn),
+            socket,
+        });
         if !self.started.swap(true, Ordering::AcqRel) {
             tokio::spawn(run(Arc::downgrade(self)));
         }
-        self.frames.subscribe()
+    }
+
+    /// Forgets a closed socket.
+    pub(super) fn unregister(&self, conn: &Arc<Connection>) {
+        lock(&self.conns).retain(|r| !Arc::ptr_eq(&r.conn, conn));
+        self.touch();
+    }
+
+    /// The registered sockets still open (closed ones are dropped).
+    fn live(&self) -> Vec<(Arc<Connection>, SocketRef)> {
+        let mut all = lock(&self.conns);
+        all.retain(|r| !*r.conn.closed.borrow() && r.socket.connected());
+        all.iter()
+            .map(|r| (Arc::clone(&r.conn), r.socket.clone()))
+            .collect()
     }
 
     /// Some socket's subscriptions changed: look again at the next tick.
@@ -170,15 +199,7 @@ impl Hub {
     fn scan(&self) -> Interest {
         let now = self.state.now();
         let mut interest = Interest::default();
-        let conns: Vec<Arc<Connection>> = {
-            let mut all = lock(&self.conns);
-            all.retain(|c| c.strong_count() > 0);
-            all.iter().filter_map(Weak::upgrade).collect()
-        };
-        for conn in conns {
-            if *conn.closed.borrow() {
-                continue;
-            }
+        for (conn, _) in self.live() {
             let mut market = lock(&conn.market);
             for ((account, _), symbols) in market.iter_mut() {
                 let Some(session) = self.state.session(account) else {
@@ -205,36 +226,59 @@ impl Hub {
     }
 }
 
-/// The hub's task: scan, read, render, publish, until the hub is gone.
+/// The hub's task: scan, read, render, send, until the hub is gone.
 async fn run(hub: Weak<Hub>) {
     let mut frame = Arc::new(Frame::default());
-    let mut interest = Interest::default();
-    let mut scanned: Option<tokio::time::Instant> = None;
+    let mut interest = Arc::new(Interest::default());
+    let mut scanned: Option<Instant> = None;
     let mut versions = 0u64;
+    let mut period = TICK_MAX;
+    let mut ticks = schedule(period);
+    // A change held back by its interval: look again at the next tick even if nothing moves.
+    let mut held = false;
     loop {
-        let pause = match hub.upgrade() {
-            Some(h) => h.tick(&interest),
-            None => return,
-        };
-        tokio::time::sleep(pause).await;
+        // The scheduled instant, not the wake-up: ticks are exactly `period` apart, so a
+        // stream whose interval is the period is due at every one.
+        let now = ticks.tick().await;
         let Some(hub) = hub.upgrade() else { return };
         let touched = hub.dirty.swap(false, Ordering::AcqRel);
-        if touched || scanned.is_none_or(|at| at.elapsed() >= RESCAN) {
-            interest = hub.scan();
-            scanned = Some(tokio::time::Instant::now());
+        if touched || scanned.is_none_or(|at| now.duration_since(at) >= RESCAN) {
+            interest = Arc::new(hub.scan());
+            scanned = Some(now);
         }
         let read = read(&hub.state, &interest, &frame, &mut versions).await;
-        match read {
-            Some(next) => {
-                frame = Arc::new(next);
-                hub.frames.send_replace(Arc::clone(&frame));
-            }
-            // New subscriptions see the unchanged frame at once.
-            None if touched => {
-                hub.frames.send_replace(Arc::clone(&frame));
-            }
-            None => {}
+        let changed = read.is_some();
+        if let Some(next) = read {
+            frame = Arc::new(next);
         }
+        // New subscriptions get the unchanged frame at once.
+        if changed || touched || held {
+            held = hub.send(&frame, now);
+        }
+        let next = hub.tick(&interest);
+        if next != period {
+            period = next;
+            ticks = schedule(period);
+        }
+    }
+}
+
+fn schedule(period: Duration) -> tokio::time::Interval {
+    let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ticks
+}
+
+impl Hub {
+    /// Sends every live socket what is due in `frame` at `now`; true when some change is
+    /// held back by its interval.
+    fn send(&self, frame: &Frame, now: Instant) -> bool {
+        let mut held = false;
+        let mut packet = String::new();
+        for (conn, socket) in self.live() {
+            held |= super::market::send_due(&self.state, &socket, &conn, frame, now, &mut packet);
+        }
+        held
     }
 }
 
@@ -242,14 +286,14 @@ async fn run(hub: Weak<Hub>) {
 /// `prev`; `None` when nothing did.
 async fn read(
     state: &Shared,
-    interest: &Interest,
+    interest: &Arc<Interest>,
     prev: &Arc<Frame>,
     versions: &mut u64,
 ) -> Option<Frame> {
     if interest.symbols.is_empty() && prev.symbol_count() == 0 {
         return None;
     }
-    let (i, p) = (interest.clone(), Arc::clone(prev));
+    let (i, p) = (Arc::clone(interest), Arc::clone(prev));
     let mut v = *versions;
     let read = state
         .desk
@@ -279,6 +323,21 @@ fn read_accounts(
     prev: &Frame,
     versions: &mut u64,
 ) -> Option<Arc<HashMap<String, AccountFrame>>> {
+    let same = |id: &String, session: &Session| {
+        let Some(old) = prev.accounts.get(id) else {
+            return false;
+        };
+        let engine = &b.server(session.account.server).engine;
+        engine.find_login(session.account.login).is_some_and(|a| {
+            old.server == session.account.server && old.key == (engine.equity(a), engine.margin(a))
+        })
+    };
+    // Most ticks move no account: tell that without building anything.
+    if interest.accounts.len() == prev.accounts.len()
+        && interest.accounts.iter().all(|(id, s)| same(id, s))
+    {
+        return None;
+    }
     let mut changed = interest.accounts.len() != prev.accounts.len();
     let mut out = HashMap::with_capacity(interest.accounts.len());
     for (id, session) in &interest.accounts {

@@ -8,8 +8,9 @@
 //! `intervalInMilliseconds` (the account's `quoteStreamingIntervalInSeconds` when absent;
 //! ticks are never conflated: every tick since the last packet goes out) and only when it
 //! changed. One packet per instance carries whatever is due, with the account's equity,
-//! margin, free margin and margin level; it is assembled from the hub's shared renderings
-//! ([`super::hub`]) by concatenation, so a price is serialized once for every socket.
+//! margin, free margin and margin level; the hub's task assembles it from the hub's shared
+//! renderings ([`super::hub`]) by concatenation, so a price is serialized once for every
+//! socket, and emits the text as it is ([`Prebuilt`]: not parsed again).
 //!
 //! A subscription not refreshed within [`EXPIRY`] on the server's clock is dropped. The SDK
 //! (`StreamingMetaApiConnection._refresh_market_data_subscriptions`) sends its whole list for
@@ -311,60 +312,44 @@ impl Due {
     }
 }
 
-/// Follows the hub's frames and sends each instance what is due, until the socket closes.
-pub(super) async fn stream_prices(state: Shared, s: SocketRef, conn: Arc<Connection>) {
+/// Registers the socket with the hub, which sends each instance what is due, until the
+/// socket closes.
+pub(super) async fn stream_prices(_state: Shared, s: SocketRef, conn: Arc<Connection>) {
     let hub = Arc::clone(&conn.hub);
-    let mut frames = hub.register(&conn);
+    hub.register(&conn, s);
     let mut closed = conn.closed.subscribe();
-    let mut wake: Option<Instant> = None;
-    loop {
-        let later = async {
-            match wake {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            changed = frames.changed() => if changed.is_err() { return },
-            _ = closed.wait_for(|c| *c) => break,
-            () = later => {}
-        }
-        if !s.connected() {
-            break;
-        }
-        let frame = Arc::clone(&frames.borrow_and_update());
-        wake = send_due(&state, &s, &conn, &frame);
-    }
-    hub.touch();
+    let _ = closed.wait_for(|c| *c).await;
+    hub.unregister(&conn);
 }
 
-/// Sends every instance's due updates from `frame`; the earliest time a change held back by
-/// its interval becomes due.
-fn send_due(state: &Shared, s: &SocketRef, conn: &Connection, frame: &Frame) -> Option<Instant> {
-    let now = Instant::now();
-    let (due, wake) = collect(conn, frame, now, state.now());
+/// Sends every instance's due updates from `frame` at `now` (`packet`: a buffer to build
+/// them in); true when a change is held back by its interval.
+pub(super) fn send_due(
+    state: &Shared,
+    s: &SocketRef,
+    conn: &Connection,
+    frame: &Frame,
+    now: Instant,
+    packet: &mut String,
+) -> bool {
+    let (due, held) = collect(conn, frame, now, state.now());
     for ((account, instance), d, margins) in due {
         let credits = d.credits();
-        if !emit_prices(state, s, conn, (&account, instance), &d, &margins) {
+        if !emit_prices(state, s, conn, (&account, instance), &d, &margins, packet) {
             continue;
         }
         if crate::limits::charge_streaming(state, &conn.caller, &account, credits) {
             downgrade(state, s, conn, &account, instance);
         }
     }
-    wake
+    held
 }
 
 type Batch = Vec<((String, u64), Due, Arc<str>)>;
 
-/// What is due now on every instance, and when the next held-back change is.
-fn collect(
-    conn: &Connection,
-    frame: &Frame,
-    now: Instant,
-    clock: Timestamp,
-) -> (Batch, Option<Instant>) {
-    let mut wake: Option<Instant> = None;
+/// What is due at `now` on every instance, and whether a change is held back.
+fn collect(conn: &Connection, frame: &Frame, now: Instant, clock: Timestamp) -> (Batch, bool) {
+    let mut held = false;
     let mut out = Vec::new();
     let mut market = lock(&conn.market);
     for (key, symbols) in market.iter_mut() {
@@ -378,28 +363,25 @@ fn collect(
                 continue;
             };
             for stream in &mut subs.streams {
-                let held = take(stream, sf, acc.currency, now, &mut due);
-                if let Some(at) = held {
-                    wake = Some(wake.map_or(at, |w| w.min(at)));
-                }
+                held |= take(stream, sf, acc.currency, now, &mut due);
             }
         }
         if !due.is_empty() {
             out.push((key.clone(), due, Arc::clone(&acc.margins)));
         }
     }
-    (out, wake)
+    (out, held)
 }
 
-/// Adds the stream's change to `due` if it is due; when held back, when it will be.
+/// Adds the stream's change to `due` if it is due; true when held back by its interval.
 fn take(
     stream: &mut Stream,
     sf: &SymbolFrame,
     currency: drawbridge_broker::symbol::Currency,
     now: Instant,
     due: &mut Due,
-) -> Option<Instant> {
-    let latest = match stream.kind {
+) -> bool {
+    let Some(latest) = (match stream.kind {
         MarketDataType::Quotes => sf.price(currency).map(|r| r.version),
         MarketDataType::Candles => stream
             .timeframe
@@ -407,17 +389,19 @@ fn take(
             .map(|r| r.version),
         MarketDataType::Ticks => Some(sf.tick_version()),
         MarketDataType::MarketDepth => sf.book.as_ref().map(|(r, _)| r.version),
-    }?;
+    }) else {
+        return false;
+    };
     if stream.kind == MarketDataType::Ticks && stream.seen.is_none() {
         // A ticks stream starts with the next tick.
         stream.seen = Some(latest);
-        return None;
+        return false;
     }
     if stream.seen.is_some_and(|seen| seen >= latest) {
-        return None;
+        return false;
     }
-    if let Some(at) = stream.next.filter(|at| now < *at) {
-        return Some(at);
+    if stream.next.is_some_and(|at| now < at) {
+        return true;
     }
     match stream.kind {
         MarketDataType::Quotes => due
@@ -441,11 +425,11 @@ fn take(
     }
     stream.seen = Some(latest);
     stream.next = Some(now + stream.interval);
-    None
+    false
 }
 
-/// Assembles one `prices` packet from shared renderings, numbers it in its instance's
-/// sequence and emits it; if it cannot be sent, the instance is forgotten.
+/// Assembles one `prices` packet from shared renderings in `out`, numbers it in its
+/// instance's sequence and emits it; if it cannot be sent, the instance is forgotten.
 fn emit_prices(
     state: &Shared,
     s: &SocketRef,
@@ -453,24 +437,17 @@ fn emit_prices(
     (account, instance): (&str, u64),
     d: &Due,
     margins: &str,
+    out: &mut String,
 ) -> bool {
-    let host = lock(&conn.synced)
-        .get(&(account.to_owned(), instance))
-        .map_or_else(|| HOST.to_owned(), |k| k.host.clone());
-    let items = |list: &[Arc<str>]| list.iter().map(|x| x.len() + 1).sum::<usize>();
-    let mut out = String::with_capacity(
-        160 + account.len()
-            + host.len()
-            + margins.len()
-            + items(&d.prices)
-            + items(&d.candles)
-            + items(&d.ticks)
-            + items(&d.books),
-    );
+    use std::fmt::Write as _;
+    out.clear();
     out.push_str(r#"{"type":"prices","accountId":"#);
-    push_json_str(&mut out, account);
-    out.push_str(&format!(r#","instanceIndex":{instance},"host":"#));
-    push_json_str(&mut out, &host);
+    push_json_str(out, account);
+    let _ = write!(out, r#","instanceIndex":{instance},"host":"#);
+    match lock(&conn.synced).get(&(account.to_owned(), instance)) {
+        Some(k) => push_json_str(out, &k.host),
+        None => push_json_str(out, HOST),
+    }
     for (name, list) in [
         ("prices", &d.prices),
         ("candles", &d.candles),
@@ -480,7 +457,7 @@ fn emit_prices(
         if list.is_empty() {
             continue;
         }
-        out.push_str(&format!(r#","{name}":["#));
+        let _ = write!(out, r#","{name}":["#);
         for (i, item) in list.iter().enumerate() {
             if i > 0 {
                 out.push(',');
@@ -491,19 +468,47 @@ fn emit_prices(
     }
     out.push_str(margins);
     let (number, at) = conn.next_sequence(account, instance, state.now().0, false);
-    out.push_str(&format!(
+    let _ = write!(
+        out,
         r#","sequenceNumber":{number},"sequenceTimestamp":{at}}}"#
-    ));
-    let sent = serde_json::value::RawValue::from_string(out)
-        .is_ok_and(|raw| s.emit("synchronization", &raw).is_ok());
+    );
+    let sent = s.emit("synchronization", &Prebuilt(out)).is_ok();
     if !sent {
         conn.forget(account, Some(instance));
     }
     sent
 }
 
+/// JSON text serialized as it is, without parsing it again as
+/// [`serde_json::value::RawValue::from_string`] does: the packets are assembled from
+/// renderings serde_json made. serde_json writes a struct of this name as raw text (its
+/// `RawValue` does the same; the test below holds it to that).
+struct Prebuilt<'a>(&'a str);
+
+/// The struct name serde_json's serializer writes as raw JSON text.
+const RAW_JSON_TOKEN: &str = "$serde_json::private::RawValue";
+
+impl serde::Serialize for Prebuilt<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        debug_assert!(
+            serde_json::from_str::<serde::de::IgnoredAny>(self.0).is_ok(),
+            "invariant: a prebuilt packet is JSON"
+        );
+        let mut s = serializer.serialize_struct(RAW_JSON_TOKEN, 1)?;
+        s.serialize_field(RAW_JSON_TOKEN, self.0)?;
+        s.end()
+    }
+}
+
 fn push_json_str(out: &mut String, s: &str) {
-    out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
+    }
 }
 
 /// The account's streaming credits ran out: lengthen the instance's intervals (or, at the
@@ -592,5 +597,25 @@ fn apply(conn: &Connection, key: &(String, u64), d: &drawbridge_limits::Downgrad
     }
     if subs.streams.is_empty() {
         symbols.remove(&d.symbol);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prebuilt_is_written_as_it_is() {
+        let text = r#"{"type":"prices","prices":[{"symbol":"EURUSD","bid":1.1}],"x":"a\"b"}"#;
+        let framed = serde_json::to_string(&("synchronization", Prebuilt(text))).unwrap();
+        assert_eq!(framed, format!(r#"["synchronization",{text}]"#));
+    }
+
+    #[test]
+    fn json_strings_are_escaped_only_when_needed() {
+        let mut out = String::new();
+        push_json_str(&mut out, "plain-id");
+        push_json_str(&mut out, "q\"uote\n");
+        assert_eq!(out, r#""plain-id""q\"uote\n""#);
     }
 }

@@ -44,6 +44,7 @@ mod guard;
 pub(crate) mod hashes;
 mod hub;
 mod market;
+mod risk;
 mod rpc;
 mod sync;
 
@@ -97,6 +98,9 @@ struct Connection {
     closed: tokio::sync::watch::Sender<bool>,
     /// What each synchronized (account, instance) was last sent, for its `update` packets.
     synced: Mutex<HashMap<(String, u64), Known>>,
+    /// Held while an `update` is read and sent: each starts from where the last one left
+    /// off, so two cannot interleave (a catch-up after a synchronization and a change).
+    updating: tokio::sync::Mutex<()>,
     /// Market-data subscriptions per (account, instance), by symbol.
     market: Mutex<market::Subscriptions>,
     /// Where the socket's market data comes from, shared by every socket.
@@ -211,6 +215,7 @@ async fn connect(state: Shared, api: axum::Router, hub: Arc<hub::Hub>, s: Socket
         in_flight: std::sync::atomic::AtomicU64::new(0),
         closed: tokio::sync::watch::channel(false).0,
         synced: Mutex::new(HashMap::new()),
+        updating: tokio::sync::Mutex::new(()),
         market: Mutex::default(),
         hub,
     });
@@ -239,6 +244,11 @@ async fn connect(state: Shared, api: axum::Router, hub: Arc<hub::Hub>, s: Socket
         Arc::clone(&conn),
     ));
     tokio::spawn(follow_disconnects(
+        state.clone(),
+        s.clone(),
+        Arc::clone(&conn),
+    ));
+    tokio::spawn(risk::follow_risk_events(
         state.clone(),
         s.clone(),
         Arc::clone(&conn),
@@ -398,8 +408,18 @@ async fn request(state: &Shared, conn: &Arc<Connection>, s: &SocketRef, req: Val
         let _ = s.emit("processingError", &error_body(&request_id, &e));
         return;
     }
+    // Given back however the answer ends, a panic included.
+    let _slot = InFlight(&conn.in_flight);
     answer_request(state, conn, s, &req, request_id, account, kind).await;
-    conn.in_flight.fetch_sub(1, Ordering::AcqRel);
+}
+
+/// A request in processing on a socket; dropping it gives its place back.
+struct InFlight<'a>(&'a std::sync::atomic::AtomicU64);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 async fn answer_request(

@@ -83,6 +83,7 @@ pub(super) async fn send_update(
     account: &str,
     instance: u64,
 ) {
+    let _one_at_a_time = conn.updating.lock().await;
     let (deals_since, orders_since) = {
         let synced = lock(&conn.synced);
         let known = synced.get(&(account.to_owned(), instance));

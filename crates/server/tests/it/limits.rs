@@ -182,6 +182,66 @@ async fn history_by_time_is_charged_per_record_returned() {
 }
 
 #[tokio::test]
+async fn the_book_is_charged_per_entry_after_it_is_read_and_may_leave_debt() {
+    // 100 credits per 10 s: two 50-credit reads fit exactly, but a book costs 50 before and
+    // 0.1 per entry after, so the read after it waits.
+    let (_dir, running, api) = serve(&[("cpu_per_account_10s", 100)]).await;
+    let id = account(&api).await;
+    api.ok(
+        Method::POST,
+        "/sim/ticks",
+        Some(json!({"symbol": "EURUSD", "bid": 1.1, "ask": 1.10012})),
+    )
+    .await;
+    let (s, _, book) = get_with(
+        &api,
+        &format!("/users/current/accounts/{id}/symbols/EURUSD/current-book"),
+        "c",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{book}");
+    let entries = book["book"].as_array().unwrap().len();
+    assert!(entries > 0, "{book}");
+    let (_, _, usage) = get_with(&api, &format!("/users/current/accounts/{id}/credits"), "c").await;
+    let used = 100.0 - usage["perAccount"][0]["available"].as_f64().unwrap();
+    assert!(
+        (used - (50.0 + 0.1 * entries as f64)).abs() < 1e-9,
+        "used {used} for {entries} entries"
+    );
+    let info = format!("/users/current/accounts/{id}/account-information");
+    let (s, _, v) = get_with(&api, &info, "c").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert_eq!(
+        v["metadata"]["creditsUsed"],
+        50.0 + 0.1 * entries as f64,
+        "{v}"
+    );
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_quote_interval_out_of_range_is_refused_on_update_as_on_create() {
+    // The interval paces streaming packets (and their credits): an absurd one must not get in
+    // through an update either.
+    let (_dir, running, api) = serve(&[]).await;
+    let id = account(&api).await;
+    let (s, v) = api
+        .call(
+            Method::PUT,
+            &format!("/users/current/accounts/{id}"),
+            Some(json!({"name": "L", "quoteStreamingIntervalInSeconds": 1e300})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_error(&v, "ValidationError", "request.validation");
+    assert_eq!(
+        v["details"][0]["parameter"], "quoteStreamingIntervalInSeconds",
+        "{v}"
+    );
+    running.stop().await;
+}
+
+#[tokio::test]
 async fn api_limits_lists_the_catalogue() {
     let (_dir, running, api) = serve(&[("connections_per_ip", 7)]).await;
     let v = api

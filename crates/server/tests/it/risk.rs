@@ -1,7 +1,11 @@
 //! The risk management API over a real socket, a real SQLite file and a virtual clock:
 //! trackers, a drawdown breach seen by the events query and the long poll, the halt it
 //! orders on the trade route, period statistics net of a deposit, the equity chart across
-//! hours, close-and-halt, and a restart that keeps trackers, latches and sequence numbers.
+//! hours, close-and-halt (and the account's deletion lifting its halt), and a restart that
+//! keeps trackers, latches and sequence numbers. Rule sets: a preset's daily loss breached
+//! by floating loss carried over the daily reset halts the account, the halt is lifted; a
+//! full rule set's profit target passes, and its decision survives a restart; an account is
+//! followed from the moment its risk management API is enabled.
 
 use crate::support::{Api, KEY, assert_error, config};
 use drawbridge_server::{Running, start};
@@ -445,6 +449,11 @@ async fn close_and_halt_closes_everything() {
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+
+    // Deleting the account stops following it: its halt goes with it.
+    assert!(running.state.risk.is_halted(&id));
+    api.ok(Method::DELETE, &acc, None).await;
+    assert!(!running.state.risk.is_halted(&id), "forgotten on delete");
     running.stop().await;
 }
 
@@ -538,5 +547,306 @@ async fn trackers_latches_halts_and_sequence_numbers_survive_a_restart() {
     assert_eq!(after.as_array().unwrap().len(), 1, "{after}");
     assert_eq!(after[0]["sequenceNumber"], 2);
     assert_eq!(after[0]["trackerId"], json!(second));
+    running.stop().await;
+}
+
+async fn equity(api: &Api, acc: &str) -> f64 {
+    let info = api
+        .ok(Method::GET, &format!("{acc}/account-information"), None)
+        .await;
+    info["equity"].as_f64().unwrap()
+}
+
+async fn events(api: &Api) -> Value {
+    api.ok(
+        Method::GET,
+        "/users/current/tracker-events/by-broker-time",
+        None,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preset_halts_on_floating_loss_carried_over_the_daily_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, api) = serve(dir.path()).await;
+    quiet(&api).await;
+    let (id, _) = account(&api).await;
+    let acc = format!("/users/current/accounts/{id}");
+    let rules = format!("{acc}/risk-rules");
+
+    let presets = api
+        .ok(Method::GET, "/users/current/risk-rule-presets", None)
+        .await;
+    let names: Vec<&str> = (presets.as_array().unwrap().iter())
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "two-step-phase-1",
+            "two-step-phase-2",
+            "one-step",
+            "instant-funding"
+        ]
+    );
+    let one_step = &presets[2];
+    assert!(
+        one_step["toml"]
+            .as_str()
+            .unwrap()
+            .contains("reset = \"17:00\"")
+    );
+    assert_eq!(one_step["ruleSet"]["daily_loss"]["limit"]["fraction"], 0.04);
+    assert_eq!(one_step["ruleSet"]["daily_loss"]["reference"], "balance");
+
+    let (s, v) = api
+        .call(Method::PUT, &rules, Some(json!({"preset": "one-step"})))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_error(&v, "ForbiddenError", "risk.api_disabled");
+    api.ok(
+        Method::POST,
+        &format!("{acc}/enable-risk-management-api"),
+        None,
+    )
+    .await;
+    let (s, v) = api.get(&rules).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_error(&v, "NotFoundError", "risk.rules_not_set");
+    // Every problem at once, in the ValidationError shape.
+    let (s, v) = api
+        .call(
+            Method::PUT,
+            &rules,
+            Some(json!({"preset": "three-step", "action": "panic", "colour": 1})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let fields: Vec<&str> = (v["details"].as_array().unwrap().iter())
+        .map(|d| d["parameter"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["action", "colour", "preset"], "{v}");
+    let bad = json!({"ruleSet": {"name": "x", "daily_loss": {"limit": {"fraction": 2.0},
+        "reference": "balance"}, "day": {"zone": "Mars/Olympus", "reset": "25:00"}}});
+    let (s, v) = api.call(Method::PUT, &rules, Some(bad)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let fields: Vec<&str> = (v["details"].as_array().unwrap().iter())
+        .map(|d| d["parameter"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "ruleSet.day.zone",
+            "ruleSet.day.reset",
+            "ruleSet.daily_loss.limit"
+        ],
+        "{v}"
+    );
+
+    // one-step: 4 % daily loss (400.00) from the day-start balance, days from 17:00 New
+    // York (22:00 UTC, 00:00 on the EET trade server); the action made a plain halt.
+    let attached = api
+        .ok(
+            Method::PUT,
+            &rules,
+            Some(json!({"preset": "one-step", "action": "halt"})),
+        )
+        .await;
+    assert_eq!(attached["preset"], "one-step");
+    assert_eq!(attached["ruleSet"]["action"], "halt");
+    assert_eq!(attached["halted"], false);
+    let status = &attached["status"];
+    assert_eq!(status["state"], "active", "{attached}");
+    assert_eq!(status["initialBalance"], 10000.0);
+    assert_eq!(status["dayReference"], 10000.0);
+    assert_eq!(status["dayStartBrokerTime"], "2026-01-07 00:00:00.000");
+    assert_eq!(status["maxLossFloor"], 9400.0);
+
+    // Day 1: a 1-lot buy floats 252.00 and its commission down: under 400.
+    let (_, v) = trade(
+        &api,
+        &acc,
+        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1}),
+    )
+    .await;
+    assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
+    tick(&api, 1.0975).await;
+    let day1 = equity(&api, &acc).await;
+    assert!(10_000.0 - day1 < 400.0, "{day1}");
+    // The commission was taken from the balance at the entry.
+    let balance = api
+        .ok(Method::GET, &format!("{acc}/account-information"), None)
+        .await["balance"]
+        .as_f64()
+        .unwrap();
+    assert!(balance < 10_000.0);
+
+    // 13 hours on (23:00 UTC): a new day. The floating loss is carried over and, the
+    // reference being the day-start balance, still counts: 20 more pips pass 400.
+    // Measured from the day-start equity instead it would be a 200.00 loss.
+    api.ok(
+        Method::POST,
+        "/sim/clock/advance",
+        Some(json!({"seconds": 13 * 3600})),
+    )
+    .await;
+    let day2 = eventually("the new day", || async {
+        let v = api.ok(Method::GET, &rules, None).await;
+        (v["status"]["dayStartBrokerTime"] == "2026-01-08 00:00:00.000").then_some(v)
+    })
+    .await;
+    assert_eq!(day2["status"]["dayReference"], balance, "{day2}");
+    assert_eq!(day2["halted"], false);
+    assert_eq!(events(&api).await, json!([]), "no breach yet");
+    tick(&api, 1.0955).await;
+    let now = equity(&api, &acc).await;
+    assert!(now - day1 > -400.0 && balance - now > 400.0, "{day1} {now}");
+    let breached = eventually("the daily-loss breach", || async {
+        let v = events(&api).await;
+        (v.as_array().unwrap().len() == 1).then_some(v)
+    })
+    .await;
+    let e = &breached[0];
+    assert_eq!(e["eventType"], "dailyLossBreached", "{e}");
+    assert_eq!(e["accountId"], json!(id));
+    assert_eq!(e["ruleSet"], "one-step");
+    assert_eq!(e["action"], "halt");
+    assert_eq!(e["reference"], balance);
+    assert_eq!(e["limit"], 400.0);
+    assert_eq!(e["equity"], now);
+    assert_eq!(e["brokerTime"], "2026-01-08 01:00:00.000");
+    assert_eq!(e["sequenceNumber"], 1);
+
+    // Halted: no new exposure.
+    let (s, v) = trade(
+        &api,
+        &acc,
+        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 0.1}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_error(&v, "ForbiddenError", "risk.trading_halted");
+    let halt = format!("{acc}/risk-halt");
+    assert_eq!(api.ok(Method::GET, &halt, None).await["halted"], true);
+    let now = api.ok(Method::GET, &rules, None).await;
+    assert_eq!(now["status"]["state"], "daily-loss", "{now}");
+    assert_eq!(now["halted"], true);
+
+    // The owner lifts the halt: recorded, trading again; a second lift has nothing to lift.
+    api.ok(Method::POST, &format!("{halt}/lift"), None).await;
+    assert_eq!(api.ok(Method::GET, &halt, None).await["halted"], false);
+    let all = events(&api).await;
+    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+    assert_eq!(all[1]["eventType"], "haltLifted");
+    assert_eq!(all[1]["sequenceNumber"], 2);
+    assert_eq!(all[1]["brokerTime"], "2026-01-08 01:00:00.000");
+    let (_, v) = trade(
+        &api,
+        &acc,
+        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 0.1}),
+    )
+    .await;
+    assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
+    let (s, v) = api.post(&format!("{halt}/lift"), json!({})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_error(&v, "ValidationError", "risk.not_halted");
+
+    api.ok(Method::DELETE, &rules, None).await;
+    let (s, v) = api.get(&rules).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let (s, _) = api.call(Method::DELETE, &rules, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_set_passes_on_its_profit_target_and_resumes_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, api) = serve(dir.path()).await;
+    quiet(&api).await;
+    let (id, _) = account(&api).await;
+    let acc = format!("/users/current/accounts/{id}");
+    let rules = format!("{acc}/risk-rules");
+    api.ok(
+        Method::POST,
+        &format!("{acc}/enable-risk-management-api"),
+        None,
+    )
+    .await;
+
+    // Followed from the moment the API is enabled: the chart saw the dip before it was
+    // first asked for.
+    let (_, v) = trade(
+        &api,
+        &acc,
+        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1}),
+    )
+    .await;
+    assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
+    let position = v["positionId"].as_str().unwrap().to_owned();
+    tick(&api, 1.0985).await;
+    let dip = equity(&api, &acc).await;
+    tick(&api, 1.1).await;
+    let chart = eventually("the dip charted", || async {
+        let v = api
+            .ok(Method::GET, &format!("{acc}/equity-chart"), None)
+            .await;
+        (v[0]["minEquity"] == dip).then_some(v)
+    })
+    .await;
+    assert!(chart[0]["lastEquity"].as_f64().unwrap() > dip, "{chart}");
+
+    // A full rule set: 5 % of closed profit (500.00), a static 10 % maximum loss; notify.
+    let set = json!({"name": "target", "profit_target": {"fraction": 0.05},
+        "max_loss": {"limit": {"fraction": 0.1}, "mode": "static"}});
+    let attached = api
+        .ok(Method::PUT, &rules, Some(json!({"ruleSet": set})))
+        .await;
+    assert!(attached.get("preset").is_none(), "{attached}");
+    assert_eq!(attached["ruleSet"]["action"], "notify");
+    // Started from the account now: the entry's commission is already off the balance.
+    let initial = attached["status"]["initialBalance"].as_f64().unwrap();
+    assert!(initial < 10_000.0, "{attached}");
+    let cents = |v: f64| (v * 100.0).round() / 100.0;
+    assert_eq!(attached["status"]["maxLossFloor"], cents(initial * 0.9));
+
+    // 600 pips of floating profit is not closed profit.
+    tick(&api, 1.16).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(events(&api).await, json!([]));
+    let (_, v) = trade(
+        &api,
+        &acc,
+        json!({"actionType": "POSITION_CLOSE_ID", "positionId": position}),
+    )
+    .await;
+    assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
+    let passed = eventually("the pass", || async {
+        let v = events(&api).await;
+        (v.as_array().unwrap().len() == 1).then_some(v)
+    })
+    .await;
+    let e = &passed[0];
+    assert_eq!(e["eventType"], "profitTargetReached", "{e}");
+    assert_eq!(e["ruleSet"], "target");
+    assert_eq!(e["reference"], initial);
+    assert_eq!(e["limit"], cents(initial * 0.05));
+    assert!(e.get("action").is_none(), "a pass only notifies: {e}");
+    assert!(
+        e["balance"].as_f64().unwrap() - initial >= cents(initial * 0.05),
+        "{e}"
+    );
+    let now = api.ok(Method::GET, &rules, None).await;
+    assert_eq!(now["status"]["state"], "passed", "{now}");
+    assert_eq!(now["halted"], false);
+
+    // The decision and the attachment survive a restart.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    running.stop().await;
+    let (running, api) = serve(dir.path()).await;
+    let after = api.ok(Method::GET, &rules, None).await;
+    assert_eq!(after["ruleSet"], now["ruleSet"]);
+    assert_eq!(after["status"], now["status"], "{after}");
     running.stop().await;
 }

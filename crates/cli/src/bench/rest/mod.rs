@@ -21,7 +21,7 @@
 //!
 //! Any answer other than 200, and any connection error, fails the benchmark.
 
-mod http;
+pub(super) mod http;
 
 use super::stopwatch::Stopwatch;
 use super::{Bound, Figure, median, print_figures};
@@ -610,7 +610,7 @@ fn percentile(sorted: &[u32], q: f64) -> u32 {
 }
 
 /// The request both servers are sent, byte for byte.
-fn request_bytes(path: &str, token: &str) -> Vec<u8> {
+pub(super) fn request_bytes(path: &str, token: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nauth-token: {token}\r\n\r\n").into_bytes()
 }
 

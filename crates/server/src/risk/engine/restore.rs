@@ -1,9 +1,13 @@
 //! The engine back from the store at start: every followed account and tracker, then the
 //! deals booked since each account's cursor.
 
-use super::{AccountKey, AccountSaved, Engine, FROM_NOW, Followed, TrackerMeta, TrackerSaved};
+use super::{
+    AccountKey, AccountSaved, Engine, FROM_NOW, Followed, RulesMeta, RulesSaved, TrackerMeta,
+    TrackerSaved,
+};
 use crate::provisioning::AccountDoc;
 use drawbridge_broker::broker::AccountRef;
+use drawbridge_model::ServerZone;
 use drawbridge_risk::{AccountRisk, NewTracker};
 use drawbridge_store::StoreError;
 use std::collections::HashMap;
@@ -13,6 +17,7 @@ impl Engine {
     /// Every tracker and account state back from the store, then the deals since.
     pub(super) async fn restore(&mut self) -> Result<(), StoreError> {
         let trackers = self.store.all_trackers().await?;
+        let rules = self.store.all_rules().await?;
         let mut saved: HashMap<String, AccountSaved> = HashMap::new();
         for (id, state) in self.store.risk_account_states().await? {
             match serde_json::from_str(&state) {
@@ -24,6 +29,7 @@ impl Engine {
         }
         let mut ids: Vec<String> = trackers.iter().map(|t| t.account_id.clone()).collect();
         ids.extend(saved.keys().cloned());
+        ids.extend(rules.iter().map(|r| r.account_id.clone()));
         ids.sort_unstable();
         ids.dedup();
         let mut rows = Vec::new();
@@ -78,6 +84,9 @@ impl Engine {
                     .unwrap_or_default();
                 f.track(&meta, st);
             }
+            if let Some(row) = rules.iter().find(|r| r.account_id == id) {
+                restore_rules(&mut f, row, zone);
+            }
             if f.halted {
                 self.shared
                     .halted
@@ -108,4 +117,21 @@ fn restore_tracker(
         period: spec.period,
         spec,
     })
+}
+
+/// An account's stored rules compiled again, resuming their progress.
+fn restore_rules(f: &mut Followed, row: &drawbridge_store::RulesRow, zone: ServerZone) {
+    let Some((name, spec)) = super::super::rules::compile_stored(&row.doc, zone) else {
+        tracing::warn!(account_id = %row.account_id, "risk: stored rules unreadable");
+        return;
+    };
+    let state = (row.state.as_deref())
+        .and_then(|s| serde_json::from_str::<RulesSaved>(s).ok())
+        .map(|s| s.restore())
+        .unwrap_or_default();
+    f.risk.set_rules_state(spec, state);
+    f.rules = Some(RulesMeta {
+        id: Arc::from(row.id.as_str()),
+        name,
+    });
 }

@@ -1,0 +1,116 @@
+//! What the engine does with one account's outputs: events to write (tracker breaches,
+//! rule outcomes), halts and close-outs to order, periods and chart hours to persist; and
+//! the announcement of stored events to the streaming sockets.
+
+use super::{Engine, Followed, Sink};
+use crate::risk::rules::{RULES_TRACKER_ID, rule_event_doc};
+use crate::risk::{Pushed, Shared};
+use drawbridge_risk::wire::EventNames;
+use drawbridge_risk::{BreachAction, EquityChartItem, Output, PeriodStatistics, TrackerEvent};
+use drawbridge_store::{RiskRecord, TrackerEventRow};
+use std::sync::Arc;
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// Takes one account's outputs: events, completed periods and hours to write, halts.
+pub(super) fn take_outputs(f: &mut Followed, out: &[Output], sink: &mut Sink, shared: &Shared) {
+    let zone = f.key.zone;
+    for o in out {
+        match o {
+            Output::Breach(b) => {
+                let Some(t) = f.trackers.iter_mut().find(|t| t.key == b.tracker) else {
+                    continue;
+                };
+                t.dirty = true;
+                let names = EventNames {
+                    sequence_number: 0,
+                    account_id: &f.key.id,
+                    tracker_id: &t.id,
+                    tracker_name: Some(&t.name),
+                    period: t.period,
+                };
+                let event = TrackerEvent::new(b, names, zone);
+                let row = TrackerEventRow {
+                    user_id: f.key.user_id.to_string(),
+                    seq: 0,
+                    account_id: f.key.id.to_string(),
+                    tracker_id: t.id.to_string(),
+                    broker_time: event.broker_time.clone(),
+                    doc: json(&event),
+                };
+                sink.write.events.push(row);
+                if b.action.halts() {
+                    f.halt(shared, b.action);
+                }
+                if b.action == BreachAction::CloseAndHalt {
+                    sink.closeouts.push(f.key.aref);
+                }
+            }
+            Output::StatisticsUpdated { tracker } | Output::TrackerCompleted { tracker } => {
+                if let Some(t) = f.trackers.iter_mut().find(|t| t.key == *tracker) {
+                    t.dirty = true;
+                }
+            }
+            Output::PeriodCompleted { tracker, stats } => {
+                if let Some(t) = f.trackers.iter_mut().find(|t| t.key == *tracker) {
+                    t.dirty = true;
+                    sink.write.periods.push(RiskRecord {
+                        owner: t.id.to_string(),
+                        start: stats.span.start,
+                        doc: json(&PeriodStatistics::new(stats, t.period, zone)),
+                    });
+                }
+            }
+            Output::ChartItemCompleted(item) => sink.write.chart.push(RiskRecord {
+                owner: f.key.id.to_string(),
+                start: item.start,
+                doc: json(&EquityChartItem::new(item, zone)),
+            }),
+            Output::Rule(e) => {
+                f.rules_dirty = true;
+                let name = f.rules.as_ref().map_or("", |r| r.name.as_str());
+                let doc = rule_event_doc(&f.key.id, name, e, zone);
+                sink.write.events.push(event_row(f, RULES_TRACKER_ID, doc));
+                if e.action.halts() {
+                    f.halt(shared, e.action);
+                }
+                if e.action == BreachAction::CloseAndHalt {
+                    sink.closeouts.push(f.key.aref);
+                }
+            }
+        }
+    }
+}
+
+/// An event row of the account; `doc` carries `brokerTime`.
+pub(super) fn event_row(f: &Followed, tracker_id: &str, doc: serde_json::Value) -> TrackerEventRow {
+    let broker_time = doc["brokerTime"].as_str().unwrap_or_default().to_owned();
+    TrackerEventRow {
+        user_id: f.key.user_id.to_string(),
+        seq: 0,
+        account_id: f.key.id.to_string(),
+        tracker_id: tracker_id.to_owned(),
+        broker_time,
+        doc: doc.to_string(),
+    }
+}
+
+impl Engine {
+    /// Announces a stored event to the streaming sockets (none listening: nothing to do).
+    pub(super) fn push(&self, e: &TrackerEventRow, seq: u64) {
+        if self.shared.pushed.receiver_count() == 0 {
+            return;
+        }
+        let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(&e.doc) else {
+            return;
+        };
+        doc["sequenceNumber"] = serde_json::json!(seq);
+        let _ = self.shared.pushed.send(Arc::new(Pushed {
+            user_id: e.user_id.clone(),
+            account_id: e.account_id.clone(),
+            doc,
+        }));
+    }
+}
