@@ -18,7 +18,7 @@ use super::rest::http::Conn;
 use super::stack::{self, Ws};
 use super::stopwatch::Stopwatch;
 use super::{Bound, Figure, print_figures};
-use anyhow::{Context as _, anyhow, ensure};
+use anyhow::{anyhow, ensure};
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::json;
 use std::net::SocketAddr;
@@ -30,10 +30,6 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// The API's p99 latency budget under the load.
 const API_P99_MAX_MS: Bound = Bound::new(50.0, 0);
-/// Where the virtual clock starts: a Wednesday morning, the market open.
-const CLOCK_START: &str = "2026-01-07T10:00:00Z";
-/// How often the benchmark moves the server's clock.
-const CLOCK_STEP: Duration = Duration::from_millis(5);
 /// Accounts set up at once, and sockets opened at once.
 const SETUP_CONCURRENCY: usize = 32;
 /// Accounts per streaming connection (the SDK's own spread).
@@ -42,8 +38,6 @@ const ACCOUNTS_PER_SOCKET: usize = 100;
 const SYMBOL: &str = "EURUSD";
 /// Engine.IO 3 clients ping the server at most this far apart.
 const PING_EVERY: Duration = Duration::from_secs(20);
-/// How long the server may take to stop, and a runtime to shut down.
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Options of `drawbridge bench e2e`.
 #[derive(Debug, clap::Args)]
@@ -71,53 +65,23 @@ pub(super) struct E2eArgs {
     server_threads: u32,
 }
 
-/// Starts the full stack, loads it, measures, stops it (also when measuring failed), prints.
+/// Starts the full stack, loads it, measures, stops it, prints.
 pub(super) fn run(args: &E2eArgs) -> anyhow::Result<()> {
     ensure!(
         args.accounts > 0 && args.rate > 0 && args.connections > 0 && args.duration_secs > 0,
         "--accounts, --rate, --connections and --duration-secs must be positive"
     );
-    let server_rt = stack::runtime(args.server_threads, "e2e-server")?;
-    let client_rt = stack::runtime(1, "e2e-client")?;
-    let dir = tempfile::tempdir().context("cannot create a temporary data dir")?;
-    let full = server_rt.block_on(stack::start_full(dir.path(), CLOCK_START))?;
-    let clock = server_rt.spawn(move_clock(full.state.clone(), args.clock_speed));
-    let measured = match full.first_token.clone() {
-        Some(token) => client_rt.block_on(bench(full.addr, &token, args)),
-        None => Err(anyhow!(
-            "the full stack made no admin token on a fresh data dir"
-        )),
+    let setup = stack::Setup {
+        name: "e2e",
+        server_threads: args.server_threads,
+        client_threads: 1,
+        clock_speed: Some(args.clock_speed),
     };
-    clock.abort();
-    let stopped =
-        server_rt.block_on(async { tokio::time::timeout(STOP_TIMEOUT, full.stop()).await });
-    client_rt.shutdown_timeout(STOP_TIMEOUT);
-    server_rt.shutdown_timeout(STOP_TIMEOUT);
-    let figure = measured?;
-    ensure!(
-        stopped.is_ok(),
-        "the full stack did not stop within {} s",
-        STOP_TIMEOUT.as_secs()
-    );
+    let figure = stack::with_full_stack(setup, |_, client_rt, addr, token| {
+        client_rt.block_on(bench(addr, token, args))
+    })?;
     print_figures(&[figure]);
     Ok(())
-}
-
-/// Moves the server's virtual clock `speed` times as fast as the wall clock.
-async fn move_clock(state: drawbridge_server::state::Shared, speed: u32) {
-    let Some(clock) = state.virtual_clock.clone() else {
-        return;
-    };
-    let mut tick = tokio::time::interval(CLOCK_STEP);
-    let sw = Stopwatch::start();
-    let mut moved = Duration::ZERO;
-    loop {
-        tick.tick().await;
-        let now = sw.elapsed();
-        let ms = (now - moved).as_millis() as u64;
-        clock.advance((ms * u64::from(speed)) as i64);
-        moved += Duration::from_millis(ms);
-    }
 }
 
 async fn bench(addr: SocketAddr, token: &str, args: &E2eArgs) -> anyhow::Result<Figure> {
@@ -181,7 +145,7 @@ async fn set_up(addr: SocketAddr, token: &str, n: u32) -> anyhow::Result<Vec<Str
         }
         let token = token.to_owned();
         tasks.spawn(async move {
-            let id = stack::provision(addr, &token, &format!("e2e-{i}")).await?;
+            let id = stack::provision(addr, &token, &format!("e2e-{i}"), 10_000).await?;
             let acc = format!("/users/current/accounts/{id}");
             stack::post(
                 addr,

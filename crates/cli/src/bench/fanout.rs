@@ -43,13 +43,9 @@ const SYMBOLS: [&str; 10] = [
     "EURUSD", "GBPUSD", "USDJPY", "USDCHF", "USDCAD", "AUDUSD", "NZDUSD", "EURJPY", "GBPJPY",
     "XAUUSD",
 ];
-/// Where the virtual clock starts: a Wednesday morning, the market open.
-const CLOCK_START: &str = "2026-01-07T10:00:00Z";
 /// The server's shortest `intervalInMilliseconds` (`streaming::market::MIN_INTERVAL`): a
 /// client gets at most one packet per this many milliseconds.
 const SHORTEST_INTERVAL_MS: u64 = 10;
-/// How often the benchmark moves the server's clock to the wall clock's pace.
-const CLOCK_STEP: Duration = Duration::from_millis(5);
 /// What a delivered `prices` packet starts with, on both sides.
 const PRICES_PREFIX: &str = r#"42["synchronization",{"type":"prices""#;
 /// Accounts provisioned at once.
@@ -62,8 +58,6 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 const RAW_QUEUE: usize = 256;
 /// Engine.IO 3 clients ping the server at most this far apart (its `pingInterval`).
 const PING_EVERY: Duration = Duration::from_secs(20);
-/// How long the server may take to stop, and a runtime to shut down.
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Options of `drawbridge bench fanout`.
 #[derive(Debug, clap::Args)]
@@ -95,49 +89,17 @@ pub(super) struct FanoutArgs {
 
 /// Starts the full stack, measures both sides, stops it (also when measuring failed), prints.
 pub(super) fn run(args: &FanoutArgs) -> anyhow::Result<()> {
-    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("DRAWBRIDGE_LOG") {
-        let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
-    }
-    let server_rt = stack::runtime(args.server_threads, "fanout-server")?;
-    let client_rt = stack::runtime(args.client_threads, "fanout-client")?;
-    let dir = tempfile::tempdir().context("cannot create a temporary data dir")?;
-    let full = server_rt.block_on(stack::start_full(dir.path(), CLOCK_START))?;
-    let clock = server_rt.spawn(move_clock(full.state.clone(), args.clock_speed));
-    let measured = match full.first_token.clone() {
-        Some(token) => bench(&server_rt, &client_rt, full.addr, &token, args),
-        None => Err(anyhow!(
-            "the full stack made no admin token on a fresh data dir"
-        )),
+    let setup = stack::Setup {
+        name: "fanout",
+        server_threads: args.server_threads,
+        client_threads: args.client_threads,
+        clock_speed: Some(args.clock_speed),
     };
-    clock.abort();
-    let stopped =
-        server_rt.block_on(async { tokio::time::timeout(STOP_TIMEOUT, full.stop()).await });
-    client_rt.shutdown_timeout(STOP_TIMEOUT);
-    server_rt.shutdown_timeout(STOP_TIMEOUT);
-    let figure = measured?;
-    ensure!(
-        stopped.is_ok(),
-        "the full stack did not stop within {} s",
-        STOP_TIMEOUT.as_secs()
-    );
+    let figure = stack::with_full_stack(setup, |server_rt, client_rt, addr, token| {
+        bench(server_rt, client_rt, addr, token, args)
+    })?;
     print_figures(&[figure]);
     Ok(())
-}
-
-/// Moves the server's virtual clock `speed` times as fast as the wall clock.
-async fn move_clock(state: drawbridge_server::state::Shared, speed: u32) {
-    let Some(clock) = state.virtual_clock.clone() else {
-        return;
-    };
-    let mut tick = tokio::time::interval(CLOCK_STEP);
-    let mut last = tokio::time::Instant::now();
-    loop {
-        tick.tick().await;
-        let now = tokio::time::Instant::now();
-        let ms = (now - last).as_millis() as u64;
-        clock.advance((ms * u64::from(speed)) as i64);
-        last += Duration::from_millis(ms);
-    }
 }
 
 fn bench(
@@ -205,15 +167,11 @@ async fn provision(addr: SocketAddr, token: &str, n: u32) -> anyhow::Result<Vec<
         }
         let token = token.to_owned();
         tasks.spawn(async move {
-            let step = async {
-                let demo = json!({"balance": 10000, "leverage": 100});
-                let creds = stack::post(addr, &token, "/users/current/provisioning-profiles/default/mt5-demo-accounts", &demo).await?;
-                let account = json!({"login": creds["login"].as_str().map_or_else(|| creds["login"].to_string(), str::to_owned),
-                    "password": creds["password"], "server": creds["serverName"], "name": format!("fanout-{i}")});
-                let created = stack::post(addr, &token, "/users/current/accounts", &account).await?;
-                created["id"].as_str().map(str::to_owned).context("no account id")
-            };
-            tokio::time::timeout(STEP_TIMEOUT, step).await.context("provisioning timed out")?
+            let name = format!("fanout-{i}");
+            let step = stack::provision(addr, &token, &name, 10_000);
+            tokio::time::timeout(STEP_TIMEOUT, step)
+                .await
+                .context("provisioning timed out")?
         });
     }
     while let Some(done) = tasks.join_next().await {

@@ -11,6 +11,7 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
@@ -156,10 +157,15 @@ pub(super) async fn post(
     serde_json::from_str(body).with_context(|| format!("POST {path}: not JSON: {body}"))
 }
 
-/// A demo account of the token's user named `name`, provisioned (deployed and connected) over
-/// REST: its id.
-pub(super) async fn provision(addr: SocketAddr, token: &str, name: &str) -> anyhow::Result<String> {
-    let demo = json!({"balance": 10000, "leverage": 100});
+/// A demo account of the token's user named `name` with `balance` USD at 1:100, provisioned
+/// (deployed and connected) over REST: its id.
+pub(super) async fn provision(
+    addr: SocketAddr,
+    token: &str,
+    name: &str,
+    balance: u64,
+) -> anyhow::Result<String> {
+    let demo = json!({"balance": balance, "leverage": 100});
     let creds = post(
         addr,
         token,
@@ -172,4 +178,76 @@ pub(super) async fn provision(addr: SocketAddr, token: &str, name: &str) -> anyh
         "server": creds["serverName"], "name": name});
     let created = post(addr, token, "/users/current/accounts", &account).await?;
     Ok(created["id"].as_str().context("no account id")?.to_owned())
+}
+
+/// Where the network benchmarks' virtual clock starts: a Wednesday morning, the market open.
+pub(super) const CLOCK_START: &str = "2026-01-07T10:00:00Z";
+/// How long the server may take to stop, and a runtime to shut down.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a moving clock is moved.
+const CLOCK_STEP: Duration = Duration::from_millis(5);
+
+/// How a network benchmark wants the full stack.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Setup {
+    /// Names the runtimes' threads (`<name>-server`, `<name>-client`).
+    pub(super) name: &'static str,
+    pub(super) server_threads: u32,
+    pub(super) client_threads: u32,
+    /// The virtual clock runs this many times as fast as the wall clock; `None`: it stands.
+    pub(super) clock_speed: Option<u32>,
+}
+
+/// Starts the full stack on a fresh data dir ([`start_full`]), runs `measure` with the
+/// server's and the clients' runtimes, its address and the admin token, and stops everything
+/// again (also when measuring failed); what `measure` measured.
+pub(super) fn with_full_stack<T>(
+    setup: Setup,
+    measure: impl FnOnce(&Runtime, &Runtime, SocketAddr, &str) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("DRAWBRIDGE_LOG") {
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    }
+    let server_rt = runtime(setup.server_threads, &format!("{}-server", setup.name))?;
+    let client_rt = runtime(setup.client_threads, &format!("{}-client", setup.name))?;
+    let dir = tempfile::tempdir().context("cannot create a temporary data dir")?;
+    let full = server_rt.block_on(start_full(dir.path(), CLOCK_START))?;
+    let clock =
+        (setup.clock_speed).map(|speed| server_rt.spawn(move_clock(full.state.clone(), speed)));
+    let measured = match full.first_token.clone() {
+        Some(token) => measure(&server_rt, &client_rt, full.addr, &token),
+        None => Err(anyhow!(
+            "the full stack made no admin token on a fresh data dir"
+        )),
+    };
+    if let Some(clock) = clock {
+        clock.abort();
+    }
+    let stopped =
+        server_rt.block_on(async { tokio::time::timeout(STOP_TIMEOUT, full.stop()).await });
+    client_rt.shutdown_timeout(STOP_TIMEOUT);
+    server_rt.shutdown_timeout(STOP_TIMEOUT);
+    let measured = measured?;
+    ensure!(
+        stopped.is_ok(),
+        "the full stack did not stop within {} s",
+        STOP_TIMEOUT.as_secs()
+    );
+    Ok(measured)
+}
+
+/// Moves the server's virtual clock `speed` times as fast as the wall clock.
+async fn move_clock(state: drawbridge_server::state::Shared, speed: u32) {
+    let Some(clock) = state.virtual_clock.clone() else {
+        return;
+    };
+    let mut tick = tokio::time::interval(CLOCK_STEP);
+    let sw = super::stopwatch::Stopwatch::start();
+    let mut moved = Duration::ZERO;
+    loop {
+        tick.tick().await;
+        let ms = (sw.elapsed() - moved).as_millis() as u64;
+        clock.advance((ms * u64::from(speed)) as i64);
+        moved += Duration::from_millis(ms);
+    }
 }

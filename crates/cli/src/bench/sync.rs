@@ -14,7 +14,7 @@
 use super::stack::{self, Ws};
 use super::stopwatch::Stopwatch;
 use super::{Bound, Figure, print_figures};
-use anyhow::{Context as _, anyhow, ensure};
+use anyhow::{Context as _, ensure};
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -24,14 +24,10 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// A synchronization of the default account must finish within 200 ms.
 const SYNC_MAX_MS: Bound = Bound::new(200.0, 0);
-/// Where the virtual clock stands: a Wednesday morning, the market open.
-const CLOCK_START: &str = "2026-01-07T10:00:00Z";
 /// Trades sent at once while filling the account.
 const FILL_CONCURRENCY: usize = 16;
 /// A synchronization taking longer than this is a failure, not a figure.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long the server may take to stop, and a runtime to shut down.
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Options of `drawbridge bench sync`.
 #[derive(Debug, clap::Args)]
@@ -53,26 +49,15 @@ pub(super) struct SyncArgs {
 /// Starts the full stack, fills the account, times the synchronizations, stops, prints.
 pub(super) fn run(args: &SyncArgs) -> anyhow::Result<()> {
     ensure!(args.runs > 0, "--runs must be at least 1");
-    let server_rt = stack::runtime(args.server_threads, "sync-server")?;
-    let client_rt = stack::runtime(1, "sync-client")?;
-    let dir = tempfile::tempdir().context("cannot create a temporary data dir")?;
-    let full = server_rt.block_on(stack::start_full(dir.path(), CLOCK_START))?;
-    let measured = match full.first_token.clone() {
-        Some(token) => client_rt.block_on(bench(full.addr, &token, args)),
-        None => Err(anyhow!(
-            "the full stack made no admin token on a fresh data dir"
-        )),
+    let setup = stack::Setup {
+        name: "sync",
+        server_threads: args.server_threads,
+        client_threads: 1,
+        clock_speed: None,
     };
-    let stopped =
-        server_rt.block_on(async { tokio::time::timeout(STOP_TIMEOUT, full.stop()).await });
-    client_rt.shutdown_timeout(STOP_TIMEOUT);
-    server_rt.shutdown_timeout(STOP_TIMEOUT);
-    let figure = measured?;
-    ensure!(
-        stopped.is_ok(),
-        "the full stack did not stop within {} s",
-        STOP_TIMEOUT.as_secs()
-    );
+    let figure = stack::with_full_stack(setup, |_, client_rt, addr, token| {
+        client_rt.block_on(bench(addr, token, args))
+    })?;
     print_figures(&[figure]);
     Ok(())
 }
@@ -114,19 +99,7 @@ async fn bench(addr: SocketAddr, token: &str, args: &SyncArgs) -> anyhow::Result
 /// A demo account holding the positions and deals asked for; its id.
 async fn fill(addr: SocketAddr, token: &str, args: &SyncArgs) -> anyhow::Result<String> {
     // Enough money for every position (0.01 lot EURUSD holds about 11 USD at 1:100).
-    let demo = json!({"balance": 10_000_000, "leverage": 100});
-    let creds = stack::post(
-        addr,
-        token,
-        "/users/current/provisioning-profiles/default/mt5-demo-accounts",
-        &demo,
-    )
-    .await?;
-    let login = (creds["login"].as_str()).map_or_else(|| creds["login"].to_string(), str::to_owned);
-    let account = json!({"login": login, "password": creds["password"],
-        "server": creds["serverName"], "name": "sync"});
-    let created = stack::post(addr, token, "/users/current/accounts", &account).await?;
-    let id = created["id"].as_str().context("no account id")?.to_owned();
+    let id = stack::provision(addr, token, "sync", 10_000_000).await?;
     stack::post(
         addr,
         token,

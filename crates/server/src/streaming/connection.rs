@@ -1,0 +1,109 @@
+//! What one socket knows ([`Connection`]: who it is, what it subscribed and synchronized,
+//! its market data) and how packets to an instance are numbered and sent.
+
+use super::{hub, market, sync::Known};
+use crate::auth::Caller;
+use crate::state::{Shared, lock};
+use serde_json::{Value, json};
+use socketioxide::extract::SocketRef;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// What one socket knows: who it is, and which (account, instance) it subscribed.
+pub(super) struct Connection {
+    pub(super) caller: Caller,
+    /// The socket's token, for the REST routes its RPC requests run through.
+    pub(super) token: String,
+    pub(super) client_id: String,
+    /// The REST router, called in-process for RPC requests.
+    pub(super) api: axum::Router,
+    pub(super) subscribed: Mutex<Vec<(String, u64)>>,
+    /// The last packet's `(sequenceNumber, sequenceTimestamp)` per (account, instance): the
+    /// SDK orders each instance's packets by them and wants every number exactly one more.
+    pub(super) sequence: Mutex<HashMap<(String, u64), (u64, i64)>>,
+    /// Requests being answered now (at most `requests_in_processing_per_session`).
+    pub(super) in_flight: std::sync::atomic::AtomicU64,
+    /// Set when the socket closed: its tasks end.
+    pub(super) closed: tokio::sync::watch::Sender<bool>,
+    /// What each synchronized (account, instance) was last sent, for its `update` packets.
+    pub(super) synced: Mutex<HashMap<(String, u64), Known>>,
+    /// Held while an `update` is read and sent: each starts from where the last one left
+    /// off, so two cannot interleave (a catch-up after a synchronization and a change).
+    pub(super) updating: tokio::sync::Mutex<()>,
+    /// Market-data subscriptions per (account, instance), by symbol.
+    pub(super) market: Mutex<market::Subscriptions>,
+    /// Where the socket's market data comes from, shared by every socket.
+    pub(super) hub: Arc<hub::Hub>,
+}
+
+impl Connection {
+    /// The next `(sequenceNumber, sequenceTimestamp)` of an instance: numbers count up from
+    /// its last `synchronizationStarted` (`restart`), timestamps never go back and always
+    /// move on (each `synchronizationStarted` must be strictly later than the last).
+    pub(super) fn next_sequence(
+        &self,
+        account: &str,
+        instance: u64,
+        now_ms: i64,
+        restart: bool,
+    ) -> (u64, i64) {
+        let mut all = lock(&self.sequence);
+        let seq = all.entry((account.to_owned(), instance)).or_insert((0, 0));
+        seq.0 = if restart { 1 } else { seq.0 + 1 };
+        seq.1 = now_ms.max(seq.1 + 1);
+        *seq
+    }
+
+    /// Forgets an instance (unsubscribed, disconnected, or a packet to it was lost); only its
+    /// sequence is kept.
+    pub(super) fn forget(&self, account: &str, instance: Option<u64>) {
+        let matches = |(a, i): &(String, u64)| a == account && instance.is_none_or(|x| x == *i);
+        lock(&self.subscribed).retain(|k| !matches(k));
+        lock(&self.synced).retain(|k, _| !matches(k));
+        lock(&self.market).retain(|k, _| !matches(k));
+        // The sequence stays: the SDK drops a `synchronizationStarted` whose timestamp is not
+        // past every packet it had of the instance, and the clock may stand still (virtual).
+    }
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token stays out of logs.
+        f.debug_struct("Connection")
+            .field("user_id", &self.caller.user_id)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Numbers `packet` in its instance's sequence (`restart` for `synchronizationStarted`) and
+/// emits it; if it cannot be sent, the instance is forgotten, so that the client, missing a
+/// sequence number, resubscribes and synchronizes afresh.
+pub(super) fn emit_sequenced(
+    state: &Shared,
+    s: &SocketRef,
+    conn: &Connection,
+    (account, instance): (&str, u64),
+    mut packet: Value,
+    restart: bool,
+) -> bool {
+    let (number, at) = conn.next_sequence(account, instance, state.now().0, restart);
+    packet["sequenceNumber"] = json!(number);
+    packet["sequenceTimestamp"] = json!(at);
+    emit_or_forget(s, conn, account, instance, &packet)
+}
+
+/// Emits a packet; if it cannot be sent, the instance is forgotten.
+pub(super) fn emit_or_forget(
+    s: &SocketRef,
+    conn: &Connection,
+    account: &str,
+    instance: u64,
+    packet: &Value,
+) -> bool {
+    if s.emit("synchronization", packet).is_ok() {
+        return true;
+    }
+    conn.forget(account, Some(instance));
+    false
+}
