@@ -135,7 +135,10 @@ pub(super) async fn answer(
 ) -> Result<Value, ApiError> {
     let caller = &conn.caller;
     let entry = crate::provisioning::owned_entry(state, caller, account).await?;
-    let default = Duration::from_secs_f64(entry.doc.quote_streaming_interval_in_seconds.max(0.0));
+    // Validated to 0–60 s on create and update; a stored value out of range still must not
+    // panic here.
+    let default = Duration::try_from_secs_f64(entry.doc.quote_streaming_interval_in_seconds)
+        .unwrap_or(Duration::from_secs(60));
     if kind == "refreshMarketDataSubscriptions" {
         refresh(state, conn, req, account, default).await?;
         conn.hub.touch();
