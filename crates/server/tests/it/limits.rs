@@ -241,6 +241,42 @@ async fn a_quote_interval_out_of_range_is_refused_on_update_as_on_create() {
     running.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn historical_requests_past_the_concurrency_limit_are_refused_and_the_rest_served() {
+    // One historical request in processing per account: of many sent at once, some overlap
+    // and are refused with the docs' metadata; every other one is served.
+    let (_dir, running, api) = serve(&[("history_concurrent_per_account", 1)]).await;
+    let id = account(&api).await;
+    let path = format!(
+        "/users/current/accounts/{id}/historical-market-data/symbols/EURUSD/timeframes/1m/candles?limit=1000"
+    );
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        let (api, path) = (api.as_token(&api.token), path.clone());
+        calls.spawn(async move { get_with(&api, &path, "c").await });
+    }
+    let answers = calls.join_all().await;
+    let mut refused = 0;
+    for (s, _, v) in &answers {
+        if *s == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+            assert_eq!(
+                v["metadata"]["type"], "LIMIT_CONCURRENT_MARKET_DATA_REQUESTS_PER_ACCOUNT",
+                "{v}"
+            );
+            assert_eq!(v["metadata"]["maxRequestsPerAccount"], 1, "{v}");
+            assert_error(v, "TooManyRequestsError", "limit.concurrent_market_data");
+        } else {
+            assert_eq!(*s, StatusCode::OK, "{v}");
+        }
+    }
+    assert!(refused > 0, "32 requests at once never overlapped");
+    assert!(refused < 32, "none was served");
+    // Once they are done, the next one is served.
+    assert_eq!(get_with(&api, &path, "c").await.0, StatusCode::OK);
+    running.stop().await;
+}
+
 #[tokio::test]
 async fn api_limits_lists_the_catalogue() {
     let (_dir, running, api) = serve(&[("connections_per_ip", 7)]).await;
