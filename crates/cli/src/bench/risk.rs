@@ -11,9 +11,11 @@
 //! The pipeline is the server's desk → risk engine, as two threads joined by a bounded queue:
 //! the feed stage sends one quote per tick through `Engine::on_quote` (the incremental
 //! per-symbol path) and passes the balance and equity of every account it changed (its
-//! `AccountChanged` events) to the risk stage, which applies each as an `Input::Sample`. Tick
-//! `i` of a run is due `i / rate` seconds after its start and moves one random symbol one
-//! random-walk step; the schedule is open loop (a late tick keeps its due time).
+//! `AccountChanged` events) to the risk stage, which sorts a tick's samples by account (states
+//! visited in address order; `--arrival-order` keeps the engine's order) and applies each as
+//! an `Input::Sample`. Tick `i` of a run is due `i / rate` seconds after its start and moves
+//! one random symbol one random-walk step; the schedule is open loop (a late tick keeps its
+//! due time).
 //!
 //! - `P5.bytes_per_account`: resident-set growth over building the book and the risk states
 //!   (warmed), per account: broker and risk state together, what the process holds for an
@@ -42,7 +44,7 @@ use drawbridge_risk::{
     AccountRisk, BreachAction, Input, Output, Period, Snapshot, ThresholdType, Thresholds,
     TrackerKey, TrackerSpec, Window,
 };
-use std::mem::size_of;
+use std::mem::{size_of, size_of_val};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Duration;
 
@@ -318,6 +320,7 @@ impl Feed<'_> {
         spare: &Receiver<Vec<Sample>>,
     ) -> anyhow::Result<FeedReport> {
         let due = |i: usize| Duration::from_secs_f64(i as f64 / rate);
+        let on_cpu = Stopwatch::start();
         let mut report = FeedReport::default();
         for i in 0..ticks {
             let start = wait_until(sw, due(i));
@@ -356,6 +359,7 @@ impl Feed<'_> {
                 bail!("the risk stage stopped");
             }
         }
+        report.cpu = on_cpu.lap().cpu;
         Ok(report)
     }
 }
@@ -387,6 +391,7 @@ impl RiskStage<'_> {
             arrival_order,
             sw,
         } = self;
+        let on_cpu = Stopwatch::start();
         let mut report = RiskReport::default();
         let mut out = Vec::new();
         for mut batch in rx {
@@ -417,6 +422,7 @@ impl RiskStage<'_> {
             // Back to the feed for reuse; dropped when enough are waiting.
             let _ = spare.try_send(batch.samples);
         }
+        report.cpu = on_cpu.lap().cpu;
         report
     }
 }
@@ -429,6 +435,8 @@ struct FeedReport {
     abandoned: Vec<Duration>,
     /// Time spent in the engine and reading its changed accounts.
     busy: Duration,
+    /// The stage thread's time on a CPU (it sleeps between ticks).
+    cpu: Option<Duration>,
     /// Margin calls and stop-outs (the book is built to have none).
     alarms: usize,
 }
@@ -444,6 +452,8 @@ struct RiskReport {
     /// Breaches by `[day drawdown, lifetime drawdown, lifetime profit, other]`.
     kinds: [usize; 4],
     busy: Duration,
+    /// The stage thread's time on a CPU (it waits between ticks).
+    cpu: Option<Duration>,
 }
 
 impl RiskReport {
@@ -509,16 +519,29 @@ impl Run {
     fn print(&self, name: &str) {
         let (feed, risk) = (&self.feed, &self.risk);
         let per_tick = |d: Duration| d.as_secs_f64() * 1e3 / feed.fed.max(1) as f64;
+        let on_cpu = |d: Option<Duration>| {
+            d.map_or(String::new(), |d| {
+                format!(" ({:.3} ms on CPU)", per_tick(d))
+            })
+        };
         println!(
-            "{name} at {:.0} ticks/s: {} of {} ticks fed, {:.0} changed accounts per tick; \
-             {:.3} ms engine, {:.3} ms risk per tick; {} margin calls or stop-outs",
+            "{name} at {:.0} ticks/s: {} of {} ticks fed, {:.0} changed accounts per tick, \
+             {} margin calls or stop-outs",
             self.rate,
             feed.fed,
             self.ticks,
             risk.samples as f64 / feed.fed.max(1) as f64,
-            per_tick(feed.busy),
-            per_tick(risk.busy),
             feed.alarms,
+        );
+        let slower = feed.busy.max(risk.busy);
+        println!(
+            "  per tick: engine {:.3} ms wall{}, risk {:.3} ms wall{}: at most {:.1} ticks/s \
+             through the slower stage, however late",
+            per_tick(feed.busy),
+            on_cpu(feed.cpu),
+            per_tick(risk.busy),
+            on_cpu(risk.cpu),
+            1e3 / per_tick(slower).max(f64::MIN_POSITIVE),
         );
         if self.fell_behind() {
             println!(
@@ -643,6 +666,8 @@ struct Memory {
     engine_bytes: usize,
     /// Σ `size_of::<AccountRisk>()` + its heap bytes + one allocator header per heap block.
     risk_bytes: usize,
+    /// Heap bytes beyond the tracker slots in use (spare capacity of the buffers).
+    risk_slack_bytes: usize,
 }
 
 impl Memory {
@@ -656,11 +681,16 @@ impl Memory {
                 size_of::<AccountRisk>() + heap + header
             })
             .sum();
+        let risk_slack_bytes = risks
+            .iter()
+            .map(|r| r.heap_bytes() - size_of_val(r.trackers()))
+            .sum();
         Self {
             accounts: risks.len(),
             rss,
             engine_bytes: accounts_bytes + positions_bytes,
             risk_bytes,
+            risk_slack_bytes,
         }
     }
 
@@ -687,11 +717,39 @@ impl Memory {
         );
         println!(
             "per account, risk: {} RSS growth ({:.1} B by accounting: AccountRisk {} B + \
-             heap by capacity + allocator header)",
+             heap by capacity + allocator header; {:.1} B of it spare buffer capacity)",
             rss(self.growth(1, 2)),
             per(self.risk_bytes),
             size_of::<AccountRisk>(),
+            per(self.risk_slack_bytes),
         );
         println!("per account, both (reported): {}", rss(self.growth(0, 2)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank_and_zero_when_empty() {
+        let ms = |n: u64| Duration::from_millis(n);
+        let sample: Vec<Duration> = (1..=100).map(ms).collect();
+        assert_eq!(percentile(&sample, 50.0), ms(50));
+        assert_eq!(percentile(&sample, 99.0), ms(99));
+        assert_eq!(percentile(&[ms(7)], 99.0), ms(7));
+        assert_eq!(percentile(&[], 99.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_walk_always_moves_and_stays_in_bounds() {
+        let mut walk = Walk::new(Rng::seeded(1));
+        let mut last = [0; SYMBOLS];
+        for _ in 0..100_000 {
+            let (s, offset) = walk.next();
+            assert_ne!(offset, last[s], "every tick moves its symbol");
+            assert!(offset.abs() <= WALK_POINTS_MAX);
+            last[s] = offset;
+        }
     }
 }
