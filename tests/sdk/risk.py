@@ -51,13 +51,22 @@ async def next_packet(packets, kind):
 
 
 class Listener(TrackerEventListener):
-    def __init__(self, account_id, tracker_id):
+    """Records events; while it handles the first, a second tracker is created that breaches
+    at once, so its event is stored between two of the listener's polls."""
+
+    def __init__(self, account_id, tracker_id, rm):
         super().__init__(account_id, tracker_id)
+        self.rm = rm
         self.events = []
         self.errors = []
+        self.second = None
 
     async def on_tracker_event(self, tracker_event):
         self.events.append(tracker_event)
+        if len(self.events) == 1:
+            created = await self.rm.create_tracker(self.account_id, {
+                "name": "sdk-second", "period": "day", "absoluteDrawdownThreshold": 0.5})
+            self.second = created["id"]
 
     async def on_error(self, error):
         self.errors.append(error)
@@ -107,9 +116,10 @@ async def main():
     by_name = await rm.get_tracker_by_name(account.id, "sdk daily")
     check("update_tracker and get_tracker_by_name", by_name["_id"] == tracker_id, str(by_name))
 
-    # The listener's long poll must be waiting before the breach: this SDK sends no
-    # previousSequenceNumber, so it is answered the events stored after its request.
-    listener = Listener(account.id, tracker_id)
+    # This SDK sends no previousSequenceNumber (nor any filter): its first poll starts from
+    # the latest event, and each later one where the previous answer left it, so an event
+    # stored between two polls is not lost (the second tracker's, below).
+    listener = Listener(account.id, tracker_id, rm)
     listener_id = rm.add_tracker_event_listener(listener, account.id, tracker_id)
 
     # The SDK's streaming connection and a bare socket, both subscribed to the account.
@@ -143,16 +153,21 @@ async def main():
           and abs(event["absoluteDrawdown"] - (10000 - equity)) < 1e-6, str(event))
     check("its broker time is the trade server's", event["brokerTime"] == "2026-01-07 12:00:00.000",
           str(event))
-    ranged = await rm.get_tracker_events("2026-01-07 12:00:00.000", "2026-01-07 12:00:00.000")
+    # (The listener's second tracker breaches at the same broker time: filtered out here.)
+    ranged = await rm.get_tracker_events("2026-01-07 12:00:00.000", "2026-01-07 12:00:00.000",
+                                         account.id, tracker_id)
     check("get_tracker_events by broker time range", ranged == events, str(ranged))
     later = await rm.get_tracker_events("2026-01-07 12:00:00.001")
     check("and outside it", later == [], str(later))
 
-    await eventually("the listener received the event",
-                     lambda: len(listener.events) == 1, lambda: f"{listener.events} {listener.errors}")
-    check("the listener's event is the stored one",
-          listener.events[0]["sequenceNumber"] == event["sequenceNumber"], str(listener.events))
+    await eventually("the listener received the event and the one stored between its polls",
+                     lambda: len(listener.events) == 2, lambda: f"{listener.events} {listener.errors}")
+    check("the listener's events are the stored ones, in order",
+          [e["sequenceNumber"] for e in listener.events]
+          == [event["sequenceNumber"], event["sequenceNumber"] + 1]
+          and listener.events[1]["trackerId"] == listener.second, str(listener.events))
     rm.remove_tracker_event_listener(listener_id)
+    await rm.delete_tracker(account.id, listener.second)
 
     pushed = await next_packet(packets, "trackerEvent")
     check("the breach is pushed to the subscribed socket as it is stored",

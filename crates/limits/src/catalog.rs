@@ -6,7 +6,7 @@
 //! IP, 100 socket unready period, 110 client messages rate, 261 historical orders days, 390
 //! API-limit requests in processing, 611 trade subscription accounts). MetaApi's own limits
 //! are numbered from 1000: 10xx CPU credits, 11xx historical market data, 12xx terminal
-//! synchronization, 13xx streaming credits, 14xx connections and accounts.
+//! synchronization, 13xx streaming credits, 14xx connections, accounts and their risk trackers.
 
 use crate::credits::Credits;
 use crate::ledger::{LedgerQuotas, Quota};
@@ -146,6 +146,8 @@ limits! {
         "At most {0} requests in processing per streaming connection";
     1402 ACCOUNTS_PER_USER "accounts_per_user" Operational 5000 None,
         "At most {0} trading accounts per user; a warning at 99%";
+    1403 TRACKERS_PER_ACCOUNT "trackers_per_account" Operational 100 None,
+        "At most {0} risk management trackers per trading account";
 }
 
 /// The largest value a limit may be set to: credits are counted in thousandths in `u64`,

@@ -132,6 +132,12 @@ impl AccountRisk {
         self.halted
     }
 
+    /// Restores a halt from the store (the account resumes halted).
+    pub fn resume_halt(&mut self, action: BreachAction) {
+        debug_assert!(action.halts(), "invariant: only a halting action halts");
+        self.halted.get_or_insert(action);
+    }
+
     /// Lifts a halt (an operator's decision, e.g. a reset challenge).
     pub fn lift_halt(&mut self) {
         self.halted = None;
@@ -183,5 +189,25 @@ impl AccountRisk {
         if let Some(after) = input.after() {
             self.last = Some(after);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resumed_halt_permits_only_reductions_until_lifted() {
+        let mut a = AccountRisk::resume(
+            ServerZone::parse("EET").unwrap(),
+            None,
+            ChartState::default(),
+        );
+        assert!(a.permits(Exposure::Increases), "not halted by default");
+        a.resume_halt(BreachAction::CloseAndHalt);
+        assert_eq!(a.halted(), Some(BreachAction::CloseAndHalt));
+        assert!(!a.permits(Exposure::Increases) && a.permits(Exposure::Reduces));
+        a.lift_halt();
+        assert!(a.permits(Exposure::Increases));
     }
 }

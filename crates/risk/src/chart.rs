@@ -5,8 +5,8 @@
 //! `Σ value × held ms / Σ held ms` — the SDK's `equitySum / duration`. An item opened after an
 //! earlier one starts at its hour's first millisecond with the carried values (they held since
 //! then); the account's very first item starts at its first input. A completed item is held
-//! to its hour's end. Hours with no input produce no item (the API's `fillSkips` fills them,
-//! see [`fill_skips`]).
+//! to its hour's end. Hours with no input produce no item (the SDK's `fillSkips` fills them on
+//! the client).
 
 use crate::input::Snapshot;
 use drawbridge_model::time::MS_PER_HOUR;
@@ -173,31 +173,6 @@ impl ChartState {
     }
 }
 
-/// Fills the hours missing between consecutive items with flat items holding the previous
-/// item's last values (the REST API's `fillSkips`). Items must be in time order.
-pub fn fill_skips(zone: ServerZone, items: &[ChartItem]) -> Vec<ChartItem> {
-    let mut filled = Vec::with_capacity(items.len());
-    for item in items {
-        if let Some(prev) = filled.last().copied() {
-            let mut prev: ChartItem = prev;
-            while prev.end < item.start {
-                let (start, end) = hour_at(zone, prev.end);
-                let carry = Snapshot {
-                    time: start,
-                    balance: prev.balance.last,
-                    equity: prev.equity.last,
-                };
-                let mut flat = ChartItem::open(start, end, start, carry);
-                flat.hold_until(end);
-                filled.push(flat);
-                prev = flat;
-            }
-        }
-        filled.push(*item);
-    }
-    filled
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,30 +250,5 @@ mod tests {
             "only 110 held so far"
         );
         assert!((cur.average_balance() - 100.0).abs() < 1e-9);
-    }
-
-    #[test]
-    fn fill_skips_inserts_flat_hours() {
-        let zone = ServerZone::parse("EET").unwrap();
-        let mut chart = ChartState::default();
-        chart.apply(
-            zone,
-            iso("2026-01-07T10:15:00Z"),
-            Some(snap("2026-01-07T10:15:00Z", 10_000, 10_500)),
-        );
-        let first = chart
-            .apply(
-                zone,
-                iso("2026-01-07T13:10:00Z"),
-                Some(snap("2026-01-07T13:10:00Z", 10_000, 9_000)),
-            )
-            .unwrap();
-        let second = *chart.current().unwrap();
-        let filled = fill_skips(zone, &[first, second]);
-        assert_eq!(filled.len(), 4);
-        assert_eq!(filled[1].start, iso("2026-01-07T11:00:00Z"));
-        assert_eq!(filled[2].equity.max, Money(10_500));
-        assert!((filled[2].average_equity() - 105.0).abs() < 1e-9);
-        assert_eq!(filled[3], second);
     }
 }

@@ -17,9 +17,8 @@
 //!   operations, strict `>` thresholds that latch once per period — and [`TrackerBreach`].
 //! - [`state`]: [`TrackerState`], the per-(account, tracker) state machine: period rollover
 //!   with the carried balance and equity, one breach per period, completed periods out.
-//! - [`history`]: [`PeriodHistory`], a bounded ring and the "loads backwards" query.
 //! - [`chart`]: the hourly equity chart ([`ChartState`], [`ChartItem`]): start / min / max /
-//!   time-weighted average / last of balance and equity; `fillSkips`.
+//!   time-weighted average / last of balance and equity.
 //! - [`rules`]: prop-firm rules as data ([`RuleSet`] → [`RuleSpec`], [`RuleState`]): daily
 //!   loss from a day-start reference, static / trailing maximum loss with a lock, profit
 //!   target, minimum trading days.
@@ -44,7 +43,6 @@
 
 pub mod account;
 pub mod chart;
-pub mod history;
 pub mod input;
 pub mod period;
 pub mod preset;
@@ -56,7 +54,6 @@ pub mod wire;
 
 pub use account::{AccountRisk, Exposure, TrackerSlot};
 pub use chart::{ChartItem, ChartState};
-pub use history::PeriodHistory;
 pub use input::{BalanceKind, Input, Output, Snapshot, TrackerKey};
 pub use period::{Period, PeriodKind, Span, Window};
 pub use rules::{RuleEvent, RuleOutcome, RuleParts, RuleSet, RuleSpec, RuleState};

@@ -68,6 +68,14 @@ impl TrackerState {
         }
     }
 
+    /// Resumes a tracker whose window is over: it takes no more input.
+    pub fn resume_completed() -> Self {
+        Self {
+            phase: Phase::Completed,
+            ..Self::new()
+        }
+    }
+
     /// The current period's statistics (`None` before the first period or after the window).
     pub fn current(&self) -> Option<&PeriodStats> {
         (self.phase == Phase::Active).then_some(&self.stats)

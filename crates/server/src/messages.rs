@@ -166,6 +166,9 @@ catalogue! {
     RISK_TRACKER_NOT_FOUND = "risk.tracker_not_found",
         "Tracker {0} not found",
         "risk management tracker routes naming a tracker the account does not have";
+    RISK_TRACKER_LIMIT = "risk.tracker_limit",
+        "Trading account {0} holds {1} trackers, the most it may (trackers_per_account): delete one first",
+        "400 ValidationError (details name the limit) on a tracker create past trackers_per_account";
     RISK_TRACKER_NAME_TAKEN = "risk.tracker_name_taken",
         "Trading account {0} already has a tracker named {1}",
         "409 on tracker create or rename with a name the account already uses";

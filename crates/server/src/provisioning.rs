@@ -736,6 +736,10 @@ pub async fn update(
         connect(&state, &mut doc, &pw).await?;
     }
     save(&state, &row, &doc, password.as_deref()).await?;
+    if credentials_changed {
+        // The risk engine follows the broker account the document now names.
+        crate::risk::api::relocate(&state, &id).await;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -194,9 +194,33 @@ async fn trackers(s: &dyn Store) {
         (t2.name.as_str(), t2.doc.as_str()),
         ("monthly", r#"{"name":"monthly"}"#)
     );
+    assert_eq!(
+        s.tracker_by_name("a1", "monthly").await.unwrap(),
+        Some(t2.clone())
+    );
+    assert_eq!(s.tracker_by_name("a3", "monthly").await.unwrap(), None);
     assert!(s.delete_tracker("t2").await.unwrap());
     assert!(!s.delete_tracker("t2").await.unwrap());
     assert_eq!(ids(s.trackers_of("a1").await.unwrap()), ["t1"]);
+    // At most `max` per account, other accounts aside.
+    assert!(
+        s.create_tracker_within(&tracker("t5", "a1", "second", 25), 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.create_tracker_within(&tracker("t6", "a1", "third", 26), 2)
+            .await
+            .unwrap(),
+        "a1 is full"
+    );
+    assert_eq!(s.tracker("t6").await.unwrap(), None);
+    assert!(matches!(
+        s.create_tracker_within(&tracker("t7", "a3", "daily", 27), 5)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(s.delete_tracker("t5").await.unwrap());
 }
 
 fn event(user: &str, account: &str, tracker: &str, broker_time: &str) -> TrackerEventRow {

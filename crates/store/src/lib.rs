@@ -204,7 +204,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Inserts a tracker; `Conflict` when its id, or its name on the account, exists.
     async fn create_tracker(&self, tracker: &TrackerRow) -> Result<()>;
+    /// Inserts a tracker unless its account holds `max` trackers already (counted and
+    /// inserted atomically: parallel creates cannot pass the limit together); false when
+    /// full, `Conflict` as [`Store::create_tracker`].
+    async fn create_tracker_within(&self, tracker: &TrackerRow, max: u32) -> Result<bool>;
     async fn tracker(&self, id: &str) -> Result<Option<TrackerRow>>;
+    /// The account's tracker named `name`.
+    async fn tracker_by_name(&self, account_id: &str, name: &str) -> Result<Option<TrackerRow>>;
     /// An account's trackers, oldest first.
     async fn trackers_of(&self, account_id: &str) -> Result<Vec<TrackerRow>>;
     /// Every tracker, oldest first (to resume them at start).

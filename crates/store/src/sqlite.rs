@@ -395,6 +395,41 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn create_tracker_within(&self, t: &TrackerRow, max: u32) -> Result<bool> {
+        // One statement, so one transaction: the count and the insert see the same rows.
+        let done = sqlx::query(
+            "INSERT INTO risk_trackers (id, account_id, user_id, name, doc, created_ms, state) \
+             SELECT ?, ?, ?, ?, ?, ?, ? \
+             WHERE (SELECT COUNT(*) FROM risk_trackers WHERE account_id = ?) < ?",
+        )
+        .bind(&t.id)
+        .bind(&t.account_id)
+        .bind(&t.user_id)
+        .bind(&t.name)
+        .bind(&t.doc)
+        .bind(ms(t.created))
+        .bind(&t.state)
+        .bind(&t.account_id)
+        .bind(i64::from(max))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn tracker_by_name(&self, account_id: &str, name: &str) -> Result<Option<TrackerRow>> {
+        let sql = format!(
+            "SELECT {TRACKER_COLUMNS} FROM risk_trackers WHERE account_id = ? AND name = ?"
+        );
+        let row = sqlx::query(&sql)
+            .bind(account_id)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(row.as_ref().map(tracker_of))
+    }
+
     async fn tracker(&self, id: &str) -> Result<Option<TrackerRow>> {
         let sql = format!("SELECT {TRACKER_COLUMNS} FROM risk_trackers WHERE id = ?");
         let row = sqlx::query(&sql)

@@ -8,7 +8,7 @@ use crate::auth::{Caller, random_hex};
 use crate::client::desk_error;
 use crate::directory::Entry;
 use crate::error::{ApiError, FieldError, Kind};
-use crate::extract::{JsonObject, count_param, query_map};
+use crate::extract::{JsonObject, query_map};
 use crate::messages;
 use crate::openapi::{Field, Kind as K, opt};
 use crate::provisioning::owned_entry;
@@ -17,6 +17,7 @@ use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use drawbridge_broker::broker::AccountRef;
+use drawbridge_model::time::MS_PER_HOUR;
 use drawbridge_model::{ServerZone, Timestamp};
 use drawbridge_risk::{
     EquityChartItem, NewTracker, PeriodStatistics, Tracker, TrackerId, TrackerUpdate,
@@ -28,14 +29,13 @@ use std::sync::Arc;
 
 /// Most periods one statistics request answers.
 const STATISTICS_LIMIT_MAX: usize = 1_000;
-const MS_PER_HOUR: i64 = 3_600_000;
 pub const STATISTICS_QUERY: &[Field] = &[
     opt(
         "startTime",
         K::String,
         "Periods started at or before this time (ISO-8601 or broker time; default now), newest first",
     ),
-    opt("limit", K::Integer, "Periods to answer (default 1)"),
+    opt("limit", K::Integer, "Periods to answer (1–1000, default 1)"),
     opt(
         "realTime",
         K::Boolean,
@@ -125,6 +125,34 @@ pub async fn follow(state: &Shared, id: &str) {
     }
 }
 
+/// Re-points the risk engine after an account's server or credentials changed (provisioning
+/// calls this once the update is stored): a followed account follows its broker account as
+/// the stored document now names it, or stops being read when the broker does not know it
+/// there. Nothing for an account the engine does not follow.
+pub async fn relocate(state: &Shared, id: &str) {
+    let entry = match state.directory.get(state.store.as_ref(), id).await {
+        Ok(Some(entry)) => entry,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(account_id = %id, error = ?e, "risk: account not re-pointed");
+            return;
+        }
+    };
+    let to = locate(state, &entry).await.ok();
+    let account_id = Arc::from(id);
+    let asked = state
+        .risk
+        .ask(|reply| Command::Relocate {
+            account_id,
+            to,
+            reply,
+        })
+        .await;
+    if asked.is_err() {
+        tracing::warn!(account_id = %id, "risk: account not re-pointed");
+    }
+}
+
 /// The account's tracker `tracker_id`, or NotFound.
 async fn tracker_row(
     state: &Shared,
@@ -153,6 +181,21 @@ fn field_errors(errors: Vec<drawbridge_risk::FieldError>) -> ApiError {
             .into_iter()
             .map(|e| FieldError::invalid(e.field, None, &e.message))
             .collect(),
+    )
+}
+
+/// The `trackers_per_account` limit.
+fn trackers_per_account(state: &Shared) -> u32 {
+    let id = drawbridge_limits::catalog::id::TRACKERS_PER_ACCOUNT;
+    u32::try_from(state.limits.catalogue.value(id)).unwrap_or(u32::MAX)
+}
+
+/// A create past `trackers_per_account`: a ValidationError (as a create past
+/// `accounts_per_user` is) whose details name the limit.
+fn tracker_limit(account_id: &str, max: u32) -> ApiError {
+    ApiError::validation(
+        messages::RISK_TRACKER_LIMIT.with(&[&account_id, &max]),
+        json!({"limit": "trackers_per_account", "value": max}),
     )
 }
 
@@ -187,10 +230,12 @@ pub async fn create_tracker(
         created: now,
         state: None,
     };
-    match state.store.create_tracker(&row).await {
+    let max = trackers_per_account(&state);
+    match state.store.create_tracker_within(&row, max).await {
         Err(StoreError::Conflict(_)) => return Err(name_taken(&id, &new.name)),
+        Ok(false) => return Err(tracker_limit(&id, max)),
         other => other?,
-    }
+    };
     let tracker = TrackerMeta {
         id: Arc::from(row.id.as_str()),
         name: row.name,
@@ -240,9 +285,7 @@ pub async fn tracker_by_name(
     Path((id, name)): Path<(String, String)>,
 ) -> Result<Json<Tracker>, ApiError> {
     enabled(&state, &caller, &id).await?;
-    let row = (state.store.trackers_of(&id).await?)
-        .into_iter()
-        .find(|t| t.name == name)
+    let row = (state.store.tracker_by_name(&id, &name).await?)
         .ok_or_else(|| ApiError::not_found(&messages::RISK_TRACKER_NOT_FOUND, &[&name]))?;
     Ok(Json(tracker_of(row)?))
 }
@@ -356,14 +399,7 @@ pub async fn statistics(
     let q = query_map(raw.as_deref());
     let mut problems = Vec::new();
     let at = instant(&q, "startTime", account.zone, &mut problems).unwrap_or_else(|| state.now());
-    let limit = count_param(
-        "limit",
-        q.get("limit").map(String::as_str),
-        STATISTICS_LIMIT_MAX,
-        &mut problems,
-    )
-    .unwrap_or(1)
-    .max(1);
+    let limit = super::limit_param(&q, STATISTICS_LIMIT_MAX, 1, &mut problems);
     flag(&q, "realTime", &mut problems);
     if !problems.is_empty() {
         return Err(ApiError::fields(problems));

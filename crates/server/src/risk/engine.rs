@@ -14,8 +14,12 @@
 //! input, so periods and hours close on time without ticks.
 //!
 //! Durability. Events, completed periods and chart hours are written (with the states of
-//! everything touched) before the events are published to waiters or acted on; other state
-//! changes are written at most [`FLUSH_EVERY`] later. At start everything is restored from the
+//! everything touched) before the events are published to waiters and before a close-out
+//! they order runs; a halt takes effect at once (refusing trades before the event is durable
+//! is the safe side; the halt is written in the same transaction as its event). A close-out
+//! is stored as pending with its event and cleared once it closed everything, so one cut
+//! short by a stop runs again at start. Other state changes are written at most
+//! [`FLUSH_EVERY`] later. At start everything is restored from the
 //! store and the deals booked since each account's cursor are fed first, so statistics resume
 //! where they were (a restart loses at most the last second of maxima).
 //!
@@ -54,6 +58,8 @@ pub(super) const FLUSH_EVERY: Duration = Duration::from_secs(1);
 const FROM_NOW: usize = usize::MAX;
 /// Move announcements merged into one desk read at most.
 const MOVES_MERGED_MAX: usize = 64;
+/// Finished close-outs waiting for the engine; their tasks wait when it is full.
+const CLOSED_MAX: usize = 1_024;
 
 struct Tracked {
     key: TrackerKey,
@@ -69,7 +75,11 @@ struct Followed {
     trackers: Vec<Tracked>,
     next_key: TrackerKey,
     deals: usize,
-    halted: bool,
+    /// A close-and-halt breach ordered a close-out that has not closed everything yet
+    /// (stored with the breach event; run again at start while set).
+    closeout_pending: bool,
+    /// The broker account is not found (its server was edited): not read until re-pointed.
+    detached: bool,
     deadline: Option<Timestamp>,
     dirty: bool,
     /// The attached rule set, and whether its state changed since the last write.
@@ -85,7 +95,8 @@ impl Followed {
             trackers: Vec::new(),
             next_key: 0,
             deals,
-            halted: false,
+            closeout_pending: false,
+            detached: false,
             deadline: None,
             dirty: false,
             rules: None,
@@ -93,18 +104,23 @@ impl Followed {
         }
     }
 
-    /// Halts the account (once): only exposure-reducing trades pass from now on.
-    fn halt(&mut self, shared: &Shared, action: BreachAction) {
-        if self.halted {
-            return;
-        }
-        self.halted = true;
-        shared
+    /// Whether a halting breach stopped the account: the core's latch is the one source of
+    /// truth; [`Shared::halted`] mirrors it for the trade route.
+    fn halted(&self) -> bool {
+        self.risk.halted().is_some()
+    }
+
+    /// Publishes the halt the core latched: only exposure-reducing trades pass from now on.
+    fn halt(&self, shared: &Shared, action: BreachAction) {
+        debug_assert!(self.halted(), "invariant: the core latched the halt first");
+        let new = shared
             .halted
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(Arc::clone(&self.key.id));
-        tracing::info!(account_id = %self.key.id, ?action, "risk: account halted");
+        if new {
+            tracing::info!(account_id = %self.key.id, ?action, "risk: account halted");
+        }
     }
 
     fn track(&mut self, t: &TrackerMeta, state: drawbridge_risk::TrackerState) {
@@ -153,7 +169,7 @@ struct Sink {
     /// Accounts whose state changed since the last write.
     dirty: Vec<Arc<str>>,
     /// Accounts to close out once their event is durable.
-    closeouts: Vec<AccountRef>,
+    closeouts: Vec<(Arc<str>, AccountRef)>,
     /// Halt lifts to answer once their event is durable.
     lifts: Vec<tokio::sync::oneshot::Sender<bool>>,
 }
@@ -188,6 +204,8 @@ struct Engine {
     deadlines: BTreeSet<(Timestamp, Arc<str>)>,
     sink: Sink,
     out: Vec<Output>,
+    /// Close-outs that closed everything report here.
+    closed: mpsc::Sender<Arc<str>>,
 }
 
 /// Restores the engine from the store and spawns its task.
@@ -200,6 +218,7 @@ pub(super) async fn start(
 ) -> Result<(), StoreError> {
     // Subscribed before restoring: no move between the restore and the task is missed.
     let moves = desk.moves();
+    let (closed, closed_rx) = mpsc::channel(CLOSED_MAX);
     let mut engine = Engine {
         desk,
         store,
@@ -210,9 +229,10 @@ pub(super) async fn start(
         deadlines: BTreeSet::new(),
         sink: Sink::default(),
         out: Vec::new(),
+        closed,
     };
     engine.restore().await?;
-    tokio::spawn(engine.run(rx, moves));
+    tokio::spawn(engine.run(rx, moves, closed_rx));
     Ok(())
 }
 
@@ -225,6 +245,7 @@ impl Engine {
         mut self,
         mut rx: mpsc::Receiver<Command>,
         mut moves: tokio::sync::broadcast::Receiver<crate::desk::Changes>,
+        mut closed: mpsc::Receiver<Arc<str>>,
     ) {
         let mut clock = tokio::time::interval(CLOCK_EVERY);
         clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -245,6 +266,7 @@ impl Engine {
                     };
                     self.feed(ids).await;
                 }
+                Some(id) = closed.recv() => self.closed_out(&id),
                 _ = clock.tick() => self.clock_due().await,
                 _ = flush.tick() => self.flush().await,
             }
@@ -276,13 +298,33 @@ impl Engine {
     async fn command(&mut self, command: Command) {
         match command {
             Command::Follow { account, reply } => {
-                if !self.accounts.contains_key(&account.id) {
+                let fresh = self
+                    .accounts
+                    .get(&account.id)
+                    .is_none_or(|f| f.detached || f.key.aref != account.aref);
+                if fresh {
                     let id = self.follow(account);
                     self.feed(vec![id]).await;
                 }
                 let _ = reply.send(());
             }
             Command::Forget { account_id } => self.forget(&account_id),
+            Command::Relocate {
+                account_id,
+                to,
+                reply,
+            } => {
+                if self.accounts.contains_key(&account_id) {
+                    match to {
+                        Some(key) => {
+                            let id = self.follow(key);
+                            self.feed(vec![id]).await;
+                        }
+                        None => self.detach(&account_id),
+                    }
+                }
+                let _ = reply.send(());
+            }
             Command::Track {
                 account,
                 tracker,
@@ -372,25 +414,50 @@ impl Engine {
         }
     }
 
-    /// Follows an account from now on (nothing when it is followed already).
+    /// Follows an account from now on; a followed one whose broker account changed (or
+    /// that was detached) is re-pointed to `key`'s, its deals fed from now on.
     fn follow(&mut self, key: AccountKey) -> Arc<str> {
         let id = Arc::clone(&key.id);
-        if !self.accounts.contains_key(&id) {
-            self.by_ref.insert(key.aref, Arc::clone(&id));
-            let risk = AccountRisk::new(key.zone);
-            self.accounts
-                .insert(Arc::clone(&id), Followed::new(key, risk, FROM_NOW));
+        match self.accounts.get_mut(&id) {
+            None => {
+                self.by_ref.insert(key.aref, Arc::clone(&id));
+                let risk = AccountRisk::new(key.zone);
+                self.accounts
+                    .insert(Arc::clone(&id), Followed::new(key, risk, FROM_NOW));
+            }
+            Some(f) if f.detached || f.key.aref != key.aref => {
+                if self.by_ref.get(&f.key.aref) == Some(&id) {
+                    self.by_ref.remove(&f.key.aref);
+                }
+                tracing::info!(account_id = %id, login = key.aref.login, "risk: account re-pointed");
+                self.by_ref.insert(key.aref, Arc::clone(&id));
+                f.key = key;
+                f.deals = FROM_NOW;
+                f.detached = false;
+            }
+            Some(_) => {}
         }
         id
     }
 
+    /// Stops reading an account whose broker account is gone; the rest of it stays.
+    fn detach(&mut self, id: &Arc<str>) {
+        let Some(f) = self.accounts.get_mut(id) else {
+            return;
+        };
+        if self.by_ref.get(&f.key.aref) == Some(id) {
+            self.by_ref.remove(&f.key.aref);
+        }
+        f.detached = true;
+        tracing::info!(account_id = %id, "risk: account detached from its broker account");
+    }
+
     /// Lifts an account's halt; the lift is an event, answered once it is durable.
     async fn lift(&mut self, id: &Arc<str>, reply: tokio::sync::oneshot::Sender<bool>) {
-        let Some(f) = self.accounts.get_mut(id).filter(|f| f.halted) else {
+        let Some(f) = self.accounts.get_mut(id).filter(|f| f.halted()) else {
             let _ = reply.send(false);
             return;
         };
-        f.halted = false;
         f.risk.lift_halt();
         self.shared
             .halted
@@ -409,6 +476,23 @@ impl Engine {
         }
         self.sink.lifts.push(reply);
         self.flush().await;
+    }
+
+    /// A close-out closed everything: it is no longer run at start.
+    fn closed_out(&mut self, id: &Arc<str>) {
+        let Some(f) = self.accounts.get_mut(id).filter(|f| f.closeout_pending) else {
+            return;
+        };
+        f.closeout_pending = false;
+        if !f.dirty {
+            f.dirty = true;
+            self.sink.dirty.push(Arc::clone(id));
+        }
+    }
+
+    /// Runs a close-out (its pending flag is durable).
+    fn spawn_close_out(&self, id: Arc<str>, r: AccountRef) {
+        tokio::spawn(close_out(self.desk.clone(), r, id, self.closed.clone()));
     }
 
     /// Stops following an account (deleted): its state, deadline and halt go.
@@ -432,7 +516,7 @@ impl Engine {
         let (ids, asks): (Vec<Arc<str>>, Vec<(AccountRef, usize)>) = ids
             .into_iter()
             .filter_map(|id| {
-                let f = self.accounts.get(&id)?;
+                let f = self.accounts.get(&id).filter(|f| !f.detached)?;
                 let ask = (f.key.aref, f.deals);
                 Some((id, ask))
             })
@@ -533,7 +617,13 @@ impl Engine {
                 continue;
             };
             f.dirty = false;
-            let saved = AccountSaved::of(f.deals, f.halted, f.risk.last(), f.risk.chart());
+            let saved = AccountSaved::of(
+                f.deals,
+                f.halted(),
+                f.closeout_pending,
+                f.risk.last(),
+                f.risk.chart(),
+            );
             self.sink
                 .write
                 .account_states
@@ -566,11 +656,11 @@ impl Engine {
         match self.store.write_risk(&write).await {
             Ok(seqs) => {
                 for (e, seq) in write.events.iter().zip(seqs) {
-                    self.shared.hub.publish(&e.user_id, seq);
+                    self.shared.waiters.publish(&e.user_id, seq);
                     self.push(e, seq);
                 }
-                for r in std::mem::take(&mut self.sink.closeouts) {
-                    tokio::spawn(close_out(self.desk.clone(), r));
+                for (id, r) in std::mem::take(&mut self.sink.closeouts) {
+                    self.spawn_close_out(id, r);
                 }
                 for reply in std::mem::take(&mut self.sink.lifts) {
                     let _ = reply.send(true);

@@ -4,7 +4,7 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError};
-use crate::extract::{count_param, query_map};
+use crate::extract::query_map;
 use crate::openapi::{Field, Kind as K, opt};
 use crate::state::Shared;
 use axum::Json;
@@ -40,7 +40,7 @@ pub const STREAM_QUERY: &[Field] = &[
     opt(
         "previousSequenceNumber",
         K::Integer,
-        "Events after this sequence number; absent: only events from now on",
+        "Events after this sequence number; absent: after the last one answered to this token's stream (from now on at its first poll)",
     ),
     opt("accountId", K::String, "Only this account's events"),
     opt("trackerId", K::String, "Only this tracker's events"),
@@ -85,20 +85,7 @@ fn event_query(
     if let Some(a) = &account_id {
         caller.require_account(a)?;
     }
-    let limit = count_param(
-        "limit",
-        q.get("limit").map(String::as_str),
-        EVENTS_LIMIT_MAX,
-        problems,
-    )
-    .unwrap_or(EVENTS_LIMIT_MAX);
-    if limit == 0 {
-        problems.push(FieldError::invalid(
-            "limit",
-            Some(json!(0)),
-            "must be at least 1",
-        ));
-    }
+    let limit = super::limit_param(q, EVENTS_LIMIT_MAX, EVENTS_LIMIT_MAX, problems);
     Ok(TrackerEventQuery {
         user_id: caller.user_id.clone(),
         after_seq: 0,
@@ -140,9 +127,11 @@ pub async fn events_by_broker_time(
 
 /// `GET /users/current/tracker-events/stream`: the events after `previousSequenceNumber`
 /// at once when there are any, else the first ones to arrive within the hold time (else `[]`).
-/// Without `previousSequenceNumber` only events from now on are answered: the Python SDK
-/// 29.1.1 never sends its query (it passes `qs`, which its HTTP client ignores), and
-/// answering every past event again to each poll would loop it.
+/// Without `previousSequenceNumber` (the Python SDK 29.1.1 never sends its query: it passes
+/// `qs`, which its HTTP client ignores) the stream continues where the last such request of
+/// the same token and filters left it: events stored between two polls are answered by the
+/// second. A stream seen for the first time (or forgotten, see [`super::StreamCursors`])
+/// starts from the latest event.
 pub async fn events_stream(
     State(state): State<Shared>,
     caller: Caller,
@@ -168,17 +157,32 @@ pub async fn events_stream(
         return Err(ApiError::fields(problems));
     }
     // Subscribed before the first look: an event stored in between still wakes us.
-    let mut wake = state.risk.hub().subscribe(&caller.user_id);
-    query.after_seq = match previous {
-        Some(n) => n,
-        None => state.store.last_event_seq(&caller.user_id).await?,
+    let mut wake = state.risk.waiters().subscribe(&caller.user_id);
+    let cursor = match previous {
+        Some(_) => None,
+        None => Some((
+            caller.token_id.clone(),
+            query.account_id.clone(),
+            query.tracker_id.clone(),
+        )),
+    };
+    query.after_seq = match (previous, &cursor) {
+        (Some(n), _) => n,
+        (None, Some(key)) => {
+            let latest = state.store.last_event_seq(&caller.user_id).await?;
+            state.risk.cursors().start(key, latest)
+        }
+        (None, None) => 0,
     };
     // The hold is the client's wait, on wall time whatever the server's clock.
     let hold = tokio::time::sleep(state.risk.stream_hold());
     tokio::pin!(hold);
     loop {
         let rows = state.store.tracker_events(&query).await?;
-        if !rows.is_empty() {
+        if let Some(last) = rows.last() {
+            if let Some(key) = &cursor {
+                state.risk.cursors().advance(key, last.seq);
+            }
             return Ok(Json(event_docs(rows)));
         }
         tokio::select! {

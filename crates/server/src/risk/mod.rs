@@ -4,8 +4,8 @@
 //!
 //! Layout:
 //! - [`Risk`] (here): the handle handlers share — the engine's command channel, the set of
-//!   halted accounts the trade route asks ([`Risk::check_trade`]), and the waiters of the
-//!   tracker-event long poll ([`Hub`]).
+//!   halted accounts the trade route asks ([`Risk::check_trade`]), and the waiters and
+//!   cursors of the tracker-event long poll ([`EventWaiters`], [`StreamCursors`]).
 //! - [`engine`]: the task that owns every followed account's `AccountRisk`. It follows the
 //!   desk's [`crate::desk::Desk::moves`] announcements (only the accounts that moved are read,
 //!   in one desk read per announcement), closes periods and chart hours on time from a
@@ -89,7 +89,9 @@ pub(crate) struct TrackerMeta {
 pub(crate) type Current = Option<(PeriodStats, Period, ServerZone)>;
 
 pub(crate) enum Command {
-    /// Follows the account (from now on) if it is not followed yet.
+    /// Follows the account (from now on) if it is not followed yet; re-points a followed one
+    /// whose broker account changed (its server was edited) to the new broker account, its
+    /// trackers and rules kept, its deals fed from now on.
     Follow {
         account: AccountKey,
         reply: oneshot::Sender<()>,
@@ -102,6 +104,15 @@ pub(crate) enum Command {
     },
     /// Stops following a deleted account.
     Forget { account_id: Arc<str> },
+    /// Re-points a followed account after its server was edited (nothing for one not
+    /// followed): to its new broker account (trackers, rules and halt kept; deals fed from
+    /// now on), or, when the broker does not know it there (`None`), it is not read until a
+    /// later `Follow` finds it.
+    Relocate {
+        account_id: Arc<str>,
+        to: Option<AccountKey>,
+        reply: oneshot::Sender<()>,
+    },
     Untrack {
         account_id: Arc<str>,
         tracker_id: Arc<str>,
@@ -150,11 +161,11 @@ pub(crate) enum Command {
 
 /// Waiters of the tracker-event stream, by user: each user's last sequence number.
 #[derive(Debug, Default)]
-pub(crate) struct Hub {
+pub(crate) struct EventWaiters {
     users: Mutex<HashMap<Arc<str>, watch::Sender<u64>>>,
 }
 
-impl Hub {
+impl EventWaiters {
     /// Wakes when one of the user's events is stored from now on.
     pub(crate) fn subscribe(&self, user_id: &str) -> watch::Receiver<u64> {
         let mut users = crate::state::lock(&self.users);
@@ -181,12 +192,80 @@ impl Hub {
     }
 }
 
+/// Most stream cursors kept; past it the least recently used half goes (a client whose
+/// cursor went starts from the latest event again, as a new one does).
+const STREAM_CURSORS_MAX: usize = 10_000;
+
+/// Which stream a cursor belongs to: the token and the request's filters (one token's
+/// listeners of different accounts keep their own places).
+pub(crate) type CursorKey = (String, Option<String>, Option<String>);
+
+/// Where each tracker-event stream polled without `previousSequenceNumber` is: the last
+/// sequence number answered to it, so the next poll answers what was stored in between.
+#[derive(Debug, Default)]
+pub(crate) struct StreamCursors {
+    /// key → (sequence number, last use).
+    map: Mutex<HashMap<CursorKey, (u64, u64)>>,
+    uses: AtomicU64,
+}
+
+impl StreamCursors {
+    /// The stream's place, set to `latest()` when it has none.
+    pub(crate) fn start(&self, key: &CursorKey, latest: u64) -> u64 {
+        let used = self.uses.fetch_add(1, Ordering::Relaxed);
+        let mut map = crate::state::lock(&self.map);
+        if let Some((seq, at)) = map.get_mut(key) {
+            *at = used;
+            return *seq;
+        }
+        Self::insert(&mut map, key.clone(), latest, used);
+        latest
+    }
+
+    /// Moves the stream's place forward to `seq`.
+    pub(crate) fn advance(&self, key: &CursorKey, seq: u64) {
+        let used = self.uses.fetch_add(1, Ordering::Relaxed);
+        let mut map = crate::state::lock(&self.map);
+        match map.get_mut(key) {
+            Some((at_seq, at)) => {
+                *at_seq = (*at_seq).max(seq);
+                *at = used;
+            }
+            None => Self::insert(&mut map, key.clone(), seq, used),
+        }
+    }
+
+    fn insert(map: &mut HashMap<CursorKey, (u64, u64)>, key: CursorKey, seq: u64, used: u64) {
+        if map.len() >= STREAM_CURSORS_MAX {
+            // The least recently used half goes: amortized O(1) per insert.
+            let mut uses: Vec<u64> = map.values().map(|&(_, at)| at).collect();
+            let mid = uses.len() / 2;
+            let (_, median, _) = uses.select_nth_unstable(mid);
+            let median = *median;
+            map.retain(|_, &mut (_, at)| at > median);
+        }
+        map.insert(key, (seq, used));
+        debug_assert!(
+            map.len() <= STREAM_CURSORS_MAX,
+            "invariant: cursors bounded"
+        );
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        crate::state::lock(&self.map).len()
+    }
+}
+
 /// What the engine and the handlers share besides the channel.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    /// Accounts a halting breach stopped: only exposure-reducing trades pass.
+    /// Accounts a halting breach stopped: only exposure-reducing trades pass. A mirror of
+    /// the engine's `AccountRisk::halted` (the one source of truth) for the handlers: written
+    /// by the engine on a halt, its lift and a restore; `Risk::forget` removes at once.
     pub halted: RwLock<HashSet<Arc<str>>>,
-    pub hub: Hub,
+    pub waiters: EventWaiters,
+    pub cursors: StreamCursors,
     /// Every stored event, for the streaming sockets.
     pub pushed: tokio::sync::broadcast::Sender<Arc<Pushed>>,
 }
@@ -195,7 +274,8 @@ impl Default for Shared {
     fn default() -> Self {
         Self {
             halted: RwLock::default(),
-            hub: Hub::default(),
+            waiters: EventWaiters::default(),
+            cursors: StreamCursors::default(),
             pushed: tokio::sync::broadcast::channel(PUSHED_MAX).0,
         }
     }
@@ -237,8 +317,12 @@ impl Risk {
         Duration::from_millis(self.hold_ms.load(Ordering::Relaxed))
     }
 
-    pub(crate) fn hub(&self) -> &Hub {
-        &self.shared.hub
+    pub(crate) fn waiters(&self) -> &EventWaiters {
+        &self.shared.waiters
+    }
+
+    pub(crate) fn cursors(&self) -> &StreamCursors {
+        &self.shared.cursors
     }
 
     /// The events stored from now on (tracker breaches, rule outcomes, halt lifts).
@@ -303,6 +387,29 @@ impl Risk {
     }
 }
 
+/// The `limit` query parameter of the risk routes: `1..=max`, `default` when absent; zero,
+/// a value above `max` or not a whole number is noted in `problems` (and gives `default`).
+pub(crate) fn limit_param(
+    q: &HashMap<String, String>,
+    max: usize,
+    default: usize,
+    problems: &mut Vec<crate::error::FieldError>,
+) -> usize {
+    let raw = q.get("limit").map(String::as_str);
+    match crate::extract::count_param("limit", raw, max, problems) {
+        Some(0) => {
+            problems.push(crate::error::FieldError::invalid(
+                "limit",
+                Some(serde_json::json!(0)),
+                "must be at least 1",
+            ));
+            default
+        }
+        Some(n) => n,
+        None => default,
+    }
+}
+
 /// Opens or adds to a position, or places a pending order that would.
 fn increases_exposure(r: &w::TradeRequest) -> bool {
     use w::ActionType as A;
@@ -317,4 +424,29 @@ fn increases_exposure(r: &w::TradeRequest) -> bool {
             | A::BuyStopLimit
             | A::SellStopLimit
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_cursors_start_at_the_latest_then_follow_answers_and_stay_bounded() {
+        let c = StreamCursors::default();
+        let key = |n: usize| (format!("token{n}"), None, None);
+        assert_eq!(c.start(&key(0), 7), 7, "a new stream starts at the latest");
+        assert_eq!(c.start(&key(0), 9), 7, "then where it was");
+        c.advance(&key(0), 8);
+        c.advance(&key(0), 3);
+        assert_eq!(c.start(&key(0), 12), 8, "never backwards");
+        for n in 1..=STREAM_CURSORS_MAX + 10 {
+            c.start(&key(n), 1);
+        }
+        assert!(c.len() <= STREAM_CURSORS_MAX);
+        assert_eq!(
+            c.start(&key(STREAM_CURSORS_MAX + 10), 5),
+            1,
+            "recent ones stay"
+        );
+    }
 }

@@ -11,23 +11,28 @@ use drawbridge_risk::{
 };
 use serde::{Deserialize, Serialize};
 
-/// A tracker's state: `None` while it waits for its first period (or after its window).
+/// A tracker's state: its current period; none while it waits for its first period or once
+/// its window is over (`completed`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct TrackerSaved {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     current: Option<StatsSaved>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    completed: bool,
 }
 
 impl TrackerSaved {
     pub(crate) fn of(state: &TrackerState) -> Self {
         Self {
             current: state.current().map(StatsSaved::of),
+            completed: state.is_completed(),
         }
     }
 
     pub(crate) fn restore(&self) -> TrackerState {
         match &self.current {
             Some(s) => TrackerState::resume(s.restore()),
+            None if self.completed => TrackerState::resume_completed(),
             None => TrackerState::new(),
         }
     }
@@ -142,6 +147,9 @@ pub(crate) struct AccountSaved {
     /// A halting breach stopped the account.
     #[serde(default)]
     pub(crate) halted: bool,
+    /// A close-and-halt close-out has not closed everything yet: it runs again at start.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) closeout_pending: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last: Option<[i64; 3]>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -152,12 +160,14 @@ impl AccountSaved {
     pub(crate) fn of(
         deals: usize,
         halted: bool,
+        closeout_pending: bool,
         last: Option<Snapshot>,
         chart: &ChartState,
     ) -> Self {
         Self {
             deals,
             halted,
+            closeout_pending,
             last: last.map(|s| [s.time.millis(), s.balance.0, s.equity.0]),
             chart: chart.current().map(ChartSaved::of),
         }
@@ -273,14 +283,21 @@ mod tests {
             serde_json::from_str(&serde_json::to_string(&TrackerSaved::of(&state)).unwrap())
                 .unwrap();
         assert_eq!(saved.restore(), state);
-        let a = AccountSaved::of(3, true, account.last(), account.chart());
+        let a = AccountSaved::of(3, true, true, account.last(), account.chart());
         let back: AccountSaved = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
         assert_eq!(back.last(), account.last());
-        assert!(back.halted);
+        assert!(back.halted && back.closeout_pending);
         assert_eq!(back.chart(), *account.chart());
         assert_eq!(
             TrackerSaved::of(&TrackerState::new()).restore(),
             TrackerState::new()
+        );
+        let done = TrackerState::resume_completed();
+        let text = serde_json::to_string(&TrackerSaved::of(&done)).unwrap();
+        let back: TrackerSaved = serde_json::from_str(&text).unwrap();
+        assert!(
+            back.restore().is_completed(),
+            "completed, not pending: {text}"
         );
     }
 

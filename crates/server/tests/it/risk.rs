@@ -5,9 +5,14 @@
 //! keeps trackers, latches and sequence numbers. Rule sets: a preset's daily loss breached
 //! by floating loss carried over the daily reset halts the account, the halt is lifted; a
 //! full rule set's profit target passes, and its decision survives a restart; an account is
-//! followed from the moment its risk management API is enabled.
+//! followed from the moment its risk management API is enabled. Limits and durability: at
+//! most `trackers_per_account` trackers even for parallel creates; an account whose server
+//! is edited is re-pointed (the old broker account no longer followed); the event stream
+//! without `previousSequenceNumber` answers what was stored between two polls; a pending
+//! close-out runs again after a restart, and a completed tracker stays completed.
 
 use crate::support::{Api, KEY, assert_error, config};
+use drawbridge_server::config::{ClockKind, Config, Layer};
 use drawbridge_server::{Running, start};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -848,5 +853,363 @@ async fn a_rule_set_passes_on_its_profit_target_and_resumes_after_a_restart() {
     let after = api.ok(Method::GET, &rules, None).await;
     assert_eq!(after["ruleSet"], now["ruleSet"]);
     assert_eq!(after["status"], now["status"], "{after}");
+    running.stop().await;
+}
+
+/// A server with `limits` overridden on `dir`, and the admin's client.
+async fn serve_limited(dir: &std::path::Path, limits: &[(&str, u64)]) -> (Running, Api) {
+    let base = config(dir);
+    let config = Config::build(Layer {
+        listen: Some("127.0.0.1:0".into()),
+        data_dir: Some(base.data_dir),
+        clock: Some(ClockKind::Virtual),
+        clock_start: Some("2026-01-07T10:00:00Z".into()),
+        seed: Some(7),
+        limits: Some(limits.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()),
+        ..Layer::default()
+    })
+    .unwrap();
+    let running = start(config, Some(KEY)).await.unwrap();
+    let api = Api::new(&running, running.first_token.as_deref().unwrap());
+    (running, api)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trackers_per_account_is_a_limit_even_for_parallel_creates() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, api) = serve_limited(dir.path(), &[("trackers_per_account", 2)]).await;
+    let (id, _) = account(&api).await;
+    let acc = format!("/users/current/accounts/{id}");
+    let trackers = format!("{acc}/trackers");
+    api.ok(
+        Method::POST,
+        &format!("{acc}/enable-risk-management-api"),
+        None,
+    )
+    .await;
+    let body = |name: &str| json!({"name": name, "period": "day", "absoluteDrawdownThreshold": 50});
+    let a = api.ok(Method::POST, &trackers, Some(body("a"))).await;
+    api.ok(Method::POST, &trackers, Some(body("b"))).await;
+    let (s, v) = api.post(&trackers, body("c")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_error(&v, "ValidationError", "risk.tracker_limit");
+    assert_eq!(
+        v["details"],
+        json!({"limit": "trackers_per_account", "value": 2})
+    );
+    assert_eq!(
+        api.ok(Method::GET, &trackers, None)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // One place left, four creates at once: exactly one gets it.
+    let b = api
+        .ok(Method::GET, &format!("{trackers}/name/b"), None)
+        .await;
+    api.ok(
+        Method::DELETE,
+        &format!("{trackers}/{}", b["_id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    let (r1, r2, r3, r4) = tokio::join!(
+        api.post(&trackers, body("p1")),
+        api.post(&trackers, body("p2")),
+        api.post(&trackers, body("p3")),
+        api.post(&trackers, body("p4")),
+    );
+    let statuses = [r1.0, r2.0, r3.0, r4.0];
+    assert_eq!(
+        statuses.iter().filter(|s| s.is_success()).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        api.ok(Method::GET, &trackers, None)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // By name, from the store's lookup.
+    let found = api
+        .ok(Method::GET, &format!("{trackers}/name/a"), None)
+        .await;
+    assert_eq!(found["_id"], a["id"]);
+    let (s, v) = api.get(&format!("{trackers}/name/b")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    running.stop().await;
+}
+
+/// A demo account on `Drawbridge-Demo`: (login, password).
+async fn demo(api: &Api) -> (Value, Value) {
+    let demo = api
+        .ok(
+            Method::POST,
+            "/users/current/provisioning-profiles/default/mt5-demo-accounts",
+            Some(json!({"balance": 10000, "leverage": 100, "accountType": "USD", "name": "R"})),
+        )
+        .await;
+    (demo["login"].clone(), demo["password"].clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_change_repoints_the_risk_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, api) = serve(dir.path()).await;
+    quiet(&api).await;
+    let (login, password) = demo(&api).await;
+    let create = |name: &str| json!({"login": login, "password": password, "server": "Drawbridge-Demo", "name": name});
+    let a = api
+        .ok(Method::POST, "/users/current/accounts", Some(create("A")))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // B trades the same broker account.
+    let b = api
+        .ok(Method::POST, "/users/current/accounts", Some(create("B")))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let acc_a = format!("/users/current/accounts/{a}");
+    let acc_b = format!("/users/current/accounts/{b}");
+    api.ok(
+        Method::POST,
+        &format!("{acc_a}/enable-risk-management-api"),
+        None,
+    )
+    .await;
+    api.ok(
+        Method::POST,
+        &format!("{acc_a}/trackers"),
+        Some(json!({"name": "t", "period": "day", "absoluteDrawdownThreshold": 50})),
+    )
+    .await;
+    // A moves to a server that does not know its login: its broker account is no longer
+    // its own, and what happens there is not A's.
+    api.ok(Method::POST, &format!("{acc_a}/undeploy"), None)
+        .await;
+    let (s, v) = api
+        .call(
+            Method::PUT,
+            &acc_a,
+            Some(json!({"server": "Drawbridge-Netting"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (_, v) = trade(
+        &api,
+        &acc_b,
+        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1}),
+    )
+    .await;
+    assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
+    tick(&api, 1.0985).await;
+    let events = format!("/users/current/tracker-events/by-broker-time?accountId={a}");
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert_eq!(
+        api.ok(Method::GET, &events, None).await,
+        json!([]),
+        "the old broker account is not followed"
+    );
+    // Back on its server: followed again from now on, the loss seen at once.
+    let (s, v) = api
+        .call(
+            Method::PUT,
+            &acc_a,
+            Some(json!({"server": "Drawbridge-Demo"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    eventually("the re-pointed account breaches", || async {
+        let v = api.ok(Method::GET, &events, None).await;
+        (v.as_array()?.len() == 1).then_some(v)
+    })
+    .await;
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_answers_events_stored_between_polls_without_a_sequence_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, api) = serve(dir.path()).await;
+    running
+        .state
+        .risk
+        .set_stream_hold(Duration::from_millis(300));
+    quiet(&api).await;
+    let (id, _) = account(&api).await;
+    let acc = format!("/users/current/accounts/{id}");
+    api.ok(
+        Method::POST,
+        &format!("{acc}/enable-risk-management-api"),
+        None,
+    )
+    .await;
+    let stream = "/users/current/tracker-events/stream";
+    // The first poll starts from the latest event (none yet).
+    assert_eq!(api.ok(Method::GET, stream, None).await, json!([]));
+    let (_, v) = trade(
+        &api,
+        &acc,
+        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1}),
+    )
+    .await;
+    assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
+    tick(&api, 1.0985).await;
+    // Two trackers that breach at once, stored while nobody polls.
+    for name in ["one", "two"] {
+        api.ok(
+            Method::POST,
+            &format!("{acc}/trackers"),
+            Some(json!({"name": name, "period": "day", "absoluteDrawdownThreshold": 0.5})),
+        )
+        .await;
+    }
+    let got = api.ok(Method::GET, stream, None).await;
+    let seqs: Vec<&Value> = got
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["sequenceNumber"])
+        .collect();
+    assert_eq!(seqs, [&json!(1), &json!(2)], "{got}");
+    // Answered once: the next poll waits for new ones.
+    assert_eq!(api.ok(Method::GET, stream, None).await, json!([]));
+    // Another stream (a filter) keeps its own place: it starts from now.
+    let filtered = format!("{stream}?accountId={id}");
+    assert_eq!(api.ok(Method::GET, &filtered, None).await, json!([]));
+    // A zero limit is refused on both routes, as on statistics.
+    let (s, _) = api.get(&format!("{stream}?limit=0")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_close_out_runs_again_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, api) = serve(dir.path()).await;
+    quiet(&api).await;
+    let (id, _) = account(&api).await;
+    let acc = format!("/users/current/accounts/{id}");
+    api.ok(
+        Method::POST,
+        &format!("{acc}/enable-risk-management-api"),
+        None,
+    )
+    .await;
+    let (_, v) = trade(
+        &api,
+        &acc,
+        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1}),
+    )
+    .await;
+    assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
+    // Let the engine's periodic write pass, then stop.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    running.stop().await;
+
+    // As a stop right after a close-and-halt breach leaves it: halted, the close-out pending.
+    use drawbridge_store::Store as _;
+    let store = drawbridge_server::open_store(dir.path()).await.unwrap();
+    let states = store.risk_account_states().await.unwrap();
+    let (_, state) = states.iter().find(|(a, _)| *a == id).unwrap();
+    let mut state: Value = serde_json::from_str(state).unwrap();
+    state["halted"] = json!(true);
+    state["closeout_pending"] = json!(true);
+    let write = drawbridge_store::RiskWrite {
+        account_states: vec![(id.clone(), state.to_string())],
+        ..Default::default()
+    };
+    store.write_risk(&write).await.unwrap();
+    drop(store);
+
+    let (running, api) = serve(dir.path()).await;
+    // (The virtual clock stands still: polls past the credit window are refused, not failed.)
+    eventually("the position closed at start", || async {
+        let (s, p) = api.get(&format!("{acc}/positions")).await;
+        (s.is_success() && p == json!([])).then_some(Value::Null)
+    })
+    .await;
+    assert!(running.state.risk.is_halted(&id));
+    eventually("the close-out no longer pending", || async {
+        let states = running.state.store.risk_account_states().await.unwrap();
+        let (_, s) = states.iter().find(|(a, _)| *a == id)?;
+        (!s.contains("closeout_pending")).then_some(Value::Null)
+    })
+    .await;
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_completed_tracker_stays_completed_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, api) = serve(dir.path()).await;
+    quiet(&api).await;
+    let (id, _) = account(&api).await;
+    let acc = format!("/users/current/accounts/{id}");
+    api.ok(
+        Method::POST,
+        &format!("{acc}/enable-risk-management-api"),
+        None,
+    )
+    .await;
+    // Broker time is 12:00: the tracker ends at 13:00.
+    let tracker = api
+        .ok(
+            Method::POST,
+            &format!("{acc}/trackers"),
+            Some(
+                json!({"name": "hour", "period": "day", "absoluteDrawdownThreshold": 50,
+                        "endBrokerTime": "2026-01-07 13:00:00.000"}),
+            ),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, v) = trade(
+        &api,
+        &acc,
+        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1}),
+    )
+    .await;
+    assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
+    tick(&api, 1.0985).await;
+    let events = "/users/current/tracker-events/by-broker-time";
+    eventually("the breach", || async {
+        let v = api.ok(Method::GET, events, None).await;
+        (v.as_array()?.len() == 1).then_some(v)
+    })
+    .await;
+    api.ok(
+        Method::POST,
+        "/sim/clock/advance",
+        Some(json!({"seconds": 7200})),
+    )
+    .await;
+    let statistics = format!("{acc}/trackers/{tracker}/statistics?limit=5");
+    // The deadline queue completes it; the periodic write passes.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let done = api.ok(Method::GET, &statistics, None).await;
+    assert_eq!(done.as_array().unwrap().len(), 1, "{done}");
+    running.stop().await;
+
+    let (running, api) = serve(dir.path()).await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let after = api.ok(Method::GET, events, None).await;
+    assert_eq!(
+        after.as_array().unwrap().len(),
+        1,
+        "no second breach: {after}"
+    );
+    assert_eq!(api.ok(Method::GET, &statistics, None).await, done);
     running.stop().await;
 }

@@ -4,34 +4,57 @@ use crate::desk::{Desk, Op};
 use drawbridge_broker::account::Access;
 use drawbridge_broker::broker::{AccountRef, Broker, Session};
 use drawbridge_model::wire as w;
+use std::sync::Arc;
+use tokio::sync::mpsc;
 
 /// Closes every position and cancels every pending order of the account through the desk's
-/// normal trade ops (journaled, announced like any trade).
-pub(super) async fn close_out(desk: Desk, r: AccountRef) {
+/// normal trade ops (journaled, announced like any trade), then tells `done` the account's id
+/// when nothing is left open (else the close-out stays pending, and runs again at start).
+pub(super) async fn close_out(
+    desk: Desk,
+    r: AccountRef,
+    id: Arc<str>,
+    done: mpsc::Sender<Arc<str>>,
+) {
+    let Some((positions, orders)) = open_of(&desk, r).await else {
+        return;
+    };
+    close_all(&desk, r, positions, orders).await;
+    if open_of(&desk, r)
+        .await
+        .is_some_and(|(p, o)| p.is_empty() && o.is_empty())
+    {
+        // A stopped engine reads the flag again at start.
+        let _ = done.send(id).await;
+    }
+}
+
+/// The ids of the account's positions and pending orders.
+async fn open_of(desk: &Desk, r: AccountRef) -> Option<(Vec<u64>, Vec<u64>)> {
     let session = Session {
         account: r,
         access: Access::Master,
     };
-    let lists = desk
-        .read(move |b| {
-            let positions: Vec<u64> = b
-                .positions(&session)
-                .unwrap_or_default()
-                .iter()
-                .map(|p| p.id)
-                .collect();
-            let orders: Vec<u64> = b
-                .orders(&session)
-                .unwrap_or_default()
-                .iter()
-                .map(|o| o.id)
-                .collect();
-            (positions, orders)
-        })
-        .await;
-    let Ok((positions, orders)) = lists else {
-        return;
-    };
+    desk.read(move |b| {
+        let positions: Vec<u64> = b
+            .positions(&session)
+            .unwrap_or_default()
+            .iter()
+            .map(|p| p.id)
+            .collect();
+        let orders: Vec<u64> = b
+            .orders(&session)
+            .unwrap_or_default()
+            .iter()
+            .map(|o| o.id)
+            .collect();
+        (positions, orders)
+    })
+    .await
+    .ok()
+}
+
+async fn close_all(desk: &Desk, r: AccountRef, positions: Vec<u64>, orders: Vec<u64>) {
     let close = positions.into_iter().map(|id| {
         let mut req = w::TradeRequest::new(w::ActionType::PositionCloseId);
         req.position_id = Some(id.to_string());

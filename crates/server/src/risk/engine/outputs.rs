@@ -45,7 +45,7 @@ pub(super) fn take_outputs(f: &mut Followed, out: &[Output], sink: &mut Sink, sh
                     f.halt(shared, b.action);
                 }
                 if b.action == BreachAction::CloseAndHalt {
-                    sink.closeouts.push(f.key.aref);
+                    f.order_close_out(sink);
                 }
             }
             Output::StatisticsUpdated { tracker } | Output::TrackerCompleted { tracker } => {
@@ -77,10 +77,20 @@ pub(super) fn take_outputs(f: &mut Followed, out: &[Output], sink: &mut Sink, sh
                     f.halt(shared, e.action);
                 }
                 if e.action == BreachAction::CloseAndHalt {
-                    sink.closeouts.push(f.key.aref);
+                    f.order_close_out(sink);
                 }
             }
         }
+    }
+}
+
+impl Followed {
+    /// Orders a close-out: pending in the account's state, written (the account is dirty
+    /// after any apply) in the same transaction as the breach event, run after it.
+    fn order_close_out(&mut self, sink: &mut Sink) {
+        self.closeout_pending = true;
+        sink.closeouts
+            .push((Arc::clone(&self.key.id), self.key.aref));
     }
 }
 

@@ -71,7 +71,11 @@ impl Engine {
                 None => AccountRisk::new(zone),
             };
             let mut f = Followed::new(key, risk, state.map_or(FROM_NOW, |s| s.deals));
-            f.halted = state.is_some_and(|s| s.halted);
+            if state.is_some_and(|s| s.halted) {
+                // The stored flag does not keep which action halted; a halt is a halt.
+                f.risk.resume_halt(drawbridge_risk::BreachAction::Halt);
+            }
+            f.closeout_pending = state.is_some_and(|s| s.closeout_pending);
             for row in trackers.iter().filter(|t| t.account_id == id) {
                 let Some(meta) = restore_tracker(row, zone) else {
                     continue;
@@ -87,7 +91,7 @@ impl Engine {
             if let Some(row) = rules.iter().find(|r| r.account_id == id) {
                 restore_rules(&mut f, row, zone);
             }
-            if f.halted {
+            if f.halted() {
                 self.shared
                     .halted
                     .write()
@@ -100,6 +104,11 @@ impl Engine {
         tracing::info!(accounts = self.accounts.len(), "risk state restored");
         let all: Vec<Arc<str>> = self.accounts.keys().cloned().collect();
         self.feed(all).await;
+        // Close-outs a breach ordered that had not closed everything when the server stopped.
+        for f in self.accounts.values().filter(|f| f.closeout_pending) {
+            tracing::info!(account_id = %f.key.id, "risk: pending close-out resumed");
+            self.spawn_close_out(Arc::clone(&f.key.id), f.key.aref);
+        }
         Ok(())
     }
 }
