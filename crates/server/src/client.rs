@@ -137,7 +137,7 @@ pub(crate) async fn read_positions(
     let s = session(state, caller, id).await?;
     on_account(state, s, move |b, e, _| {
         b.positions(&s)
-            .map(|ps| ps.iter().map(|p| bw::position(e, p)).collect::<Vec<_>>())
+            .map(|ps| bw::positions(e, &ps))
             .unwrap_or_default()
     })
     .await?
@@ -237,9 +237,7 @@ pub(crate) async fn read_terminal(
             Vec::new()
         },
         information: information(e, a, s.access),
-        positions: (b.positions(&s).unwrap_or_default().iter())
-            .map(|p| bw::position(e, p))
-            .collect(),
+        positions: bw::positions(e, &b.positions(&s).unwrap_or_default()),
         orders: (b.orders(&s).unwrap_or_default().iter())
             .map(|o| bw::order(e, o))
             .collect(),

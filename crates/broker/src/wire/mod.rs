@@ -22,7 +22,7 @@ mod trading;
 
 pub use market::{book, candle, symbol_price, symbol_specification, tick};
 pub use request::{FieldProblem, trade_command};
-pub use trading::{deal, order, position};
+pub use trading::{deal, order, position, positions};
 
 use crate::account::{Access, AccountIdx, MarginMode};
 use crate::engine::{Engine, Retcode, TradeOutcome};

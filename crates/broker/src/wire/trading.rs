@@ -26,6 +26,30 @@ use drawbridge_model::{Money, Timestamp};
 /// `profitTickValue` / `lossTickValue`). `reason` is `POSITION_REASON_EXPERT` for expert
 /// trades and `POSITION_REASON_CLIENT` otherwise (stops never open positions).
 pub fn position(engine: &Engine, p: &Position) -> w::Position {
+    position_with(engine, p, realized_charges(engine, p))
+}
+
+/// [`position`] for each of `positions` (one account's), reading the account's deals once for
+/// all of them rather than once each.
+pub fn positions(engine: &Engine, positions: &[Position]) -> Vec<w::Position> {
+    let charges = realized_charges_of(engine, positions);
+    positions
+        .iter()
+        .map(|p| {
+            let c = charges
+                .get(&p.id)
+                .map_or((Money::ZERO, Money::ZERO), |c| (c.0, c.1));
+            position_with(engine, p, c)
+        })
+        .collect()
+}
+
+/// A position with its realized swap and commission (of its partial closes) already summed.
+fn position_with(
+    engine: &Engine,
+    p: &Position,
+    (realized_swap, realized_commission): (Money, Money),
+) -> w::Position {
     let spec = engine.spec(p.symbol);
     let zone = engine.config().zone;
     let q = engine.quote(p.symbol);
@@ -41,7 +65,6 @@ pub fn position(engine: &Engine, p: &Position) -> w::Position {
     let currency = engine.account(p.account).map(|acc| acc.currency);
     let (gain, loss) = tick_values(engine, spec, currency);
     let unrealized = engine.position_profit(p);
-    let (realized_swap, realized_commission) = realized_charges(engine, p);
     let realized = p.realized_profit + realized_swap + realized_commission;
     w::Position {
         id: p.id.to_string(),
@@ -247,6 +270,48 @@ fn exchange_rate(engine: &Engine, a: AccountIdx, live: bool) -> Option<f64> {
 /// Swap and commission charged by the deals that closed parts of an open position: its
 /// `DEAL_ENTRY_OUT` / `DEAL_ENTRY_OUT_BY` deals since it opened or last reversed. History is
 /// in time order, so the scan stops at the position's open time.
+/// [`realized_charges`] of several positions of one account, in one pass back over its
+/// deals to the oldest one's opening: position id → (swap, commission, reversed).
+fn realized_charges_of(
+    engine: &Engine,
+    positions: &[Position],
+) -> std::collections::HashMap<u64, (Money, Money, bool)> {
+    let mut out: std::collections::HashMap<u64, (Money, Money, bool)> = positions
+        .iter()
+        .map(|p| (p.id, (Money::ZERO, Money::ZERO, false)))
+        .collect();
+    let (Some(first), Some(oldest)) = (
+        positions.first(),
+        positions.iter().map(|p| p.open_time).min(),
+    ) else {
+        return out;
+    };
+    let Some(history) = engine.history(first.account) else {
+        return out;
+    };
+    let opened: std::collections::HashMap<u64, drawbridge_model::Timestamp> =
+        positions.iter().map(|p| (p.id, p.open_time)).collect();
+    for d in history.deals.iter().rev().take_while(|d| d.time >= oldest) {
+        let Some(id) = d.position_id else { continue };
+        let (Some(c), Some(open)) = (out.get_mut(&id), opened.get(&id)) else {
+            continue;
+        };
+        if c.2 || d.time < *open {
+            continue;
+        }
+        match d.entry {
+            Some(DealEntry::Out | DealEntry::OutBy) => {
+                c.0 += d.swap;
+                c.1 += d.commission;
+            }
+            // A reversal (netting) starts the position afresh.
+            Some(DealEntry::InOut) => c.2 = true,
+            Some(DealEntry::In) | None => {}
+        }
+    }
+    out
+}
+
 fn realized_charges(engine: &Engine, p: &Position) -> (Money, Money) {
     let (mut swap, mut commission) = (Money::ZERO, Money::ZERO);
     let Some(history) = engine.history(p.account) else {

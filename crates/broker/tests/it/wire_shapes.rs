@@ -289,6 +289,9 @@ fn a_partial_close_splits_realized_from_unrealized() {
     assert_eq!(v["commission"], json!(-1.05));
     assert_eq!(v["realizedCommission"], json!(-0.35));
     assert_eq!(v["unrealizedCommission"], json!(-0.7));
+    // The account's positions at once (one pass over its deals) say the same.
+    let all: Vec<_> = w.e.positions_of(w.a).cloned().collect();
+    assert_eq!(wire::positions(&w.e, &all), vec![p.clone()]);
 
     // The rest closes: the history holds two filled sell-side closing orders and the deals.
     let close = TradeCommand::ClosePosition {

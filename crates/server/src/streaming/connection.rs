@@ -107,3 +107,77 @@ pub(super) fn emit_or_forget(
     conn.forget(account, Some(instance));
     false
 }
+
+/// Numbers a packet given as its JSON text without the closing brace (`{"type":…,…`) in its
+/// instance's sequence and emits it as it is: what [`emit_sequenced`] does, without a
+/// `Value` tree for a large packet.
+pub(super) fn emit_sequenced_text(
+    state: &Shared,
+    s: &SocketRef,
+    conn: &Connection,
+    (account, instance): (&str, u64),
+    mut open: String,
+    restart: bool,
+) -> bool {
+    let (number, at) = conn.next_sequence(account, instance, state.now().0, restart);
+    open.push_str(&format!(
+        ",\"sequenceNumber\":{number},\"sequenceTimestamp\":{at}}}"
+    ));
+    if s.emit("synchronization", &Prebuilt(&open)).is_ok() {
+        return true;
+    }
+    conn.forget(account, Some(instance));
+    false
+}
+
+/// JSON text serialized as it is, without parsing it again as
+/// [`serde_json::value::RawValue::from_string`] does: the packets are assembled from
+/// renderings serde_json made. serde_json writes a struct of this name as raw text (its
+/// `RawValue` does the same; the test below holds it to that).
+pub(super) struct Prebuilt<'a>(pub(super) &'a str);
+
+/// The struct name serde_json's serializer writes as raw JSON text.
+const RAW_JSON_TOKEN: &str = "$serde_json::private::RawValue";
+
+impl serde::Serialize for Prebuilt<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        debug_assert!(
+            serde_json::from_str::<serde::de::IgnoredAny>(self.0).is_ok(),
+            "invariant: a prebuilt packet is JSON"
+        );
+        let mut s = serializer.serialize_struct(RAW_JSON_TOKEN, 1)?;
+        s.serialize_field(RAW_JSON_TOKEN, self.0)?;
+        s.end()
+    }
+}
+
+pub(super) fn push_json_str(out: &mut String, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prebuilt_is_written_as_it_is() {
+        let text = r#"{"type":"prices","prices":[{"symbol":"EURUSD","bid":1.1}],"x":"a\"b"}"#;
+        let framed = serde_json::to_string(&("synchronization", Prebuilt(text))).unwrap();
+        assert_eq!(framed, format!(r#"["synchronization",{text}]"#));
+    }
+
+    #[test]
+    fn json_strings_are_escaped_only_when_needed() {
+        let mut out = String::new();
+        push_json_str(&mut out, "plain-id");
+        push_json_str(&mut out, "q\"uote\n");
+        assert_eq!(out, r#""plain-id""q\"uote\n""#);
+    }
+}

@@ -10,7 +10,7 @@
 //! changed. One packet per instance carries whatever is due, with the account's equity,
 //! margin, free margin and margin level; the hub's task assembles it from the hub's shared
 //! renderings ([`super::hub`]) by concatenation, so a price is serialized once for every
-//! socket, and emits the text as it is ([`Prebuilt`]: not parsed again).
+//! socket, and emits the text as it is ([`super::connection::Prebuilt`]: not parsed again).
 //!
 //! A subscription not refreshed within [`EXPIRY`] on the server's clock is dropped. The SDK
 //! (`StreamingMetaApiConnection._refresh_market_data_subscriptions`) sends its whole list for
@@ -18,6 +18,7 @@
 //! and ignores the answer (`{}`); a refresh also restores listed subscriptions the server no
 //! longer holds (after a reconnect).
 
+use super::connection::{Prebuilt, push_json_str};
 use super::hub::{Frame, SymbolFrame};
 use super::{Connection, HOST, emit_sequenced, instances};
 use crate::client;
@@ -482,38 +483,6 @@ fn emit_prices(
     sent
 }
 
-/// JSON text serialized as it is, without parsing it again as
-/// [`serde_json::value::RawValue::from_string`] does: the packets are assembled from
-/// renderings serde_json made. serde_json writes a struct of this name as raw text (its
-/// `RawValue` does the same; the test below holds it to that).
-struct Prebuilt<'a>(&'a str);
-
-/// The struct name serde_json's serializer writes as raw JSON text.
-const RAW_JSON_TOKEN: &str = "$serde_json::private::RawValue";
-
-impl serde::Serialize for Prebuilt<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct as _;
-        debug_assert!(
-            serde_json::from_str::<serde::de::IgnoredAny>(self.0).is_ok(),
-            "invariant: a prebuilt packet is JSON"
-        );
-        let mut s = serializer.serialize_struct(RAW_JSON_TOKEN, 1)?;
-        s.serialize_field(RAW_JSON_TOKEN, self.0)?;
-        s.end()
-    }
-}
-
-fn push_json_str(out: &mut String, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.push('"');
-        out.push_str(s);
-        out.push('"');
-    } else {
-        out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
-    }
-}
-
 /// The account's streaming credits ran out: lengthen the instance's intervals (or, at the
 /// longest, drop streams) as the planner says, and tell the client with
 /// `downgradeSubscription` packets.
@@ -600,25 +569,5 @@ fn apply(conn: &Connection, key: &(String, u64), d: &drawbridge_limits::Downgrad
     }
     if subs.streams.is_empty() {
         symbols.remove(&d.symbol);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prebuilt_is_written_as_it_is() {
-        let text = r#"{"type":"prices","prices":[{"symbol":"EURUSD","bid":1.1}],"x":"a\"b"}"#;
-        let framed = serde_json::to_string(&("synchronization", Prebuilt(text))).unwrap();
-        assert_eq!(framed, format!(r#"["synchronization",{text}]"#));
-    }
-
-    #[test]
-    fn json_strings_are_escaped_only_when_needed() {
-        let mut out = String::new();
-        push_json_str(&mut out, "plain-id");
-        push_json_str(&mut out, "q\"uote\n");
-        assert_eq!(out, r#""plain-id""q\"uote\n""#);
     }
 }

@@ -1,6 +1,7 @@
 //! Terminal synchronization: the `synchronize` answer's packets, then an `update` packet
 //! whenever the desk says the account changed.
 
+use super::connection::{emit_sequenced_text, push_json_str};
 use super::{Connection, HOST, emit_sequenced, hashes};
 use crate::auth::Caller;
 use crate::client::{self, Terminal};
@@ -282,35 +283,33 @@ impl Synchronization {
         };
         lock(&conn.synced).insert((self.account.clone(), self.instance), known);
         // Each of specifications, positions and orders is sent unless the client holds it
-        // already: then `synchronizationStarted` names which of its hashes matched.
-        let mut started = json!({});
+        // already: then `synchronizationStarted` names which of its hashes matched. Packets
+        // are written as text straight from the wire types (no `Value` trees: a long
+        // history is megabytes).
+        let mut started = String::new();
         let mut state_packets = Vec::new();
-        let [specs, positions, orders] = [
-            (
-                "specifications",
-                json!(self.specifications),
-                hashes::SPECIFICATIONS,
-            ),
-            ("positions", json!(self.positions), hashes::POSITIONS),
-            ("orders", json!(self.orders), hashes::ORDERS),
-        ];
-        for ((kind, items, hashing), offered) in
-            [specs, positions, orders].into_iter().zip(&self.offered)
-        {
-            let list = items.as_array().map_or(&[][..], Vec::as_slice);
-            let hash = hashes::set_hash(hashing, list);
-            match hashes::offered_index(offered.as_ref(), hash.as_deref()) {
-                Some(i) => {
-                    let field = match kind {
-                        "specifications" => "specificationsHashIndex",
-                        "positions" => "positionsHashIndex",
-                        _ => "ordersHashIndex",
-                    };
-                    started[field] = json!(i);
-                }
-                None => state_packets.push((kind, json!({ kind: items }))),
-            }
-        }
+        let [specs, positions, orders] = &self.offered;
+        state_part(
+            ("specifications", "specificationsHashIndex"),
+            &self.specifications,
+            (hashes::SPECIFICATIONS, specs.as_ref()),
+            &mut started,
+            &mut state_packets,
+        );
+        state_part(
+            ("positions", "positionsHashIndex"),
+            &self.positions,
+            (hashes::POSITIONS, positions.as_ref()),
+            &mut started,
+            &mut state_packets,
+        );
+        state_part(
+            ("orders", "ordersHashIndex"),
+            &self.orders,
+            (hashes::ORDERS, orders.as_ref()),
+            &mut started,
+            &mut state_packets,
+        );
         let information = self.information.map_or(json!({}), |i| json!(i));
         let mut packets = vec![("synchronizationStarted", started)];
         let mut state_packets = state_packets.into_iter().peekable();
@@ -320,25 +319,27 @@ impl Synchronization {
         }
         packets.push((
             "accountInformation",
-            json!({ "accountInformation": information }),
+            format!(",\"accountInformation\":{information}"),
         ));
         packets.extend(state_packets);
         // A long history goes in several packets, none over HISTORY_PACKET_ITEMS items.
         packets.extend(
-            chunks(&self.history_orders).map(|c| ("historyOrders", json!({ "historyOrders": c }))),
+            chunks(&self.history_orders).map(|c| ("historyOrders", field("historyOrders", c))),
         );
-        packets.extend(chunks(&self.deals).map(|c| ("deals", json!({ "deals": c }))));
-        packets.push(("orderSynchronizationFinished", json!({})));
-        packets.push(("dealSynchronizationFinished", json!({})));
-        for (kind, mut packet) in packets {
+        packets.extend(chunks(&self.deals).map(|c| ("deals", field("deals", c))));
+        packets.push(("orderSynchronizationFinished", String::new()));
+        packets.push(("dealSynchronizationFinished", String::new()));
+        let mut envelope = String::new();
+        push_json_str(&mut envelope, &self.account);
+        envelope.push_str(&format!(",\"instanceIndex\":{},\"host\":", self.instance));
+        push_json_str(&mut envelope, &self.host);
+        envelope.push_str(",\"synchronizationId\":");
+        push_json_str(&mut envelope, &self.id);
+        for (kind, body) in packets {
             let restart = kind == "synchronizationStarted";
-            packet["type"] = json!(kind);
-            packet["accountId"] = json!(self.account);
-            packet["instanceIndex"] = json!(self.instance);
-            packet["host"] = json!(self.host);
-            packet["synchronizationId"] = json!(self.id);
+            let packet = format!("{{\"type\":\"{kind}\",\"accountId\":{envelope}{body}");
             let to = (self.account.as_str(), self.instance);
-            if !emit_sequenced(state, s, conn, to, packet, restart) {
+            if !emit_sequenced_text(state, s, conn, to, packet, restart) {
                 return;
             }
         }
@@ -353,4 +354,36 @@ fn chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
     let empty: &[T] = &[];
     let none = items.is_empty().then_some(empty);
     none.into_iter().chain(items.chunks(HISTORY_PACKET_ITEMS))
+}
+
+/// `,"<name>":<items>`: one field of a packet's text.
+fn field<T: serde::Serialize>(name: &str, items: &[T]) -> String {
+    let items = serde_json::to_string(items).unwrap_or_else(|_| "[]".into());
+    format!(",\"{name}\":{items}")
+}
+
+/// Specifications, positions or orders in a synchronization: skipped, with its index added to
+/// `synchronizationStarted` (`started`), when the client offered their hash; else a packet.
+fn state_part<T: serde::Serialize>(
+    (kind, index_field): (&'static str, &str),
+    items: &[T],
+    (hashing, offered): (hashes::Kind, Option<&Value>),
+    started: &mut String,
+    packets: &mut Vec<(&'static str, String)>,
+) {
+    // The SDK hashes what it received in the order it received it: these go out as `Value`s
+    // (serde_json writes their keys sorted), and are hashed in that same order.
+    let values: Vec<Value> = items
+        .iter()
+        .filter_map(|i| serde_json::to_value(i).ok())
+        .collect();
+    // Hashed only when the client holds something to compare with.
+    let offered = offered.filter(|o| o.as_array().is_some_and(|a| !a.is_empty()));
+    let matched = offered.and_then(|offers| {
+        hashes::offered_index(Some(offers), hashes::set_hash(hashing, &values).as_deref())
+    });
+    match matched {
+        Some(i) => started.push_str(&format!(",\"{index_field}\":{i}")),
+        None => packets.push((kind, field(kind, &values))),
+    }
 }
