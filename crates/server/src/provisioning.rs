@@ -458,7 +458,8 @@ pub async fn create(
         roles,
         profile,
     ) = doc_fields;
-    let existing = state.store.accounts_of(&caller.user_id).await?.len();
+    let existing = state.store.account_count_of(&caller.user_id).await?;
+    let existing = usize::try_from(existing).unwrap_or(usize::MAX);
     let max = accounts_per_user(&state);
     // Held until the row is stored (or the create fails): parallel creates count each other.
     let _slot = state

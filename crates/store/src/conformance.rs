@@ -103,6 +103,8 @@ async fn accounts(s: &dyn Store) {
     let ids = |v: Vec<AccountRow>| v.into_iter().map(|a| a.id).collect::<Vec<_>>();
     assert_eq!(ids(s.accounts_of("u1").await.unwrap()), ["a1", "a2", "a3"]);
     assert!(s.accounts_of("u9").await.unwrap().is_empty());
+    assert_eq!(s.account_count_of("u1").await.unwrap(), 3);
+    assert_eq!(s.account_count_of("u9").await.unwrap(), 0);
     assert_eq!(ids(s.all_accounts().await.unwrap()), ["a1", "a2", "a3"]);
     assert_eq!(s.account_count().await.unwrap(), 3);
 

@@ -192,6 +192,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn all_accounts(&self) -> Result<Vec<AccountRow>>;
     /// How many accounts exist (all users).
     async fn account_count(&self) -> Result<u64>;
+    /// How many accounts a user holds (without reading them).
+    async fn account_count_of(&self, user_id: &str) -> Result<u64>;
     /// Replaces an account's document and password; false when it does not exist.
     async fn update_account(&self, account: &AccountRow) -> Result<bool>;
     /// false when it did not exist.

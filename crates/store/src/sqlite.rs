@@ -324,6 +324,15 @@ impl Store for SqliteStore {
         Ok(n.unsigned_abs())
     }
 
+    async fn account_count_of(&self, user_id: &str) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE user_id = ?")
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(n.unsigned_abs())
+    }
+
     async fn update_account(&self, a: &AccountRow) -> Result<bool> {
         let done = sqlx::query("UPDATE accounts SET doc = ?, password = ? WHERE id = ?")
             .bind(&a.doc)
