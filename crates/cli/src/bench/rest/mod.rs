@@ -105,8 +105,8 @@ pub(super) fn run(args: &RestArgs) -> anyhow::Result<()> {
             "--rate must be a positive number of requests per second"
         );
     }
-    let server_rt = runtime(args.server_threads, "bench-server")?;
-    let client_rt = runtime(args.client_threads, "bench-client")?;
+    let server_rt = super::stack::runtime(args.server_threads, "bench-server")?;
+    let client_rt = super::stack::runtime(args.client_threads, "bench-client")?;
     let dir = tempfile::tempdir().context("cannot create a temporary data dir")?;
     let full = server_rt.block_on(start_full(dir.path()))?;
     let measured = match full.first_token.as_deref() {
@@ -127,16 +127,6 @@ pub(super) fn run(args: &RestArgs) -> anyhow::Result<()> {
     );
     print_figures(&figures);
     Ok(())
-}
-
-/// A multi-thread runtime of `threads` workers.
-fn runtime(threads: u32, name: &str) -> anyhow::Result<Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads as usize)
-        .thread_name(name)
-        .enable_all()
-        .build()
-        .with_context(|| format!("cannot start the {name} runtime"))
 }
 
 /// The full stack on a free loopback port: a fresh data dir with the demo accounts, and the
