@@ -79,6 +79,9 @@ impl AccountRisk {
     /// Adds (or replaces) a tracker resuming from a persisted state.
     pub fn add_tracker_state(&mut self, key: TrackerKey, spec: TrackerSpec, state: TrackerState) {
         self.trackers.retain(|t| t.key != key);
+        // Exactly as many slots as trackers: a million accounts hold a few each, and a
+        // doubling Vec would keep room for four (about 200 B a slot).
+        self.trackers.reserve_exact(1);
         self.trackers.push(TrackerSlot { key, spec, state });
     }
 
