@@ -39,22 +39,7 @@ async fn serve(limits: &[(&str, u64)]) -> (tempfile::TempDir, Running, Api) {
 
 /// A deployed demo account of `api`'s user: its id.
 async fn account(api: &Api) -> String {
-    let demo = api
-        .ok(
-            Method::POST,
-            "/users/current/provisioning-profiles/default/mt5-demo-accounts",
-            Some(json!({"balance": 10000, "leverage": 100, "accountType": "USD", "name": "L"})),
-        )
-        .await;
-    let created = api
-        .ok(
-            Method::POST,
-            "/users/current/accounts",
-            Some(json!({"login": demo["login"], "password": demo["password"],
-                        "server": "Drawbridge-Demo", "name": "L"})),
-        )
-        .await;
-    created["id"].as_str().unwrap().to_owned()
+    api.demo_account().await.0
 }
 
 async fn get_with(api: &Api, path: &str, client_id: &str) -> (StatusCode, Option<String>, Value) {

@@ -20,23 +20,7 @@ use std::time::Duration;
 
 /// A deployed demo account of `api`'s user, balance 10 000: (id, login).
 async fn account(api: &Api) -> (String, String) {
-    let demo = api
-        .ok(
-            Method::POST,
-            "/users/current/provisioning-profiles/default/mt5-demo-accounts",
-            Some(json!({"balance": 10000, "leverage": 100, "accountType": "USD", "name": "R"})),
-        )
-        .await;
-    let created = api
-        .ok(
-            Method::POST,
-            "/users/current/accounts",
-            Some(json!({"login": demo["login"], "password": demo["password"],
-                        "server": "Drawbridge-Demo", "name": "R"})),
-        )
-        .await;
-    let login = demo["login"].as_str().unwrap().to_owned();
-    (created["id"].as_str().unwrap().to_owned(), login)
+    api.demo_account().await
 }
 
 /// Quiet prices: the generated feed paused, EURUSD at 1.1 / 1.10002.

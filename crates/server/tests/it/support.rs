@@ -27,6 +27,30 @@ pub(crate) struct Api {
 }
 
 impl Api {
+    /// A deployed demo account of this user, balance 10 000 USD at 1:100: (id, login).
+    pub(crate) async fn demo_account(&self) -> (String, String) {
+        let demo = self
+            .ok(
+                Method::POST,
+                "/users/current/provisioning-profiles/default/mt5-demo-accounts",
+                Some(serde_json::json!({"balance": 10000, "leverage": 100,
+                                        "accountType": "USD", "name": "demo"})),
+            )
+            .await;
+        let created = self
+            .ok(
+                Method::POST,
+                "/users/current/accounts",
+                Some(
+                    serde_json::json!({"login": demo["login"], "password": demo["password"],
+                                        "server": "Drawbridge-Demo", "name": "demo"}),
+                ),
+            )
+            .await;
+        let login = demo["login"].as_str().unwrap().to_owned();
+        (created["id"].as_str().unwrap().to_owned(), login)
+    }
+
     pub(crate) fn new(running: &Running, token: &str) -> Self {
         Self {
             http: Client::new(),
