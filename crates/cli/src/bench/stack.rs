@@ -90,9 +90,14 @@ pub(super) fn runtime(threads: u32, name: &str) -> anyhow::Result<Runtime> {
         .with_context(|| format!("cannot start the {name} runtime"))
 }
 
-/// The full stack on a free loopback port, on a virtual clock, with every limit the load
-/// could meet raised as far as it goes.
-pub(super) async fn start_full(data_dir: &Path, clock_start: &str) -> anyhow::Result<Running> {
+/// The full stack on a free loopback port, on a virtual clock from `clock_start` (the real
+/// clock for none), with the demo accounts when `demo`, and every limit the load could meet
+/// raised as far as it goes: the limiters' checks run, none refuses.
+pub(super) async fn start_full(
+    data_dir: &Path,
+    clock_start: Option<&str>,
+    demo: bool,
+) -> anyhow::Result<Running> {
     const RAISED: [&str; 8] = [
         "connection",
         "cpu_per_",
@@ -115,8 +120,9 @@ pub(super) async fn start_full(data_dir: &Path, clock_start: &str) -> anyhow::Re
     let config = Config::build(Layer {
         data_dir: Some(data_dir.to_path_buf()),
         listen: Some("127.0.0.1:0".into()),
-        clock: Some(ClockKind::Virtual),
-        clock_start: Some(clock_start.into()),
+        clock: Some(clock_start.map_or(ClockKind::Real, |_| ClockKind::Virtual)),
+        clock_start: clock_start.map(Into::into),
+        demo: Some(demo),
         limits: Some(limits),
         ..Layer::default()
     })
@@ -211,7 +217,7 @@ pub(super) fn with_full_stack<T>(
     let server_rt = runtime(setup.server_threads, &format!("{}-server", setup.name))?;
     let client_rt = runtime(setup.client_threads, &format!("{}-client", setup.name))?;
     let dir = tempfile::tempdir().context("cannot create a temporary data dir")?;
-    let full = server_rt.block_on(start_full(dir.path(), CLOCK_START))?;
+    let full = server_rt.block_on(start_full(dir.path(), Some(CLOCK_START), false))?;
     let clock =
         (setup.clock_speed).map(|speed| server_rt.spawn(move_clock(full.state.clone(), speed)));
     let measured = match full.first_token.clone() {

@@ -31,14 +31,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::get;
-use drawbridge_server::Running;
-use drawbridge_server::config::{Config, Layer};
 use http::{Conn, Failed};
 use serde_json::Value;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -108,7 +105,7 @@ pub(super) fn run(args: &RestArgs) -> anyhow::Result<()> {
     let server_rt = super::stack::runtime(args.server_threads, "bench-server")?;
     let client_rt = super::stack::runtime(args.client_threads, "bench-client")?;
     let dir = tempfile::tempdir().context("cannot create a temporary data dir")?;
-    let full = server_rt.block_on(start_full(dir.path()))?;
+    let full = server_rt.block_on(super::stack::start_full(dir.path(), None, true))?;
     let measured = match full.first_token.as_deref() {
         Some(token) => bench(&server_rt, &client_rt, full.addr, token, args),
         None => Err(anyhow!(
@@ -127,34 +124,6 @@ pub(super) fn run(args: &RestArgs) -> anyhow::Result<()> {
     );
     print_figures(&figures);
     Ok(())
-}
-
-/// The full stack on a free loopback port: a fresh data dir with the demo accounts, and the
-/// CPU-credit and connection limits raised as far as they go, out of the load's reach: every
-/// request pays for the limiters' checks, none is refused.
-async fn start_full(data_dir: &Path) -> anyhow::Result<Running> {
-    let limits = drawbridge_limits::Catalogue::default()
-        .all()
-        .iter()
-        .filter(|l| l.name.starts_with("cpu_per_") || l.name.starts_with("connection"))
-        .map(|l| {
-            (
-                l.name.to_owned(),
-                drawbridge_limits::catalog::max_value(l.id),
-            )
-        })
-        .collect();
-    let config = Config::build(Layer {
-        data_dir: Some(data_dir.to_path_buf()),
-        listen: Some("127.0.0.1:0".into()),
-        demo: Some(true),
-        limits: Some(limits),
-        ..Layer::default()
-    })
-    .map_err(|problems| anyhow!("invalid configuration: {}", problems.join("; ")))?;
-    drawbridge_server::start(config, None)
-        .await
-        .context("cannot start the full stack")
 }
 
 /// Records the full stack's answer, starts the bare server with it, measures both, and stops
