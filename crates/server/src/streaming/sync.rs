@@ -176,10 +176,22 @@ fn fingerprint(
     positions: &[w::Position],
     orders: &[w::Order],
 ) -> u64 {
-    use std::hash::{Hash as _, Hasher as _};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    json!([info, positions, orders]).to_string().hash(&mut h);
-    h.finish()
+    use std::hash::Hasher;
+    /// Feeds what serde_json writes straight into the hasher: no tree, no string.
+    struct Feed<H>(H);
+    impl<H: Hasher> std::io::Write for Feed<H> {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.write(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut feed = Feed(std::collections::hash_map::DefaultHasher::new());
+    // Writing into the hasher cannot fail; the wire types always serialize.
+    let _ = serde_json::to_writer(&mut feed, &(info, positions, orders));
+    feed.0.finish()
 }
 
 /// The ids of `known` missing from `now`, which then replaces it.
