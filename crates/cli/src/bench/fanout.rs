@@ -207,12 +207,7 @@ async fn socketio_side(
         let (counted, sample, interval) =
             (Arc::clone(&counted), Arc::clone(&sample), args.interval_ms);
         opening.spawn(async move {
-            let ws = tokio::time::timeout(
-                STEP_TIMEOUT,
-                open_subscribed(addr, &token, i, &account, interval),
-            )
-            .await
-            .context("opening a socket.io client timed out")??;
+            let ws = open_subscribed(addr, &token, i, &account, interval).await?;
             anyhow::Ok(read_prices(ws, counted, Some(sample)))
         });
     }
@@ -248,7 +243,10 @@ async fn open_subscribed(
     account: &str,
     interval_ms: u64,
 ) -> anyhow::Result<Ws> {
-    let mut ws = stack::connect(addr, token, &format!("0.{i}")).await?;
+    let client_id = format!("0.{i}");
+    let connect = stack::connect(addr, token, &client_id);
+    let mut ws = (tokio::time::timeout(STEP_TIMEOUT, connect).await)
+        .context("opening a socket.io client timed out")??;
     let mut requests = vec![
         json!({"type": "subscribe", "accountId": account, "requestId": "s", "instanceIndex": 0}),
     ];
@@ -258,7 +256,9 @@ async fn open_subscribed(
                "subscriptions": [{"type": "quotes", "intervalInMilliseconds": interval_ms}]})
     }));
     for request in &requests {
-        stack::request(&mut ws, request).await?;
+        tokio::time::timeout(STEP_TIMEOUT, stack::request(&mut ws, request))
+            .await
+            .with_context(|| format!("no answer to {request} within {STEP_TIMEOUT:?}"))??;
     }
     Ok(ws)
 }

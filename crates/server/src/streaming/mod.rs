@@ -33,6 +33,7 @@ use crate::state::{Shared, lock};
 use serde_json::Value;
 use socketioxide::SocketIo;
 use socketioxide::extract::{Data, SocketRef};
+use socketioxide::handler::ConnectHandler as _;
 use socketioxide::layer::SocketIoLayer;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -78,19 +79,30 @@ pub fn layer(state: Shared, api: axum::Router) -> SocketIoLayer {
         .max_payload(SOCKET_PAYLOAD_BYTES_MAX)
         .build_layer();
     let hub = hub::Hub::new(state.clone());
-    io.ns("/", move |s: SocketRef| {
-        connect(state.clone(), api.clone(), Arc::clone(&hub), s)
-    });
+    let st = state.clone();
+    let handler = move |s: SocketRef| connect(state.clone(), api.clone(), Arc::clone(&hub), s);
+    let before = move |s: SocketRef| {
+        listen(&st, &s);
+        async { Ok::<(), std::convert::Infallible>(()) }
+    };
+    io.ns("/", handler.with(before));
     layer
 }
 
-async fn connect(state: Shared, api: axum::Router, hub: Arc<hub::Hub>, s: SocketRef) {
-    // The handlers are registered before anything is awaited: socket.io drops events that
-    // arrive before them, and the client may send its first request at once. They wait for
-    // the authentication below.
+/// Where a socket's `request` handler waits for its [`Connection`]: set once [`connect`]
+/// authenticated it (left empty when it was refused).
+#[derive(Clone)]
+struct Ready(Arc<tokio::sync::watch::Sender<Option<Arc<Connection>>>>);
+
+/// Registers a socket's `request` handler. It runs as connect middleware, which socketioxide
+/// awaits before it sends the namespace's connect packet: the connect handler itself is
+/// spawned after that packet, and an event that arrives before its handler exists is dropped
+/// (a client sends its first request as soon as it is connected, and would wait forever).
+fn listen(state: &Shared, s: &SocketRef) {
     let (ready, authenticated) = tokio::sync::watch::channel(None::<Arc<Connection>>);
+    s.extensions.insert(Ready(Arc::new(ready)));
     let st = state.clone();
-    let flood = Arc::new(Mutex::new(Flood::new(&state)));
+    let flood = Arc::new(Mutex::new(Flood::new(state)));
     let watching = authenticated.clone();
     s.on("request", move |s: SocketRef, Data(req): Data<Value>| {
         let (state, mut authenticated) = (st.clone(), authenticated.clone());
@@ -114,6 +126,14 @@ async fn connect(state: Shared, api: axum::Router, hub: Arc<hub::Hub>, s: Socket
             }
         }
     });
+}
+
+async fn connect(state: Shared, api: axum::Router, hub: Arc<hub::Hub>, s: SocketRef) {
+    // Registered by [`listen`]; without it no request could be answered.
+    let Some(Ready(ready)) = s.extensions.remove::<Ready>() else {
+        let _ = s.disconnect();
+        return;
+    };
     let peer = (s
         .req_parts()
         .extensions
