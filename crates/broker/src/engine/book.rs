@@ -210,3 +210,10 @@ pub struct History {
     pub deals: Vec<Deal>,
     pub orders: Vec<Order>,
 }
+
+impl History {
+    /// Whether the account has no deal and no finished order yet.
+    pub fn is_empty(&self) -> bool {
+        self.deals.is_empty() && self.orders.is_empty()
+    }
+}

@@ -310,11 +310,8 @@ impl Engine {
             account: order.account,
             order_id: order.id,
         });
-        self.histories
-            .entry(order.account)
-            .or_default()
-            .orders
-            .push(order);
+        let orders = &mut self.histories[order.account.index()].orders;
+        super::push_exact(orders, order);
     }
 
     /// Books an executed deal of `volume` at `price`: opens a position, or on a netting

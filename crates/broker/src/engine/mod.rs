@@ -20,6 +20,7 @@ pub mod book;
 pub mod calc;
 pub mod command;
 mod execute;
+mod logins;
 mod pending;
 mod rates;
 pub mod retcode;
@@ -38,6 +39,7 @@ use book::{Deal, DealKind, History, Order, Position, Reason, Side, Tags};
 use calc::{Converter, Quote, Rates};
 pub use command::{TradeCommand, TradeOutcome};
 use drawbridge_model::{Money, ServerZone, Timestamp};
+use logins::Logins;
 pub use retcode::Retcode;
 use slab::Slab;
 
@@ -47,6 +49,16 @@ pub const ACCOUNT_MONEY_MAX: Money = Money(1_000_000_000_000_000);
 use std::collections::{BTreeSet, HashMap};
 pub use tick::QuoteError;
 use trigger::SymbolTriggers;
+
+/// Appends to a history list, allocating room for exactly one record when the list has none:
+/// most accounts keep their one deposit deal for good, and `Vec`'s first allocation would
+/// hold four.
+pub(crate) fn push_exact<T>(list: &mut Vec<T>, item: T) {
+    if list.capacity() == 0 {
+        list.reserve_exact(1);
+    }
+    list.push(item);
+}
 
 /// What a trade server is: its name, zone, default margin mode and levels.
 #[derive(Clone, Debug)]
@@ -133,7 +145,7 @@ pub struct Engine {
     pub(crate) rate_readers: Vec<Vec<u32>>,
     /// Scratch list of accounts touched by one incremental revaluation.
     pub(crate) touched: Vec<AccountIdx>,
-    pub(crate) logins: HashMap<u64, AccountIdx>,
+    pub(crate) logins: Logins,
     pub(crate) members: HashMap<AccountIdx, Vec<AccountIdx>>,
     pub(crate) positions: Slab<Position>,
     pub(crate) position_slots: HashMap<u64, u32>,
@@ -143,7 +155,8 @@ pub struct Engine {
     pub(crate) triggers: Vec<SymbolTriggers>,
     pub(crate) trailing: Vec<BTreeSet<u64>>,
     pub(crate) expirations: BTreeSet<(Timestamp, u64)>,
-    pub(crate) histories: HashMap<AccountIdx, History>,
+    /// Every account's history, indexed by account (empty until its first deal or order).
+    pub(crate) histories: Vec<History>,
     pub(crate) next_ticket: u64,
     pub(crate) next_deal: u64,
     pub(crate) next_login: u64,
@@ -170,7 +183,7 @@ impl Engine {
             rates: Vec::new(),
             rate_readers: vec![Vec::new(); n],
             touched: Vec::new(),
-            logins: HashMap::new(),
+            logins: Logins::default(),
             members: HashMap::new(),
             positions: Slab::default(),
             position_slots: HashMap::new(),
@@ -180,7 +193,7 @@ impl Engine {
             triggers: vec![SymbolTriggers::default(); n],
             trailing: vec![BTreeSet::new(); n],
             expirations: BTreeSet::new(),
-            histories: HashMap::new(),
+            histories: Vec::new(),
             next_ticket: 1_000_001,
             next_deal: 5_000_001,
             next_rollover,
@@ -195,6 +208,7 @@ impl Engine {
         self.accounts.reserve(accounts);
         self.values.reserve(accounts);
         self.logins.reserve(accounts);
+        self.histories.reserve_exact(accounts);
         self.positions = Slab::with_capacity(positions);
         self.position_slots.reserve(positions);
     }
@@ -235,7 +249,7 @@ impl Engine {
     }
 
     pub fn find_login(&self, login: u64) -> Option<AccountIdx> {
-        self.logins.get(&login).copied()
+        self.logins.get(login)
     }
 
     /// The account and the access a login/password pair opens, if any.
@@ -258,7 +272,7 @@ impl Engine {
             return Err(AccountError::Leverage(new.leverage));
         }
         let login = new.login.unwrap_or(self.next_login);
-        if self.logins.contains_key(&login) {
+        if self.logins.get(login).is_some() {
             return Err(AccountError::LoginTaken(login));
         }
         if let AccountKind::GroupMember { master } = new.kind {
@@ -294,6 +308,7 @@ impl Engine {
             currency_slot,
             ..Valuation::default()
         });
+        self.histories.push(History::default());
         self.logins.insert(login, idx);
         match new.kind {
             AccountKind::GroupMember { master } => {
@@ -405,7 +420,7 @@ impl Engine {
         });
         events.push(Event::AccountChanged { account: a });
         let id = deal.id;
-        self.histories.entry(a).or_default().deals.push(deal);
+        push_exact(&mut self.histories[a.index()].deals, deal);
         id
     }
 
@@ -438,7 +453,7 @@ impl Engine {
     }
 
     pub fn history(&self, a: AccountIdx) -> Option<&History> {
-        self.histories.get(&a)
+        self.histories.get(a.index()).filter(|h| !h.is_empty())
     }
 
     pub fn position(&self, id: u64) -> Option<&Position> {
@@ -604,7 +619,7 @@ impl Engine {
         let accounts = self.accounts.capacity() * size_of::<Account>()
             + self.values.capacity() * size_of::<Valuation>()
             + self.accounts.iter().map(|a| a.name.len()).sum::<usize>()
-            + self.logins.capacity() * (size_of::<(u64, AccountIdx)>() + 1);
+            + self.logins.heap_bytes();
         let positions = self.positions.heap_bytes()
             + self.position_slots.capacity() * (size_of::<(u64, u32)>() + 1)
             + self
