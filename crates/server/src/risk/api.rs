@@ -2,6 +2,17 @@
 //! `EquityTrackingClient` calls it: trackers per account, period statistics and the equity
 //! chart (tracker events are in [`super::events`]). Every account route needs
 //! `riskManagementApiEnabled` on the account (ForbiddenError otherwise).
+//!
+//! `realTime`. MetaApi documents it as "if true, real-time data will be requested"; the
+//! SDK sends `false` by default and `true` from its live listeners, which read the live
+//! fields of the last chart item (`duration`, `equitySum`, `balanceSum`, `brokerTime`) and
+//! poll until the period or hour that just opened is answered. The cloud computes the
+//! non-real-time view with a delay; drawbridge computes every figure as each input arrives
+//! (the engine's state is what the routes and the streaming pushes serve), so there is no
+//! older view to serve: both values answer the same live data — the current period and the
+//! hour in progress included, with every field — and the parameter is only validated
+//! (`true`/`false`, ValidationError otherwise). A client never sees staler data for
+//! `false`, and never different data for `true`.
 
 use super::{AccountKey, Command, TrackerMeta};
 use crate::auth::{Caller, random_hex};
@@ -39,7 +50,7 @@ pub const STATISTICS_QUERY: &[Field] = &[
     opt(
         "realTime",
         K::Boolean,
-        "Accepted; the current period is always live",
+        "true or false, same answer: statistics are computed as inputs arrive, the current period always live",
     ),
 ];
 
@@ -53,7 +64,7 @@ pub const CHART_QUERY: &[Field] = &[
     opt(
         "realTime",
         K::Boolean,
-        "Accepted; the hour in progress is always included",
+        "true or false, same answer: the chart is computed as inputs arrive, the hour in progress always included and live",
     ),
 ];
 
@@ -386,7 +397,8 @@ fn instant(
 }
 
 /// `GET /users/current/accounts/:id/trackers/:trackerId/statistics`: the periods started at
-/// or before `startTime`, newest first (the current one included), `limit` of them.
+/// or before `startTime`, newest first (the current one included, live for either
+/// `realTime`), `limit` of them.
 pub async fn statistics(
     State(state): State<Shared>,
     caller: Caller,
@@ -434,7 +446,8 @@ pub async fn statistics(
 }
 
 /// `GET /users/current/accounts/:id/equity-chart`: hourly items from `startTime` to
-/// `endTime` (broker times), oldest first, the hour in progress included.
+/// `endTime` (broker times), oldest first, the hour in progress included (live for either
+/// `realTime`).
 pub async fn equity_chart(
     State(state): State<Shared>,
     caller: Caller,

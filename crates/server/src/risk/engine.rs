@@ -23,9 +23,13 @@
 //! store and the deals booked since each account's cursor are fed first, so statistics resume
 //! where they were (a restart loses at most the last second of maxima).
 //!
+//! Push. Stored events, and for watched accounts the period statistics and chart items as
+//! they change (coalesced per [`push::PUSH_EVERY`]), are announced to the streaming sockets;
+//! the rule is in `push`.
+//!
 //! Parts: `feed` (what a desk read sees, and its inputs), `outputs` (events, halts and
-//! records from an account's outputs; the push of stored events), `restore` (start),
-//! `closeout` (the close-and-halt action).
+//! records from an account's outputs; the push of stored events), `push` (live statistics
+//! and chart updates), `restore` (start), `closeout` (the close-and-halt action).
 
 use super::persist::{AccountSaved, RulesSaved, TrackerSaved};
 use super::rules::{RULES_TRACKER_ID, halt_lifted_doc};
@@ -42,11 +46,13 @@ use std::time::Duration;
 mod closeout;
 mod feed;
 mod outputs;
+mod push;
 mod restore;
 
 use closeout::close_out;
 use feed::{inputs, read};
-use outputs::{event_row, take_outputs};
+use outputs::{event_row, push_event, take_outputs};
+use push::{Mark, PUSH_EVERY};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
@@ -67,6 +73,8 @@ struct Tracked {
     name: String,
     period: Period,
     dirty: bool,
+    /// What the next push owes the streaming sockets.
+    push: Mark,
 }
 
 struct Followed {
@@ -85,6 +93,12 @@ struct Followed {
     /// The attached rule set, and whether its state changed since the last write.
     rules: Option<RulesMeta>,
     rules_dirty: bool,
+    /// A streaming socket watches the account: its statistics and chart are pushed.
+    watched: bool,
+    /// The chart hour changed since the last push.
+    push_chart: bool,
+    /// The account is in [`Sink::due`].
+    push_queued: bool,
 }
 
 impl Followed {
@@ -101,6 +115,9 @@ impl Followed {
             dirty: false,
             rules: None,
             rules_dirty: false,
+            watched: false,
+            push_chart: false,
+            push_queued: false,
         }
     }
 
@@ -133,6 +150,11 @@ impl Followed {
             name: t.name.clone(),
             period: t.period,
             dirty: true,
+            push: if self.watched {
+                Mark::Opened
+            } else {
+                Mark::Clean
+            },
         });
     }
 
@@ -172,6 +194,10 @@ struct Sink {
     closeouts: Vec<(Arc<str>, AccountRef)>,
     /// Halt lifts to answer once their event is durable.
     lifts: Vec<tokio::sync::oneshot::Sender<bool>>,
+    /// Final statistics and chart items to push once durable (events join them then).
+    pushed: crate::risk::Pushed,
+    /// Watched accounts with updates for the next push tick.
+    due: Vec<Arc<str>>,
 }
 
 impl Sink {
@@ -206,6 +232,8 @@ struct Engine {
     out: Vec<Output>,
     /// Close-outs that closed everything report here.
     closed: mpsc::Sender<Arc<str>>,
+    /// Streaming sockets watching each account (see [`push`]).
+    watchers: HashMap<Arc<str>, u32>,
 }
 
 /// Restores the engine from the store and spawns its task.
@@ -230,6 +258,7 @@ pub(super) async fn start(
         sink: Sink::default(),
         out: Vec::new(),
         closed,
+        watchers: HashMap::new(),
     };
     engine.restore().await?;
     tokio::spawn(engine.run(rx, moves, closed_rx));
@@ -251,6 +280,8 @@ impl Engine {
         clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut flush = tokio::time::interval(FLUSH_EVERY);
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut push = tokio::time::interval(PUSH_EVERY);
+        push.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 command = rx.recv() => {
@@ -269,6 +300,7 @@ impl Engine {
                 Some(id) = closed.recv() => self.closed_out(&id),
                 _ = clock.tick() => self.clock_due().await,
                 _ = flush.tick() => self.flush().await,
+                _ = push.tick() => self.push_due(),
             }
         }
         self.flush().await;
@@ -411,6 +443,7 @@ impl Engine {
                     .and_then(|f| Some((*f.risk.chart().current()?, f.key.zone)));
                 let _ = reply.send(current);
             }
+            Command::Watch { account_id, on } => self.watch(account_id, on),
         }
     }
 
@@ -422,8 +455,9 @@ impl Engine {
             None => {
                 self.by_ref.insert(key.aref, Arc::clone(&id));
                 let risk = AccountRisk::new(key.zone);
-                self.accounts
-                    .insert(Arc::clone(&id), Followed::new(key, risk, FROM_NOW));
+                let mut f = Followed::new(key, risk, FROM_NOW);
+                f.watched = self.watchers.contains_key(&id);
+                self.accounts.insert(Arc::clone(&id), f);
             }
             Some(f) if f.detached || f.key.aref != key.aref => {
                 if self.by_ref.get(&f.key.aref) == Some(&id) {
@@ -585,6 +619,10 @@ impl Engine {
             f.rules_dirty = true;
         }
         take_outputs(f, &self.out, &mut self.sink, &self.shared);
+        if f.watched && inputs.iter().any(|i| i.after().is_some()) {
+            f.push_chart = true;
+            f.queue_push(&mut self.sink);
+        }
         if !f.dirty {
             f.dirty = true;
             self.sink.dirty.push(Arc::clone(id));
@@ -655,10 +693,12 @@ impl Engine {
         let write = std::mem::take(&mut self.sink.write);
         match self.store.write_risk(&write).await {
             Ok(seqs) => {
+                let mut batch = std::mem::take(&mut self.sink.pushed);
                 for (e, seq) in write.events.iter().zip(seqs) {
                     self.shared.waiters.publish(&e.user_id, seq);
-                    self.push(e, seq);
+                    push_event(&mut batch, e, seq);
                 }
+                self.send(batch);
                 for (id, r) in std::mem::take(&mut self.sink.closeouts) {
                     self.spawn_close_out(id, r);
                 }

@@ -17,8 +17,11 @@
 //!   [`events`]: tracker events by broker time and their long poll; [`rules`]: prop-firm
 //!   rule sets attached to accounts (presets or full rule sets), their events, and the halt
 //!   lift.
-//! - Push: every stored event is also announced on [`Risk::pushed`] (a bounded broadcast),
-//!   which the streaming sockets forward to their subscribed instances.
+//! - Push: the engine announces batches of updates by account on [`Risk::pushed`] (a
+//!   bounded broadcast), which the streaming sockets forward to their subscribed instances:
+//!   every stored event as it is stored, and for the accounts a socket watches
+//!   ([`Risk::watch`]) the period statistics and equity chart as they change, coalesced to at
+//!   most one update per tracker (and one chart item) per [`PUSH_EVERY`]; see [`Pushed`].
 
 pub mod api;
 mod engine;
@@ -45,16 +48,57 @@ use tokio::sync::{mpsc, oneshot, watch};
 pub const STREAM_HOLD_DEFAULT: Duration = Duration::from_secs(60);
 /// Commands waiting for the engine; senders wait when it is full.
 const COMMANDS_MAX: usize = 4_096;
-/// Stored events waiting for the streaming sockets; a lagging socket skips (REST has them).
+/// Push batches waiting for the streaming sockets; a lagging socket skips (REST has them).
 const PUSHED_MAX: usize = 4_096;
+/// How often the changed period statistics and chart items of watched accounts are pushed:
+/// at most one update per tracker, and one chart item per account, per this interval.
+pub const PUSH_EVERY: Duration = Duration::from_secs(1);
 
-/// A stored event as announced to the streaming sockets: the document with its sequence
-/// number, as the event routes answer it.
-#[derive(Debug)]
-pub struct Pushed {
-    pub user_id: String,
-    pub account_id: String,
+/// What one update is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PushKind {
+    /// A stored event (tracker breach, rule outcome, halt lift) with its sequence number,
+    /// as the event routes answer it.
+    TrackerEvent,
+    /// The tracker's period statistics (the current period, or a period's final values as
+    /// it ended), as `GET …/trackers/{trackerId}/statistics` answers the item.
+    PeriodStatistics { tracker_id: Arc<str> },
+    /// The account's chart hour (in progress, or final as it ended), as
+    /// `GET …/equity-chart` answers the item.
+    EquityChart,
+}
+
+/// One update of one account.
+#[derive(Clone, Debug)]
+pub struct Push {
+    pub user_id: Arc<str>,
+    pub kind: PushKind,
     pub doc: serde_json::Value,
+}
+
+/// Updates announced to the streaming sockets at once, by account (a socket looks up only
+/// the accounts it subscribed), each account's in the order they happened.
+#[derive(Debug, Default)]
+pub struct Pushed {
+    by_account: HashMap<Arc<str>, Vec<Push>>,
+}
+
+impl Pushed {
+    pub(crate) fn add(&mut self, account_id: &Arc<str>, push: Push) {
+        (self.by_account)
+            .entry(Arc::clone(account_id))
+            .or_default()
+            .push(push);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_account.is_empty()
+    }
+
+    /// The account's updates in this batch.
+    pub fn of(&self, account_id: &str) -> &[Push] {
+        self.by_account.get(account_id).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// A rule set attached to a followed account: its attachment id (the store's) and name.
@@ -157,6 +201,9 @@ pub(crate) enum Command {
         account_id: Arc<str>,
         reply: oneshot::Sender<Option<(ChartItem, ServerZone)>>,
     },
+    /// A streaming socket subscribed the account (`on`) or no longer does: its statistics
+    /// and chart are pushed while at least one socket watches it.
+    Watch { account_id: Arc<str>, on: bool },
 }
 
 /// Waiters of the tracker-event stream, by user: each user's last sequence number.
@@ -266,7 +313,7 @@ pub(crate) struct Shared {
     pub halted: RwLock<HashSet<Arc<str>>>,
     pub waiters: EventWaiters,
     pub cursors: StreamCursors,
-    /// Every stored event, for the streaming sockets.
+    /// Update batches for the streaming sockets.
     pub pushed: tokio::sync::broadcast::Sender<Arc<Pushed>>,
 }
 
@@ -325,9 +372,19 @@ impl Risk {
         &self.shared.cursors
     }
 
-    /// The events stored from now on (tracker breaches, rule outcomes, halt lifts).
+    /// The update batches from now on: the events stored (tracker breaches, rule outcomes,
+    /// halt lifts) and the statistics and chart updates of watched accounts.
     pub fn pushed(&self) -> tokio::sync::broadcast::Receiver<Arc<Pushed>> {
         self.shared.pushed.subscribe()
+    }
+
+    /// Counts a socket watching the account (or, `on == false`, one that stopped): the
+    /// account's statistics and chart updates are pushed while its count is above zero.
+    /// Every `watch(id, true)` needs its `watch(id, false)`.
+    pub async fn watch(&self, account_id: &str, on: bool) {
+        let account_id = Arc::from(account_id);
+        // A stopped engine pushes nothing.
+        let _ = self.tx.send(Command::Watch { account_id, on }).await;
     }
 
     /// Whether a halting breach stopped the account.

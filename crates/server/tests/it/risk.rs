@@ -11,6 +11,8 @@
 //! without `previousSequenceNumber` answers what was stored between two polls; a pending
 //! close-out runs again after a restart, and a completed tracker stays completed.
 
+mod push;
+
 use crate::support::{Api, KEY, assert_error, config};
 use drawbridge_server::config::{ClockKind, Config, Layer};
 use drawbridge_server::{Running, start};

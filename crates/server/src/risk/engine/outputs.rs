@@ -1,10 +1,12 @@
 //! What the engine does with one account's outputs: events to write (tracker breaches,
-//! rule outcomes), halts and close-outs to order, periods and chart hours to persist; and
-//! the announcement of stored events to the streaming sockets.
+//! rule outcomes), halts and close-outs to order, periods and chart hours to persist, the
+//! statistics and chart updates they owe the streaming sockets (see `push`); and the
+//! announcement of stored events.
 
-use super::{Engine, Followed, Sink};
+use super::push::{changed, hour_completed, period_completed};
+use super::{Followed, Sink};
 use crate::risk::rules::{RULES_TRACKER_ID, rule_event_doc};
-use crate::risk::{Pushed, Shared};
+use crate::risk::{Push, PushKind, Pushed, Shared};
 use drawbridge_risk::wire::EventNames;
 use drawbridge_risk::{BreachAction, EquityChartItem, Output, PeriodStatistics, TrackerEvent};
 use drawbridge_store::{RiskRecord, TrackerEventRow};
@@ -14,9 +16,12 @@ fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-/// Takes one account's outputs: events, completed periods and hours to write, halts.
+/// Takes one account's outputs: events, completed periods and hours to write, halts, the
+/// updates to push.
 pub(super) fn take_outputs(f: &mut Followed, out: &[Output], sink: &mut Sink, shared: &Shared) {
     let zone = f.key.zone;
+    let watched = f.watched;
+    let mut marked = false;
     for o in out {
         match o {
             Output::Breach(b) => {
@@ -24,6 +29,8 @@ pub(super) fn take_outputs(f: &mut Followed, out: &[Output], sink: &mut Sink, sh
                     continue;
                 };
                 t.dirty = true;
+                changed(watched, t);
+                marked = true;
                 let names = EventNames {
                     sequence_number: 0,
                     account_id: &f.key.id,
@@ -48,26 +55,40 @@ pub(super) fn take_outputs(f: &mut Followed, out: &[Output], sink: &mut Sink, sh
                     f.order_close_out(sink);
                 }
             }
-            Output::StatisticsUpdated { tracker } | Output::TrackerCompleted { tracker } => {
+            Output::StatisticsUpdated { tracker } => {
+                if let Some(t) = f.trackers.iter_mut().find(|t| t.key == *tracker) {
+                    t.dirty = true;
+                    changed(watched, t);
+                    marked = true;
+                }
+            }
+            Output::TrackerCompleted { tracker } => {
                 if let Some(t) = f.trackers.iter_mut().find(|t| t.key == *tracker) {
                     t.dirty = true;
                 }
             }
             Output::PeriodCompleted { tracker, stats } => {
-                if let Some(t) = f.trackers.iter_mut().find(|t| t.key == *tracker) {
-                    t.dirty = true;
-                    sink.write.periods.push(RiskRecord {
-                        owner: t.id.to_string(),
-                        start: stats.span.start,
-                        doc: json(&PeriodStatistics::new(stats, t.period, zone)),
-                    });
-                }
+                let Some(t) = f.trackers.iter_mut().find(|t| t.key == *tracker) else {
+                    continue;
+                };
+                t.dirty = true;
+                sink.write.periods.push(RiskRecord {
+                    owner: t.id.to_string(),
+                    start: stats.span.start,
+                    doc: json(&PeriodStatistics::new(stats, t.period, zone)),
+                });
+                period_completed(&f.key, watched, t, stats, sink);
+                marked = true;
             }
-            Output::ChartItemCompleted(item) => sink.write.chart.push(RiskRecord {
-                owner: f.key.id.to_string(),
-                start: item.start,
-                doc: json(&EquityChartItem::new(item, zone)),
-            }),
+            Output::ChartItemCompleted(item) => {
+                sink.write.chart.push(RiskRecord {
+                    owner: f.key.id.to_string(),
+                    start: item.start,
+                    doc: json(&EquityChartItem::new(item, zone)),
+                });
+                hour_completed(f, item, sink);
+                marked = true;
+            }
             Output::Rule(e) => {
                 f.rules_dirty = true;
                 let name = f.rules.as_ref().map_or("", |r| r.name.as_str());
@@ -81,6 +102,9 @@ pub(super) fn take_outputs(f: &mut Followed, out: &[Output], sink: &mut Sink, sh
                 }
             }
         }
+    }
+    if marked {
+        f.queue_push(sink);
     }
 }
 
@@ -107,20 +131,16 @@ pub(super) fn event_row(f: &Followed, tracker_id: &str, doc: serde_json::Value) 
     }
 }
 
-impl Engine {
-    /// Announces a stored event to the streaming sockets (none listening: nothing to do).
-    pub(super) fn push(&self, e: &TrackerEventRow, seq: u64) {
-        if self.shared.pushed.receiver_count() == 0 {
-            return;
-        }
-        let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(&e.doc) else {
-            return;
-        };
-        doc["sequenceNumber"] = serde_json::json!(seq);
-        let _ = self.shared.pushed.send(Arc::new(Pushed {
-            user_id: e.user_id.clone(),
-            account_id: e.account_id.clone(),
-            doc,
-        }));
-    }
+/// Adds a stored event, with its sequence number, to the batch announced after the write.
+pub(super) fn push_event(batch: &mut Pushed, e: &TrackerEventRow, seq: u64) {
+    let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(&e.doc) else {
+        return;
+    };
+    doc["sequenceNumber"] = serde_json::json!(seq);
+    let push = Push {
+        user_id: Arc::from(e.user_id.as_str()),
+        kind: PushKind::TrackerEvent,
+        doc,
+    };
+    batch.add(&Arc::from(e.account_id.as_str()), push);
 }

@@ -1,0 +1,395 @@
+//! Risk updates pushed over a real socket.io client (Engine.IO 3 over a WebSocket, what the
+//! SDK speaks): a socket subscribed to one of two risk-enabled accounts gets that account's
+//! `periodStatistics` and `equityChart` packets as prices and the virtual clock move —
+//! coalesced to about one per tracker (and one chart item) per second however many ticks,
+//! each equal to what the REST routes answer at that moment, the latch, the hour's final
+//! item and a period's final values included — and nothing of the other account. The
+//! routes answer the same for `realTime=true` and `false`.
+
+use super::{account, quiet, serve, tick, trade};
+use crate::support::Api;
+use futures_util::{SinkExt as _, StreamExt as _};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+
+/// What the socket received: (when, event name, data).
+type Seen = Arc<Mutex<Vec<(Instant, String, Value)>>>;
+
+/// A socket.io client whose frames a task collects.
+struct Socket {
+    out: mpsc::UnboundedSender<String>,
+    seen: Seen,
+}
+
+impl Socket {
+    async fn open(addr: std::net::SocketAddr, token: &str) -> Self {
+        let url =
+            format!("ws://{addr}/ws/?EIO=3&transport=websocket&auth-token={token}&clientId=0.5");
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) if t.starts_with("40") => break,
+                Some(Ok(_)) => {}
+                other => panic!("socket closed before connecting: {other:?}"),
+            }
+        }
+        let (out, mut outgoing) = mpsc::unbounded_channel::<String>();
+        let seen: Seen = Arc::default();
+        let into = Arc::clone(&seen);
+        tokio::spawn(async move {
+            let mut ping = tokio::time::interval(Duration::from_secs(10));
+            loop {
+                tokio::select! {
+                    text = outgoing.recv() => {
+                        let Some(text) = text else { return };
+                        if ws.send(Message::text(text)).await.is_err() { return }
+                    }
+                    _ = ping.tick() => {
+                        if ws.send(Message::text("2")).await.is_err() { return }
+                    }
+                    frame = ws.next() => {
+                        let t = match frame {
+                            Some(Ok(Message::Text(t))) => t,
+                            Some(_) => continue,
+                            None => return,
+                        };
+                        if let Some(body) = t.strip_prefix("42")
+                            && let Ok(Value::Array(a)) = serde_json::from_str::<Value>(body)
+                            && let [Value::String(event), data, ..] = a.as_slice()
+                        {
+                            into.lock().unwrap().push((Instant::now(), event.clone(), data.clone()));
+                        }
+                    }
+                }
+            }
+        });
+        Self { out, seen }
+    }
+
+    /// Sends a request and waits for its response.
+    async fn request(&self, request: Value) {
+        let id = request["requestId"].clone();
+        self.out
+            .send(format!("42{}", json!(["request", request])))
+            .unwrap();
+        self.wait("the response", |e, d| {
+            e == "response" && d["requestId"] == id
+        })
+        .await;
+    }
+
+    /// Waits (at most five seconds) for a received frame that `f` accepts; its data.
+    async fn wait(&self, what: &str, f: impl Fn(&str, &Value) -> bool) -> Value {
+        for _ in 0..100 {
+            let found = (self.seen.lock().unwrap().iter())
+                .rev()
+                .find(|(_, e, d)| f(e, d))
+                .map(|(_, _, d)| d.clone());
+            if let Some(d) = found {
+                return d;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{what}: not within five seconds");
+    }
+
+    /// The `synchronization` packets of `kind` received after `since`.
+    fn packets(&self, kind: &str, since: Instant) -> Vec<Value> {
+        (self.seen.lock().unwrap().iter())
+            .filter(|(at, e, d)| *at >= since && e == "synchronization" && d["type"] == kind)
+            .map(|(_, _, d)| d.clone())
+            .collect()
+    }
+
+    fn all(&self) -> Vec<Value> {
+        (self.seen.lock().unwrap().iter())
+            .filter(|(_, e, _)| e == "synchronization")
+            .map(|(_, _, d)| d.clone())
+            .collect()
+    }
+}
+
+/// The tracker's `periodStatistics` packets after `since`: their items.
+fn statistics(socket: &Socket, tracker: &str, since: Instant) -> Vec<Value> {
+    (socket.packets("periodStatistics", since).into_iter())
+        .filter(|p| p["trackerId"] == tracker)
+        .map(|p| p["periodStatistics"].clone())
+        .collect()
+}
+
+/// The `equityChart` packets after `since`: their items.
+fn chart(socket: &Socket, since: Instant) -> Vec<Value> {
+    (socket.packets("equityChart", since).into_iter())
+        .map(|p| {
+            let items = p["equityChart"].as_array().unwrap();
+            assert_eq!(items.len(), 1, "{p}");
+            items[0].clone()
+        })
+        .collect()
+}
+
+/// The statistics route's answer, the same for both `realTime` values.
+async fn rest_statistics(api: &Api, acc: &str, tracker: &str, limit: u32) -> Value {
+    let path = format!("{acc}/trackers/{tracker}/statistics?limit={limit}");
+    let live = api
+        .ok(Method::GET, &format!("{path}&realTime=true"), None)
+        .await;
+    let not = api
+        .ok(Method::GET, &format!("{path}&realTime=false"), None)
+        .await;
+    assert_eq!(live, not, "realTime true and false answer the same");
+    assert_eq!(api.ok(Method::GET, &path, None).await, live);
+    live
+}
+
+/// The equity chart route's answer, the same for both `realTime` values.
+async fn rest_chart(api: &Api, acc: &str) -> Value {
+    let path = format!("{acc}/equity-chart");
+    let live = api
+        .ok(Method::GET, &format!("{path}?realTime=true"), None)
+        .await;
+    let not = api
+        .ok(Method::GET, &format!("{path}?realTime=false"), None)
+        .await;
+    assert_eq!(live, not, "realTime true and false answer the same");
+    live
+}
+
+async fn create(api: &Api, acc: &str, tracker: Value) -> String {
+    let created = api
+        .ok(Method::POST, &format!("{acc}/trackers"), Some(tracker))
+        .await;
+    created["id"].as_str().unwrap().to_owned()
+}
+
+/// Waits past the next push (every second) for the engine's updates to arrive.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(1_600)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statistics_and_chart_updates_are_pushed_coalesced_to_the_subscribed_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, api) = serve(dir.path()).await;
+    quiet(&api).await;
+    let (a, _) = account(&api).await;
+    let (b, _) = account(&api).await;
+    let (acc_a, acc_b) = (
+        format!("/users/current/accounts/{a}"),
+        format!("/users/current/accounts/{b}"),
+    );
+    for acc in [&acc_a, &acc_b] {
+        api.ok(
+            Method::POST,
+            &format!("{acc}/enable-risk-management-api"),
+            None,
+        )
+        .await;
+    }
+    // `daily` latches at a 400.00 drawdown; `watch` never latches. Both are calendar days
+    // (broker time is 12:00 on 2026-01-07: the period ends at midnight).
+    let daily = create(
+        &api,
+        &acc_a,
+        json!({"name": "daily", "period": "date", "absoluteDrawdownThreshold": 400}),
+    )
+    .await;
+    let watch = create(
+        &api,
+        &acc_a,
+        json!({"name": "watch", "period": "date", "absoluteProfitThreshold": 100000}),
+    )
+    .await;
+    create(
+        &api,
+        &acc_b,
+        json!({"name": "other", "period": "date", "absoluteDrawdownThreshold": 100000}),
+    )
+    .await;
+    for acc in [&acc_a, &acc_b] {
+        let (s, v) = trade(
+            &api,
+            acc,
+            json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+
+    // Subscribed, the socket gets the account's current figures at the next push.
+    let socket = Socket::open(running.addr, &api.token).await;
+    let opened = Instant::now();
+    socket
+        .request(
+            json!({"type": "subscribe", "accountId": a, "requestId": "s1",
+                        "instanceIndex": 0}),
+        )
+        .await;
+    let first = socket
+        .wait("the current statistics", |e, d| {
+            e == "synchronization" && d["type"] == "periodStatistics" && d["trackerId"] == watch
+        })
+        .await;
+    assert_eq!(first["accountId"], json!(a));
+    assert_eq!(first["instanceIndex"], 0);
+    assert!(first["host"].is_string(), "{first}");
+    assert!(
+        first.get("sequenceNumber").is_none(),
+        "no instance number: {first}"
+    );
+    socket
+        .wait("the current chart item", |e, d| {
+            e == "synchronization" && d["type"] == "equityChart"
+        })
+        .await;
+    settle().await;
+    let now = rest_statistics(&api, &acc_a, &watch, 1).await;
+    assert_eq!(statistics(&socket, &watch, opened).last(), Some(&now[0]));
+
+    // 30 ticks over about three seconds, each a new maximum drawdown (10.00 a tick): the
+    // updates are coalesced, and the last one is what the routes answer.
+    let ticking = Instant::now();
+    for k in 1..=30 {
+        tick(&api, 1.1 - 0.0001 * f64::from(k)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let span = ticking.elapsed();
+    settle().await;
+    let bound = span.as_secs() as usize + 3;
+    let pushed = statistics(&socket, &watch, ticking);
+    assert!(
+        (2..=bound).contains(&pushed.len()),
+        "{} statistics updates for 30 changes in {span:?}: {pushed:?}",
+        pushed.len()
+    );
+    let drawdowns: Vec<f64> = (pushed.iter())
+        .map(|p| p["maxAbsoluteDrawdown"].as_f64().unwrap())
+        .collect();
+    assert!(
+        drawdowns.windows(2).all(|w| w[0] < w[1]),
+        "each update a new maximum: {drawdowns:?}"
+    );
+    let now = rest_statistics(&api, &acc_a, &watch, 1).await;
+    assert_eq!(
+        pushed.last(),
+        Some(&now[0]),
+        "the last update is the route's"
+    );
+    assert!(
+        now[0]["maxAbsoluteDrawdown"].as_f64().unwrap() > 300.0,
+        "{now}"
+    );
+    let items = chart(&socket, ticking);
+    assert!(
+        (2..=bound).contains(&items.len()),
+        "{} chart updates in {span:?}",
+        items.len()
+    );
+    let rest = rest_chart(&api, &acc_a).await;
+    assert_eq!(items.last(), rest.as_array().unwrap().last(), "{rest}");
+    assert_eq!(rest[0]["startBrokerTime"], "2026-01-07 12:00:00.000");
+
+    // The latch: pushed with the tracker event; the frozen figures are pushed no more, while
+    // the chart still moves.
+    let latching = Instant::now();
+    tick(&api, 1.0955).await;
+    settle().await;
+    let event = socket.packets("trackerEvent", latching);
+    assert_eq!(event.len(), 1, "{event:?}");
+    assert_eq!(event[0]["trackerEvent"]["trackerId"], json!(daily));
+    let latched = statistics(&socket, &daily, latching);
+    let now = rest_statistics(&api, &acc_a, &daily, 1).await;
+    assert_eq!(latched.last(), Some(&now[0]));
+    assert_eq!(now[0]["thresholdExceeded"], true);
+    assert_eq!(now[0]["exceededThresholdType"], "drawdown");
+    let frozen = Instant::now();
+    tick(&api, 1.094).await;
+    settle().await;
+    assert_eq!(statistics(&socket, &daily, frozen), Vec::<Value>::new());
+    assert_eq!(statistics(&socket, &watch, frozen).len(), 1);
+    assert_eq!(chart(&socket, frozen).len(), 1);
+
+    // The hour ends (on the deadline, no tick): its final item, then the next hour.
+    let hour = Instant::now();
+    let before = rest_chart(&api, &acc_a).await;
+    assert_eq!(before.as_array().unwrap().len(), 1, "{before}");
+    api.ok(
+        Method::POST,
+        "/sim/clock/advance",
+        Some(json!({"seconds": 3600})),
+    )
+    .await;
+    settle().await;
+    let rest = rest_chart(&api, &acc_a).await;
+    let rest = rest.as_array().unwrap();
+    assert_eq!(rest.len(), 2, "{rest:?}");
+    let items = chart(&socket, hour);
+    assert!(
+        (2..=3).contains(&items.len()),
+        "the final 12:00 item, then 13:00: {items:?}"
+    );
+    assert_eq!(items[0], rest[0], "the hour's final item as stored");
+    assert_ne!(items[0], before[0], "held to the hour's end");
+    assert_eq!(items.last(), Some(&rest[1]));
+    assert_eq!(rest[1]["startBrokerTime"], "2026-01-07 13:00:00.000");
+
+    // A change, and the period ends before the next push: its final values are not lost,
+    // and the new period follows.
+    let midnight = Instant::now();
+    let was = rest_statistics(&api, &acc_a, &watch, 1).await;
+    tick(&api, 1.093).await;
+    // Applied (the route reads the engine), most likely not pushed yet.
+    for _ in 0..40 {
+        if rest_statistics(&api, &acc_a, &watch, 1).await != was {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    api.ok(
+        Method::POST,
+        "/sim/clock/advance",
+        Some(json!({"seconds": 11 * 3600})),
+    )
+    .await;
+    settle().await;
+    let periods = rest_statistics(&api, &acc_a, &watch, 2).await;
+    assert_eq!(periods[0]["startBrokerTime"], "2026-01-08 00:00:00.000");
+    let pushed = statistics(&socket, &watch, midnight);
+    assert!(
+        pushed.contains(&periods[1]),
+        "the day's final values: {pushed:?}"
+    );
+    assert_eq!(pushed.last(), Some(&periods[0]), "then the new day");
+    let daily_now = rest_statistics(&api, &acc_a, &daily, 1).await;
+    assert_eq!(
+        statistics(&socket, &daily, midnight).last(),
+        Some(&daily_now[0])
+    );
+
+    // Nothing of the account the socket did not subscribe.
+    let all = socket.all();
+    assert!(all.iter().all(|p| p["accountId"] == json!(a)), "{all:?}");
+    let risk = ["periodStatistics", "equityChart", "trackerEvent"];
+    assert!(
+        (all.iter())
+            .filter(|p| risk.iter().any(|k| p["type"] == *k))
+            .all(|p| p.get("sequenceNumber").is_none()),
+        "risk packets carry no instance sequence number"
+    );
+
+    // The routes validate `realTime`.
+    let (s, v) = api
+        .get(&format!("{acc_a}/equity-chart?realTime=sometimes"))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, v) = api
+        .get(&format!("{acc_a}/trackers/{watch}/statistics?realTime=yes"))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    running.stop().await;
+}
