@@ -4,7 +4,11 @@ by get_tracker_events and by the tracker event listener's long poll, period stat
 the equity chart. The breach is also pushed over the streaming API as a `synchronization`
 packet of drawbridge's type `trackerEvent`: a bare socket.io client sees it, and the SDK's
 own streaming connection, subscribed to the same account, ignores it without an error and
-keeps its terminal state up to date. The sim API moves prices and time. Environment: see
+keeps its terminal state up to date. The SDK's live listeners (period statistics, equity
+chart, equity and balance) start from the routes (realTime=true) and follow the account over
+their streaming connection, which also gets drawbridge's `periodStatistics` and
+`equityChart` packets: they keep working, the SDK logs no error, and a bare socket sees the
+pushed values equal to the routes'. The sim API moves prices and time. Environment: see
 harness.py.
 """
 
@@ -13,11 +17,17 @@ import logging
 
 import socketio
 from harness import DOMAIN, HOST, PORT, REGION, TOKEN, check, deployed_account, finish, rest
-from metaapi_cloud_sdk import MetaApi, RiskManagement, TrackerEventListener
+from metaapi_cloud_sdk import (EquityBalanceListener, EquityChartListener, MetaApi,
+                               PeriodStatisticsListener, RiskManagement, TrackerEventListener)
+from metaapi_cloud_sdk.logger import LoggerManager
+
+# The SDK logs through `logging` (not print), so that `Errors` sees what it fails to process.
+LoggerManager.use_logging()
 
 
 class Errors(logging.Handler):
-    """Error records the SDK logs (a packet it failed to process, an event that failed)."""
+    """Error records the SDK logs (a packet it failed to process, an event that failed, a
+    listener's failure)."""
 
     def __init__(self):
         super().__init__(logging.ERROR)
@@ -70,6 +80,114 @@ class Listener(TrackerEventListener):
 
     async def on_error(self, error):
         self.errors.append(error)
+
+
+class StatsListener(PeriodStatisticsListener):
+    def __init__(self, account_id, tracker_id):
+        super().__init__(account_id, tracker_id)
+        self.updates = []
+        self.errors = []
+
+    async def on_period_statistics_updated(self, period_statistics_event):
+        self.updates.append(period_statistics_event)
+
+    async def on_error(self, error):
+        self.errors.append(error)
+
+
+class ChartListener(EquityChartListener):
+    def __init__(self, account_id):
+        super().__init__(account_id)
+        self.updates = []
+        self.errors = []
+
+    async def on_equity_record_updated(self, equity_chart_event):
+        self.updates.append(equity_chart_event)
+
+    async def on_error(self, error):
+        self.errors.append(error)
+
+
+class BalanceListener(EquityBalanceListener):
+    def __init__(self, account_id):
+        super().__init__(account_id)
+        self.updates = []
+        self.errors = []
+
+    async def on_equity_or_balance_updated(self, equity_balance_data):
+        self.updates.append(equity_balance_data)
+
+    async def on_error(self, error):
+        self.errors.append(error)
+
+
+async def live_listeners(rm, account, errors):
+    """The SDK's live listeners beside a bare socket, while prices move: they start from the
+    routes (realTime=true), their connection gets the pushed packets too, and nothing fails.
+    Not checked: how they follow live figures from `prices` packets (their connection gets
+    them only with a market-data subscription, and they read each price's `equity`, which
+    drawbridge's price items do not carry yet: see the README's risk section)."""
+    acc = f"/users/current/accounts/{account.id}"
+    watch = (await rm.create_tracker(account.id, {
+        "name": "sdk-watch", "period": "day", "absoluteProfitThreshold": 100000}))["id"]
+    errors.records.clear()
+    stats, chart, balance = StatsListener(account.id, watch), ChartListener(account.id), \
+        BalanceListener(account.id)
+    # The equity/balance listener first: it hears the account information of the
+    # synchronization its connection starts (the others share the connection).
+    ids = (await rm.add_equity_balance_listener(balance, account.id),
+           await rm.add_period_statistics_listener(stats, account.id, watch),
+           await rm.add_equity_chart_listener(chart, account.id))
+    raw, packets = await raw_socket(account.id)
+
+    await eventually("the period statistics listener starts from the route",
+                     lambda: stats.updates, lambda: f"{stats.errors}")
+    route = await rm.get_tracking_statistics(account.id, watch, None, None, True)
+    check("its first update is the route's current period", stats.updates[0] == route,
+          f"{stats.updates[0]} {route}")
+    await eventually("the equity chart listener starts from the route",
+                     lambda: chart.updates, lambda: f"{chart.errors}")
+    route = await rm.get_equity_chart(account.id, None, None, True)
+    check("its first update is the route's chart", chart.updates[0] == route,
+          f"{chart.updates[0]} {route}")
+    await eventually("the equity/balance listener has the account",
+                     lambda: balance.updates, lambda: f"{balance.errors}")
+    info = rest(f"{acc}/account-information")
+    check("equity and balance as the account has them",
+          balance.updates[-1] == {"equity": info["equity"], "balance": info["balance"]},
+          f"{balance.updates} {info}")
+
+    # Prices move: the socket gets the coalesced updates, the routes' values.
+    for k in range(1, 11):
+        rest("/sim/ticks", {"symbol": "EURUSD", "bid": 1.0985 - 0.0001 * k,
+                            "ask": 1.09852 - 0.0001 * k})
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.6)
+    route = (await rm.get_tracking_statistics(account.id, watch, None, None, True))[0]
+    pushed = None
+    while pushed != route:
+        packet = await next_packet(packets, "periodStatistics")
+        check("a pushed packet carries no instance sequence number",
+              "sequenceNumber" not in packet, str(packet))
+        if packet["trackerId"] == watch:
+            pushed = packet["periodStatistics"]
+    check("the last statistics update pushed is the route's", pushed == route, f"{pushed} {route}")
+    hour = (await rm.get_equity_chart(account.id, None, None, True))[-1]
+    item = None
+    while item != hour:
+        item = (await next_packet(packets, "equityChart"))["equityChart"][0]
+    check("the last chart update pushed is the route's", item == hour, f"{item} {hour}")
+    await raw.disconnect()
+
+    for listener in (stats, chart, balance):
+        check(f"{type(listener).__name__} reported no error", listener.errors == [],
+              str(listener.errors))
+    check("the SDK logged no error for the pushed packet types", errors.records == [],
+          str(errors.records))
+    rm.remove_equity_balance_listener(ids[0])
+    rm.remove_period_statistics_listener(ids[1])
+    rm.remove_equity_chart_listener(ids[2])
+    await rm.delete_tracker(account.id, watch)
 
 
 async def eventually(name, condition, detail, seconds=5):
@@ -209,6 +327,8 @@ async def main():
     filled = await rm.get_equity_chart(account.id, "2026-01-07 12:00:00.000", None, True, True)
     check("the SDK's fill_skips fills the hour without input", len(filled) == 3
           and filled[1]["startBrokerTime"] == "2026-01-07 13:00:00.000", str(filled))
+
+    await live_listeners(rm, account, errors)
 
     await rm.delete_tracker(account.id, tracker_id)
     check("delete_tracker", await rm.get_trackers(account.id) == [])
