@@ -168,3 +168,89 @@ impl Engine {
         let _ = self.shared.pushed.send(Arc::new(batch));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use drawbridge_broker::broker::AccountRef;
+    use drawbridge_model::{Money, ServerZone, Timestamp};
+    use drawbridge_risk::{AccountRisk, Span};
+
+    fn account(watched: bool) -> (Followed, Tracked) {
+        let zone = ServerZone::parse("EET").unwrap();
+        let key = AccountKey {
+            id: Arc::from("a"),
+            user_id: Arc::from("u"),
+            aref: AccountRef {
+                server: 0,
+                login: 1,
+            },
+            zone,
+        };
+        let mut f = Followed::new(key, AccountRisk::new(zone), 0);
+        f.watched = watched;
+        let t = Tracked {
+            key: 0,
+            id: Arc::from("t"),
+            name: "t".into(),
+            period: "day".parse().unwrap(),
+            dirty: false,
+            push: Mark::Clean,
+        };
+        (f, t)
+    }
+
+    fn period(day: i64) -> PeriodStats {
+        let start = Timestamp(day * 86_400_000);
+        let span = Span {
+            start,
+            end: Some(start.plus_millis(86_400_000)),
+        };
+        PeriodStats::open(span, Money(1_000_000))
+    }
+
+    #[test]
+    fn a_period_ending_with_unpushed_changes_is_pushed_final_and_the_next_is_due() {
+        let (mut f, mut t) = account(true);
+        let mut sink = Sink::default();
+        // Pushed already: the final values are what the socket has; the new period is due.
+        period_completed(&f.key, f.watched, &mut t, &period(0), &mut sink);
+        assert!(sink.pushed.is_empty());
+        assert_eq!(t.push, Mark::Opened);
+        // Opened and ended with no change of its own (a flat period of a gap): not pushed.
+        period_completed(&f.key, f.watched, &mut t, &period(1), &mut sink);
+        assert!(sink.pushed.is_empty());
+        // Changed, then ended before the tick: its final values go out with the write.
+        changed(f.watched, &mut t);
+        let last = period(2);
+        period_completed(&f.key, f.watched, &mut t, &last, &mut sink);
+        let pushed = sink.pushed.of("a");
+        assert_eq!(pushed.len(), 1);
+        assert_eq!(
+            pushed[0].kind,
+            PushKind::PeriodStatistics {
+                tracker_id: Arc::from("t")
+            }
+        );
+        let zone = f.key.zone;
+        assert_eq!(
+            pushed[0].doc,
+            doc(&PeriodStatistics::new(&last, t.period, zone))
+        );
+        assert_eq!(t.push, Mark::Opened);
+        f.queue_push(&mut sink);
+        f.queue_push(&mut sink);
+        assert_eq!(sink.due.len(), 1, "queued once");
+    }
+
+    #[test]
+    fn nothing_is_marked_or_queued_for_an_unwatched_account() {
+        let (mut f, mut t) = account(false);
+        let mut sink = Sink::default();
+        changed(f.watched, &mut t);
+        period_completed(&f.key, f.watched, &mut t, &period(0), &mut sink);
+        assert_eq!(t.push, Mark::Clean);
+        f.queue_push(&mut sink);
+        assert!(sink.pushed.is_empty() && sink.due.is_empty());
+    }
+}
