@@ -77,7 +77,8 @@ pub struct Push {
 }
 
 /// Updates announced to the streaming sockets at once, by account (a socket looks up only
-/// the accounts it subscribed), each account's in the order they happened.
+/// the accounts it subscribed). Within a write's batch an account's final statistics and
+/// chart items come first, then its events, each kind in the order it happened.
 #[derive(Debug, Default)]
 pub struct Pushed {
     by_account: HashMap<Arc<str>, Vec<Push>>,
