@@ -448,11 +448,15 @@ impl Engine {
         p.next_in_account = self.accounts[a.index()].first_position;
         p.symbol_slot = self.by_symbol[p.symbol.index()].len() as u32;
         p.currency_slot = self.values[a.index()].currency_slot;
-        let (id, sym) = (p.id, p.symbol);
+        let (id, sym, currency_slot) = (p.id, p.symbol, p.currency_slot);
         self.index_position_stops(&p);
         let slot = self.positions.insert(p);
         self.accounts[a.index()].first_position = slot;
-        self.by_symbol[sym.index()].push(slot);
+        self.by_symbol[sym.index()].push(super::SymbolLeg {
+            slot,
+            account: a,
+            currency_slot,
+        });
         self.position_slots.insert(id, slot);
         slot
     }
@@ -695,11 +699,14 @@ impl Engine {
         // O(1) removal from the symbol index: move the last entry into the hole.
         let list = &mut self.by_symbol[p.symbol.index()];
         let hole = p.symbol_slot as usize;
-        debug_assert_eq!(list[hole], slot, "invariant: symbol index back-pointer");
+        debug_assert_eq!(
+            list[hole].slot, slot,
+            "invariant: symbol index back-pointer"
+        );
         list.swap_remove(hole);
-        if let Some(&moved) = list.get(hole) {
+        if let Some(moved) = list.get(hole) {
             self.positions
-                .get_mut(moved)
+                .get_mut(moved.slot)
                 .expect("indexed positions are live")
                 .symbol_slot = hole as u32;
         }

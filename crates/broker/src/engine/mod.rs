@@ -50,6 +50,16 @@ use std::collections::{BTreeSet, HashMap};
 pub use tick::QuoteError;
 use trigger::SymbolTriggers;
 
+/// A position as the symbol index lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SymbolLeg {
+    /// The position's slab slot.
+    pub(crate) slot: u32,
+    pub(crate) account: AccountIdx,
+    /// The account's currency slot (`Valuation::currency_slot`).
+    pub(crate) currency_slot: u16,
+}
+
 /// Appends to a history list, allocating room for exactly one record when the list has none:
 /// most accounts keep their one deposit deal for good, and `Vec`'s first allocation would
 /// hold four.
@@ -143,13 +153,17 @@ pub struct Engine {
     pub(crate) rates: Vec<Rates>,
     /// For each symbol, the `rates` entries that read its quote.
     pub(crate) rate_readers: Vec<Vec<u32>>,
-    /// Scratch list of accounts touched by one incremental revaluation.
+    /// Scratch list of accounts touched by one incremental revaluation, in account order.
     pub(crate) touched: Vec<AccountIdx>,
+    /// Scratch set of the same accounts, one bit an account (all clear between calls).
+    pub(crate) touched_bits: Vec<u64>,
     pub(crate) logins: Logins,
     pub(crate) members: HashMap<AccountIdx, Vec<AccountIdx>>,
     pub(crate) positions: Slab<Position>,
     pub(crate) position_slots: HashMap<u64, u32>,
-    pub(crate) by_symbol: Vec<Vec<u32>>,
+    /// For each symbol, its open positions: slot, account and currency slot, so finding
+    /// the accounts a quote affects reads no position.
+    pub(crate) by_symbol: Vec<Vec<SymbolLeg>>,
     pub(crate) orders: Slab<Order>,
     pub(crate) order_slots: HashMap<u64, u32>,
     pub(crate) triggers: Vec<SymbolTriggers>,
@@ -161,7 +175,6 @@ pub struct Engine {
     pub(crate) next_deal: u64,
     pub(crate) next_login: u64,
     pub(crate) next_rollover: Timestamp,
-    pub(crate) stamp: u32,
     pub(crate) now: Timestamp,
 }
 
@@ -183,6 +196,7 @@ impl Engine {
             rates: Vec::new(),
             rate_readers: vec![Vec::new(); n],
             touched: Vec::new(),
+            touched_bits: Vec::new(),
             logins: Logins::default(),
             members: HashMap::new(),
             positions: Slab::default(),
@@ -197,7 +211,6 @@ impl Engine {
             next_ticket: 1_000_001,
             next_deal: 5_000_001,
             next_rollover,
-            stamp: 0,
             now,
             specs,
         }
@@ -309,6 +322,8 @@ impl Engine {
             ..Valuation::default()
         });
         self.histories.push(History::default());
+        self.touched_bits
+            .resize(self.accounts.len().div_ceil(64), 0);
         self.logins.insert(login, idx);
         match new.kind {
             AccountKind::GroupMember { master } => {
@@ -625,7 +640,7 @@ impl Engine {
             + self
                 .by_symbol
                 .iter()
-                .map(|v| v.capacity() * 4)
+                .map(|v| v.capacity() * size_of::<SymbolLeg>())
                 .sum::<usize>();
         (accounts, positions)
     }

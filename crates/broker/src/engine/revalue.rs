@@ -195,30 +195,31 @@ impl Engine {
 
     /// Revalues the accounts holding positions whose value depends on `s` (its own positions,
     /// and those whose profit or margin converts into their account currency through it),
-    /// then enforces their margin levels. Returns the number of positions visited.
+    /// then enforces their margin levels, in account order. Returns the number of positions
+    /// visited.
     pub fn revalue_symbol(&mut self, s: SymbolIdx, events: &mut Vec<Event>) -> usize {
-        self.stamp = self.stamp.wrapping_add(1).max(1);
-        let stamp = self.stamp;
-        let mut touched = std::mem::take(&mut self.touched);
-        touched.clear();
         let mut visited = 0;
+        let bits = &mut self.touched_bits;
         for &(t, currency) in &self.dependents[s.index()] {
-            for &slot in &self.by_symbol[t.index()] {
-                let p = self
-                    .positions
-                    .get(slot)
-                    .expect("indexed positions are live");
-                // The position knows its account's currency: skipping it reads no valuation.
-                if currency.is_some_and(|c| c != p.currency_slot) {
+            for leg in &self.by_symbol[t.index()] {
+                // The index knows the account's currency: skipping a leg reads nothing more.
+                if currency.is_some_and(|c| c != leg.currency_slot) {
                     continue;
                 }
-                let a = p.account;
-                let v = &mut self.values[a.index()];
-                if v.stamp != stamp {
-                    v.stamp = stamp;
-                    touched.push(a);
-                }
+                let a = leg.account.index();
+                bits[a / 64] |= 1 << (a % 64);
                 visited += 1;
+            }
+        }
+        // The set, read out in account order (and cleared): accounts and valuations are then
+        // visited in address order.
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.clear();
+        for (w, word) in bits.iter_mut().enumerate() {
+            let mut rest = std::mem::take(word);
+            while rest != 0 {
+                touched.push(AccountIdx((w * 64) as u32 + rest.trailing_zeros()));
+                rest &= rest - 1;
             }
         }
         for batch in touched.chunks(WARM_BATCH) {
