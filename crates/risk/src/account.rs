@@ -151,6 +151,26 @@ impl AccountRisk {
         self.halted.is_none() || exposure == Exposure::Reduces
     }
 
+    /// Reads what [`AccountRisk::apply`] reads of a sample's path (the snapshot, the chart
+    /// hour, each tracker's thresholds and statistics) and returns a checksum of it, for the
+    /// caller to pass to `std::hint::black_box`. A caller with many accounts to update warms a
+    /// batch of them first: their loads are independent, so the processor overlaps their
+    /// cache misses instead of taking them one after another inside `apply`.
+    pub fn warm(&self) -> u64 {
+        let mut sum = self.last.map_or(0, |s| s.equity.0 as u64) ^ self.trackers.len() as u64;
+        if let Some(item) = self.chart.current() {
+            sum ^= item.end.0 as u64 ^ item.last_time.0 as u64;
+            sum ^= item.balance.min.0 as u64 ^ item.equity.sum as u64;
+        }
+        sum ^= u64::from(self.rules.is_some()) ^ u64::from(self.halted.is_some());
+        for t in &self.trackers {
+            let th = &t.spec.thresholds;
+            sum ^= th.absolute_drawdown.map_or(0, |m| m.0 as u64) ^ t.spec.window.start.0 as u64;
+            sum ^= t.state.warm();
+        }
+        sum
+    }
+
     /// Feeds one input to the chart, every tracker and the rules; outputs go to `out`.
     pub fn apply(&mut self, input: &Input, out: &mut Vec<Output>) {
         let input = match self.last {

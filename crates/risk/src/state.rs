@@ -85,6 +85,18 @@ impl TrackerState {
         self.phase == Phase::Completed
     }
 
+    /// Reads what [`TrackerState::apply`] reads of the state; a checksum of it (see
+    /// [`crate::AccountRisk::warm`]).
+    pub(crate) fn warm(&self) -> u64 {
+        let s = &self.stats;
+        let end = s.span.end.map_or(0, |e| e.0 as u64);
+        end ^ s.initial_balance.0 as u64
+            ^ s.max_drawdown.0 as u64
+            ^ s.max_profit.0 as u64
+            ^ s.exceeded.map_or(0, |k| k as u64 + 1)
+            ^ self.phase as u64
+    }
+
     /// Feeds one input. Outputs go to `out` (a reused buffer: no allocation once warm).
     pub fn apply(&mut self, cx: &Context<'_>, input: &Input, out: &mut Vec<Output>) {
         let t = input.time();
