@@ -80,6 +80,8 @@ async def main():
     info = rest(f"/users/current/accounts/{account.id}/account-information")
     check("prices carry the account's equity and margin", equity == info["equity"]
           and margin == info["margin"] and free_margin == info["freeMargin"], f"{seen.prices[-1]} vs {info}")
+    check("each price carries the account's equity too (the SDK's risk listeners read it)",
+          seen.prices[-1][0].get("equity") == info["equity"], f"{seen.prices[-1]} vs {info}")
     await eventually("the candle follows the quote", lambda: any(
         c["timeframe"] == "1m" and c["close"] == 1.1007 for c in seen.candles), lambda: str(seen.candles[-3:]))
     await eventually("the tick arrives", lambda: any(t.get("bid") == 1.1007 for t in seen.ticks),

@@ -16,11 +16,11 @@
 //! `--server-threads`, clients on `--client-threads`.
 //!
 //! `P4.fanout_vs_raw`: socket.io packets/s over raw packets/s. The socket.io side sends only
-//! when a price moved and its interval passed: at most one packet per client per interval
-//! (the server's shortest is [`SHORTEST_INTERVAL_MS`]), however fast the server is. The clock
-//! runs fast enough by default that most symbols move at every hub tick, so each packet
-//! carries about all [`SYMBOLS`] like the recorded frame; the lines before the figure show
-//! how many packets each client got per second against that ceiling.
+//! when a subscribed price moved: with the default interval 0 (every change) a client gets at
+//! most one packet per hub tick ([`HUB_TICK_MS`]), and only as many as its symbols' prices
+//! change, however fast the server is; the raw side sends as fast as its readers take the
+//! frame. The lines before the figure show how many packets each client got per second
+//! against that ceiling.
 
 use super::stack::{self, Ws};
 use super::{Bound, Figure, print_figures};
@@ -43,9 +43,9 @@ const SYMBOLS: [&str; 10] = [
     "EURUSD", "GBPUSD", "USDJPY", "USDCHF", "USDCAD", "AUDUSD", "NZDUSD", "EURJPY", "GBPJPY",
     "XAUUSD",
 ];
-/// The server's shortest `intervalInMilliseconds` (`streaming::market::MIN_INTERVAL`): a
-/// client gets at most one packet per this many milliseconds.
-const SHORTEST_INTERVAL_MS: u64 = 10;
+/// The market-data hub's shortest tick (`streaming::hub::TICK_MIN`): a client gets at most
+/// one packet per this many milliseconds.
+const HUB_TICK_MS: u64 = 1;
 /// What a delivered `prices` packet starts with, on both sides.
 const PRICES_PREFIX: &str = r#"42["synchronization",{"type":"prices""#;
 /// Accounts provisioned at once.
@@ -71,7 +71,7 @@ pub(super) struct FanoutArgs {
     /// Seconds of streaming before each measured window, not counted.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=600))]
     warmup_secs: u64,
-    /// `intervalInMilliseconds` of the quote subscriptions (0: the server's shortest).
+    /// `intervalInMilliseconds` of the quote subscriptions (0: every change).
     #[arg(long, default_value_t = 0)]
     interval_ms: u64,
     /// How many times faster than the wall clock the server's clock (and so the market) runs:
@@ -126,11 +126,10 @@ fn bench(
     let sio = client_rt
         .block_on(socketio_side(addr, token, &accounts, args))
         .context("the socket.io side")?;
-    let ceiling =
-        f64::from(args.clients) * 1_000.0 / args.interval_ms.max(SHORTEST_INTERVAL_MS) as f64;
+    let ceiling = f64::from(args.clients) * 1_000.0 / args.interval_ms.max(HUB_TICK_MS) as f64;
     println!(
         "socket.io: {:.0} prices packets/s ({:.1} per client per second, {:.0}% of the \
-         {ceiling:.0}/s the interval allows; the recorded packet {} B)",
+         {ceiling:.0}/s the hub's tick allows; the recorded packet {} B)",
         sio.per_sec,
         sio.per_sec / f64::from(args.clients),
         100.0 * sio.per_sec / ceiling,

@@ -47,8 +47,21 @@ impl Connection {
         now_ms: i64,
         restart: bool,
     ) -> (u64, i64) {
+        self.next_sequence_of(&(account.to_owned(), instance), now_ms, restart)
+    }
+
+    /// [`Self::next_sequence`] of an instance's key, allocating nothing once it has one.
+    pub(super) fn next_sequence_of(
+        &self,
+        key: &(String, u64),
+        now_ms: i64,
+        restart: bool,
+    ) -> (u64, i64) {
         let mut all = lock(&self.sequence);
-        let seq = all.entry((account.to_owned(), instance)).or_insert((0, 0));
+        let seq = match all.get_mut(key) {
+            Some(seq) => seq,
+            None => all.entry(key.clone()).or_insert((0, 0)),
+        };
         seq.0 = if restart { 1 } else { seq.0 + 1 };
         seq.1 = now_ms.max(seq.1 + 1);
         *seq

@@ -7,7 +7,9 @@
 //! [`TICK_MIN`]..[`TICK_MAX`], on a fixed schedule) reads, in one step of the desk, each wanted
 //! symbol's quote, current candles, new ticks and book, and each subscribed account's equity
 //! and margin. Only what changed is rendered again; a [`Frame`] shares the rest with the one
-//! before. Every rendering carries a version from one hub-wide counter, so a stream tells a
+//! before. A frame holds its symbols and accounts in the slots of a [`Layout`], made again
+//! only when the subscriptions' symbols or accounts change: a stream keeps its symbol's slot
+//! and finds it by index at every tick. Every rendering carries a version from one hub-wide counter, so a stream tells a
 //! change by comparing numbers. After each read that changed something (or left a change held
 //! back by its interval) the hub walks the registered sockets itself and assembles each one's
 //! `prices` packets from the shared strings ([`super::market`]): one task for every socket,
@@ -31,8 +33,8 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
 
-/// The hub's shortest tick: subscriptions at the shortest interval see changes this late at most.
-pub(super) const TICK_MIN: Duration = Duration::from_millis(10);
+/// The hub's shortest tick: a stream of every change (interval 0) sees one this late at most.
+pub(super) const TICK_MIN: Duration = Duration::from_millis(1);
 /// The hub's longest tick.
 const TICK_MAX: Duration = Duration::from_millis(100);
 /// How often the hub looks at the subscriptions even when nobody said they changed
@@ -94,23 +96,83 @@ pub(super) struct AccountFrame {
     key: (Money, Money),
     /// `,"equity":…,"margin":…,"freeMargin":…[,"marginLevel":…]`, or empty.
     pub(super) margins: Arc<str>,
+    /// `,"equity":…`, or empty: what each price item of the account carries too (the SDK's
+    /// risk listeners read a price's own `equity`).
+    pub(super) equity: Arc<str>,
 }
 
-/// What the sockets read: every wanted symbol and subscribed account.
+/// Which slot of a [`Frame`] holds which symbol and account: made again only when the wanted
+/// symbols or subscribed accounts change, so a stream finds its symbol by index
+/// ([`Frame::symbol_at`]) with the slot it looked up once per layout.
+#[derive(Debug, Default)]
+pub(super) struct Layout {
+    /// Hub-wide, increasing: a slot remembered with another id is looked up again.
+    pub(super) id: u64,
+    /// By trade server, then symbol name (looked up without allocating).
+    symbols: FastMap<u16, FastMap<String, usize>>,
+    accounts: FastMap<String, usize>,
+}
+
+impl Layout {
+    /// The slots of `interest`, in its order (the order [`read`] fills them in).
+    fn of(interest: &Interest, id: u64) -> Self {
+        let mut symbols: FastMap<u16, FastMap<String, usize>> = FastMap::default();
+        for (slot, (server, name)) in interest.symbols.keys().enumerate() {
+            symbols
+                .entry(*server)
+                .or_default()
+                .insert(name.clone(), slot);
+        }
+        let accounts = (interest.accounts.keys().enumerate())
+            .map(|(slot, id)| (id.clone(), slot))
+            .collect();
+        Self {
+            id,
+            symbols,
+            accounts,
+        }
+    }
+
+    /// Whether `interest` has exactly these slots.
+    fn fits(&self, interest: &Interest) -> bool {
+        self.accounts.len() == interest.accounts.len()
+            && self.symbols.values().map(FastMap::len).sum::<usize>() == interest.symbols.len()
+            && (interest.accounts.keys().enumerate())
+                .all(|(i, id)| self.accounts.get(id) == Some(&i))
+            && (interest.symbols.keys().enumerate()).all(|(i, (server, name))| {
+                self.symbols.get(server).and_then(|m| m.get(name)) == Some(&i)
+            })
+    }
+}
+
+/// A map hashed fast (its keys are ours: ids and symbol names), for lookups on every tick.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// What the sockets read: every wanted symbol and subscribed account, by [`Layout`] slot.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Frame {
-    /// By trade server, then symbol name (looked up without allocating).
-    symbols: HashMap<u16, HashMap<String, Arc<SymbolFrame>>>,
-    pub(super) accounts: Arc<HashMap<String, AccountFrame>>,
+    pub(super) layout: Arc<Layout>,
+    symbols: Vec<Option<Arc<SymbolFrame>>>,
+    accounts: Arc<Vec<Option<AccountFrame>>>,
 }
 
 impl Frame {
-    pub(super) fn symbol(&self, server: u16, name: &str) -> Option<&Arc<SymbolFrame>> {
-        self.symbols.get(&server)?.get(name)
+    /// The slot of a symbol of a trade server.
+    pub(super) fn slot_of(&self, server: u16, name: &str) -> Option<usize> {
+        self.layout.symbols.get(&server)?.get(name).copied()
+    }
+
+    pub(super) fn symbol_at(&self, slot: usize) -> Option<&Arc<SymbolFrame>> {
+        self.symbols.get(slot)?.as_ref()
+    }
+
+    pub(super) fn account(&self, id: &str) -> Option<&AccountFrame> {
+        let slot = *self.layout.accounts.get(id)?;
+        self.accounts.get(slot)?.as_ref()
     }
 
     fn symbol_count(&self) -> usize {
-        self.symbols.values().map(HashMap::len).sum()
+        self.symbols.len()
     }
 }
 
@@ -230,6 +292,7 @@ impl Hub {
 async fn run(hub: Weak<Hub>) {
     let mut frame = Arc::new(Frame::default());
     let mut interest = Arc::new(Interest::default());
+    let mut layout = Arc::new(Layout::default());
     let mut scanned: Option<Instant> = None;
     let mut versions = 0u64;
     let mut period = TICK_MAX;
@@ -245,8 +308,11 @@ async fn run(hub: Weak<Hub>) {
         if touched || scanned.is_none_or(|at| now.duration_since(at) >= RESCAN) {
             interest = Arc::new(hub.scan());
             scanned = Some(now);
+            if !layout.fits(&interest) {
+                layout = Arc::new(Layout::of(&interest, layout.id + 1));
+            }
         }
-        let read = read(&hub.state, &interest, &frame, &mut versions).await;
+        let read = read(&hub.state, &interest, &layout, &frame, &mut versions).await;
         let changed = read.is_some();
         if let Some(next) = read {
             frame = Arc::new(next);
@@ -283,23 +349,25 @@ impl Hub {
 }
 
 /// Reads what `interest` wants in one step of the desk and renders what changed since
-/// `prev`; `None` when nothing did.
+/// `prev`, into `layout`'s slots; `None` when nothing did.
 async fn read(
     state: &Shared,
     interest: &Arc<Interest>,
+    layout: &Arc<Layout>,
     prev: &Arc<Frame>,
     versions: &mut u64,
 ) -> Option<Frame> {
     if interest.symbols.is_empty() && prev.symbol_count() == 0 {
         return None;
     }
-    let (i, p) = (Arc::clone(interest), Arc::clone(prev));
+    let (i, l, p) = (Arc::clone(interest), Arc::clone(layout), Arc::clone(prev));
     let mut v = *versions;
     let read = state
         .desk
         .read(move |b| {
-            let accounts = read_accounts(b, &i, &p, &mut v);
-            let symbols = read_symbols(b, &i, &p, accounts.as_ref().unwrap_or(&p.accounts), &mut v);
+            let accounts = read_accounts(b, &i, &l, &p, &mut v);
+            let current = accounts.as_deref().unwrap_or(&p.accounts);
+            let symbols = read_symbols(b, &i, &l, &p, current, &mut v);
             (accounts, symbols, v)
         })
         .await;
@@ -311,20 +379,31 @@ async fn read(
         return None;
     }
     Some(Frame {
+        layout: Arc::clone(layout),
         symbols: symbols.unwrap_or_else(|| prev.symbols.clone()),
         accounts: accounts.unwrap_or_else(|| Arc::clone(&prev.accounts)),
     })
 }
 
-/// The subscribed accounts' margin fields; `None` when none changed.
+/// The subscribed accounts' margin fields, by slot; `None` when none changed (and the
+/// layout did not).
 fn read_accounts(
     b: &SimBroker,
     interest: &Interest,
+    layout: &Layout,
     prev: &Frame,
     versions: &mut u64,
-) -> Option<Arc<HashMap<String, AccountFrame>>> {
-    let same = |id: &String, session: &Session| {
-        let Some(old) = prev.accounts.get(id) else {
+) -> Option<Arc<Vec<Option<AccountFrame>>>> {
+    let same_layout = prev.layout.id == layout.id;
+    let old_of = |slot: usize, id: &str| {
+        if same_layout {
+            prev.accounts.get(slot).and_then(Option::as_ref)
+        } else {
+            prev.account(id)
+        }
+    };
+    let same = |old: Option<&AccountFrame>, session: &Session| {
+        let Some(old) = old else {
             return false;
         };
         let engine = &b.server(session.account.server).engine;
@@ -333,54 +412,53 @@ fn read_accounts(
         })
     };
     // Most ticks move no account: tell that without building anything.
-    if interest.accounts.len() == prev.accounts.len()
-        && interest.accounts.iter().all(|(id, s)| same(id, s))
+    if same_layout
+        && (interest.accounts.iter().enumerate()).all(|(i, (id, s))| same(old_of(i, id), s))
     {
         return None;
     }
-    let mut changed = interest.accounts.len() != prev.accounts.len();
-    let mut out = HashMap::with_capacity(interest.accounts.len());
-    for (id, session) in &interest.accounts {
+    let mut out = Vec::with_capacity(interest.accounts.len());
+    for (slot, (id, session)) in interest.accounts.iter().enumerate() {
         let engine = &b.server(session.account.server).engine;
-        let Some(a) = engine.find_login(session.account.login) else {
-            changed |= prev.accounts.contains_key(id);
-            continue;
-        };
-        let Some(currency) = engine.account(a).map(|acc| acc.currency) else {
+        let account = engine.find_login(session.account.login).and_then(|a| {
+            let currency = engine.account(a)?.currency;
+            Some((a, currency))
+        });
+        let Some((a, currency)) = account else {
+            out.push(None);
             continue;
         };
         let key = (engine.equity(a), engine.margin(a));
-        let old = prev.accounts.get(id);
+        let old = old_of(slot, id);
         if let Some(old) = old.filter(|o| o.key == key && o.server == session.account.server) {
-            out.insert(id.clone(), old.clone());
+            out.push(Some(old.clone()));
             continue;
         }
-        changed = true;
         *versions += 1;
-        let margins =
-            client::information(engine, a, session.access).map_or_else(String::new, |i| {
-                let mut s = format!(
-                    ",\"equity\":{},\"margin\":{},\"freeMargin\":{}",
-                    number(i.equity),
-                    number(i.margin),
-                    number(i.free_margin)
-                );
-                if let Some(level) = i.margin_level {
-                    s.push_str(&format!(",\"marginLevel\":{}", number(level)));
-                }
-                s
-            });
-        out.insert(
-            id.clone(),
-            AccountFrame {
-                server: session.account.server,
-                currency,
-                key,
-                margins: margins.into(),
-            },
-        );
+        let info = client::information(engine, a, session.access);
+        let equity = info
+            .as_ref()
+            .map_or_else(String::new, |i| format!(",\"equity\":{}", number(i.equity)));
+        let margins = info.map_or_else(String::new, |i| {
+            let mut s = format!(
+                "{equity},\"margin\":{},\"freeMargin\":{}",
+                number(i.margin),
+                number(i.free_margin)
+            );
+            if let Some(level) = i.margin_level {
+                s.push_str(&format!(",\"marginLevel\":{}", number(level)));
+            }
+            s
+        });
+        out.push(Some(AccountFrame {
+            server: session.account.server,
+            currency,
+            key,
+            margins: margins.into(),
+            equity: equity.into(),
+        }));
     }
-    changed.then(|| Arc::new(out))
+    Some(Arc::new(out))
 }
 
 /// A float as JSON (`null` for what JSON cannot hold).
@@ -396,33 +474,37 @@ fn render<T: serde::Serialize>(value: &T, versions: &mut u64) -> Rendered {
     }
 }
 
-/// The wanted symbols; `None` when none changed.
+/// The wanted symbols, by slot; `None` when none changed (and the layout did not).
 fn read_symbols(
     b: &SimBroker,
     interest: &Interest,
+    layout: &Layout,
     prev: &Frame,
-    accounts: &HashMap<String, AccountFrame>,
+    accounts: &[Option<AccountFrame>],
     versions: &mut u64,
-) -> Option<HashMap<u16, HashMap<String, Arc<SymbolFrame>>>> {
+) -> Option<Vec<Option<Arc<SymbolFrame>>>> {
     let mut currencies: BTreeMap<u16, BTreeSet<Currency>> = BTreeMap::new();
-    for a in accounts.values() {
+    for a in accounts.iter().flatten() {
         currencies.entry(a.server).or_default().insert(a.currency);
     }
-    let mut changed = interest.symbols.len() != prev.symbol_count();
-    let mut out: HashMap<u16, HashMap<String, Arc<SymbolFrame>>> = HashMap::new();
-    for (key, wants) in &interest.symbols {
-        let old = prev.symbol(key.0, &key.1);
+    let same_layout = prev.layout.id == layout.id;
+    let mut changed = !same_layout;
+    let mut out = Vec::with_capacity(interest.symbols.len());
+    for (slot, (key, wants)) in interest.symbols.iter().enumerate() {
+        let old = if same_layout {
+            prev.symbol_at(slot)
+        } else {
+            prev.slot_of(key.0, &key.1).and_then(|s| prev.symbol_at(s))
+        };
         let wanted = currencies.get(&key.0).cloned().unwrap_or_default();
         let next = read_symbol(b, key, wants, &wanted, old.map(AsRef::as_ref), versions);
-        let symbol = match (next, old) {
+        out.push(match (next, old) {
             (Some(next), _) => {
                 changed = true;
-                Arc::new(next)
+                Some(Arc::new(next))
             }
-            (None, Some(old)) => Arc::clone(old),
-            (None, None) => continue,
-        };
-        out.entry(key.0).or_default().insert(key.1.clone(), symbol);
+            (None, old) => old.cloned(),
+        });
     }
     changed.then_some(out)
 }

@@ -42,8 +42,10 @@ pub(super) type Subscriptions = HashMap<(String, u64), HashMap<String, SymbolSub
 pub(super) const EXPIRY: Duration = Duration::from_secs(12 * 60);
 /// Symbols with market-data subscriptions per (account, instance) at most.
 const MARKET_SYMBOLS_MAX: usize = 100;
-/// The shortest interval between two updates of one stream.
-const MIN_INTERVAL: Duration = Duration::from_millis(10);
+/// The shortest interval between two updates of one stream: none, every change goes out (as
+/// MetaApi streams every tick for an account whose `quoteStreamingIntervalInSeconds` is 0),
+/// at the hub's pace ([`super::hub::TICK_MIN`] at the fastest).
+const MIN_INTERVAL: Duration = Duration::ZERO;
 /// The longest interval a client may ask for.
 const MAX_INTERVAL: Duration = Duration::from_secs(3_600);
 /// Price changes per minute a stream is assumed to see when planning a downgrade: high
@@ -55,6 +57,8 @@ const PLANNING_TICKS_PER_MIN: u64 = 60_000;
 pub(super) struct SymbolSubs {
     streams: Vec<Stream>,
     refreshed: Timestamp,
+    /// The symbol's slot in the hub's frames, and the layout it is of.
+    slot: Option<(u64, usize)>,
 }
 
 /// One stream: what it sends, how often, and what it sent last.
@@ -167,6 +171,7 @@ pub(super) async fn answer(
                 .or_insert_with(|| SymbolSubs {
                     streams: Vec::new(),
                     refreshed: now,
+                    slot: None,
                 });
             subs.refreshed = now;
             subs.merge(&asked, default);
@@ -270,6 +275,7 @@ async fn refresh(
             let subs = symbols.entry(symbol.clone()).or_insert_with(|| SymbolSubs {
                 streams: Vec::new(),
                 refreshed: now,
+                slot: None,
             });
             subs.refreshed = now;
             let missing: Vec<w::MarketDataSubscription> = (streams.iter())
@@ -336,34 +342,44 @@ pub(super) fn send_due(
     now: Instant,
     packet: &mut String,
 ) -> bool {
-    let (due, held) = collect(conn, frame, now, state.now());
-    for ((account, instance), d, margins) in due {
+    let (due, held) = collect(conn, frame, now);
+    for (key, d, account) in due {
         let credits = d.credits();
-        if !emit_prices(state, s, conn, (&account, instance), &d, &margins, packet) {
+        if !emit_prices(state, s, conn, &key, &d, &account, packet) {
             continue;
         }
-        if crate::limits::charge_streaming(state, &conn.caller, &account, credits) {
-            downgrade(state, s, conn, &account, instance);
+        if crate::limits::charge_streaming(state, &conn.caller, &key.0, credits) {
+            downgrade(state, s, conn, &key.0, key.1);
         }
     }
     held
 }
 
-type Batch = Vec<((String, u64), Due, Arc<str>)>;
+/// Per instance with something due: its key, what is due, and its account's
+/// `(margins, equity)` fields.
+type Batch = Vec<((String, u64), Due, (Arc<str>, Arc<str>))>;
 
-/// What is due at `now` on every instance, and whether a change is held back.
-fn collect(conn: &Connection, frame: &Frame, now: Instant, clock: Timestamp) -> (Batch, bool) {
+/// What is due at `now` on every instance, and whether a change is held back. Expired
+/// subscriptions are dropped by the hub's scans, not here: this runs at every tick.
+fn collect(conn: &Connection, frame: &Frame, now: Instant) -> (Batch, bool) {
     let mut held = false;
     let mut out = Vec::new();
     let mut market = lock(&conn.market);
     for (key, symbols) in market.iter_mut() {
-        let Some(acc) = frame.accounts.get(&key.0) else {
+        let Some(acc) = frame.account(&key.0) else {
             continue;
         };
         let mut due = Due::default();
-        symbols.retain(|_, subs| !subs.expired(clock));
         for (symbol, subs) in symbols.iter_mut() {
-            let Some(sf) = frame.symbol(acc.server, symbol) else {
+            let slot = match subs.slot {
+                Some((layout, slot)) if layout == frame.layout.id => Some(slot),
+                _ => {
+                    let slot = frame.slot_of(acc.server, symbol);
+                    subs.slot = slot.map(|s| (frame.layout.id, s));
+                    slot
+                }
+            };
+            let Some(sf) = slot.and_then(|s| frame.symbol_at(s)) else {
                 continue;
             };
             for stream in &mut subs.streams {
@@ -371,7 +387,8 @@ fn collect(conn: &Connection, frame: &Frame, now: Instant, clock: Timestamp) -> 
             }
         }
         if !due.is_empty() {
-            out.push((key.clone(), due, Arc::clone(&acc.margins)));
+            let fields = (Arc::clone(&acc.margins), Arc::clone(&acc.equity));
+            out.push((key.clone(), due, fields));
         }
     }
     (out, held)
@@ -438,17 +455,18 @@ fn emit_prices(
     state: &Shared,
     s: &SocketRef,
     conn: &Connection,
-    (account, instance): (&str, u64),
+    key: &(String, u64),
     d: &Due,
-    margins: &str,
+    (margins, equity): &(Arc<str>, Arc<str>),
     out: &mut String,
 ) -> bool {
     use std::fmt::Write as _;
+    let (account, instance) = (&key.0, key.1);
     out.clear();
     out.push_str(r#"{"type":"prices","accountId":"#);
     push_json_str(out, account);
     let _ = write!(out, r#","instanceIndex":{instance},"host":"#);
-    match lock(&conn.synced).get(&(account.to_owned(), instance)) {
+    match lock(&conn.synced).get(key) {
         Some(k) => push_json_str(out, &k.host),
         None => push_json_str(out, HOST),
     }
@@ -466,12 +484,20 @@ fn emit_prices(
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(item);
+            match item.strip_suffix('}') {
+                // A price is the account's: it carries the account's equity.
+                Some(open) if name == "prices" && !equity.is_empty() => {
+                    out.push_str(open);
+                    out.push_str(equity);
+                    out.push('}');
+                }
+                _ => out.push_str(item),
+            }
         }
         out.push(']');
     }
     out.push_str(margins);
-    let (number, at) = conn.next_sequence(account, instance, state.now().0, false);
+    let (number, at) = conn.next_sequence_of(key, state.now().0, false);
     let _ = write!(
         out,
         r#","sequenceNumber":{number},"sequenceTimestamp":{at}}}"#
