@@ -5,7 +5,8 @@
 //! keeps trackers, latches and sequence numbers. Rule sets: a preset's daily loss breached
 //! by floating loss carried over the daily reset halts the account, the halt is lifted; a
 //! full rule set's profit target passes, and its decision survives a restart; an account is
-//! followed from the moment its risk management API is enabled. Limits and durability: at
+//! followed from the moment its risk management API is enabled, or from its creation with
+//! `riskManagementApiEnabled`. Limits and durability: at
 //! most `trackers_per_account` trackers even for parallel creates; an account whose server
 //! is edited is re-pointed (the old broker account no longer followed); the event stream
 //! without `previousSequenceNumber` answers what was stored between two polls; a pending
@@ -1197,5 +1198,69 @@ async fn a_completed_tracker_stays_completed_after_a_restart() {
         "no second breach: {after}"
     );
     assert_eq!(api.ok(Method::GET, &statistics, None).await, done);
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_created_with_the_risk_api_enabled_is_followed_from_its_creation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, api) = serve(dir.path()).await;
+    quiet(&api).await;
+    let demo = api
+        .ok(
+            Method::POST,
+            "/users/current/provisioning-profiles/default/mt5-demo-accounts",
+            Some(json!({"balance": 10000, "leverage": 100, "accountType": "USD"})),
+        )
+        .await;
+    let created = api
+        .ok(
+            Method::POST,
+            "/users/current/accounts",
+            Some(json!({"login": demo["login"], "password": demo["password"],
+                        "server": "Drawbridge-Demo", "name": "risky",
+                        "riskManagementApiEnabled": true})),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap();
+    let acc = format!("/users/current/accounts/{id}");
+    let doc = api.ok(Method::GET, &acc, None).await;
+    assert_eq!(doc["riskManagementApiEnabled"], true, "{doc}");
+
+    // No enabling call: trackers are served and the engine follows the account at once.
+    let tracker = api
+        .ok(
+            Method::POST,
+            &format!("{acc}/trackers"),
+            Some(json!({"name": "daily", "period": "day", "absoluteDrawdownThreshold": 100})),
+        )
+        .await;
+    let (_, v) = trade(
+        &api,
+        &acc,
+        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1}),
+    )
+    .await;
+    assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
+    tick(&api, 1.0985).await; // about 152 down with the commission: over 100
+    let events = eventually("the breach is stored", || async {
+        let e = events(&api).await;
+        (e.as_array().is_some_and(|a| !a.is_empty())).then_some(e)
+    })
+    .await;
+    assert_eq!(events[0]["accountId"], id, "{events}");
+    assert_eq!(events[0]["trackerId"], tracker["id"], "{events}");
+    assert_eq!(events[0]["exceededThresholdType"], "drawdown", "{events}");
+    let stats = api
+        .ok(
+            Method::GET,
+            &format!(
+                "{acc}/trackers/{}/statistics",
+                tracker["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(stats[0]["thresholdExceeded"], true, "{stats}");
     running.stop().await;
 }
