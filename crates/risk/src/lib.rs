@@ -38,8 +38,14 @@
 //! `PeriodCompleted` / `ChartItemCompleted`; give a `Breach` a sequence number and store and
 //! push it as a [`TrackerEvent`]; push `StatisticsUpdated` as [`PeriodStatistics`] of
 //! `tracker(key).state.current()`; execute `halt` / `close-and-halt` actions; and ask
-//! [`AccountRisk::permits`] before accepting a trade. Ids, names and sequence numbers never
-//! enter this crate: trackers are [`TrackerKey`]s the caller picks.
+//! [`AccountRisk::permits`] before accepting a trade. A prop-firm rule set
+//! ([`rules::RuleSpec`], built from a [`preset`] or given whole) is attached with
+//! [`AccountRisk::set_rules`] (or [`AccountRisk::set_rules_state`] on a restart) and judged
+//! on the same inputs: its decisions come out as `Output::Rule` ([`rules::RuleEvent`]: a
+//! daily or maximum loss breached, the profit target passed), which the server stores and
+//! pushes like tracker events and acts on with the rule set's action; its state is persisted
+//! with the account's. Ids, names and sequence numbers never enter this crate: trackers are
+//! [`TrackerKey`]s the caller picks.
 
 pub mod account;
 pub mod chart;
