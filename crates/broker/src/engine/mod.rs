@@ -47,7 +47,7 @@ use slab::Slab;
 /// currency): far above any real account, far below where cent arithmetic could overflow.
 pub const ACCOUNT_MONEY_MAX: Money = Money(1_000_000_000_000_000);
 use std::collections::{BTreeSet, HashMap};
-pub use tick::QuoteError;
+pub use tick::{QuoteError, QuoteUpdate};
 use trigger::SymbolTriggers;
 
 /// A position as the symbol index lists it.

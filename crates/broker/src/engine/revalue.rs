@@ -198,17 +198,33 @@ impl Engine {
     /// then enforces their margin levels, in account order. Returns the number of positions
     /// visited.
     pub fn revalue_symbol(&mut self, s: SymbolIdx, events: &mut Vec<Event>) -> usize {
+        self.revalue_symbols(&[s], usize::MAX, events, |_, _| {})
+    }
+
+    /// [`Engine::revalue_symbol`] for several symbols at once: each account they affect is
+    /// revalued once. After each `part_accounts` accounts (and after the last) `part` gets
+    /// the engine and the events so far. Returns the number of positions visited (once per
+    /// symbol that reaches them).
+    pub(crate) fn revalue_symbols(
+        &mut self,
+        symbols: &[SymbolIdx],
+        part_accounts: usize,
+        events: &mut Vec<Event>,
+        mut part: impl FnMut(&Engine, &mut Vec<Event>),
+    ) -> usize {
         let mut visited = 0;
         let bits = &mut self.touched_bits;
-        for &(t, currency) in &self.dependents[s.index()] {
-            for leg in &self.by_symbol[t.index()] {
-                // The index knows the account's currency: skipping a leg reads nothing more.
-                if currency.is_some_and(|c| c != leg.currency_slot) {
-                    continue;
+        for s in symbols {
+            for &(t, currency) in &self.dependents[s.index()] {
+                for leg in &self.by_symbol[t.index()] {
+                    // The index knows the account's currency: skipping a leg reads nothing more.
+                    if currency.is_some_and(|c| c != leg.currency_slot) {
+                        continue;
+                    }
+                    let a = leg.account.index();
+                    bits[a / 64] |= 1 << (a % 64);
+                    visited += 1;
                 }
-                let a = leg.account.index();
-                bits[a / 64] |= 1 << (a % 64);
-                visited += 1;
             }
         }
         // The set, read out in account order (and cleared): accounts and valuations are then
@@ -222,7 +238,8 @@ impl Engine {
                 rest &= rest - 1;
             }
         }
-        for batch in touched.chunks(WARM_BATCH) {
+        let part_accounts = part_accounts.max(1);
+        for (k, batch) in touched.chunks(WARM_BATCH).enumerate() {
             std::hint::black_box(self.warm(batch));
             for &a in batch {
                 let before = self.values[a.index()];
@@ -232,8 +249,13 @@ impl Engine {
                 }
                 self.enforce_levels(a, events);
             }
+            let done = (k + 1) * WARM_BATCH;
+            if done < touched.len() && done % part_accounts < WARM_BATCH {
+                part(self, events);
+            }
         }
         self.touched = touched;
+        part(self, events);
         visited
     }
 

@@ -16,6 +16,15 @@ pub enum QuoteError {
     Crossed,
 }
 
+/// One quote of a batch for [`Engine::on_quotes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuoteUpdate {
+    pub symbol: SymbolIdx,
+    pub time: Timestamp,
+    pub bid: Price,
+    pub ask: Price,
+}
+
 /// Rounds of trigger firing one quote may cause: an order fills, its position's stop fires,
 /// and a stop-limit's limit fills; more means a bug.
 const TRIGGER_ROUNDS_MAX: usize = 8;
@@ -31,12 +40,75 @@ impl Engine {
         ask: Price,
         events: &mut Vec<Event>,
     ) -> Result<(), QuoteError> {
-        if s.index() >= self.specs.len() {
-            return Err(QuoteError::UnknownSymbol(s.0));
+        let q = QuoteUpdate {
+            symbol: s,
+            time,
+            bid,
+            ask,
+        };
+        self.check_quote(&q)?;
+        self.take_quote(&q, events);
+        self.revalue_symbol(s, events);
+        Ok(())
+    }
+
+    /// Applies quotes that arrived together (a feed conflated while the engine was busy), in
+    /// order, as [`Engine::on_quote`] applies each: time, the quote, its triggers and trailing
+    /// stops. The accounts they affect are then revalued once, at the last prices, and their
+    /// margin levels enforced there: an account is visited once however many of the quotes
+    /// move it, and a level crossed and recovered within the batch is not acted on, as if the
+    /// feed had sent only the last price of each symbol. Nothing is applied when a quote is
+    /// invalid. Returns the number of positions the revaluation visited.
+    pub fn on_quotes(
+        &mut self,
+        quotes: &[QuoteUpdate],
+        events: &mut Vec<Event>,
+    ) -> Result<usize, QuoteError> {
+        self.on_quotes_in_parts(quotes, usize::MAX, events, |_, _| {})
+    }
+
+    /// [`Engine::on_quotes`], handing over its events in parts as the revaluation goes: after
+    /// about every `part_accounts` accounts revalued, and at the end, `part` gets the engine
+    /// (every account revalued so far reads its new values) and the events so far, which it
+    /// may drain. A caller can so pass the first accounts on while the engine still works
+    /// on the rest.
+    pub fn on_quotes_in_parts(
+        &mut self,
+        quotes: &[QuoteUpdate],
+        part_accounts: usize,
+        events: &mut Vec<Event>,
+        part: impl FnMut(&Engine, &mut Vec<Event>),
+    ) -> Result<usize, QuoteError> {
+        for q in quotes {
+            self.check_quote(q)?;
         }
-        if bid.0 <= 0 || ask < bid {
+        for q in quotes {
+            self.take_quote(q, events);
+        }
+        let mut symbols: Vec<SymbolIdx> = quotes.iter().map(|q| q.symbol).collect();
+        symbols.sort_unstable();
+        symbols.dedup();
+        Ok(self.revalue_symbols(&symbols, part_accounts, events, part))
+    }
+
+    fn check_quote(&self, q: &QuoteUpdate) -> Result<(), QuoteError> {
+        if q.symbol.index() >= self.specs.len() {
+            return Err(QuoteError::UnknownSymbol(q.symbol.0));
+        }
+        if q.bid.0 <= 0 || q.ask < q.bid {
             return Err(QuoteError::Crossed);
         }
+        Ok(())
+    }
+
+    /// A checked quote up to the revaluation: time, the quote, triggers, trailing stops.
+    fn take_quote(&mut self, q: &QuoteUpdate, events: &mut Vec<Event>) {
+        let &QuoteUpdate {
+            symbol: s,
+            time,
+            bid,
+            ask,
+        } = q;
         self.advance_time(time, events);
         self.quotes[s.index()] = super::calc::Quote {
             bid,
@@ -63,8 +135,6 @@ impl Engine {
             }
         }
         self.trail(s, events);
-        self.revalue_symbol(s, events);
-        Ok(())
     }
 
     /// Closes a whole position at the market because its SL or TP fired.

@@ -1,5 +1,6 @@
 //! The broker's integration tests, one binary (one link) for all of them.
 
+mod batch;
 mod catalog;
 mod determinism;
 mod engine_props;

@@ -13,7 +13,7 @@ use anyhow::{Context, ensure};
 use drawbridge_broker::account::{MarginMode, NewAccount};
 use drawbridge_broker::catalog::default_catalog;
 use drawbridge_broker::engine::book::Side;
-use drawbridge_broker::engine::{Engine, Event, ServerConfig};
+use drawbridge_broker::engine::{Engine, Event, QuoteUpdate, ServerConfig};
 use drawbridge_broker::symbol::{Currency, SymbolIdx, SymbolSpec};
 use drawbridge_model::num::MONEY_SCALE;
 use drawbridge_model::{Money, Price, Rng, ServerZone, Timestamp, Volume};
@@ -201,6 +201,35 @@ impl Book {
             .on_quote(symbol, self.now, bid, bid + spread, &mut self.events)
             .with_context(|| format!("quote {bid} on symbol {s}"))?;
         self.now = self.now.plus_millis(1);
+        Ok(())
+    }
+}
+
+impl Book {
+    /// Quotes that arrived together, each `(symbol, offset)` as [`Book::tick`] takes it,
+    /// through `on_quotes_in_parts`: the accounts they affect are revalued once, and `part`
+    /// gets the engine and the events after about every `part_accounts` of them.
+    pub(super) fn ticks(
+        &mut self,
+        moves: &[(usize, i64)],
+        part_accounts: usize,
+        part: impl FnMut(&Engine, &mut Vec<Event>),
+    ) -> anyhow::Result<()> {
+        let mut quotes = Vec::with_capacity(moves.len());
+        for &(s, offset) in moves {
+            let (bid, spread) = self.bids[s];
+            let bid = bid + Price::from_points(offset, self.engine.specs()[s].point);
+            quotes.push(QuoteUpdate {
+                symbol: SymbolIdx(s as u32),
+                time: self.now,
+                bid,
+                ask: bid + spread,
+            });
+            self.now = self.now.plus_millis(1);
+        }
+        self.engine
+            .on_quotes_in_parts(&quotes, part_accounts, &mut self.events, part)
+            .with_context(|| format!("{} quotes", quotes.len()))?;
         Ok(())
     }
 }

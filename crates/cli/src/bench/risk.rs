@@ -9,13 +9,18 @@
 //! sample (the server starting to follow it), which opens its periods.
 //!
 //! The pipeline is the server's desk → risk engine, as two threads joined by a bounded queue:
-//! the feed stage sends one quote per tick through `Engine::on_quote` (the incremental
-//! per-symbol path) and passes the balance and equity of every account it changed (its
-//! `AccountChanged` events) to the risk stage, which sorts a tick's samples by account (states
-//! visited in address order; `--arrival-order` keeps the engine's order) and applies each as
-//! an `Input::Sample`. Tick `i` of a run is due `i / rate` seconds after its start and moves
-//! one random symbol one random-walk step; the schedule is open loop (a late tick keeps its
-//! due time).
+//! the feed stage sends the quotes through the engine's incremental per-symbol path and passes
+//! the balance and equity of every account it changed (its `AccountChanged` events) to the
+//! risk stage, which sorts the samples by account (states visited in address order;
+//! `--arrival-order` keeps the engine's order, which is account order too) and applies each
+//! as an `Input::Sample`, warming 16 states at a time. Tick `i` of a run is due `i / rate`
+//! seconds after its start and moves one random symbol one random-walk step; the schedule is
+//! open loop (a late tick keeps its due time). When the feed stage gets to a tick, it takes
+//! every tick due by then together (`Engine::on_quotes`: the quotes in order, then each
+//! affected account revalued once, as a desk conflating a feed it fell behind on would;
+//! `--one-by-one` sends each tick alone), and passes the changed accounts on in parts of
+//! about 8,192 as the engine revalues them (`on_quotes_in_parts`), so the risk stage works on
+//! the first while the engine works on the rest.
 //!
 //! - `P5.bytes_per_account`: resident-set growth over building the book and the risk states
 //!   (warmed), per account: broker and risk state together, what the process holds for an
@@ -23,7 +28,7 @@
 //!   (`AccountRisk::heap_bytes`) and by its own RSS growth.
 //! - `P5.tick_to_event_p99_ms`: at `--rate` (the issue's 100 ticks/s), the time from a tick's
 //!   due time to the moment each breach event it caused comes out of `AccountRisk::apply`,
-//!   read per event. A run stops when a tick starts more than `--max-lag-ms` late; the ticks
+//!   read per event (for ticks taken together, from the earliest one's due time). A run stops when a tick starts more than `--max-lag-ms` late; the ticks
 //!   then due but never processed count as late as they were at the stop, and the figure is
 //!   a lower bound.
 //! - `P5.max_ticks_per_s`: the highest rate at which the p99, over a run's ticks, of the time
@@ -56,8 +61,11 @@ const TICK_TO_EVENT_P99_MAX_MS: Bound = Bound::new(100.0, 0);
 const MAX_TICKS_PER_S_MIN: Bound = Bound::new(100.0, 0);
 /// The latency a sustained rate keeps its p99 under.
 const LATENCY_MAX: Duration = Duration::from_millis(100);
-/// Ticks in flight between the stages at most, so backpressure reaches the feed at once.
-const QUEUE_TICKS: usize = 4;
+/// Parts of ticks in flight between the stages at most, so backpressure reaches the feed soon.
+const QUEUE_PARTS: usize = 16;
+/// The feed stage passes a tick's changed accounts on in parts of about this many, as the
+/// engine revalues them: the risk stage starts on the first while the engine works on the rest.
+const PART_ACCOUNTS: usize = 8_192;
 /// A tick moves its symbol's bid by 1 to this many points, up or down.
 const WALK_POINTS: u64 = 10;
 /// The walk turns back this many points from the base bid, far from any stop-out.
@@ -104,6 +112,9 @@ pub(super) struct RiskArgs {
     /// sorting them by account first.
     #[arg(long)]
     arrival_order: bool,
+    /// Send every tick through `on_quote` on its own, even when more are due (no batching).
+    #[arg(long)]
+    one_by_one: bool,
 }
 
 pub(super) fn run(args: &RiskArgs) -> anyhow::Result<()> {
@@ -120,6 +131,7 @@ pub(super) fn run(args: &RiskArgs) -> anyhow::Result<()> {
             book: &mut book,
             walk: Walk::new(rng.fork(2)),
             max_lag: Duration::from_millis(args.max_lag_ms),
+            one_by_one: args.one_by_one,
         },
         risks: &mut risks,
         arrival_order: args.arrival_order,
@@ -253,14 +265,17 @@ struct Sample {
     equity: Money,
 }
 
-/// One tick's changed accounts, on their way to the risk stage.
+/// A part of the changed accounts of the ticks the engine took together, on their way to the
+/// risk stage.
 #[derive(Debug)]
 struct TickBatch {
-    /// When the tick was due, since the run's start.
-    due: Duration,
-    /// The quote's engine time: the samples' time.
+    /// When each tick was due, since the run's start; the first is the earliest.
+    dues: Vec<Duration>,
+    /// The last quote's engine time: the samples' time.
     time: Timestamp,
     samples: Vec<Sample>,
+    /// Whether this part ends the ticks (its samples are empty).
+    last: bool,
 }
 
 /// The two stages' state: the feed with the book, and the risk states.
@@ -279,6 +294,8 @@ struct Feed<'a> {
     walk: Walk,
     /// How late a tick may start before the run stops.
     max_lag: Duration,
+    /// Whether every tick goes through the engine alone.
+    one_by_one: bool,
 }
 
 impl Pipeline<'_> {
@@ -287,8 +304,8 @@ impl Pipeline<'_> {
     fn run(&mut self, rate: f64, length: Duration) -> anyhow::Result<Run> {
         let ticks = (length.as_secs_f64() * rate).ceil().max(1.0) as usize;
         let sw = Stopwatch::start();
-        let (tx, rx) = sync_channel(QUEUE_TICKS);
-        let (spare_tx, spare_rx) = sync_channel(QUEUE_TICKS + 2);
+        let (tx, rx) = sync_channel(QUEUE_PARTS);
+        let (spare_tx, spare_rx) = sync_channel(QUEUE_PARTS + 2);
         let (feed, risks, arrival_order) = (&mut self.feed, &mut *self.risks, self.arrival_order);
         std::thread::scope(|scope| {
             let stage = RiskStage {
@@ -312,7 +329,8 @@ impl Pipeline<'_> {
 }
 
 impl Feed<'_> {
-    /// Sends each tick through the engine when it is due and its changed accounts on.
+    /// Sends each tick through the engine when it is due, together with every later tick
+    /// due by then (unless `one_by_one`), and their changed accounts on.
     fn stage(
         &mut self,
         rate: f64,
@@ -324,7 +342,9 @@ impl Feed<'_> {
         let due = |i: usize| Duration::from_secs_f64(i as f64 / rate);
         let on_cpu = Stopwatch::start();
         let mut report = FeedReport::default();
-        for i in 0..ticks {
+        let mut moves = Vec::new();
+        let mut i = 0;
+        while i < ticks {
             let start = wait_until(sw, due(i));
             if start > due(i) + self.max_lag {
                 report.abandoned = (i..ticks)
@@ -334,32 +354,54 @@ impl Feed<'_> {
                     .collect();
                 break;
             }
-            let (s, offset) = self.walk.next();
-            self.book.tick(s, offset)?;
-            let time = self.book.engine.now();
-            let mut samples = spare.try_recv().unwrap_or_default();
-            samples.clear();
-            for e in self.book.events.drain(..) {
-                match e {
-                    Event::AccountChanged { account: a } => samples.push(Sample {
-                        account: a.0,
-                        balance: self.book.engine.accounts()[a.index()].balance,
-                        equity: self.book.engine.equity(a),
-                    }),
-                    Event::MarginCall { .. } | Event::StopOut { .. } => report.alarms += 1,
-                    _ => {}
-                }
+            let mut end = i + 1;
+            while !self.one_by_one && end < ticks && due(end) <= start {
+                end += 1;
             }
-            report.fed += 1;
-            report.busy += sw.elapsed().saturating_sub(start);
-            let batch = TickBatch {
-                due: due(i),
-                time,
-                samples,
+            moves.clear();
+            moves.extend((i..end).map(|_| self.walk.next()));
+            let dues: Vec<Duration> = (i..end).map(due).collect();
+            let (mut stopped, mut blocked) = (false, Duration::ZERO);
+            let mut send = |part: TickBatch| {
+                let before = sw.elapsed();
+                stopped |= tx.send(part).is_err();
+                blocked += sw.elapsed().saturating_sub(before);
             };
-            if tx.send(batch).is_err() {
+            let alarms = &mut report.alarms;
+            self.book.ticks(&moves, PART_ACCOUNTS, |engine, events| {
+                let mut samples = spare.try_recv().unwrap_or_default();
+                samples.clear();
+                for e in events.drain(..) {
+                    match e {
+                        Event::AccountChanged { account: a } => samples.push(Sample {
+                            account: a.0,
+                            balance: engine.accounts()[a.index()].balance,
+                            equity: engine.equity(a),
+                        }),
+                        Event::MarginCall { .. } | Event::StopOut { .. } => *alarms += 1,
+                        _ => {}
+                    }
+                }
+                send(TickBatch {
+                    dues: dues.clone(),
+                    time: engine.now(),
+                    samples,
+                    last: false,
+                });
+            })?;
+            send(TickBatch {
+                dues,
+                time: self.book.engine.now(),
+                samples: Vec::new(),
+                last: true,
+            });
+            if stopped {
                 bail!("the risk stage stopped");
             }
+            report.fed += end - i;
+            report.batches += 1;
+            report.busy += sw.elapsed().saturating_sub(start).saturating_sub(blocked);
+            i = end;
         }
         report.cpu = on_cpu.lap().cpu;
         Ok(report)
@@ -404,9 +446,11 @@ impl RiskStage<'_> {
             }
             for chunk in batch.samples.chunks(WARM_SAMPLES) {
                 // The chunk's states first, their cache misses overlapped; then each from cache.
-                std::hint::black_box(chunk.iter().fold(0, |h, s| {
-                    h ^ risks[s.account as usize].warm()
-                }));
+                std::hint::black_box(
+                    chunk
+                        .iter()
+                        .fold(0, |h, s| h ^ risks[s.account as usize].warm()),
+                );
                 for s in chunk {
                     let input = Input::Sample(Snapshot {
                         time: batch.time,
@@ -417,14 +461,21 @@ impl RiskStage<'_> {
                     risks[s.account as usize].apply(&input, &mut out);
                     for o in &out {
                         if let Output::Breach(b) = o {
-                            report.events.push(sw.elapsed().saturating_sub(batch.due));
+                            // From the earliest tick of the batch: the latest it can be.
+                            report
+                                .events
+                                .push(sw.elapsed().saturating_sub(batch.dues[0]));
                             report.count(b.tracker, b.kind);
                         }
                     }
                 }
             }
             let end = sw.elapsed();
-            report.ticks.push(end.saturating_sub(batch.due));
+            if batch.last {
+                report
+                    .ticks
+                    .extend(batch.dues.iter().map(|&d| end.saturating_sub(d)));
+            }
             report.busy += end.saturating_sub(start);
             report.samples += batch.samples.len();
             // Back to the feed for reuse; dropped when enough are waiting.
@@ -439,6 +490,8 @@ impl RiskStage<'_> {
 #[derive(Debug, Default)]
 struct FeedReport {
     fed: usize,
+    /// Engine calls the fed ticks took (fewer than ticks when they were batched).
+    batches: usize,
     /// How late each tick was, when the run stopped, that was due but never fed.
     abandoned: Vec<Duration>,
     /// Time spent in the engine and reading its changed accounts.
@@ -533,18 +586,19 @@ impl Run {
             })
         };
         println!(
-            "{name} at {:.0} ticks/s: {} of {} ticks fed, {:.0} changed accounts per tick, \
-             {} margin calls or stop-outs",
+            "{name} at {:.0} ticks/s: {} of {} ticks fed in {} engine calls, {:.0} changed \
+             accounts per call, {} margin calls or stop-outs",
             self.rate,
             feed.fed,
             self.ticks,
-            risk.samples as f64 / feed.fed.max(1) as f64,
+            feed.batches,
+            risk.samples as f64 / feed.batches.max(1) as f64,
             feed.alarms,
         );
         let slower = feed.busy.max(risk.busy);
         println!(
-            "  per tick: engine {:.3} ms wall{}, risk {:.3} ms wall{}: at most {:.1} ticks/s \
-             through the slower stage, however late",
+            "  per tick (batches shared out): engine {:.3} ms wall{}, risk {:.3} ms wall{}: at \
+             most {:.1} ticks/s through the slower stage at this batching",
             per_tick(feed.busy),
             on_cpu(feed.cpu),
             per_tick(risk.busy),
