@@ -8,8 +8,9 @@ keeps its terminal state up to date. The SDK's live listeners (period statistics
 chart, equity and balance) start from the routes (realTime=true) and follow the account over
 their streaming connection, which also gets drawbridge's `periodStatistics` and
 `equityChart` packets: they keep working, the SDK logs no error, and a bare socket sees the
-pushed values equal to the routes'. The sim API moves prices and time. Environment: see
-harness.py.
+pushed values equal to the routes'. Subscribed to quotes on that connection, they compute
+live figures from each price's `equity` and follow a drawdown, then a profit, to the routes'
+figures. The sim API moves prices and time. Environment: see harness.py.
 """
 
 import asyncio
@@ -124,10 +125,16 @@ class BalanceListener(EquityBalanceListener):
 async def live_listeners(rm, account, errors):
     """The SDK's live listeners beside a bare socket, while prices move: they start from the
     routes (realTime=true), their connection gets the pushed packets too, and nothing fails.
-    Not checked: how they follow live figures from `prices` packets (their connection gets
-    them only with a market-data subscription, and they read each price's `equity`, which
-    drawbridge's price items do not carry yet: see the README's risk section)."""
+    Then their connection subscribes to quotes and they follow the account live (see
+    `live_following`)."""
     acc = f"/users/current/accounts/{account.id}"
+    # The hour in progress opened at the clock's last advance with no input since: duration
+    # 0. A minute passes and the price moves before the chart listener reads the hour, as on
+    # a live feed: the listener divides by the hour's duration at each price (a
+    # ZeroDivisionError while it is 0), and weighs the time between the hour's brokerTime and
+    # its first price by the equity it has then, not the one held meanwhile.
+    rest("/sim/clock/advance", {"seconds": 60})
+    rest("/sim/ticks", {"symbol": "EURUSD", "bid": 1.0986, "ask": 1.09862})
     watch = (await rm.create_tracker(account.id, {
         "name": "sdk-watch", "period": "day", "absoluteProfitThreshold": 100000}))["id"]
     errors.records.clear()
@@ -179,6 +186,7 @@ async def live_listeners(rm, account, errors):
     check("the last chart update pushed is the route's", item == hour, f"{item} {hour}")
     await raw.disconnect()
 
+    await live_following(rm, account, watch, stats, chart, balance)
     for listener in (stats, chart, balance):
         check(f"{type(listener).__name__} reported no error", listener.errors == [],
               str(listener.errors))
@@ -188,6 +196,74 @@ async def live_listeners(rm, account, errors):
     rm.remove_period_statistics_listener(ids[1])
     rm.remove_equity_chart_listener(ids[2])
     await rm.delete_tracker(account.id, watch)
+
+
+async def live_following(rm, account, watch, stats, chart, balance):
+    """The listeners compute live figures client-side from the `prices` packets of their own
+    connection, reading each price's `equity`: subscribed to quotes of the open position's
+    symbol, they follow a fall to a new drawdown and a rise to a profit, each a minute of
+    broker time later, to the routes' figures (realTime=true)."""
+    acc = f"/users/current/accounts/{account.id}"
+    # Each stream manager opens its connection with get_streaming_connection of the MetaApi
+    # the RiskManagement made; all three are instances of one connection of that MetaApi, so
+    # one market-data subscription feeds them all.
+    mine = (rm._equity_balance_stream_manager._equity_balance_connections[account.id],
+            rm._period_statistics_stream_manager._period_statistics_connections[account.id],
+            rm._equity_chart_stream_manager._equity_chart_connections[account.id])
+    check("the three listeners share one streaming connection",
+          len({id(c._meta_api_connection) for c in mine}) == 1, str(mine))
+    symbols = {p["symbol"] for p in rest(f"{acc}/positions")}
+    check("the account has an open EURUSD position", symbols == {"EURUSD"}, str(symbols))
+    await asyncio.wait_for(mine[0].subscribe_to_market_data(
+        "EURUSD", [{"type": "quotes", "intervalInMilliseconds": 100}]), 30)
+
+    for bid, what in ((1.0960, "a new drawdown"), (1.1030, "a profit")):
+        # Broker time passes (the chart's average is weighted by it), then the price moves.
+        rest("/sim/clock/advance", {"seconds": 60})
+        rest("/sim/ticks", {"symbol": "EURUSD", "bid": bid, "ask": round(bid + 0.00002, 6)})
+        info = rest(f"{acc}/account-information")
+        await eventually(f"after {what}, the equity/balance listener has the account's equity",
+                         lambda: balance.updates[-1] == {"equity": info["equity"],
+                                                         "balance": info["balance"]},
+                         lambda: f"{balance.updates[-3:]} {info}")
+        period = (await rm.get_tracking_statistics(account.id, watch, None, None, True))[0]
+        await eventually(f"after {what}, the statistics listener's period is the route's",
+                         lambda: same_period(stats.updates[-1][-1], period),
+                         lambda: f"{stats.updates[-1]} {period}")
+        hour = (await rm.get_equity_chart(account.id, None, None, True))[-1]
+        await eventually(f"after {what}, the chart listener's hour is the route's",
+                         lambda: same_hour(chart.updates[-1][-1], hour, info["equity"]),
+                         lambda: f"{chart.updates[-1][-1]} {hour} {info}")
+    check("the listeners followed a drawdown, then a profit", period["maxAbsoluteProfit"] > 0
+          and period["maxAbsoluteDrawdown"] > 0 and period["maxProfitTime"] > period["maxDrawdownTime"],
+          str(period))
+
+
+def close(a, b):
+    """Equal up to float arithmetic: the SDK subtracts equity from the initial balance and
+    divides by it, the server computes in exact money."""
+    return a is not None and b is not None and abs(a - b) < 1e-6 * max(1, abs(b))
+
+
+def same_period(live, route):
+    """The SDK's live record (drawdown and profit from each price's equity) and the route's."""
+    exact = ("startBrokerTime", "endBrokerTime", "period", "initialBalance", "maxDrawdownTime",
+             "maxProfitTime", "thresholdExceeded", "tradeDayCount")
+    figures = ("maxAbsoluteDrawdown", "maxRelativeDrawdown", "maxAbsoluteProfit",
+               "maxRelativeProfit")
+    return all(live.get(k) == route.get(k) for k in exact) \
+        and all(close(live.get(k), route.get(k)) for k in figures)
+
+
+def same_hour(live, route, equity):
+    """The SDK's live hour (min, max, last and the time-weighted average of each price's
+    equity, the average floored by the SDK) and the route's."""
+    exact = ("startBrokerTime", "endBrokerTime", "minEquity", "maxEquity", "minBalance",
+             "maxBalance", "lastBalance")
+    return live.get("lastEquity") == equity == route.get("lastEquity") \
+        and all(live.get(k) == route.get(k) for k in exact) \
+        and -1 - 1e-6 < live.get("averageEquity", 0) - route["averageEquity"] < 1e-6 \
+        and close(live.get("averageBalance"), route.get("averageBalance"))
 
 
 async def eventually(name, condition, detail, seconds=5):
