@@ -109,6 +109,15 @@ impl ChartItem {
         self.equity.set(s.equity);
     }
 
+    /// The item as it stands at `t`: its last values held until `t` (at most to the hour's
+    /// end). The hour in progress as a live view: without inputs since, it still covers the
+    /// time up to now (an SDK listener divides by its `duration`).
+    pub fn as_of(&self, t: Timestamp) -> Self {
+        let mut item = *self;
+        item.hold_until(t.min(self.end));
+        item
+    }
+
     pub fn average_balance(&self) -> f64 {
         self.balance.average(self.duration_ms)
     }
@@ -198,6 +207,29 @@ mod tests {
             (s, e),
             (iso("2026-01-07T09:30:00Z"), iso("2026-01-07T10:30:00Z"))
         );
+    }
+
+    #[test]
+    fn a_live_view_holds_the_last_values_until_now_within_the_hour() {
+        let mut c = ChartState::default();
+        let utc = ServerZone::parse("UTC").unwrap();
+        c.apply(
+            utc,
+            iso("2026-01-07T10:10:00Z"),
+            Some(snap("2026-01-07T10:10:00Z", 100, 90)),
+        );
+        let item = *c.current().unwrap();
+        assert_eq!(item.duration_ms, 0);
+        let live = item.as_of(iso("2026-01-07T10:40:00Z"));
+        assert_eq!(live.duration_ms, 30 * 60_000);
+        assert_eq!(live.last_time, iso("2026-01-07T10:40:00Z"));
+        assert_eq!(live.average_equity(), 0.9);
+        // Never past the hour's end, never back.
+        assert_eq!(
+            item.as_of(iso("2026-01-07T12:00:00Z")).duration_ms,
+            50 * 60_000
+        );
+        assert_eq!(live.as_of(iso("2026-01-07T10:20:00Z")), live);
     }
 
     #[test]

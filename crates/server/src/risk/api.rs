@@ -492,7 +492,8 @@ pub async fn equity_chart(
         && item.end > from
         && item.start <= to
     {
-        let live = EquityChartItem::new(&item, zone);
+        // Live up to now, also when no input came since the hour's last one.
+        let live = EquityChartItem::new(&item.as_of(state.now()), zone);
         // An hour that completed after the engine answered is stored already.
         if items
             .iter()

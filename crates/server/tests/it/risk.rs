@@ -1264,3 +1264,42 @@ async fn an_account_created_with_the_risk_api_enabled_is_followed_from_its_creat
     assert_eq!(stats[0]["thresholdExceeded"], true, "{stats}");
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hour_in_progress_runs_up_to_now_without_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, api) = serve(dir.path()).await;
+    quiet(&api).await;
+    let (id, _) = account(&api).await;
+    let acc = format!("/users/current/accounts/{id}");
+    api.ok(
+        Method::POST,
+        &format!("{acc}/enable-risk-management-api"),
+        None,
+    )
+    .await;
+    let chart = format!("{acc}/equity-chart?realTime=true");
+    let first = eventually("the hour in progress", || async {
+        let items = api.ok(Method::GET, &chart, None).await;
+        items.as_array()?.last().cloned()
+    })
+    .await;
+    // No tick, no trade: only the clock moves (within the hour the account started in).
+    api.ok(
+        Method::POST,
+        "/sim/clock/advance",
+        Some(json!({"seconds": 60})),
+    )
+    .await;
+    let items = api.ok(Method::GET, &chart, None).await;
+    let last = items.as_array().unwrap().last().unwrap();
+    assert_eq!(last["startBrokerTime"], first["startBrokerTime"], "{items}");
+    let grown = last["duration"].as_i64().unwrap() - first["duration"].as_i64().unwrap();
+    assert!(
+        grown >= 60_000,
+        "the live hour covers the minute that passed: {first} then {last}"
+    );
+    assert_ne!(last["brokerTime"], first["brokerTime"], "{last}");
+    assert_eq!(last["averageEquity"], first["averageEquity"], "{last}");
+    running.stop().await;
+}
