@@ -26,6 +26,19 @@ async fn account(api: &Api) -> (String, String) {
     api.demo_account().await
 }
 
+/// A deployed demo account with its risk management API enabled: (id, its path).
+async fn risk_account(api: &Api) -> (String, String) {
+    let (id, _) = account(api).await;
+    let acc = format!("/users/current/accounts/{id}");
+    api.ok(
+        Method::POST,
+        &format!("{acc}/enable-risk-management-api"),
+        None,
+    )
+    .await;
+    (id, acc)
+}
+
 /// Quiet prices: the generated feed paused, EURUSD at 1.1 / 1.10002.
 async fn quiet(api: &Api) {
     api.ok(Method::POST, "/sim/feed", Some(json!({"paused": true})))
@@ -387,14 +400,7 @@ async fn close_and_halt_closes_everything() {
     let dir = tempfile::tempdir().unwrap();
     let (running, api) = serve(dir.path()).await;
     quiet(&api).await;
-    let (id, _) = account(&api).await;
-    let acc = format!("/users/current/accounts/{id}");
-    api.ok(
-        Method::POST,
-        &format!("{acc}/enable-risk-management-api"),
-        None,
-    )
-    .await;
+    let (id, acc) = risk_account(&api).await;
     api.ok(
         Method::POST,
         &format!("{acc}/trackers"),
@@ -1032,14 +1038,7 @@ async fn the_stream_answers_events_stored_between_polls_without_a_sequence_numbe
         .risk
         .set_stream_hold(Duration::from_millis(300));
     quiet(&api).await;
-    let (id, _) = account(&api).await;
-    let acc = format!("/users/current/accounts/{id}");
-    api.ok(
-        Method::POST,
-        &format!("{acc}/enable-risk-management-api"),
-        None,
-    )
-    .await;
+    let (id, acc) = risk_account(&api).await;
     let stream = "/users/current/tracker-events/stream";
     // The first poll starts from the latest event (none yet).
     assert_eq!(api.ok(Method::GET, stream, None).await, json!([]));
@@ -1084,14 +1083,7 @@ async fn a_pending_close_out_runs_again_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let (running, api) = serve(dir.path()).await;
     quiet(&api).await;
-    let (id, _) = account(&api).await;
-    let acc = format!("/users/current/accounts/{id}");
-    api.ok(
-        Method::POST,
-        &format!("{acc}/enable-risk-management-api"),
-        None,
-    )
-    .await;
+    let (id, acc) = risk_account(&api).await;
     let (_, v) = trade(
         &api,
         &acc,
@@ -1140,14 +1132,7 @@ async fn a_completed_tracker_stays_completed_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let (running, api) = serve(dir.path()).await;
     quiet(&api).await;
-    let (id, _) = account(&api).await;
-    let acc = format!("/users/current/accounts/{id}");
-    api.ok(
-        Method::POST,
-        &format!("{acc}/enable-risk-management-api"),
-        None,
-    )
-    .await;
+    let (_, acc) = risk_account(&api).await;
     // Broker time is 12:00: the tracker ends at 13:00.
     let tracker = api
         .ok(
@@ -1270,14 +1255,7 @@ async fn the_hour_in_progress_runs_up_to_now_without_inputs() {
     let dir = tempfile::tempdir().unwrap();
     let (running, api) = serve(dir.path()).await;
     quiet(&api).await;
-    let (id, _) = account(&api).await;
-    let acc = format!("/users/current/accounts/{id}");
-    api.ok(
-        Method::POST,
-        &format!("{acc}/enable-risk-management-api"),
-        None,
-    )
-    .await;
+    let (_, acc) = risk_account(&api).await;
     let chart = format!("{acc}/equity-chart?realTime=true");
     let first = eventually("the hour in progress", || async {
         let items = api.ok(Method::GET, &chart, None).await;
