@@ -48,37 +48,32 @@ pub struct Tags {
 
 /// An open position. `profit` is not stored: it is a function of the current quote, so a
 /// revaluation never writes here.
-///
-/// Laid out in declaration order, what revaluing reads first (40 bytes: owner, list link,
-/// symbol, side, currency slot, volume, open price, swap), so it spans one cache line or
-/// two, not three.
 #[derive(Clone, Debug)]
-#[repr(C)]
 pub struct Position {
+    pub id: u64,
     pub account: AccountIdx,
     pub symbol: SymbolIdx,
-    pub(crate) next_in_account: u32,
-    /// The currency slot of the account (`Valuation::currency_slot`), so valuing a position
-    /// needs no read of its account.
-    pub(crate) currency_slot: u16,
     pub side: Side,
     pub reason: Reason,
     pub volume: Volume,
     pub open_price: Price,
-    pub swap: Money,
-    pub id: u64,
     pub stop_loss: Option<Price>,
     pub take_profit: Option<Price>,
     /// Trailing-stop distance in points.
     pub trailing_points: Option<u32>,
     pub open_time: Timestamp,
     pub update_time: Timestamp,
+    pub swap: Money,
     /// Commission charged on the deals of this position so far.
     pub commission: Money,
     /// Profit already realized by partial closes.
     pub realized_profit: Money,
-    pub(crate) symbol_slot: u32,
     pub tags: Tags,
+    pub(crate) next_in_account: u32,
+    pub(crate) symbol_slot: u32,
+    /// The currency slot of the account (`Valuation::currency_slot`), so valuing a position
+    /// needs no read of its account.
+    pub(crate) currency_slot: u16,
 }
 
 /// MT5 order types a pending order can have.

@@ -446,17 +446,14 @@ impl Engine {
     pub(crate) fn insert_position(&mut self, mut p: Position) -> u32 {
         let a = p.account;
         p.next_in_account = self.accounts[a.index()].first_position;
-        p.symbol_slot = self.by_symbol[p.symbol.index()].len() as u32;
         p.currency_slot = self.values[a.index()].currency_slot;
-        let (id, sym, currency_slot) = (p.id, p.symbol, p.currency_slot);
+        let legs = self.legs_index(p.currency_slot, p.symbol);
+        p.symbol_slot = self.by_symbol[legs].len() as u32;
+        let id = p.id;
         self.index_position_stops(&p);
         let slot = self.positions.insert(p);
         self.accounts[a.index()].first_position = slot;
-        self.by_symbol[sym.index()].push(super::SymbolLeg {
-            slot,
-            account: a,
-            currency_slot,
-        });
+        self.by_symbol[legs].push(super::SymbolLeg { slot, account: a });
         self.position_slots.insert(id, slot);
         slot
     }
@@ -697,7 +694,8 @@ impl Engine {
             }
         }
         // O(1) removal from the symbol index: move the last entry into the hole.
-        let list = &mut self.by_symbol[p.symbol.index()];
+        let legs = self.legs_index(p.currency_slot, p.symbol);
+        let list = &mut self.by_symbol[legs];
         let hole = p.symbol_slot as usize;
         debug_assert_eq!(
             list[hole].slot, slot,

@@ -56,8 +56,6 @@ pub(crate) struct SymbolLeg {
     /// The position's slab slot.
     pub(crate) slot: u32,
     pub(crate) account: AccountIdx,
-    /// The account's currency slot (`Valuation::currency_slot`).
-    pub(crate) currency_slot: u16,
 }
 
 /// Appends to a history list, allocating room for exactly one record when the list has none:
@@ -161,8 +159,10 @@ pub struct Engine {
     pub(crate) members: HashMap<AccountIdx, Vec<AccountIdx>>,
     pub(crate) positions: Slab<Position>,
     pub(crate) position_slots: HashMap<u64, u32>,
-    /// For each symbol, its open positions: slot, account and currency slot, so finding
-    /// the accounts a quote affects reads no position.
+    /// For each (account currency slot, symbol), laid out as `rates`, the open positions of
+    /// accounts in that currency on that symbol with their accounts: finding the accounts a
+    /// quote affects reads no position, and a conversion through the quote's symbol scans
+    /// only the lists of the currencies it converts into.
     pub(crate) by_symbol: Vec<Vec<SymbolLeg>>,
     pub(crate) orders: Slab<Order>,
     pub(crate) order_slots: HashMap<u64, u32>,
@@ -201,7 +201,7 @@ impl Engine {
             members: HashMap::new(),
             positions: Slab::default(),
             position_slots: HashMap::new(),
-            by_symbol: vec![Vec::new(); n],
+            by_symbol: Vec::new(),
             orders: Slab::default(),
             order_slots: HashMap::new(),
             triggers: vec![SymbolTriggers::default(); n],
@@ -448,6 +448,8 @@ impl Engine {
         let slot =
             u16::try_from(self.currencies.len()).expect("fewer than 65 536 account currencies");
         self.currencies.push(c);
+        self.by_symbol
+            .resize_with(self.by_symbol.len() + self.specs.len(), Vec::new);
         for (t, spec) in self.specs.iter().enumerate() {
             let mut via = self.conv.route(spec.profit_currency, c);
             via.extend(self.conv.route(spec.margin_currency, c));
@@ -459,6 +461,11 @@ impl Engine {
         }
         self.add_currency_rates(slot);
         slot
+    }
+
+    /// Where the positions of accounts in currency `slot` on `s` are listed in `by_symbol`.
+    pub(crate) fn legs_index(&self, slot: u16, s: SymbolIdx) -> usize {
+        usize::from(slot) * self.specs.len() + s.index()
     }
 
     pub(crate) fn next_ticket(&mut self) -> u64 {

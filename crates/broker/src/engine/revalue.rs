@@ -213,17 +213,21 @@ impl Engine {
         mut part: impl FnMut(&Engine, &mut Vec<Event>),
     ) -> usize {
         let mut visited = 0;
+        let n = self.specs.len();
         let bits = &mut self.touched_bits;
         for s in symbols {
             for &(t, currency) in &self.dependents[s.index()] {
-                for leg in &self.by_symbol[t.index()] {
-                    // The index knows the account's currency: skipping a leg reads nothing more.
-                    if currency.is_some_and(|c| c != leg.currency_slot) {
-                        continue;
+                // Every currency's list of `t`, or only the one `s` converts into.
+                let slots = match currency {
+                    Some(c) => usize::from(c)..usize::from(c) + 1,
+                    None => 0..self.currencies.len(),
+                };
+                for slot in slots {
+                    for leg in &self.by_symbol[slot * n + t.index()] {
+                        let a = leg.account.index();
+                        bits[a / 64] |= 1 << (a % 64);
+                        visited += 1;
                     }
-                    let a = leg.account.index();
-                    bits[a / 64] |= 1 << (a % 64);
-                    visited += 1;
                 }
             }
         }
