@@ -1,40 +1,31 @@
 //! `Engine::on_quotes`: a batch of quotes leaves every account valued as the same quotes fed
 //! one by one through `on_quote` do, each affected account revalued once.
 
-use drawbridge_broker::account::{AccountIdx, MarginMode, NewAccount};
+use drawbridge_broker::account::{AccountIdx, NewAccount};
 use drawbridge_broker::catalog::default_catalog;
 use drawbridge_broker::engine::book::Side;
-use drawbridge_broker::engine::{Engine, Event, QuoteUpdate, ServerConfig};
+use drawbridge_broker::engine::{Engine, Event, QuoteUpdate};
 use drawbridge_broker::symbol::{Currency, SymbolIdx, SymbolSpec};
-use drawbridge_model::{Money, Price, Rng, ServerZone, Timestamp, Volume};
+use drawbridge_model::{Money, Price, Rng, Volume};
+
+use super::engine_props::{server_config, start};
 
 const SYMBOLS: usize = 12;
 const ACCOUNTS: u32 = 40;
 const POSITIONS: u32 = 120;
 
-fn t0() -> Timestamp {
-    Timestamp::parse_iso("2026-01-07T10:00:00Z").expect("valid instant")
-}
-
 /// Accounts in USD, EUR and JPY with random positions on the first symbols, every symbol
 /// quoted at its feed's start.
 fn book(seed: u64) -> Engine {
-    let cfg = ServerConfig {
-        name: "Drawbridge-Demo".to_owned(),
-        zone: ServerZone::parse("EET").expect("EET is a zone"),
-        margin_mode: MarginMode::Hedging,
-        margin_call_pct: 100,
-        stop_out_pct: 50,
-        first_login: 100_000,
-    };
+    let cfg = server_config();
     let specs: Vec<SymbolSpec> = default_catalog().into_iter().take(SYMBOLS).collect();
-    let mut e = Engine::new(cfg, specs, t0());
+    let mut e = Engine::new(cfg, specs, start());
     let mut events = Vec::new();
     quote_starts(&mut e);
     for i in 0..ACCOUNTS {
         let mut new = NewAccount::usd("t", "m", "i", Money(100_000_000));
         new.currency = [Currency::USD, Currency::EUR, Currency::JPY][i as usize % 3];
-        e.open_account(new, t0(), &mut events).expect("opens");
+        e.open_account(new, start(), &mut events).expect("opens");
     }
     let mut rng = Rng::seeded(seed);
     for _ in 0..POSITIONS {
@@ -48,7 +39,7 @@ fn book(seed: u64) -> Engine {
         let spec = &e.specs()[s];
         let volume = Volume(spec.volume_min.0 * rng.range(1, 4) as i64);
         let open = spec.feed.start_bid;
-        e.restore_position(a, SymbolIdx(s as u32), side, volume, open, t0(), None);
+        e.restore_position(a, SymbolIdx(s as u32), side, volume, open, start(), None);
     }
     // Quoted again, so every account is valued with its positions.
     quote_starts(&mut e);
@@ -62,7 +53,7 @@ fn quote_starts(e: &mut Engine) {
         let spec = &e.specs()[s];
         let (bid, point) = (spec.feed.start_bid, spec.point);
         let ask = bid + Price::from_points(i64::from(spec.feed.spread_points), point);
-        e.on_quote(SymbolIdx(s as u32), t0(), bid, ask, &mut events)
+        e.on_quote(SymbolIdx(s as u32), start(), bid, ask, &mut events)
             .expect("valid quote");
     }
 }
@@ -78,7 +69,7 @@ fn quotes(e: &Engine, rng: &mut Rng, n: usize) -> Vec<QuoteUpdate> {
             let spread = Price::from_points(i64::from(spec.feed.spread_points), spec.point);
             QuoteUpdate {
                 symbol: SymbolIdx(s as u32),
-                time: t0().plus_millis(1 + i as i64),
+                time: start().plus_millis(1 + i as i64),
                 bid,
                 ask: bid + spread,
             }

@@ -59,11 +59,11 @@ const TRADED: [&str; 11] = [
 const MAJORS: usize = 3;
 
 /// Wednesday 2026-01-07 10:00 UTC, noon on the EET trade server.
-fn start() -> Timestamp {
+pub(crate) fn start() -> Timestamp {
     Timestamp::parse_iso("2026-01-07T10:00:00Z").expect("valid instant")
 }
 
-fn server_config() -> ServerConfig {
+pub(crate) fn server_config() -> ServerConfig {
     ServerConfig {
         name: "Drawbridge-Demo".to_owned(),
         zone: ServerZone::parse("EET").expect("EET is a zone"),
