@@ -153,6 +153,8 @@ pub struct Engine {
     pub(crate) rate_readers: Vec<Vec<u32>>,
     /// Scratch list of accounts touched by one incremental revaluation, in account order.
     pub(crate) touched: Vec<AccountIdx>,
+    /// The full sweep's lists, kept from one sweep to the next.
+    pub(crate) sweep: revalue::Shares,
     /// Scratch set of the same accounts, one bit an account (all clear between calls).
     pub(crate) touched_bits: Vec<u64>,
     pub(crate) logins: Logins,
@@ -196,6 +198,7 @@ impl Engine {
             rates: Vec::new(),
             rate_readers: vec![Vec::new(); n],
             touched: Vec::new(),
+            sweep: revalue::Shares::default(),
             touched_bits: Vec::new(),
             logins: Logins::default(),
             members: HashMap::new(),

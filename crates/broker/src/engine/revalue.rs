@@ -61,8 +61,8 @@ const OFFSET_BITS: u32 = SWEEP_BLOCK_ACCOUNTS.trailing_zeros();
 /// (profit + swap), listed by the account's block. A share is packed into one word, the
 /// amount in cents above the account's offset in its block: half the bytes to write and
 /// read back of an `(account, amount)` pair.
-#[derive(Debug)]
-struct Shares {
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Shares {
     blocks: Vec<Vec<u64>>,
     /// Shares whose amount does not fit the packed word (beyond ±2^48 cents).
     wide: Vec<(usize, Money)>,
@@ -70,15 +70,24 @@ struct Shares {
 
 impl Shares {
     /// Empty lists for `accounts` accounts, with room for `positions` shares.
+    #[cfg(test)]
     fn new(accounts: usize, positions: usize) -> Self {
+        let mut shares = Self::default();
+        shares.reset(accounts, positions);
+        shares
+    }
+
+    /// Empties the lists for another sweep, keeping their memory: a sweep that allocated its
+    /// lists afresh paid for their pages (tens of megabytes at a million accounts) every time.
+    fn reset(&mut self, accounts: usize, positions: usize) {
         let blocks = accounts.div_ceil(SWEEP_BLOCK_ACCOUNTS);
         let expected = positions.div_ceil(blocks.max(1));
-        Self {
-            blocks: (0..blocks)
-                .map(|_| Vec::with_capacity(expected + expected / 8))
-                .collect(),
-            wide: Vec::new(),
+        self.blocks.resize_with(blocks, Vec::new);
+        for block in &mut self.blocks {
+            block.clear();
+            block.reserve(expected + expected / 8);
         }
+        self.wide.clear();
     }
 
     #[inline]
@@ -112,9 +121,13 @@ impl Engine {
     /// Margin is kept as last computed (trades and the incremental path recompute it).
     /// Returns the number of positions revalued.
     pub fn revalue_all(&mut self) -> usize {
-        let shares = self.shares(&self.marks());
+        let mut shares = std::mem::take(&mut self.sweep);
+        shares.reset(self.values.len(), self.positions.len());
+        self.shares(&self.marks(), &mut shares);
         self.add_shares(&shares);
-        shares.len()
+        let n = shares.len();
+        self.sweep = shares;
+        n
     }
 
     /// The sweep's [`Mark`] of every (currency slot, symbol, side), laid out as the rate
@@ -145,13 +158,11 @@ impl Engine {
     }
 
     /// The first pass: every position's share, in slot order.
-    fn shares(&self, marks: &[Mark]) -> Shares {
-        let mut shares = Shares::new(self.values.len(), self.positions.len());
+    fn shares(&self, marks: &[Mark], shares: &mut Shares) {
         for (_, p) in self.positions.iter() {
             let mark = &marks[self.mark_index(p)];
             shares.push(p.account, mark.profit(p) + p.swap);
         }
-        shares
     }
 
     /// The second pass: each block's floating results, from zero plus its shares; then the
