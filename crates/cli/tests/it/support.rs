@@ -47,7 +47,11 @@ impl Server {
                 &listen,
             ])
             .args(extra)
-            .env("DRAWBRIDGE_LOG", "warn")
+            // `DRAWBRIDGE_TEST_SERVER_LOG` overrides the filter when a test is being debugged.
+            .env(
+                "DRAWBRIDGE_LOG",
+                std::env::var("DRAWBRIDGE_TEST_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

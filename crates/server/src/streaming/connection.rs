@@ -64,6 +64,7 @@ impl Connection {
         };
         seq.0 = if restart { 1 } else { seq.0 + 1 };
         seq.1 = now_ms.max(seq.1 + 1);
+        tracing::debug!(account = %key.0, instance = key.1, number = seq.0, at = seq.1, "numbered");
         *seq
     }
 
@@ -115,8 +116,10 @@ pub(super) fn emit_or_forget(
     packet: &Value,
 ) -> bool {
     if s.emit("synchronization", packet).is_ok() {
+        tracing::debug!(account, instance, kind = %packet["type"], number = %packet["sequenceNumber"], "emitted");
         return true;
     }
+    tracing::debug!(account, instance, "emit failed");
     conn.forget(account, Some(instance));
     false
 }
