@@ -107,16 +107,17 @@ pub(super) fn emit_sequenced(
     emit_or_forget(s, conn, account, instance, &packet)
 }
 
-/// Emits a packet; if it cannot be sent, the instance is forgotten.
+/// Emits a `synchronization` packet of an instance; if it cannot be sent, the instance is
+/// forgotten. Every packet to an instance goes out here, numbered or not.
 pub(super) fn emit_or_forget(
     s: &SocketRef,
     conn: &Connection,
     account: &str,
     instance: u64,
-    packet: &Value,
+    packet: &impl serde::Serialize,
 ) -> bool {
     if s.emit("synchronization", packet).is_ok() {
-        tracing::debug!(account, instance, kind = %packet["type"], number = %packet["sequenceNumber"], "emitted");
+        tracing::debug!(account, instance, "emitted");
         return true;
     }
     tracing::debug!(account, instance, "emit failed");
@@ -139,11 +140,7 @@ pub(super) fn emit_sequenced_text(
     open.push_str(&format!(
         ",\"sequenceNumber\":{number},\"sequenceTimestamp\":{at}}}"
     ));
-    if s.emit("synchronization", &Prebuilt(&open)).is_ok() {
-        return true;
-    }
-    conn.forget(account, Some(instance));
-    false
+    emit_or_forget(s, conn, account, instance, &Prebuilt(&open))
 }
 
 /// JSON text serialized as it is, without parsing it again as

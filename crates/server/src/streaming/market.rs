@@ -18,7 +18,7 @@
 //! and ignores the answer (`{}`); a refresh also restores listed subscriptions the server no
 //! longer holds (after a reconnect).
 
-use super::connection::{Prebuilt, push_json_str};
+use super::connection::{Prebuilt, emit_or_forget, push_json_str};
 use super::hub::{Frame, SymbolFrame};
 use super::{Connection, HOST, emit_sequenced, instances};
 use crate::client;
@@ -502,11 +502,7 @@ fn emit_prices(
         out,
         r#","sequenceNumber":{number},"sequenceTimestamp":{at}}}"#
     );
-    let sent = s.emit("synchronization", &Prebuilt(out)).is_ok();
-    if !sent {
-        conn.forget(account, Some(instance));
-    }
-    sent
+    emit_or_forget(s, conn, account, instance, &Prebuilt(out))
 }
 
 /// The account's streaming credits ran out: lengthen the instance's intervals (or, at the
