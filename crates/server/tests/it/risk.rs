@@ -71,6 +71,12 @@ async fn buy(api: &Api, acc: &str, volume: f64) -> Value {
     v
 }
 
+/// How many items a list route answers.
+async fn count(api: &Api, path: &str) -> usize {
+    let list = api.ok(Method::GET, path, None).await;
+    list.as_array().expect("the route answers a list").len()
+}
+
 /// Asks until `f` holds (the engine runs beside the request path), at most two seconds.
 async fn eventually<F, Fut>(what: &str, mut f: F) -> Value
 where
@@ -872,14 +878,7 @@ async fn trackers_per_account_is_a_limit_even_for_parallel_creates() {
         v["details"],
         json!({"limit": "trackers_per_account", "value": 2})
     );
-    assert_eq!(
-        api.ok(Method::GET, &trackers, None)
-            .await
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(count(&api, &trackers).await, 2);
 
     // One place left, four creates at once: exactly one gets it.
     let b = api
@@ -903,14 +902,7 @@ async fn trackers_per_account_is_a_limit_even_for_parallel_creates() {
         1,
         "{statuses:?}"
     );
-    assert_eq!(
-        api.ok(Method::GET, &trackers, None)
-            .await
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(count(&api, &trackers).await, 2);
     // By name, from the store's lookup.
     let found = api
         .ok(Method::GET, &format!("{trackers}/name/a"), None)
