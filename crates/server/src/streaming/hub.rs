@@ -14,12 +14,15 @@
 //! back by its interval) the hub walks the registered sockets itself and assembles each one's
 //! `prices` packets from the shared strings ([`super::market`]): one task for every socket,
 //! not a task woken per socket per frame. Intervals are measured on the tick schedule, so a
-//! stream at the tick's interval gets every tick's change.
+//! stream at the tick's interval gets every tick's change. A pass works in slices of
+//! [`SLICE`] with a pause between them: one price change can make thousands of streams due at
+//! once, and the requests and the sockets' writers run between the slices rather than after
+//! the whole burst (the sockets take turns being first).
 
 use super::Connection;
 use crate::client;
 use crate::state::{Shared, lock};
-use drawbridge_broker::broker::Session;
+use drawbridge_broker::broker::{AccountRef, Session};
 use drawbridge_broker::feed::{self, synthetic_book};
 use drawbridge_broker::sim::SimBroker;
 use drawbridge_broker::symbol::Currency;
@@ -40,6 +43,12 @@ const TICK_MAX: Duration = Duration::from_millis(100);
 /// How often the hub looks at the subscriptions even when nobody said they changed
 /// (unsubscribed accounts, closed sockets, expiries).
 const RESCAN: Duration = Duration::from_secs(1);
+/// The longest a pass of the hub sends without a pause: a burst of due packets (thousands of
+/// streams released by one price change) goes out in slices, so requests and the sockets'
+/// writers get the threads between them instead of waiting behind the whole burst.
+const SLICE: Duration = Duration::from_millis(1);
+/// The pause between two slices of a pass.
+const SLICE_PAUSE: Duration = Duration::from_millis(1);
 /// Rendered ticks a symbol keeps for sockets that are behind; new ticks read per tick at most.
 const TICKS_KEPT: usize = 256;
 
@@ -111,6 +120,10 @@ pub(super) struct Layout {
     /// By trade server, then symbol name (looked up without allocating).
     symbols: FastMap<u16, FastMap<String, usize>>,
     accounts: FastMap<String, usize>,
+    /// The session of each account slot, and the slots of each broker account (an account
+    /// provisioned twice, with master and investor access, has two).
+    sessions: Vec<Session>,
+    by_ref: FastMap<AccountRef, Vec<usize>>,
 }
 
 impl Layout {
@@ -126,10 +139,17 @@ impl Layout {
         let accounts = (interest.accounts.keys().enumerate())
             .map(|(slot, id)| (id.clone(), slot))
             .collect();
+        let sessions: Vec<Session> = interest.accounts.values().cloned().collect();
+        let mut by_ref: FastMap<AccountRef, Vec<usize>> = FastMap::default();
+        for (slot, s) in sessions.iter().enumerate() {
+            by_ref.entry(s.account).or_default().push(slot);
+        }
         Self {
             id,
             symbols,
             accounts,
+            sessions,
+            by_ref,
         }
     }
 
@@ -137,8 +157,9 @@ impl Layout {
     fn fits(&self, interest: &Interest) -> bool {
         self.accounts.len() == interest.accounts.len()
             && self.symbols.values().map(FastMap::len).sum::<usize>() == interest.symbols.len()
-            && (interest.accounts.keys().enumerate())
-                .all(|(i, id)| self.accounts.get(id) == Some(&i))
+            && (interest.accounts.iter().enumerate()).all(|(i, (id, session))| {
+                self.accounts.get(id) == Some(&i) && self.sessions.get(i) == Some(session)
+            })
             && (interest.symbols.keys().enumerate()).all(|(i, (server, name))| {
                 self.symbols.get(server).and_then(|m| m.get(name)) == Some(&i)
             })
@@ -166,9 +187,17 @@ impl Frame {
         self.symbols.get(slot)?.as_ref()
     }
 
-    pub(super) fn account(&self, id: &str) -> Option<&AccountFrame> {
-        let slot = *self.layout.accounts.get(id)?;
+    /// The slot of an account.
+    pub(super) fn account_slot_of(&self, id: &str) -> Option<usize> {
+        self.layout.accounts.get(id).copied()
+    }
+
+    pub(super) fn account_at(&self, slot: usize) -> Option<&AccountFrame> {
         self.accounts.get(slot)?.as_ref()
+    }
+
+    fn account(&self, id: &str) -> Option<&AccountFrame> {
+        self.account_at(self.account_slot_of(id)?)
     }
 
     fn symbol_count(&self) -> usize {
@@ -263,10 +292,11 @@ impl Hub {
         let mut interest = Interest::default();
         for (conn, _) in self.live() {
             let mut market = lock(&conn.market);
-            for ((account, _), symbols) in market.iter_mut() {
+            for ((account, _), instance) in market.iter_mut() {
                 let Some(session) = self.state.session(account) else {
                     continue;
                 };
+                let symbols = &mut instance.symbols;
                 symbols.retain(|_, subs| !subs.expired(now));
                 for (symbol, subs) in symbols.iter() {
                     let key = (session.account.server, symbol.clone());
@@ -290,6 +320,9 @@ impl Hub {
 
 /// The hub's task: scan, read, render, send, until the hub is gone.
 async fn run(hub: Weak<Hub>) {
+    let Some(mut moves) = hub.upgrade().map(|h| h.state.desk.moves()) else {
+        return;
+    };
     let mut frame = Arc::new(Frame::default());
     let mut interest = Arc::new(Interest::default());
     let mut layout = Arc::new(Layout::default());
@@ -299,11 +332,25 @@ async fn run(hub: Weak<Hub>) {
     let mut ticks = schedule(period);
     // A change held back by its interval: look again at the next tick even if nothing moves.
     let mut held = false;
+    // A pass cut short by its slice, and where the next pass starts.
+    let mut cut: Option<Pass> = None;
+    let mut rotation = 0usize;
     loop {
         // The scheduled instant, not the wake-up: ticks are exactly `period` apart, so a
-        // stream whose interval is the period is due at every one.
-        let now = ticks.tick().await;
+        // stream whose interval is the period is due at every one. A pass cut short goes on
+        // after a pause instead, on the same frame.
+        let now = match cut {
+            Some(_) => {
+                tokio::time::sleep(SLICE_PAUSE).await;
+                Instant::now()
+            }
+            None => ticks.tick().await,
+        };
         let Some(hub) = hub.upgrade() else { return };
+        if let Some(pass) = cut.take() {
+            (held, cut) = hub.send(&frame, now, pass);
+            continue;
+        }
         let touched = hub.dirty.swap(false, Ordering::AcqRel);
         if touched || scanned.is_none_or(|at| now.duration_since(at) >= RESCAN) {
             interest = Arc::new(hub.scan());
@@ -312,14 +359,16 @@ async fn run(hub: Weak<Hub>) {
                 layout = Arc::new(Layout::of(&interest, layout.id + 1));
             }
         }
-        let read = read(&hub.state, &interest, &layout, &frame, &mut versions).await;
+        let moved = Moved::drain(&mut moves);
+        let read = read(&hub.state, &interest, &layout, &frame, moved, &mut versions).await;
         let changed = read.is_some();
         if let Some(next) = read {
             frame = Arc::new(next);
         }
         // New subscriptions get the unchanged frame at once.
         if changed || touched || held {
-            held = hub.send(&frame, now);
+            rotation = rotation.wrapping_add(1);
+            (held, cut) = hub.send(&frame, now, hub.pass(rotation));
         }
         let next = hub.tick(&interest);
         if next != period {
@@ -329,6 +378,14 @@ async fn run(hub: Weak<Hub>) {
     }
 }
 
+/// What is left of a pass over the live sockets, and whether a change is held back by its
+/// interval on a socket it visited.
+#[derive(Debug)]
+struct Pass {
+    sockets: VecDeque<(Arc<Connection>, SocketRef)>,
+    held: bool,
+}
+
 fn schedule(period: Duration) -> tokio::time::Interval {
     let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -336,25 +393,72 @@ fn schedule(period: Duration) -> tokio::time::Interval {
 }
 
 impl Hub {
-    /// Sends every live socket what is due in `frame` at `now`; true when some change is
-    /// held back by its interval.
-    fn send(&self, frame: &Frame, now: Instant) -> bool {
-        let mut held = false;
-        let mut packet = String::new();
-        for (conn, socket) in self.live() {
-            held |= super::market::send_due(&self.state, &socket, &conn, frame, now, &mut packet);
+    /// A pass over every live socket, the first one `rotation` places on: when passes are
+    /// cut into slices, no socket is always the last served.
+    fn pass(&self, rotation: usize) -> Pass {
+        let mut sockets: VecDeque<_> = self.live().into();
+        if !sockets.is_empty() {
+            sockets.rotate_left(rotation % sockets.len());
         }
-        held
+        Pass {
+            sockets,
+            held: false,
+        }
+    }
+
+    /// Sends the sockets of `pass` what is due in `frame` at `now`, for one [`SLICE`] of
+    /// work at most. Whether a change is held back by its interval, and the rest of the pass
+    /// if the slice ran out first.
+    fn send(&self, frame: &Frame, now: Instant, mut pass: Pass) -> (bool, Option<Pass>) {
+        let started = Instant::now();
+        let mut packet = String::new();
+        while let Some((conn, socket)) = pass.sockets.pop_front() {
+            if *conn.closed.borrow() {
+                continue;
+            }
+            pass.held |=
+                super::market::send_due(&self.state, &socket, &conn, frame, now, &mut packet);
+            if !pass.sockets.is_empty() && started.elapsed() >= SLICE {
+                return (pass.held, Some(pass));
+            }
+        }
+        (pass.held, None)
+    }
+}
+
+/// The broker accounts whose equity or margin may have moved since the last read, as the
+/// desk announced them.
+#[derive(Debug)]
+enum Moved {
+    These(Vec<AccountRef>),
+    /// The hub fell behind the announcements: any may have.
+    All,
+}
+
+impl Moved {
+    /// Takes every announcement waiting.
+    fn drain(rx: &mut tokio::sync::broadcast::Receiver<crate::desk::Changes>) -> Self {
+        use tokio::sync::broadcast::error::TryRecvError;
+        let mut these = Vec::new();
+        loop {
+            match rx.try_recv() {
+                Ok(changes) => these.extend_from_slice(&changes),
+                Err(TryRecvError::Lagged(_)) => return Self::All,
+                Err(TryRecvError::Empty | TryRecvError::Closed) => return Self::These(these),
+            }
+        }
     }
 }
 
 /// Reads what `interest` wants in one step of the desk and renders what changed since
-/// `prev`, into `layout`'s slots; `None` when nothing did.
+/// `prev`, into `layout`'s slots; `None` when nothing did. Accounts are read again only when
+/// `moved` names them (or the layout changed).
 async fn read(
     state: &Shared,
     interest: &Arc<Interest>,
     layout: &Arc<Layout>,
     prev: &Arc<Frame>,
+    moved: Moved,
     versions: &mut u64,
 ) -> Option<Frame> {
     if interest.symbols.is_empty() && prev.symbol_count() == 0 {
@@ -365,7 +469,7 @@ async fn read(
     let read = state
         .desk
         .read(move |b| {
-            let accounts = read_accounts(b, &i, &l, &p, &mut v);
+            let accounts = read_accounts(b, &i, &l, &p, &moved, &mut v);
             let current = accounts.as_deref().unwrap_or(&p.accounts);
             let symbols = read_symbols(b, &i, &l, &p, current, &mut v);
             (accounts, symbols, v)
@@ -386,79 +490,90 @@ async fn read(
 }
 
 /// The subscribed accounts' margin fields, by slot; `None` when none changed (and the
-/// layout did not).
+/// layout did not). With the layout unchanged, only the accounts `moved` names are read.
 fn read_accounts(
     b: &SimBroker,
     interest: &Interest,
     layout: &Layout,
     prev: &Frame,
+    moved: &Moved,
     versions: &mut u64,
 ) -> Option<Arc<Vec<Option<AccountFrame>>>> {
     let same_layout = prev.layout.id == layout.id;
-    let old_of = |slot: usize, id: &str| {
-        if same_layout {
-            prev.accounts.get(slot).and_then(Option::as_ref)
-        } else {
-            prev.account(id)
+    if let (Moved::These(refs), true) = (moved, same_layout) {
+        let mut out: Option<Vec<Option<AccountFrame>>> = None;
+        for r in refs {
+            for &slot in layout.by_ref.get(r).map_or(&[][..], Vec::as_slice) {
+                let (Some(session), Some(old)) =
+                    (layout.sessions.get(slot), prev.accounts.get(slot))
+                else {
+                    continue;
+                };
+                if let Some(next) = account_frame(b, session, old.as_ref(), versions) {
+                    let list = out.get_or_insert_with(|| prev.accounts.as_ref().clone());
+                    list[slot] = next;
+                }
+            }
         }
-    };
-    let same = |old: Option<&AccountFrame>, session: &Session| {
-        let Some(old) = old else {
-            return false;
-        };
-        let engine = &b.server(session.account.server).engine;
-        engine.find_login(session.account.login).is_some_and(|a| {
-            old.server == session.account.server && old.key == (engine.equity(a), engine.margin(a))
-        })
-    };
-    // Most ticks move no account: tell that without building anything.
-    if same_layout
-        && (interest.accounts.iter().enumerate()).all(|(i, (id, s))| same(old_of(i, id), s))
-    {
-        return None;
+        return out.map(Arc::new);
     }
     let mut out = Vec::with_capacity(interest.accounts.len());
     for (slot, (id, session)) in interest.accounts.iter().enumerate() {
-        let engine = &b.server(session.account.server).engine;
-        let account = engine.find_login(session.account.login).and_then(|a| {
-            let currency = engine.account(a)?.currency;
-            Some((a, currency))
-        });
-        let Some((a, currency)) = account else {
-            out.push(None);
-            continue;
+        let old = if same_layout {
+            prev.accounts.get(slot).and_then(Option::as_ref)
+        } else {
+            prev.account(id)
         };
-        let key = (engine.equity(a), engine.margin(a));
-        let old = old_of(slot, id);
-        if let Some(old) = old.filter(|o| o.key == key && o.server == session.account.server) {
-            out.push(Some(old.clone()));
-            continue;
-        }
-        *versions += 1;
-        let info = client::information(engine, a, session.access);
-        let equity = info
-            .as_ref()
-            .map_or_else(String::new, |i| format!(",\"equity\":{}", number(i.equity)));
-        let margins = info.map_or_else(String::new, |i| {
-            let mut s = format!(
-                "{equity},\"margin\":{},\"freeMargin\":{}",
-                number(i.margin),
-                number(i.free_margin)
-            );
-            if let Some(level) = i.margin_level {
-                s.push_str(&format!(",\"marginLevel\":{}", number(level)));
-            }
-            s
+        out.push(match account_frame(b, session, old, versions) {
+            Some(next) => next,
+            None => old.cloned(),
         });
-        out.push(Some(AccountFrame {
-            server: session.account.server,
-            currency,
-            key,
-            margins: margins.into(),
-            equity: equity.into(),
-        }));
     }
     Some(Arc::new(out))
+}
+
+/// An account's margin fields as they are now, or `None` when they are still `old`'s.
+fn account_frame(
+    b: &SimBroker,
+    session: &Session,
+    old: Option<&AccountFrame>,
+    versions: &mut u64,
+) -> Option<Option<AccountFrame>> {
+    let engine = &b.server(session.account.server).engine;
+    let account = engine.find_login(session.account.login).and_then(|a| {
+        let currency = engine.account(a)?.currency;
+        Some((a, currency))
+    });
+    let Some((a, currency)) = account else {
+        return old.is_some().then_some(None);
+    };
+    let key = (engine.equity(a), engine.margin(a));
+    if old.is_some_and(|o| o.key == key && o.server == session.account.server) {
+        return None;
+    }
+    *versions += 1;
+    let info = client::information(engine, a, session.access);
+    let equity = info
+        .as_ref()
+        .map_or_else(String::new, |i| format!(",\"equity\":{}", number(i.equity)));
+    let margins = info.map_or_else(String::new, |i| {
+        let mut s = format!(
+            "{equity},\"margin\":{},\"freeMargin\":{}",
+            number(i.margin),
+            number(i.free_margin)
+        );
+        if let Some(level) = i.margin_level {
+            s.push_str(&format!(",\"marginLevel\":{}", number(level)));
+        }
+        s
+    });
+    Some(Some(AccountFrame {
+        server: session.account.server,
+        currency,
+        key,
+        margins: margins.into(),
+        equity: equity.into(),
+    }))
 }
 
 /// A float as JSON (`null` for what JSON cannot hold).

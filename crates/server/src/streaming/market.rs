@@ -35,7 +35,16 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// A connection's market-data subscriptions, per (account, instance) and symbol.
-pub(super) type Subscriptions = HashMap<(String, u64), HashMap<String, SymbolSubs>>;
+pub(super) type Subscriptions = HashMap<(String, u64), InstanceSubs>;
+
+/// One instance's market-data subscriptions: its streams by symbol, and its account's slot in
+/// the hub's frames.
+#[derive(Debug, Default)]
+pub(super) struct InstanceSubs {
+    pub(super) symbols: HashMap<String, SymbolSubs>,
+    /// The account's slot in the hub's frames, and the layout it is of.
+    account_slot: Option<(u64, usize)>,
+}
 
 /// How long a subscription lives without a refresh: the SDK refreshes every 600 s at most;
 /// MetaApi's documented expiry of unrefreshed market data subscriptions is 12 minutes.
@@ -161,7 +170,10 @@ pub(super) async fn answer(
     let now = state.now();
     let mut market = lock(&conn.market);
     for instance in instances(conn, req, account) {
-        let symbols = market.entry((account.to_owned(), instance)).or_default();
+        let symbols = &mut market
+            .entry((account.to_owned(), instance))
+            .or_default()
+            .symbols;
         if !subscribe {
             let named = req.get("subscriptions").filter(|v| !v.is_null());
             unsubscribe(symbols, symbol, named.map(|_| &asked));
@@ -261,13 +273,16 @@ async fn refresh(
     let known: Vec<String> = asked.iter().map(|(s, _)| s.clone()).collect();
     let mut exists = Vec::with_capacity(known.len());
     for symbol in &known {
-        let held = lock(&conn.market).values().any(|m| m.contains_key(symbol));
+        let held = (lock(&conn.market).values()).any(|m| m.symbols.contains_key(symbol));
         exists.push(held || client::symbol_exists(state, &conn.caller, account, symbol).await?);
     }
     let now = state.now();
     let mut market = lock(&conn.market);
     for instance in instances(conn, req, account) {
-        let symbols = market.entry((account.to_owned(), instance)).or_default();
+        let symbols = &mut market
+            .entry((account.to_owned(), instance))
+            .or_default()
+            .symbols;
         for ((symbol, streams), ok) in asked.iter().zip(&exists) {
             if !ok || (symbols.len() >= MARKET_SYMBOLS_MAX && !symbols.contains_key(symbol)) {
                 continue;
@@ -365,12 +380,20 @@ fn collect(conn: &Connection, frame: &Frame, now: Instant) -> (Batch, bool) {
     let mut held = false;
     let mut out = Vec::new();
     let mut market = lock(&conn.market);
-    for (key, symbols) in market.iter_mut() {
-        let Some(acc) = frame.account(&key.0) else {
+    for (key, instance) in market.iter_mut() {
+        let slot = match instance.account_slot {
+            Some((layout, slot)) if layout == frame.layout.id => Some(slot),
+            _ => {
+                let slot = frame.account_slot_of(&key.0);
+                instance.account_slot = slot.map(|s| (frame.layout.id, s));
+                slot
+            }
+        };
+        let Some(acc) = slot.and_then(|s| frame.account_at(s)) else {
             continue;
         };
         let mut due = Due::default();
-        for (symbol, subs) in symbols.iter_mut() {
+        for (symbol, subs) in instance.symbols.iter_mut() {
             let slot = match subs.slot {
                 Some((layout, slot)) if layout == frame.layout.id => Some(slot),
                 _ => {
@@ -519,9 +542,8 @@ pub(super) fn downgrade(
     let key = (account.to_owned(), instance);
     let loads: Vec<SymbolLoad> = lock(&conn.market)
         .get(&key)
-        .map(|symbols| {
-            symbols
-                .iter()
+        .map(|instance| {
+            (instance.symbols.iter())
                 .map(|(symbol, subs)| load_of(symbol, subs))
                 .collect()
         })
@@ -570,7 +592,7 @@ fn load_of(symbol: &str, subs: &SymbolSubs) -> SymbolLoad {
 /// Applies one symbol's downgrade to the instance's streams.
 fn apply(conn: &Connection, key: &(String, u64), d: &drawbridge_limits::Downgrade) {
     let mut market = lock(&conn.market);
-    let Some(symbols) = market.get_mut(key) else {
+    let Some(symbols) = market.get_mut(key).map(|i| &mut i.symbols) else {
         return;
     };
     let Some(subs) = symbols.get_mut(&d.symbol) else {
