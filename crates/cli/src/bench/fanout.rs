@@ -13,7 +13,8 @@
 //! The floor is a bare tokio-tungstenite server broadcasting one recorded `prices` frame
 //! (the exact text a socket.io client received) to as many raw WebSocket clients, as fast as
 //! they read it (a bounded broadcast queue), on the same runtimes: servers on
-//! `--server-threads`, clients on `--client-threads`.
+//! `--server-threads`, clients on `--client-threads`. Both sides' clients are the same code
+//! with the same WebSocket settings ([`stack::client_config`]).
 //!
 //! `P4.fanout_vs_raw`: socket.io packets/s over raw packets/s. The socket.io side sends only
 //! when a subscribed price moved: with the default interval 0 (every change) a client gets at
@@ -331,12 +332,9 @@ async fn raw_side(
     let counted = Arc::new(AtomicU64::new(0));
     let mut clients = JoinSet::new();
     for _ in 0..args.clients {
-        let (ws, _) = tokio::time::timeout(
-            STEP_TIMEOUT,
-            tokio_tungstenite::connect_async(format!("ws://{addr}/")),
-        )
-        .await
-        .context("opening a raw client timed out")??;
+        let ws = tokio::time::timeout(STEP_TIMEOUT, stack::open_ws(&format!("ws://{addr}/")))
+            .await
+            .context("opening a raw client timed out")??;
         clients.spawn(read_prices(ws, Arc::clone(&counted), None));
     }
     // Every client is subscribed once the server holds as many receivers.

@@ -20,13 +20,28 @@ use tokio_tungstenite::tungstenite::Message;
 pub(super) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
 
+/// The bench clients' WebSocket settings (socket.io and raw alike). The read buffer is small:
+/// tungstenite zero-fills the free part of its read buffer before every read (128 KiB by
+/// default), which made a client reading one small frame per wake-up spend more on that
+/// memset than on the frame; a frame larger than the buffer still grows it.
+pub(super) fn client_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024)
+}
+
+/// Opens a WebSocket client on `url` with [`client_config`].
+pub(super) async fn open_ws(url: &str) -> anyhow::Result<Ws> {
+    let (ws, _) =
+        tokio_tungstenite::connect_async_with_config(url, Some(client_config()), false).await?;
+    Ok(ws)
+}
+
 /// Opens a socket on drawbridge's streaming endpoint with `token` and `client_id`, once the
 /// server has connected the namespace.
 pub(super) async fn connect(addr: SocketAddr, token: &str, client_id: &str) -> anyhow::Result<Ws> {
     let url = format!(
         "ws://{addr}/ws/?EIO=3&transport=websocket&auth-token={token}&clientId={client_id}"
     );
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+    let mut ws = open_ws(&url).await?;
     // The server opens the Engine.IO session, then connects the namespace (`40`): events
     // sent before that are refused, as python-socketio waits for it too.
     loop {
