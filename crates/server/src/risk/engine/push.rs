@@ -132,8 +132,10 @@ impl Engine {
         }
     }
 
-    /// Pushes the marked statistics and chart items of the queued accounts, as they are now.
+    /// Pushes the marked statistics and chart items of the queued accounts, as they are now;
+    /// the chart's hour in progress as the route answers it, held up to the clock.
     pub(super) fn push_due(&mut self) {
+        let now = self.clock.now();
         let mut batch = Pushed::default();
         for id in std::mem::take(&mut self.sink.due) {
             let Some(f) = self.accounts.get_mut(&id) else {
@@ -154,7 +156,7 @@ impl Engine {
                 && f.watched
                 && let Some(item) = f.risk.chart().current()
             {
-                batch.add(&id, chart_push(&f.key, item));
+                batch.add(&id, chart_push(&f.key, &item.as_of(now)));
             }
         }
         self.send(batch);

@@ -338,6 +338,35 @@ async fn statistics_and_chart_updates_are_pushed_coalesced_to_the_subscribed_acc
     assert_eq!(items.last(), Some(&rest[1]));
     assert_eq!(rest[1]["startBrokerTime"], "2026-01-07 13:00:00.000");
 
+    // Ten quiet minutes on, a new watcher's chart item is the hour in progress up to now, as
+    // the route answers it (not as the last input left it).
+    api.ok(
+        Method::POST,
+        "/sim/clock/advance",
+        Some(json!({"seconds": 600})),
+    )
+    .await;
+    let watcher = Socket::open(running.addr, &api.token).await;
+    watcher
+        .request(
+            json!({"type": "subscribe", "accountId": a, "requestId": "s2",
+                        "instanceIndex": 0}),
+        )
+        .await;
+    let live = watcher
+        .wait("the chart item", |e, d| {
+            e == "synchronization" && d["type"] == "equityChart"
+        })
+        .await;
+    let rest = rest_chart(&api, &acc_a).await;
+    let rest = rest.as_array().unwrap();
+    assert_eq!(live["equityChart"][0], rest[1], "{live}");
+    assert_ne!(
+        live["equityChart"][0],
+        items[items.len() - 1],
+        "held to now"
+    );
+
     // A change, and the period ends before the next push: its final values are not lost,
     // and the new period follows.
     let midnight = Instant::now();
