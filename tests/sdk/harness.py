@@ -72,15 +72,17 @@ def text(path, host=f"mt-client-api-v1.{REGION}"):
         return reply.read().decode()
 
 
-async def deployed_account(api, name, balance=10000):
-    """A demo account of the token's user, provisioned and connected through the SDK."""
+async def deployed_account(api, name, balance=10000, reliability="regular"):
+    """A demo account of the token's user, provisioned and connected through the SDK
+    (`reliability` "high": two replicas stream it, instances 0 and 1)."""
     creds = await api.metatrader_account_generator_api.create_mt5_demo_account(
         {"accountType": "USD", "balance": balance, "leverage": 100,
          "serverName": "Drawbridge-Demo", "name": name, "email": f"{name}@example.com"}
     )
     account = await api.metatrader_account_api.create_account(
         {"name": name, "type": "cloud-g2", "login": creds.login, "password": creds.password,
-         "server": creds.server_name, "platform": "mt5", "magic": 0, "region": REGION}
+         "server": creds.server_name, "platform": "mt5", "magic": 0, "region": REGION,
+         "reliability": reliability}
     )
     await account.wait_connected(timeout_in_seconds=30, interval_in_milliseconds=200)
     check(f"account {name} connected", account.connection_status == "CONNECTED", account.connection_status)

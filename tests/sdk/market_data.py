@@ -3,7 +3,8 @@ quotes, candles, ticks and market depth reaches the terminal state and the liste
 on_symbol_prices_updated / on_candles_updated / on_ticks_updated / on_books_updated; an
 unsubscription by type stops that type only, one without types stops the symbol; a
 subscription not refreshed within 12 minutes of the server's (virtual) clock expires, one
-refreshed with refreshMarketDataSubscriptions lives on. Environment: see harness.py.
+refreshed with refreshMarketDataSubscriptions lives on. The account has two replicas
+(`reliability` "high"): both of the SDK's instances synchronize. Environment: see harness.py.
 """
 
 import asyncio
@@ -53,10 +54,20 @@ async def main():
     # so that expiry is decided by the explicit refresh below.
     api = MetaApi(TOKEN, {"domain": DOMAIN, "requestTimeout": 30, "retryOpts": {"retries": 1},
                           "refreshSubscriptionsOpts": {"minDelayInSeconds": 3000, "maxDelayInSeconds": 3600}})
-    account = await deployed_account(api, "market")
+    account = await deployed_account(api, "market", reliability="high")
     connection = account.get_streaming_connection()
     await asyncio.wait_for(connection.connect(), 30)
     await asyncio.wait_for(connection.wait_synchronized({"timeoutInSeconds": 60}), 70)
+    synchronized = set()
+    for _ in range(50):
+        for s in list(connection._meta_api_connection._state_by_instance_index.values()):
+            if await connection._meta_api_connection.is_synchronized(s["instanceIndex"]):
+                synchronized.add(s["instanceIndex"].split(":")[1])
+        if synchronized == {"0", "1"}:
+            break
+        await asyncio.sleep(0.1)
+    check("both replicas of a high-reliability account synchronize", synchronized == {"0", "1"},
+          str(synchronized))
     seen = Seen()
     connection.add_synchronization_listener(seen)
     state = connection.terminal_state

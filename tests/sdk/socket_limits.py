@@ -122,6 +122,10 @@ async def main():
     interval = (down.get("updates") or [{}])[0].get("intervalInMilliseconds", 0)
     check("over the streaming credits the subscription is downgraded", down.get("symbol") == "EURUSD"
           and interval > 100, str(down))
+    stray = [d for n, d in PENDING if n == "synchronization" and d.get("type") == "authenticated"
+             and d.get("instanceIndex") == 1]
+    check("an instance a regular account does not run is answered, never authenticated", not stray,
+          str(stray))
 
     await client.disconnect()
 

@@ -51,6 +51,17 @@ pub(crate) async fn session(
         .ok_or_else(|| ApiError::of(Kind::Validation, &messages::ACCOUNT_NOT_CONNECTED, &[&id]))
 }
 
+/// How many instances of the caller's account stream: two replicas with `reliability: high`,
+/// one with MetaApi's default `regular`.
+pub(crate) async fn replicas(state: &Shared, caller: &Caller, id: &str) -> Result<u64, ApiError> {
+    let entry = owned_entry(state, caller, id).await?;
+    Ok(if entry.doc.reliability == "high" {
+        2
+    } else {
+        1
+    })
+}
+
 pub(crate) fn desk_error(e: DeskError) -> ApiError {
     match e {
         DeskError::Request(problems) => ApiError::fields(

@@ -196,6 +196,12 @@ async fn answer(
 
 /// `subscribe`: the account must be the caller's and deployed; a new instance gets
 /// `authenticated` once, before the answer (the SDK starts over on every further one).
+///
+/// Only the account's replicas stream (one, or two with `reliability: high`), as in MetaApi:
+/// the SDK subscribes instances 0 and 1 of every account, a subscription of an instance the
+/// account does not run is answered and never authenticated, and the SDK stops asking when
+/// the other says `replicas: 1`. (Streaming both made the SDK merge two synchronizations of
+/// one terminal.)
 async fn subscribe(
     state: &Shared,
     conn: &Connection,
@@ -204,6 +210,7 @@ async fn subscribe(
     account: &str,
 ) -> Result<(), ApiError> {
     client::session(state, &conn.caller, account).await?;
+    let replicas = client::replicas(state, &conn.caller, account).await?;
     let instance = req
         .get("instanceIndex")
         .and_then(Value::as_u64)
@@ -223,7 +230,9 @@ async fn subscribe(
         let mut subscribed = lock(&conn.subscribed);
         let key = (account.to_owned(), instance);
         let fresh = !subscribed.contains(&key);
-        let new_account = !subscribed.iter().any(|(a, _)| a == account);
+        // An instance the account does not run is answered, and held nowhere.
+        let serves = instance < replicas;
+        let new_account = serves && !subscribed.iter().any(|(a, _)| a == account);
         let mut accounts: Vec<&str> = subscribed.iter().map(|(a, _)| a.as_str()).collect();
         accounts.sort_unstable();
         accounts.dedup();
@@ -242,6 +251,7 @@ async fn subscribe(
         // Every subscribe request counts against the subscribe rate; a new account also
         // against the subscription limits.
         crate::limits::subscribe(state, &conn.caller, &conn.client_id, account, new_account)?;
+        let fresh = fresh && serves;
         if fresh {
             subscribed.push(key);
         }
@@ -249,7 +259,7 @@ async fn subscribe(
     };
     if fresh {
         let mut packet = json!({"type": "authenticated", "accountId": account,
-            "instanceIndex": instance, "host": HOST, "replicas": 1});
+            "instanceIndex": instance, "host": HOST, "replicas": replicas});
         if let Some(session) = req.get("sessionId") {
             packet["sessionId"] = session.clone();
         }
