@@ -5,12 +5,13 @@
 //! registered connections' subscriptions ([`Interest`]; after every change of them and at
 //! least every [`RESCAN`]), then every tick (half the shortest subscription interval, within
 //! [`TICK_MIN`]..[`TICK_MAX`], on a fixed schedule) reads, in one step of the desk, each wanted
-//! symbol's quote, current candles, new ticks and book, and each subscribed account's equity
-//! and margin. Only what changed is rendered again; a [`Frame`] shares the rest with the one
-//! before. A frame holds its symbols and accounts in the slots of a [`Layout`], made again
-//! only when the subscriptions' symbols or accounts change: a stream keeps its symbol's slot
-//! and finds it by index at every tick. Every rendering carries a version from one hub-wide counter, so a stream tells a
-//! change by comparing numbers. After each read that changed something (or left a change held
+//! symbol's quote, current candles, new ticks and book, and the equity and margin of the
+//! subscribed accounts the desk announced as moved since the last read ([`Moved`]). Only what
+//! changed is rendered again; a [`Frame`] shares the rest with the one before. A frame holds
+//! its symbols and accounts in the slots of a [`Layout`], made again only when the
+//! subscriptions' symbols or accounts change: a stream keeps its symbol's slot, and an
+//! instance its account's, and finds them by index at every tick. Every rendering carries a
+//! version from one hub-wide counter, so a stream tells a change by comparing numbers. After each read that changed something (or left a change held
 //! back by its interval) the hub walks the registered sockets itself and assembles each one's
 //! `prices` packets from the shared strings ([`super::market`]): one task for every socket,
 //! not a task woken per socket per frame. Intervals are measured on the tick schedule, so a
