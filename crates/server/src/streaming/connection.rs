@@ -1,12 +1,11 @@
 //! What one socket knows ([`Connection`]: who it is, what it subscribed and synchronized,
 //! its market data) and how packets to an instance are numbered and sent.
 
-use super::{hub, market, sync::Known};
+use super::{FastMap, hub, market, sync::Known};
 use crate::auth::Caller;
 use crate::state::{Shared, lock};
 use serde_json::{Value, json};
 use socketioxide::extract::SocketRef;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// What one socket knows: who it is, and which (account, instance) it subscribed.
@@ -20,13 +19,13 @@ pub(super) struct Connection {
     pub(super) subscribed: Mutex<Vec<(String, u64)>>,
     /// The last packet's `(sequenceNumber, sequenceTimestamp)` per (account, instance): the
     /// SDK orders each instance's packets by them and wants every number exactly one more.
-    pub(super) sequence: Mutex<HashMap<(String, u64), (u64, i64)>>,
+    pub(super) sequence: Mutex<FastMap<(String, u64), (u64, i64)>>,
     /// Requests being answered now (at most `requests_in_processing_per_session`).
     pub(super) in_flight: std::sync::atomic::AtomicU64,
     /// Set when the socket closed: its tasks end.
     pub(super) closed: tokio::sync::watch::Sender<bool>,
     /// What each synchronized (account, instance) was last sent, for its `update` packets.
-    pub(super) synced: Mutex<HashMap<(String, u64), Known>>,
+    pub(super) synced: Mutex<FastMap<(String, u64), Known>>,
     /// Held while an `update` is read and sent: each starts from where the last one left
     /// off, so two cannot interleave (a catch-up after a synchronization and a change).
     pub(super) updating: tokio::sync::Mutex<()>,

@@ -20,7 +20,7 @@
 //! once, and the requests and the sockets' writers run between the slices rather than after
 //! the whole burst (the sockets take turns being first).
 
-use super::Connection;
+use super::{Connection, FastMap};
 use crate::client;
 use crate::state::{Shared, lock};
 use drawbridge_broker::broker::{AccountRef, Session};
@@ -31,7 +31,7 @@ use drawbridge_broker::wire as bw;
 use drawbridge_model::wire as w;
 use drawbridge_model::{Money, Timeframe, Timestamp};
 use socketioxide::extract::SocketRef;
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -166,9 +166,6 @@ impl Layout {
             })
     }
 }
-
-/// A map hashed fast (its keys are ours: ids and symbol names), for lookups on every tick.
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// What the sockets read: every wanted symbol and subscribed account, by [`Layout`] slot.
 #[derive(Debug, Clone, Default)]

@@ -60,6 +60,10 @@ use sync::follow_changes;
 
 /// Where the socket.io endpoint is mounted (the SDK's `socketio_path`).
 pub const PATH: &str = "/ws";
+/// A map hashed fast (its keys are ours: account ids and symbol names), for the lookups made
+/// for every packet.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// The trade-server host named in `authenticated` and `status` packets.
 pub const HOST: &str = "ps-mpa-1";
 /// Packets a socket may have queued before `emit` fails (and the instance resynchronizes).
@@ -168,10 +172,10 @@ async fn connect(state: Shared, api: axum::Router, hub: Arc<hub::Hub>, s: Socket
         client_id: text("clientId"),
         api,
         subscribed: Mutex::new(Vec::new()),
-        sequence: Mutex::new(HashMap::new()),
+        sequence: Mutex::new(FastMap::default()),
         in_flight: std::sync::atomic::AtomicU64::new(0),
         closed: tokio::sync::watch::channel(false).0,
-        synced: Mutex::new(HashMap::new()),
+        synced: Mutex::new(FastMap::default()),
         updating: tokio::sync::Mutex::new(()),
         market: Mutex::default(),
         hub,
