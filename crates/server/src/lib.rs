@@ -213,7 +213,7 @@ pub async fn start(config: Config, env_secret_key: Option<&str>) -> Result<Runni
         },
         Arc::new(SystemClock),
     );
-    let listener = listener::GuardedListener::new(listener, guard);
+    let listener = listener::GuardedListener::new(listener::NoDelay(listener), guard);
     let task = match tls {
         None => tokio::spawn(async move {
             axum::serve(

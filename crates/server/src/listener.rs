@@ -41,6 +41,29 @@ impl ConnectionGuard {
     }
 }
 
+/// A TCP listener whose connections send every write at once (`TCP_NODELAY`, no Nagle): a
+/// streamed packet, or a response written in two parts, must not wait for the peer's delayed
+/// acknowledgement (up to 40 ms).
+#[derive(Debug)]
+pub struct NoDelay(pub tokio::net::TcpListener);
+
+impl Listener for NoDelay {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (io, addr) = Listener::accept(&mut self.0).await;
+        if let Err(e) = io.set_nodelay(true) {
+            tracing::debug!(peer = %addr, error = %e, "TCP_NODELAY not set");
+        }
+        (io, addr)
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Listener::local_addr(&self.0)
+    }
+}
+
 /// A listener whose connections pass the [`ConnectionGuard`].
 #[derive(Debug)]
 pub struct GuardedListener<L> {
@@ -153,7 +176,4 @@ macro_rules! peer_addr_of {
     )*};
 }
 
-peer_addr_of!(
-    GuardedListener<tokio::net::TcpListener>,
-    crate::tls::TlsListener
-);
+peer_addr_of!(GuardedListener<NoDelay>, crate::tls::TlsListener);

@@ -10,7 +10,7 @@
 //! Serving: [`TlsListener`] accepts TCP connections and runs each handshake in its own task
 //! (bounded in time), so one slow or hostile client never holds up the accept loop.
 
-use crate::listener::{Guarded, GuardedListener};
+use crate::listener::{Guarded, GuardedListener, NoDelay};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
     KeyUsagePurpose,
@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
@@ -237,7 +237,7 @@ pub struct TlsListener {
 
 impl TlsListener {
     pub fn new(
-        mut tcp: GuardedListener<TcpListener>,
+        mut tcp: GuardedListener<NoDelay>,
         config: Arc<rustls::ServerConfig>,
     ) -> std::io::Result<Self> {
         let local = axum::serve::Listener::local_addr(&tcp)?;
