@@ -16,9 +16,10 @@
 //! `prices` packets from the shared strings ([`super::market`]): one task for every socket,
 //! not a task woken per socket per frame. Intervals are measured on the tick schedule, so a
 //! stream at the tick's interval gets every tick's change. A pass works in slices of
-//! [`SLICE`] with a pause between them: one price change can make thousands of streams due at
-//! once, and the requests and the sockets' writers run between the slices rather than after
-//! the whole burst (the sockets take turns being first).
+//! [`SLICE`], yielding to the runtime between them: one price change can make thousands of
+//! streams due at once, and the requests and the sockets' writers that became ready run between
+//! the slices rather than after the whole burst (the sockets take turns being first). A yield,
+//! not a sleep: when nothing else is ready the pass goes straight on.
 
 use super::{Connection, FastMap};
 use crate::client;
@@ -44,12 +45,10 @@ const TICK_MAX: Duration = Duration::from_millis(100);
 /// How often the hub looks at the subscriptions even when nobody said they changed
 /// (unsubscribed accounts, closed sockets, expiries).
 const RESCAN: Duration = Duration::from_secs(1);
-/// The longest a pass of the hub sends without a pause: a burst of due packets (thousands of
+/// The longest a pass of the hub sends without yielding: a burst of due packets (thousands of
 /// streams released by one price change) goes out in slices, so requests and the sockets'
 /// writers get the threads between them instead of waiting behind the whole burst.
 const SLICE: Duration = Duration::from_millis(1);
-/// The pause between two slices of a pass.
-const SLICE_PAUSE: Duration = Duration::from_millis(1);
 /// Rendered ticks a symbol keeps for sockets that are behind; new ticks read per tick at most.
 const TICKS_KEPT: usize = 256;
 
@@ -336,10 +335,10 @@ async fn run(hub: Weak<Hub>) {
     loop {
         // The scheduled instant, not the wake-up: ticks are exactly `period` apart, so a
         // stream whose interval is the period is due at every one. A pass cut short goes on
-        // after a pause instead, on the same frame.
+        // after the runtime ran what else was ready, on the same frame.
         let now = match cut {
             Some(_) => {
-                tokio::time::sleep(SLICE_PAUSE).await;
+                tokio::task::yield_now().await;
                 Instant::now()
             }
             None => ticks.tick().await,
