@@ -12,7 +12,9 @@
 //!
 //! The floor is a bare tokio-tungstenite server broadcasting one recorded `prices` frame
 //! (the exact text a socket.io client received) to as many raw WebSocket clients, as fast as
-//! they read it (a bounded broadcast queue), on the same runtimes: servers on
+//! they read it (a bounded broadcast queue), its sockets set as drawbridge's listener sets its
+//! own (`TCP_NODELAY`: every frame goes out at once, none waits to be merged with the next by
+//! Nagle's algorithm), on the same runtimes: servers on
 //! `--server-threads`, clients on `--client-threads`. Both sides' clients are the same code
 //! with the same WebSocket settings ([`stack::client_config`]).
 //!
@@ -301,6 +303,8 @@ async fn read_prices(
 async fn raw_serve(listener: TcpListener, tx: tokio::sync::broadcast::Sender<Message>) {
     while let Ok((stream, _)) = listener.accept().await {
         let mut rx = tx.subscribe();
+        // As drawbridge's listener does (see the module's documentation).
+        stream.set_nodelay(true).ok();
         tokio::spawn(async move {
             let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
                 return;
