@@ -8,14 +8,14 @@
 //! same formula as [`Engine::position_profit`], and integer sums do not depend on their
 //! order, so both give the same cents.
 //!
-//! The incremental path collects the accounts a quote affects, then recomputes them in
-//! batches: it first reads each batch's accounts and position lists level by level, so
-//! their cache misses overlap, then recomputes them from cache.
+//! The incremental path walks the per-symbol leg lists a quote affects and adds each
+//! position's change to its account (see `legs`): it reads no position.
 
 use super::book::{Position, Side};
 use super::calc;
+use super::legs::{self, BLOCK_ACCOUNTS};
 use super::{Engine, Event};
-use crate::account::{AccountIdx, NIL};
+use crate::account::AccountIdx;
 use crate::symbol::SymbolIdx;
 use drawbridge_model::{Money, Price};
 
@@ -50,9 +50,6 @@ impl Mark {
         calc::to_money(raw, self.gain, self.loss)
     }
 }
-
-/// Accounts whose memory the incremental path loads together before recomputing them.
-const WARM_BATCH: usize = 32;
 
 /// Low bits of a packed share that hold the account's offset in its block.
 const OFFSET_BITS: u32 = SWEEP_BLOCK_ACCOUNTS.trailing_zeros();
@@ -113,6 +110,12 @@ impl Shares {
 
     fn len(&self) -> usize {
         self.blocks.iter().map(Vec::len).sum::<usize>() + self.wide.len()
+    }
+
+    /// Bytes held, by capacity.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.blocks.iter().map(|b| b.capacity() * 8).sum::<usize>()
+            + self.wide.capacity() * std::mem::size_of::<(usize, Money)>()
     }
 }
 
@@ -214,8 +217,14 @@ impl Engine {
 
     /// [`Engine::revalue_symbol`] for several symbols at once: each account they affect is
     /// revalued once. After each `part_accounts` accounts (and after the last) `part` gets
-    /// the engine and the events so far. Returns the number of positions visited (once per
-    /// symbol that reaches them).
+    /// the engine and the events so far. Returns the number of positions visited (each leg
+    /// list once, however many of the symbols reach it).
+    ///
+    /// The lists a quote reaches are its symbol's (one per account currency) and those whose
+    /// conversion factors read it (`rate_readers`, which has the same layout). Each list is
+    /// walked front to back and each leg's change gathered by account block (see `legs`);
+    /// then, block by block in account order, each touched account gets its changes added
+    /// (or, with a shared leg, is recomputed in full) and its margin levels enforced.
     pub(crate) fn revalue_symbols(
         &mut self,
         symbols: &[SymbolIdx],
@@ -223,50 +232,29 @@ impl Engine {
         events: &mut Vec<Event>,
         mut part: impl FnMut(&Engine, &mut Vec<Event>),
     ) -> usize {
-        let mut visited = 0;
-        let n = self.specs.len();
-        let bits = &mut self.touched_bits;
-        for s in symbols {
-            for &(t, currency) in &self.dependents[s.index()] {
-                // Every currency's list of `t`, or only the one `s` converts into.
-                let slots = match currency {
-                    Some(c) => usize::from(c)..usize::from(c) + 1,
-                    None => 0..self.currencies.len(),
-                };
-                for slot in slots {
-                    for leg in &self.by_symbol[slot * n + t.index()] {
-                        let a = leg.account.index();
-                        bits[a / 64] |= 1 << (a % 64);
-                        visited += 1;
-                    }
-                }
-            }
-        }
-        // The set, read out in account order (and cleared): accounts and valuations are then
-        // visited in address order.
+        let visited = self.walk_lists(symbols);
         let mut touched = std::mem::take(&mut self.touched);
         touched.clear();
-        for (w, word) in bits.iter_mut().enumerate() {
-            let mut rest = std::mem::take(word);
-            while rest != 0 {
-                touched.push(AccountIdx((w * 64) as u32 + rest.trailing_zeros()));
-                rest &= rest - 1;
-            }
-        }
         let part_accounts = part_accounts.max(1);
-        for (k, batch) in touched.chunks(WARM_BATCH).enumerate() {
-            std::hint::black_box(self.warm(batch));
-            for &a in batch {
-                let before = self.values[a.index()];
-                self.recompute(a);
-                if self.values[a.index()] != before {
-                    events.push(Event::AccountChanged { account: a });
+        let mut since_part = 0;
+        for k in 0..self.deltas.blocks() {
+            let words = k * BLOCK_ACCOUNTS / 64
+                ..((k + 1) * BLOCK_ACCOUNTS / 64).min(self.touched_bits.len());
+            self.deltas
+                .sum_block(k, &mut self.touched_bits[words.clone()]);
+            for w in words {
+                let mut rest = std::mem::take(&mut self.touched_bits[w]);
+                while rest != 0 {
+                    let a = AccountIdx((w * 64) as u32 + rest.trailing_zeros());
+                    rest &= rest - 1;
+                    self.settle(a, events);
+                    touched.push(a);
+                    since_part += 1;
+                    if since_part == part_accounts {
+                        since_part = 0;
+                        part(self, events);
+                    }
                 }
-                self.enforce_levels(a, events);
-            }
-            let done = (k + 1) * WARM_BATCH;
-            if done < touched.len() && done % part_accounts < WARM_BATCH {
-                part(self, events);
             }
         }
         self.touched = touched;
@@ -274,30 +262,61 @@ impl Engine {
         visited
     }
 
-    /// Reads what recomputing the accounts of `batch` reads (each account, its valuation,
-    /// its positions), one level of the position lists at a time across the whole batch:
-    /// the loads of a level are independent, so the processor overlaps their cache misses
-    /// instead of taking them one after another. Returns a checksum of what it read, for the
-    /// caller to pass to `black_box` so no read is optimised away.
-    fn warm(&self, batch: &[AccountIdx]) -> u64 {
-        let mut next = [NIL; WARM_BATCH];
-        let mut sum = 0u64;
-        for (n, &a) in next.iter_mut().zip(batch) {
-            let acc = &self.accounts[a.index()];
-            let v = &self.values[a.index()];
-            sum ^= acc.balance.0 as u64 ^ acc.credit.0 as u64 ^ u64::from(acc.in_margin_call);
-            sum ^= v.floating.0 as u64 ^ v.margin.0 as u64;
-            *n = acc.first_position;
+    /// Walks the leg lists `symbols` reach, each once, into the deltas and the shared set.
+    fn walk_lists(&mut self, symbols: &[SymbolIdx]) -> usize {
+        let n = self.specs.len();
+        self.lists.clear();
+        for s in symbols {
+            let own = (0..self.currencies.len()).map(|slot| (slot * n + s.index()) as u32);
+            self.lists.extend(own);
+            self.lists.extend(&self.rate_readers[s.index()]);
         }
-        while next.iter().any(|&n| n != NIL) {
-            for n in next.iter_mut().filter(|n| **n != NIL) {
-                let p = self.positions.get(*n).expect("list nodes are live");
-                sum ^= p.volume.0 as u64 ^ p.open_price.0 as u64 ^ p.swap.0 as u64;
-                sum ^= p.side as u64 ^ u64::from(p.currency_slot);
-                *n = p.next_in_account;
+        self.lists.sort_unstable();
+        self.lists.dedup();
+        self.deltas.reset(self.values.len());
+        let mut visited = 0;
+        for &i in &self.lists {
+            let (i, t) = (i as usize, i as usize % n);
+            let mark = legs::Mark {
+                spec: &self.specs[t],
+                quote: self.quotes[t],
+                rates: self.rates[i],
+            };
+            let list = &mut self.by_symbol[i];
+            visited += legs::walk(list, &mark, &mut self.deltas, &mut self.shared_bits);
+        }
+        visited
+    }
+
+    /// Adds a touched account's changes to its valuation (recomputing it in full instead when
+    /// it has a shared leg), tells whether it changed, and enforces its margin levels.
+    fn settle(&mut self, a: AccountIdx, events: &mut Vec<Event>) {
+        let i = a.index();
+        let (profit, margin) = self.deltas.take(i % BLOCK_ACCOUNTS);
+        let before = self.values[i];
+        self.values[i].floating += profit;
+        self.values[i].margin += margin;
+        let bit = 1 << (i % 64);
+        if self.shared_bits[i / 64] & bit != 0 {
+            self.shared_bits[i / 64] &= !bit;
+            self.recompute(a);
+        }
+        if self.values[i] != before {
+            events.push(Event::AccountChanged { account: a });
+        }
+        let group = self.accounts[i].kind.group_master(a);
+        self.enforce_levels(a, events);
+        if let Some(master) = group {
+            // A stop-out in the group recomputed its members in full: those still to come in
+            // this pass must not get their changes added on top, so recompute them again.
+            let later: Vec<AccountIdx> = self.group_members(master).filter(|m| *m > a).collect();
+            for m in later {
+                let j = m.index();
+                if self.touched_bits[j / 64] & (1 << (j % 64)) != 0 {
+                    self.shared_bits[j / 64] |= 1 << (j % 64);
+                }
             }
         }
-        sum
     }
 
     /// Accounts touched by the last incremental revaluation.

@@ -139,7 +139,7 @@ impl Engine {
 
     /// Closes a whole position at the market because its SL or TP fired.
     fn close_on_trigger(&mut self, id: u64, reason: Reason, events: &mut Vec<Event>) {
-        let Some(&slot) = self.position_slots.get(&id) else {
+        let Some(slot) = self.position_slot(id) else {
             return;
         };
         let p = self
@@ -185,7 +185,7 @@ impl Engine {
         let point = self.specs[s.index()].point;
         let ids: Vec<u64> = self.trailing[s.index()].iter().copied().collect();
         for id in ids {
-            let Some(&slot) = self.position_slots.get(&id) else {
+            let Some(slot) = self.position_slot(id) else {
                 continue;
             };
             let p = self.positions.get(slot).expect("live").clone();
@@ -230,32 +230,56 @@ impl Engine {
         if let Some((s, side, v)) = leg {
             exposures.add(s, side, v);
         }
-        let acc = &self.accounts[a.index()];
-        let slot = self.values[a.index()].currency_slot;
-        let mut total = Money::ZERO;
-        for (s, mut e) in exposures.iter() {
-            if acc.margin_mode == MarginMode::Netting {
-                let net = e.buy.min(e.sell);
-                e.buy -= net;
-                e.sell -= net;
-            }
-            let q = self.quotes[s.index()];
-            if q.is_live() {
-                let rate = self.rates(s, slot).margin;
-                let spec = &self.specs[s.index()];
-                total += calc::exposure_margin_at(spec, e, &q, rate, acc.leverage);
-            }
-        }
-        total
+        (exposures.iter())
+            .map(|(s, e)| self.symbol_margin(a, s, e))
+            .sum()
     }
 
-    /// Recomputes one account's floating result and margin from current prices.
+    /// The margin of an account's exposure on one symbol, at current prices.
+    fn symbol_margin(&self, a: AccountIdx, s: SymbolIdx, mut e: calc::Exposure) -> Money {
+        let acc = &self.accounts[a.index()];
+        if acc.margin_mode == MarginMode::Netting {
+            let net = e.buy.min(e.sell);
+            e.buy -= net;
+            e.sell -= net;
+        }
+        let q = self.quotes[s.index()];
+        if !q.is_live() {
+            return Money::ZERO;
+        }
+        let rate = self.rates(s, self.values[a.index()].currency_slot).margin;
+        calc::exposure_margin_at(&self.specs[s.index()], e, &q, rate, acc.leverage)
+    }
+
+    /// Recomputes one account's floating result and margin from current prices, and sets
+    /// its positions' legs to match (see `legs`): each one's profit, and its margin where it
+    /// alone makes the account's exposure on its symbol.
     pub(crate) fn recompute(&mut self, a: AccountIdx) {
-        let floating: Money = self
-            .positions_of(a)
-            .map(|p| self.position_profit(p) + p.swap)
+        let mut exposures = Exposures::default();
+        for p in self.positions_of(a) {
+            exposures.add(p.symbol, p.side, p.volume);
+        }
+        let margin = (exposures.iter())
+            .map(|(s, e)| self.symbol_margin(a, s, e))
             .sum();
-        let margin = self.margin_with(a, None);
+        let leverage = self.accounts[a.index()].leverage;
+        let mut floating = Money::ZERO;
+        let mut slot = self.accounts[a.index()].first_position;
+        while let Some(p) = self.positions.get(slot) {
+            let profit = self.position_profit(p);
+            floating += profit + p.swap;
+            let e = exposures.get(p.symbol);
+            let alone = match p.side {
+                Side::Buy => e.buy == p.volume && e.sell.0 == 0,
+                Side::Sell => e.sell == p.volume && e.buy.0 == 0,
+            };
+            let alone_margin = alone.then(|| self.symbol_margin(a, p.symbol, e));
+            let legs = self.legs_index(p.currency_slot, p.symbol);
+            let (at, next) = (p.symbol_slot as usize, p.next_in_account);
+            let position = (p.side, p.volume, p.open_price);
+            self.by_symbol[legs][at].set(position, leverage, profit, alone_margin);
+            slot = next;
+        }
         let v = &mut self.values[a.index()];
         v.floating = floating;
         v.margin = margin;
