@@ -51,6 +51,9 @@ impl Mark {
     }
 }
 
+/// Accounts whose memory the incremental path loads together before settling them.
+const WARM_BATCH: usize = 32;
+
 /// Low bits of a packed share that hold the account's offset in its block.
 const OFFSET_BITS: u32 = SWEEP_BLOCK_ACCOUNTS.trailing_zeros();
 
@@ -242,13 +245,19 @@ impl Engine {
                 ..((k + 1) * BLOCK_ACCOUNTS / 64).min(self.touched_bits.len());
             self.deltas
                 .sum_block(k, &mut self.touched_bits[words.clone()]);
+            // The block's accounts, read out of the set in account order (and cleared).
+            let from = touched.len();
             for w in words {
                 let mut rest = std::mem::take(&mut self.touched_bits[w]);
                 while rest != 0 {
-                    let a = AccountIdx((w * 64) as u32 + rest.trailing_zeros());
+                    touched.push(AccountIdx((w * 64) as u32 + rest.trailing_zeros()));
                     rest &= rest - 1;
+                }
+            }
+            for batch in touched[from..].chunks(WARM_BATCH) {
+                std::hint::black_box(self.warm(batch));
+                for &a in batch {
                     self.settle(a, events);
-                    touched.push(a);
                     since_part += 1;
                     if since_part == part_accounts {
                         since_part = 0;
@@ -286,6 +295,21 @@ impl Engine {
             visited += legs::walk(list, &mark, &mut self.deltas, &mut self.shared_bits);
         }
         visited
+    }
+
+    /// Reads what settling the accounts of `batch` reads first (each account and its
+    /// valuation): the loads are independent, so the processor overlaps their cache misses
+    /// instead of taking them one after another. Returns a checksum of what it read, for the
+    /// caller to pass to `black_box` so no read is optimised away.
+    fn warm(&self, batch: &[AccountIdx]) -> u64 {
+        batch.iter().fold(0, |sum, a| {
+            let (acc, v) = (&self.accounts[a.index()], &self.values[a.index()]);
+            sum ^ acc.balance.0 as u64
+                ^ acc.credit.0 as u64
+                ^ u64::from(acc.in_margin_call)
+                ^ v.floating.0 as u64
+                ^ v.margin.0 as u64
+        })
     }
 
     /// Adds a touched account's changes to its valuation (recomputing it in full instead when
