@@ -248,6 +248,11 @@ impl Deltas {
         }
     }
 
+    /// The sums of the account at `offset` in the block just summed.
+    pub(crate) fn peek(&self, offset: usize) -> (Money, Money) {
+        self.sums[offset]
+    }
+
     /// Takes the sums of the account at `offset` in the block just summed, leaving zeros.
     pub(crate) fn take(&mut self, offset: usize) -> (Money, Money) {
         std::mem::take(&mut self.sums[offset])

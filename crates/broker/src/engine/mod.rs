@@ -158,6 +158,13 @@ pub struct Engine {
     pub(crate) deltas: legs::Deltas,
     /// Scratch: the leg lists one incremental revaluation walks.
     pub(crate) lists: Vec<u32>,
+    /// Scratch: the touched accounts of a block the incremental path settles.
+    pub(crate) active: Vec<AccountIdx>,
+    /// Accounts whose margin levels a quote must enforce even when it leaves their
+    /// valuation as it was, one bit an account: group accounts, accounts in margin call or
+    /// near a level, and those recomputed since their levels were last enforced. Any other
+    /// account was above both levels when last enforced, and nothing has changed it since.
+    pub(crate) alert_bits: Vec<u64>,
     pub(crate) logins: Logins,
     pub(crate) members: HashMap<AccountIdx, Vec<AccountIdx>>,
     pub(crate) positions: Slab<Position>,
@@ -202,6 +209,8 @@ impl Engine {
             shared_bits: Vec::new(),
             deltas: legs::Deltas::default(),
             lists: Vec::new(),
+            active: Vec::new(),
+            alert_bits: Vec::new(),
             logins: Logins::default(),
             members: HashMap::new(),
             positions: Slab::default(),
@@ -332,6 +341,8 @@ impl Engine {
         let words = self.accounts.len().div_ceil(64);
         self.touched_bits.resize(words, 0);
         self.shared_bits.resize(words, 0);
+        self.alert_bits.resize(words, 0);
+        self.set_alert(idx, true);
         self.logins.insert(login, idx);
         match new.kind {
             AccountKind::GroupMember { master } => {
@@ -460,6 +471,16 @@ impl Engine {
             .resize_with(self.by_symbol.len() + self.specs.len(), Vec::new);
         self.add_currency_rates(slot);
         slot
+    }
+
+    /// Marks an account as one whose levels a quote must enforce (see `alert_bits`), or not.
+    pub(crate) fn set_alert(&mut self, a: AccountIdx, alert: bool) {
+        let (w, bit) = (a.index() / 64, 1u64 << (a.index() % 64));
+        if alert {
+            self.alert_bits[w] |= bit;
+        } else {
+            self.alert_bits[w] &= !bit;
+        }
     }
 
     /// Where the positions of accounts in currency `slot` on `s` are listed in `by_symbol`.
@@ -646,6 +667,7 @@ impl Engine {
         let accounts = self.accounts.capacity() * size_of::<Account>()
             + self.values.capacity() * size_of::<Valuation>()
             + self.accounts.iter().map(|a| a.name.len()).sum::<usize>()
+            + self.alert_bits.capacity() * size_of::<u64>()
             + self.logins.heap_bytes();
         let positions = self.positions.heap_bytes()
             + self.position_slots.heap_bytes()
@@ -666,6 +688,7 @@ impl Engine {
         (self.touched_bits.capacity() + self.shared_bits.capacity()) * size_of::<u64>()
             + self.touched.capacity() * size_of::<AccountIdx>()
             + self.lists.capacity() * size_of::<u32>()
+            + self.active.capacity() * size_of::<AccountIdx>()
             + self.deltas.heap_bytes()
             + self.sweep.heap_bytes()
     }

@@ -245,19 +245,31 @@ impl Engine {
                 ..((k + 1) * BLOCK_ACCOUNTS / 64).min(self.touched_bits.len());
             self.deltas
                 .sum_block(k, &mut self.touched_bits[words.clone()]);
-            // The block's accounts, read out of the set in account order (and cleared).
-            let from = touched.len();
+            // The block's accounts, read out of the set in account order (and cleared). Those
+            // the quotes left as they were, with nothing to enforce, are settled already.
+            let mut active = std::mem::take(&mut self.active);
+            active.clear();
             for w in words {
                 let mut rest = std::mem::take(&mut self.touched_bits[w]);
+                let pending = self.shared_bits[w] | self.alert_bits[w];
                 while rest != 0 {
-                    touched.push(AccountIdx((w * 64) as u32 + rest.trailing_zeros()));
+                    let bit = rest.trailing_zeros();
+                    let a = AccountIdx((w * 64) as u32 + bit);
                     rest &= rest - 1;
+                    touched.push(a);
+                    let unchanged =
+                        self.deltas.peek(a.index() % BLOCK_ACCOUNTS) == Default::default();
+                    if !unchanged || pending & (1 << bit) != 0 {
+                        active.push(a);
+                    }
                 }
             }
-            for batch in touched[from..].chunks(WARM_BATCH) {
+            for batch in active.chunks(WARM_BATCH) {
                 std::hint::black_box(self.warm(batch));
                 for &a in batch {
-                    self.settle(a, events);
+                    if let Some(master) = self.settle(a, events) {
+                        self.resettle_group(master, a, &active);
+                    }
                     since_part += 1;
                     if since_part == part_accounts {
                         since_part = 0;
@@ -265,6 +277,7 @@ impl Engine {
                     }
                 }
             }
+            self.active = active;
         }
         self.touched = touched;
         part(self, events);
@@ -314,7 +327,8 @@ impl Engine {
 
     /// Adds a touched account's changes to its valuation (recomputing it in full instead when
     /// it has a shared leg), tells whether it changed, and enforces its margin levels.
-    fn settle(&mut self, a: AccountIdx, events: &mut Vec<Event>) {
+    /// Returns the master of its group, if it is in one.
+    fn settle(&mut self, a: AccountIdx, events: &mut Vec<Event>) -> Option<AccountIdx> {
         let i = a.index();
         let (profit, margin) = self.deltas.take(i % BLOCK_ACCOUNTS);
         let before = self.values[i];
@@ -330,15 +344,25 @@ impl Engine {
         }
         let group = self.accounts[i].kind.group_master(a);
         self.enforce_levels(a, events);
-        if let Some(master) = group {
-            // A stop-out in the group recomputed its members in full: those still to come in
-            // this pass must not get their changes added on top, so recompute them again.
-            let later: Vec<AccountIdx> = self.group_members(master).filter(|m| *m > a).collect();
-            for m in later {
-                let j = m.index();
-                if self.touched_bits[j / 64] & (1 << (j % 64)) != 0 {
-                    self.shared_bits[j / 64] |= 1 << (j % 64);
-                }
+        group
+    }
+
+    /// After settling group account `a` (of `master`'s group), whose stop-outs may have
+    /// recomputed its group's members in full: those still to be settled in this pass
+    /// (in `active`, the current block's, or touched in a later block) must not get their
+    /// changes added on top, so they are marked to be recomputed again.
+    fn resettle_group(&mut self, master: AccountIdx, a: AccountIdx, active: &[AccountIdx]) {
+        let block = a.index() / BLOCK_ACCOUNTS;
+        let later: Vec<AccountIdx> = self.group_members(master).filter(|m| *m > a).collect();
+        for m in later {
+            let j = m.index();
+            let pending = if j / BLOCK_ACCOUNTS == block {
+                active.binary_search(&m).is_ok()
+            } else {
+                self.touched_bits[j / 64] & (1 << (j % 64)) != 0
+            };
+            if pending {
+                self.shared_bits[j / 64] |= 1 << (j % 64);
             }
         }
     }

@@ -283,6 +283,8 @@ impl Engine {
         let v = &mut self.values[a.index()];
         v.floating = floating;
         v.margin = margin;
+        // Enforced next time a quote reaches it, whatever the quote changes.
+        self.set_alert(a, true);
     }
 
     /// Recomputes an account and enforces its margin-call and stop-out levels.
@@ -291,10 +293,26 @@ impl Engine {
         self.enforce_levels(a, events);
     }
 
+    /// Whether enforcing an account's levels would do nothing: a standalone account, not in
+    /// margin call, without margin or above both levels (the common case a quote leaves).
+    fn far_from_levels(&self, a: AccountIdx) -> bool {
+        let (acc, v) = (&self.accounts[a.index()], &self.values[a.index()]);
+        if acc.in_margin_call || acc.kind.group_master(a).is_some() {
+            return false;
+        }
+        let level = i128::from(acc.margin_call_pct.max(acc.stop_out_pct));
+        let equity = acc.balance + acc.credit + v.floating;
+        v.margin.0 <= 0 || i128::from(equity.0) * 100 > i128::from(v.margin.0) * level
+    }
+
     /// Margin call is signalled once per descent below its level; at the stop-out level the
     /// most losing position of the account (or its group) is closed, again and again, until
     /// the margin level recovers or nothing is left to close.
     pub(crate) fn enforce_levels(&mut self, a: AccountIdx, events: &mut Vec<Event>) {
+        if self.far_from_levels(a) {
+            self.set_alert(a, false);
+            return;
+        }
         // Group accounts are rare: only they pay for a list of the unit's members.
         let master = self.accounts[a.index()].kind.group_master(a);
         let group: Vec<AccountIdx> = master
@@ -341,5 +359,6 @@ impl Engine {
         let below =
             margin.0 > 0 && i128::from(equity.0) * 100 <= i128::from(margin.0) * i128::from(call);
         self.accounts[a.index()].in_margin_call = below;
+        self.set_alert(a, !self.far_from_levels(a));
     }
 }

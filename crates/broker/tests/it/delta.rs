@@ -461,3 +461,59 @@ fn positions_sharing_a_symbol_keep_hedged_margin_exact() {
         );
     }
 }
+
+/// A group (a master and two members, whose margin levels are the group's) loses on one
+/// quote: settling the first member takes the group below stop-out, and the worst position
+/// closed is the second member's, whose change the same quote still has to settle. Every
+/// valuation stays exact.
+#[test]
+fn group_stop_outs_keep_every_member_exact() {
+    let mut sim = Sim::new();
+    let mut open = |kind, deposit: i64| {
+        let mut new = NewAccount::usd("group", "m", "i", Money(deposit));
+        new.kind = kind;
+        (sim.engine.open_account(new, start(), &mut sim.events)).expect("opens")
+    };
+    let master = open(AccountKind::GroupMaster, 1_000_000);
+    let members = [
+        open(AccountKind::GroupMember { master }, 0),
+        open(AccountKind::GroupMember { master }, 0),
+    ];
+    for (&m, lots) in members.iter().zip([100, 200]) {
+        let cmd = TradeCommand::Market {
+            symbol: sim.symbols[0],
+            side: Side::Buy,
+            volume: sim.volume(0, lots),
+            stops: Stops::default(),
+            tags: Tags::default(),
+        };
+        sim.trade(m, cmd);
+    }
+    assert_eq!(sim.engine.position_count(), 2, "the group's orders filled");
+    sim.events.clear();
+    let all = sim.engine.accounts().len();
+    let mut closed = Vec::new();
+    for step in [-400, 800, -10_000] {
+        sim.quote(&[(0, step)]);
+        closed.extend(sim.events.iter().filter_map(|e| match e {
+            Event::PositionClosed { account, .. } => Some(*account),
+            _ => None,
+        }));
+        sim.events.clear();
+        for i in 0..all {
+            let a = AccountIdx(i as u32);
+            let v = sim.engine.valuation(a);
+            assert_eq!(
+                v.floating,
+                brute_floating(&sim.engine, a),
+                "floating of {i}"
+            );
+            assert_eq!(v.margin, brute_margin(&sim.engine, a), "margin of {i}");
+        }
+    }
+    assert_eq!(
+        closed.first(),
+        Some(&members[1]),
+        "the second member's position goes first"
+    );
+}
