@@ -10,16 +10,19 @@
 //!
 //! Exactness: a leg's profit and margin are computed with the very formulas of the full
 //! recomputation (`Engine::recompute`), and valuations are integer sums, so the delta path
-//! leaves every account with the cents a full recomputation gives. What a leg cannot carry
-//! exactly is marked *shared* and its account recomputed in full instead: a position sharing
-//! its (account, symbol) with others (hedged margin is not a sum over positions), a volume or
-//! leverage beyond the packed fields, a margin beyond `i32` cents.
+//! leaves every account with the cents a full recomputation gives. Hedged margin is not a sum
+//! over positions: where an account holds several positions in one list, its legs are
+//! *grouped* — each still carries its profit, and the group's exposure and margin sit in
+//! [`Groups`], revalued once per walk. What a leg cannot carry exactly is marked *wide* and
+//! its account recomputed in full instead: a volume or leverage beyond the packed fields, a
+//! margin beyond `i32` cents.
 
 use super::book::Side;
 use super::calc::{self, Exposure, Quote, Rates};
 use crate::account::AccountIdx;
 use crate::symbol::SymbolSpec;
 use drawbridge_model::{Money, Price, Volume};
+use std::collections::HashMap;
 
 /// Low bits of [`Leg::packed`] holding the volume (in 10⁻⁸ lots: up to 2.8 million lots).
 const VOLUME_BITS: u32 = 48;
@@ -28,7 +31,18 @@ const LEVERAGE_BITS: u32 = 14;
 /// The top bit of [`Leg::packed`]: set for a sell.
 const SELL_BIT: u64 = 1 << 63;
 /// [`Leg::margin`] of a leg whose account is recomputed in full when the leg changes.
-const SHARED: i32 = i32::MIN;
+const WIDE: i32 = i32::MIN;
+/// [`Leg::margin`] of a grouped leg: its margin is its group's, in [`Groups`].
+const GROUPED: i32 = i32::MIN + 1;
+
+/// What the full recomputation found of a position's margin.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum LegMargin {
+    /// The margin of the account's exposure on the symbol, which the position alone makes.
+    Alone(Money),
+    /// The account holds other positions on the symbol: the margin is their group's.
+    Grouped,
+}
 
 /// One open position in its (account currency, symbol) list. 32 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,36 +54,39 @@ pub(crate) struct Leg {
     pub(crate) profit: Money,
     pub(crate) account: AccountIdx,
     /// The margin of the account's exposure on the symbol, in cents, as its valuation holds
-    /// it — this position being the account's only one there; [`SHARED`] otherwise.
+    /// it — this position being the account's only one there; [`GROUPED`] or [`WIDE`]
+    /// otherwise.
     margin: i32,
 }
 
 impl Leg {
-    /// A new leg, valued at zero and shared until `Engine::recompute` values it.
+    /// A new leg, valued at zero and wide until `Engine::recompute` values it.
     pub(crate) fn new(account: AccountIdx) -> Self {
         Self {
             open: Price::ZERO,
             packed: 0,
             profit: Money::ZERO,
             account,
-            margin: SHARED,
+            margin: WIDE,
         }
     }
 
-    /// Sets what the full recomputation found: the position, its profit, and its margin when
-    /// the position alone makes its account's exposure on the symbol (`None` otherwise).
+    /// Sets what the full recomputation found: the position, its profit and its margin.
     pub(crate) fn set(
         &mut self,
         (side, volume, open): (Side, Volume, Price),
         leverage: u32,
         profit: Money,
-        alone_margin: Option<Money>,
+        margin: LegMargin,
     ) {
         self.open = open;
         self.profit = profit;
         let fits = volume.0 > 0 && volume.0 < 1 << VOLUME_BITS && leverage < 1 << LEVERAGE_BITS;
-        let margin = alone_margin.and_then(|m| i32::try_from(m.0).ok());
-        match margin.filter(|&m| fits && m != SHARED) {
+        let margin = match margin {
+            LegMargin::Alone(m) => i32::try_from(m.0).ok().filter(|&m| m >= 0),
+            LegMargin::Grouped => Some(GROUPED),
+        };
+        match margin.filter(|_| fits) {
             Some(m) => {
                 let sell = if side == Side::Sell { SELL_BIT } else { 0 };
                 self.packed = volume.0 as u64 | u64::from(leverage) << VOLUME_BITS | sell;
@@ -77,13 +94,18 @@ impl Leg {
             }
             None => {
                 self.packed = 0;
-                self.margin = SHARED;
+                self.margin = WIDE;
             }
         }
     }
 
-    pub(crate) fn is_shared(&self) -> bool {
-        self.margin == SHARED
+    /// Whether the leg alone makes its account's exposure in its list.
+    pub(crate) fn is_plain(&self) -> bool {
+        self.margin >= 0
+    }
+
+    pub(crate) fn is_grouped(&self) -> bool {
+        self.margin == GROUPED
     }
 
     #[inline]
@@ -116,22 +138,33 @@ pub(crate) struct Mark<'a> {
 }
 
 impl Mark<'_> {
-    /// A plain leg's profit and margin now, as `Engine::recompute` computes them.
+    /// A leg's profit now, as `Engine::position_profit` computes it.
+    #[inline]
+    fn profit(&self, leg: &Leg) -> Money {
+        if !self.quote.is_live() {
+            return Money::ZERO;
+        }
+        let side = leg.side();
+        let close = self.quote.close_price(side);
+        let (contract, volume) = (self.spec.contract_size, leg.volume());
+        let raw = calc::signed_raw_profit(contract, side.sign(), volume, leg.open, close);
+        calc::to_money(raw, self.rates.gain, self.rates.loss)
+    }
+
+    /// The margin of an exposure now, as `Engine::recompute` computes it.
+    #[inline]
+    fn margin(&self, exposure: Exposure, leverage: u32) -> Money {
+        if !self.quote.is_live() {
+            return Money::ZERO;
+        }
+        let (q, rate) = (&self.quote, self.rates.margin);
+        calc::exposure_margin_at(self.spec, exposure, q, rate, leverage)
+    }
+
+    /// A plain leg's profit and margin now.
     #[inline]
     fn value(&self, leg: &Leg) -> (Money, Money) {
-        if !self.quote.is_live() {
-            return (Money::ZERO, Money::ZERO);
-        }
         let (side, volume) = (leg.side(), leg.volume());
-        let close = self.quote.close_price(side);
-        let raw = calc::signed_raw_profit(
-            self.spec.contract_size,
-            side.sign(),
-            volume,
-            leg.open,
-            close,
-        );
-        let profit = calc::to_money(raw, self.rates.gain, self.rates.loss);
         let exposure = match side {
             Side::Buy => Exposure {
                 buy: volume,
@@ -142,36 +175,38 @@ impl Mark<'_> {
                 sell: volume,
             },
         };
-        let margin = calc::exposure_margin_at(
-            self.spec,
-            exposure,
-            &self.quote,
-            self.rates.margin,
-            leg.leverage(),
-        );
-        (profit, margin)
+        (self.profit(leg), self.margin(exposure, leg.leverage()))
     }
 }
 
-/// Revalues a list's legs at `mark`: each plain leg's change goes to `deltas`, each shared
-/// leg's account to `shared` (a bit set by account). Returns the legs visited.
+/// Revalues a list's legs at `mark`: each plain leg's change goes to `deltas`, each grouped
+/// leg's profit change too (and its account to `grouped`), each wide leg's account to `wide`
+/// (a bit set by account). Returns the legs visited.
 pub(crate) fn walk(
     legs: &mut [Leg],
     mark: &Mark<'_>,
     deltas: &mut Deltas,
-    shared: &mut [u64],
+    wide: &mut [u64],
+    grouped: &mut Vec<AccountIdx>,
 ) -> usize {
     for leg in legs.iter_mut() {
         let a = leg.account.index();
-        if leg.is_shared() {
-            shared[a / 64] |= 1 << (a % 64);
+        if leg.margin == WIDE {
+            wide[a / 64] |= 1 << (a % 64);
             deltas.push(a, Money::ZERO, Money::ZERO);
             continue;
         }
+        if leg.is_grouped() {
+            let profit = mark.profit(leg);
+            deltas.push(a, profit - leg.profit, Money::ZERO);
+            leg.profit = profit;
+            grouped.push(leg.account);
+            continue;
+        }
         let (profit, margin) = mark.value(leg);
-        let Some(cents) = i32::try_from(margin.0).ok().filter(|&m| m != SHARED) else {
-            // Beyond the leg's field: its account is recomputed in full (which marks it shared).
-            shared[a / 64] |= 1 << (a % 64);
+        let Some(cents) = i32::try_from(margin.0).ok().filter(|&m| m >= 0) else {
+            // Beyond the leg's field: its account is recomputed in full (which marks it wide).
+            wide[a / 64] |= 1 << (a % 64);
             deltas.push(a, Money::ZERO, Money::ZERO);
             continue;
         };
@@ -184,6 +219,67 @@ pub(crate) fn walk(
     legs.len()
 }
 
+/// The exposure of an account on a symbol where it holds several positions, netted as its
+/// margin mode nets it, and the margin its valuation holds for it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Group {
+    pub(crate) exposure: Exposure,
+    pub(crate) leverage: u32,
+    pub(crate) margin: Money,
+}
+
+/// The groups of grouped legs, by (account, leg list).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Groups {
+    map: HashMap<(AccountIdx, u32), Group>,
+}
+
+impl Groups {
+    pub(crate) fn insert(&mut self, a: AccountIdx, list: usize, group: Group) {
+        self.map.insert((a, list as u32), group);
+    }
+
+    pub(crate) fn remove(&mut self, a: AccountIdx, list: usize) {
+        self.map.remove(&(a, list as u32));
+    }
+
+    /// Revalues the groups of `accounts` (with repeats) in `list` at `mark`: each margin
+    /// change goes to `deltas`; an account whose change does not fit, or with no group (never:
+    /// grouped legs have one), to `wide`.
+    pub(crate) fn revalue(
+        &mut self,
+        list: usize,
+        mark: &Mark<'_>,
+        accounts: &mut Vec<AccountIdx>,
+        deltas: &mut Deltas,
+        wide: &mut [u64],
+    ) {
+        accounts.sort_unstable();
+        accounts.dedup();
+        for &a in accounts.iter() {
+            let i = a.index();
+            let Some(g) = self.map.get_mut(&(a, list as u32)) else {
+                wide[i / 64] |= 1 << (i % 64);
+                continue;
+            };
+            let margin = mark.margin(g.exposure, g.leverage);
+            match i32::try_from((margin - g.margin).0) {
+                Ok(change) => {
+                    g.margin = margin;
+                    deltas.push(i, Money::ZERO, Money(i64::from(change)));
+                }
+                Err(_) => wide[i / 64] |= 1 << (i % 64),
+            }
+        }
+        accounts.clear();
+    }
+
+    /// Bytes held, by capacity (a control byte per bucket).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.map.capacity() * (std::mem::size_of::<((AccountIdx, u32), Group)>() + 1)
+    }
+}
+
 /// Accounts whose changes are gathered together and added to their valuations (24 B each)
 /// from cache: 768 KiB, within a core's L2 cache.
 pub(crate) const BLOCK_ACCOUNTS: usize = 1 << 15;
@@ -193,7 +289,7 @@ pub(crate) const BLOCK_ACCOUNTS: usize = 1 << 15;
 struct Delta {
     profit: Money,
     offset: u32,
-    /// The difference of two margins in `0..=i32::MAX`: fits.
+    /// The difference of two margins in `0..=i32::MAX` (fits), or a group's checked change.
     margin: i32,
 }
 

@@ -152,8 +152,10 @@ pub struct Engine {
     /// Scratch set of the accounts the incremental path touches, one bit an account (all
     /// clear between calls).
     pub(crate) touched_bits: Vec<u64>,
-    /// Scratch set of the accounts it recomputes in full (shared legs); clear between calls.
-    pub(crate) shared_bits: Vec<u64>,
+    /// Scratch set of the accounts it recomputes in full (wide legs); clear between calls.
+    pub(crate) wide_bits: Vec<u64>,
+    /// Scratch: the accounts of the grouped legs of the list being walked.
+    pub(crate) grouped: Vec<AccountIdx>,
     /// Scratch: the incremental path's changes by block, kept from one call to the next.
     pub(crate) deltas: legs::Deltas,
     /// Scratch: the leg lists one incremental revaluation walks.
@@ -174,6 +176,9 @@ pub struct Engine {
     /// them without reading a position, and a conversion through the quote's symbol walks
     /// only the lists of the currencies it converts into.
     pub(crate) by_symbol: Vec<Vec<legs::Leg>>,
+    /// The exposure and margin of each (account, leg list) the account holds several
+    /// positions in (see `legs`).
+    pub(crate) groups: legs::Groups,
     pub(crate) orders: Slab<Order>,
     pub(crate) order_slots: HashMap<u64, u32>,
     pub(crate) triggers: Vec<SymbolTriggers>,
@@ -206,7 +211,8 @@ impl Engine {
             touched: Vec::new(),
             sweep: revalue::Shares::default(),
             touched_bits: Vec::new(),
-            shared_bits: Vec::new(),
+            wide_bits: Vec::new(),
+            grouped: Vec::new(),
             deltas: legs::Deltas::default(),
             lists: Vec::new(),
             active: Vec::new(),
@@ -216,6 +222,7 @@ impl Engine {
             positions: Slab::default(),
             position_slots: ids::IdIndex::default(),
             by_symbol: Vec::new(),
+            groups: legs::Groups::default(),
             orders: Slab::default(),
             order_slots: HashMap::new(),
             triggers: vec![SymbolTriggers::default(); n],
@@ -340,7 +347,7 @@ impl Engine {
         self.histories.push(History::default());
         let words = self.accounts.len().div_ceil(64);
         self.touched_bits.resize(words, 0);
-        self.shared_bits.resize(words, 0);
+        self.wide_bits.resize(words, 0);
         self.alert_bits.resize(words, 0);
         self.set_alert(idx, true);
         self.logins.insert(login, idx);
@@ -671,6 +678,7 @@ impl Engine {
             + self.logins.heap_bytes();
         let positions = self.positions.heap_bytes()
             + self.position_slots.heap_bytes()
+            + self.groups.heap_bytes()
             + self.by_symbol.capacity() * size_of::<Vec<legs::Leg>>()
             + self
                 .by_symbol
@@ -685,9 +693,10 @@ impl Engine {
     /// and a share word a position once the full sweep has run.
     pub fn scratch_bytes(&self) -> usize {
         use std::mem::size_of;
-        (self.touched_bits.capacity() + self.shared_bits.capacity()) * size_of::<u64>()
+        (self.touched_bits.capacity() + self.wide_bits.capacity()) * size_of::<u64>()
             + self.touched.capacity() * size_of::<AccountIdx>()
             + self.lists.capacity() * size_of::<u32>()
+            + self.grouped.capacity() * size_of::<AccountIdx>()
             + self.active.capacity() * size_of::<AccountIdx>()
             + self.deltas.heap_bytes()
             + self.sweep.heap_bytes()

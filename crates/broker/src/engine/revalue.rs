@@ -227,7 +227,7 @@ impl Engine {
     /// conversion factors read it (`rate_readers`, which has the same layout). Each list is
     /// walked front to back and each leg's change gathered by account block (see `legs`);
     /// then, block by block in account order, each touched account gets its changes added
-    /// (or, with a shared leg, is recomputed in full) and its margin levels enforced.
+    /// (or, with a wide leg, is recomputed in full) and its margin levels enforced.
     pub(crate) fn revalue_symbols(
         &mut self,
         symbols: &[SymbolIdx],
@@ -251,7 +251,7 @@ impl Engine {
             active.clear();
             for w in words {
                 let mut rest = std::mem::take(&mut self.touched_bits[w]);
-                let pending = self.shared_bits[w] | self.alert_bits[w];
+                let pending = self.wide_bits[w] | self.alert_bits[w];
                 while rest != 0 {
                     let bit = rest.trailing_zeros();
                     let a = AccountIdx((w * 64) as u32 + bit);
@@ -284,7 +284,7 @@ impl Engine {
         visited
     }
 
-    /// Walks the leg lists `symbols` reach, each once, into the deltas and the shared set.
+    /// Walks the leg lists `symbols` reach, each once, into the deltas and the wide set.
     fn walk_lists(&mut self, symbols: &[SymbolIdx]) -> usize {
         let n = self.specs.len();
         self.lists.clear();
@@ -304,8 +304,12 @@ impl Engine {
                 quote: self.quotes[t],
                 rates: self.rates[i],
             };
-            let list = &mut self.by_symbol[i];
-            visited += legs::walk(list, &mark, &mut self.deltas, &mut self.shared_bits);
+            let (list, grouped) = (&mut self.by_symbol[i], &mut self.grouped);
+            visited += legs::walk(list, &mark, &mut self.deltas, &mut self.wide_bits, grouped);
+            if !grouped.is_empty() {
+                let (deltas, wide) = (&mut self.deltas, &mut self.wide_bits);
+                self.groups.revalue(i, &mark, grouped, deltas, wide);
+            }
         }
         visited
     }
@@ -326,7 +330,7 @@ impl Engine {
     }
 
     /// Adds a touched account's changes to its valuation (recomputing it in full instead when
-    /// it has a shared leg), tells whether it changed, and enforces its margin levels.
+    /// it has a wide leg), tells whether it changed, and enforces its margin levels.
     /// Returns the master of its group, if it is in one.
     fn settle(&mut self, a: AccountIdx, events: &mut Vec<Event>) -> Option<AccountIdx> {
         let i = a.index();
@@ -335,8 +339,8 @@ impl Engine {
         self.values[i].floating += profit;
         self.values[i].margin += margin;
         let bit = 1 << (i % 64);
-        if self.shared_bits[i / 64] & bit != 0 {
-            self.shared_bits[i / 64] &= !bit;
+        if self.wide_bits[i / 64] & bit != 0 {
+            self.wide_bits[i / 64] &= !bit;
             self.recompute(a);
         }
         if self.values[i] != before {
@@ -362,7 +366,7 @@ impl Engine {
                 self.touched_bits[j / 64] & (1 << (j % 64)) != 0
             };
             if pending {
-                self.shared_bits[j / 64] |= 1 << (j % 64);
+                self.wide_bits[j / 64] |= 1 << (j % 64);
             }
         }
     }

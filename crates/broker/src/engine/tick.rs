@@ -2,6 +2,7 @@
 
 use super::book::{DealEntry, Reason, Side};
 use super::calc::{self, Exposures};
+use super::legs::{Group, LegMargin};
 use super::trigger::Target;
 use super::{Engine, Event};
 use crate::account::{AccountIdx, MarginMode};
@@ -236,13 +237,9 @@ impl Engine {
     }
 
     /// The margin of an account's exposure on one symbol, at current prices.
-    fn symbol_margin(&self, a: AccountIdx, s: SymbolIdx, mut e: calc::Exposure) -> Money {
+    fn symbol_margin(&self, a: AccountIdx, s: SymbolIdx, e: calc::Exposure) -> Money {
         let acc = &self.accounts[a.index()];
-        if acc.margin_mode == MarginMode::Netting {
-            let net = e.buy.min(e.sell);
-            e.buy -= net;
-            e.sell -= net;
-        }
+        let e = self.netted(a, e);
         let q = self.quotes[s.index()];
         if !q.is_live() {
             return Money::ZERO;
@@ -251,10 +248,29 @@ impl Engine {
         calc::exposure_margin_at(&self.specs[s.index()], e, &q, rate, acc.leverage)
     }
 
+    /// An exposure as the account's margin mode counts it: netted on a netting account.
+    fn netted(&self, a: AccountIdx, mut e: calc::Exposure) -> calc::Exposure {
+        if self.accounts[a.index()].margin_mode == MarginMode::Netting {
+            let net = e.buy.min(e.sell);
+            e.buy -= net;
+            e.sell -= net;
+        }
+        e
+    }
+
     /// Recomputes one account's floating result and margin from current prices, and sets
     /// its positions' legs to match (see `legs`): each one's profit, and its margin where it
-    /// alone makes the account's exposure on its symbol.
+    /// alone makes the account's exposure on its symbol, or else its group's.
     pub(crate) fn recompute(&mut self, a: AccountIdx) {
+        // The account's groups go; those it still has come back below.
+        let mut slot = self.accounts[a.index()].first_position;
+        while let Some(p) = self.positions.get(slot) {
+            let legs = self.legs_index(p.currency_slot, p.symbol);
+            if !self.by_symbol[legs][p.symbol_slot as usize].is_plain() {
+                self.groups.remove(a, legs);
+            }
+            slot = p.next_in_account;
+        }
         let mut exposures = Exposures::default();
         for p in self.positions_of(a) {
             exposures.add(p.symbol, p.side, p.volume);
@@ -273,11 +289,23 @@ impl Engine {
                 Side::Buy => e.buy == p.volume && e.sell.0 == 0,
                 Side::Sell => e.sell == p.volume && e.buy.0 == 0,
             };
-            let alone_margin = alone.then(|| self.symbol_margin(a, p.symbol, e));
             let legs = self.legs_index(p.currency_slot, p.symbol);
+            let margin = self.symbol_margin(a, p.symbol, e);
+            let margin = if alone {
+                LegMargin::Alone(margin)
+            } else {
+                let exposure = self.netted(a, e);
+                let group = Group {
+                    exposure,
+                    leverage,
+                    margin,
+                };
+                self.groups.insert(a, legs, group);
+                LegMargin::Grouped
+            };
             let (at, next) = (p.symbol_slot as usize, p.next_in_account);
             let position = (p.side, p.volume, p.open_price);
-            self.by_symbol[legs][at].set(position, leverage, profit, alone_margin);
+            self.by_symbol[legs][at].set(position, leverage, profit, margin);
             slot = next;
         }
         let v = &mut self.values[a.index()];
