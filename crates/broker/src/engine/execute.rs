@@ -403,7 +403,8 @@ impl Engine {
 
     /// Puts back an open position loaded from storage or built by a benchmark: no deal is
     /// booked and no margin is checked. Returns the position id (a fresh ticket when `id` is
-    /// `None`). Call [`Engine::revalue_all`] or trade on the account afterwards to value it.
+    /// `None`). The account is revalued at current quotes; its margin levels are enforced at
+    /// its next trade, balance operation or quote.
     #[allow(clippy::too_many_arguments, reason = "a position is a wide record")]
     pub fn restore_position(
         &mut self,

@@ -372,3 +372,46 @@ pub(crate) fn push_leg(list: &mut Vec<Leg>, leg: Leg) {
     }
     list.push(leg);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A leg is 32 bytes: two a cache line, 64 MB at two million
+    /// positions. Growth here costs every account's bytes (see `P1.bytes_per_account`).
+    #[test]
+    fn a_leg_is_32_bytes() {
+        assert_eq!(std::mem::size_of::<Leg>(), 32);
+        assert_eq!(std::mem::size_of::<Delta>(), 16);
+    }
+
+    /// Volume, leverage and side come back out of the packed word; what does not fit makes
+    /// the leg wide, and a grouped leg keeps its position.
+    #[test]
+    fn legs_pack_what_fits_and_widen_the_rest() {
+        let mut leg = Leg::new(AccountIdx(7));
+        assert!(!leg.is_plain(), "a new leg is wide until valued");
+        let position = (Side::Sell, Volume(123_000_000), Price(110_000_000));
+        leg.set(position, 500, Money(-42), LegMargin::Alone(Money(24_600)));
+        assert!(leg.is_plain());
+        assert_eq!(
+            (leg.side(), leg.volume(), leg.leverage()),
+            (Side::Sell, Volume(123_000_000), 500)
+        );
+        assert_eq!((leg.profit, leg.margin), (Money(-42), 24_600));
+        leg.set(position, 500, Money(-42), LegMargin::Grouped);
+        assert!(leg.is_grouped() && leg.volume() == Volume(123_000_000));
+        let too_big = (Side::Buy, Volume(1 << VOLUME_BITS), Price(1));
+        leg.set(too_big, 100, Money::ZERO, LegMargin::Alone(Money(1)));
+        assert_eq!(leg.margin, WIDE, "a volume beyond 48 bits");
+        leg.set(
+            position,
+            1 << LEVERAGE_BITS,
+            Money::ZERO,
+            LegMargin::Alone(Money(1)),
+        );
+        assert_eq!(leg.margin, WIDE, "a leverage beyond 14 bits");
+        leg.set(position, 100, Money::ZERO, LegMargin::Alone(Money(1 << 31)));
+        assert_eq!(leg.margin, WIDE, "a margin beyond i32 cents");
+    }
+}
