@@ -6,7 +6,7 @@ use crate::input::{Input, Output, Snapshot, TrackerKey};
 use crate::rules::{RuleEvent, RuleSpec, RuleState};
 use crate::state::{Context, TrackerState};
 use crate::tracker::{BreachAction, TrackerSpec};
-use drawbridge_model::ServerZone;
+use drawbridge_model::{Money, ServerZone, Timestamp};
 
 /// One tracker of an account: the caller's key, its compiled definition and its state.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -25,11 +25,36 @@ pub enum Exposure {
     Reduces,
 }
 
+/// Samples an account may take on the quiet path: equity within `[low, high]` at an instant
+/// before `until`. Such a sample moves no tracker's figures and fires nothing (see
+/// [`TrackerState::quiet_band`]), so `apply` records it in the chart and as the last
+/// snapshot only, without visiting the trackers (a separate allocation: a cache miss).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Quiet {
+    low: Money,
+    high: Money,
+    until: Timestamp,
+}
+
+impl Quiet {
+    /// No sample is quiet: the next one takes the full path, which sets the band again.
+    const NONE: Self = Self {
+        low: Money(i64::MAX),
+        high: Money(i64::MIN),
+        until: Timestamp::EPOCH,
+    };
+
+    fn admits(&self, t: Timestamp, equity: Money) -> bool {
+        t < self.until && self.low <= equity && equity <= self.high
+    }
+}
+
 /// The account's risk state. Plain data: `Send`, no locks, no I/O; a shard task owns many.
 #[derive(Clone, Debug)]
 pub struct AccountRisk {
     zone: ServerZone,
     last: Option<Snapshot>,
+    quiet: Quiet,
     chart: ChartState,
     trackers: Vec<TrackerSlot>,
     rules: Option<Box<(RuleSpec, RuleState)>>,
@@ -42,6 +67,7 @@ impl AccountRisk {
         Self {
             zone,
             last: None,
+            quiet: Quiet::NONE,
             chart: ChartState::default(),
             trackers: Vec::new(),
             rules: None,
@@ -78,6 +104,7 @@ impl AccountRisk {
 
     /// Adds (or replaces) a tracker resuming from a persisted state.
     pub fn add_tracker_state(&mut self, key: TrackerKey, spec: TrackerSpec, state: TrackerState) {
+        self.quiet = Quiet::NONE;
         self.trackers.retain(|t| t.key != key);
         // Exactly as many slots as trackers: a million accounts hold a few each, and a
         // doubling Vec would keep room for four (about 200 B a slot).
@@ -86,6 +113,7 @@ impl AccountRisk {
     }
 
     pub fn remove_tracker(&mut self, key: TrackerKey) -> bool {
+        self.quiet = Quiet::NONE;
         let before = self.trackers.len();
         self.trackers.retain(|t| t.key != key);
         self.trackers.len() != before
@@ -113,16 +141,19 @@ impl AccountRisk {
 
     /// Attaches a rule set (replacing any); it starts at the next input.
     pub fn set_rules(&mut self, spec: RuleSpec) {
+        self.quiet = Quiet::NONE;
         self.rules = Some(Box::new((spec, RuleState::new())));
     }
 
     /// Attaches a rule set resuming from a persisted state.
     pub fn set_rules_state(&mut self, spec: RuleSpec, state: RuleState) {
+        self.quiet = Quiet::NONE;
         self.rules = Some(Box::new((spec, state)));
     }
 
     /// Detaches the rule set (a halt it ordered stays until lifted).
     pub fn clear_rules(&mut self) {
+        self.quiet = Quiet::NONE;
         self.rules = None;
     }
 
@@ -171,7 +202,22 @@ impl AccountRisk {
         sum
     }
 
+    /// [`AccountRisk::warm`] for a sample of `equity` at `time`: a sample the quiet band
+    /// admits reads no tracker, and warming skips them too.
+    pub fn warm_for(&self, time: Timestamp, equity: Money) -> u64 {
+        if self.quiet.admits(time, equity) {
+            let item = self.chart.current();
+            self.last.map_or(0, |s| s.equity.0 as u64)
+                ^ item.map_or(0, |i| i.end.0 as u64 ^ i.equity.sum as u64)
+        } else {
+            self.warm()
+        }
+    }
+
     /// Feeds one input to the chart, every tracker and the rules; outputs go to `out`.
+    ///
+    /// A sample inside the quiet band takes the quiet path: the chart and the last snapshot
+    /// only, exactly what the full path would change for it.
     pub fn apply(&mut self, input: &Input, out: &mut Vec<Output>) {
         let input = match self.last {
             Some(last) if input.time() < last.time => input.at(last.time),
@@ -181,6 +227,45 @@ impl AccountRisk {
         if let Some(done) = self.chart.apply(self.zone, t, input.after()) {
             out.push(Output::ChartItemCompleted(done));
         }
+        if let Input::Sample(s) = input
+            && self.quiet.admits(t, s.equity)
+        {
+            debug_assert!(self.rules.is_none(), "invariant: rules leave no quiet band");
+            self.last = Some(s);
+            return;
+        }
+        self.apply_trackers(&input, out);
+        if let Some(after) = input.after() {
+            self.last = Some(after);
+        }
+        self.quiet = self.quiet_band();
+    }
+
+    /// The band of samples that change nothing but the chart and the last snapshot: the
+    /// intersection of the trackers' bands; none with a rule set (its state follows every
+    /// sample).
+    fn quiet_band(&self) -> Quiet {
+        if self.rules.is_some() {
+            return Quiet::NONE;
+        }
+        let open = Quiet {
+            low: Money(i64::MIN),
+            high: Money(i64::MAX),
+            until: Timestamp(i64::MAX),
+        };
+        self.trackers.iter().fold(open, |q, slot| {
+            let (low, high, until) = slot.state.quiet_band(&slot.spec);
+            Quiet {
+                low: q.low.max(low),
+                high: q.high.min(high),
+                until: q.until.min(until),
+            }
+        })
+    }
+
+    /// The trackers' and the rules' part of [`AccountRisk::apply`].
+    fn apply_trackers(&mut self, input: &Input, out: &mut Vec<Output>) {
+        let input = *input;
         let from = out.len();
         for slot in &mut self.trackers {
             let cx = Context {
@@ -209,15 +294,75 @@ impl AccountRisk {
                 out.push(Output::Rule(e));
             }
         }
-        if let Some(after) = input.after() {
-            self.last = Some(after);
-        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::BalanceKind;
+    use crate::period::{Period, Window};
+    use crate::tracker::Thresholds;
+    use proptest::prelude::*;
+
+    fn spec(period: Period, drawdown: i64, profit: i64) -> TrackerSpec {
+        TrackerSpec {
+            period,
+            window: Window {
+                start: Timestamp(0),
+                end: None,
+            },
+            thresholds: Thresholds {
+                absolute_drawdown: Some(Money(drawdown)),
+                absolute_profit: Some(Money(profit)),
+                ..Thresholds::default()
+            },
+            action: BreachAction::Notify,
+        }
+    }
+
+    proptest! {
+        /// The quiet path changes exactly what the full path changes: the same outputs, and
+        /// the same trackers, chart and last snapshot after every input.
+        #[test]
+        fn the_quiet_path_is_the_full_path(
+            steps in proptest::collection::vec((0i64..3_600_000, -3_000i64..3_000, 0u8..20), 1..300),
+            drawdown in 1_000i64..60_000,
+            profit in 1_000i64..60_000,
+        ) {
+            let zone = ServerZone::parse("EET").unwrap();
+            let mut quiet = AccountRisk::new(zone);
+            quiet.add_tracker(0, spec(Period::Day, drawdown, profit));
+            quiet.add_tracker(1, spec(Period::Lifetime, 2 * drawdown, 2 * profit));
+            let mut full = quiet.clone();
+            let (mut t, mut balance, mut equity) = (Timestamp(1_000), Money(100_000), Money(100_000));
+            let (mut taken, mut out_quiet, mut out_full) = (0, Vec::new(), Vec::new());
+            for &(gap, step, kind) in &steps {
+                t = t.plus_millis(gap);
+                equity += Money(step);
+                let after = Snapshot { time: t, balance, equity };
+                let input = if kind == 0 {
+                    balance += Money(step);
+                    equity += Money(step);
+                    let after = Snapshot { time: t, balance, equity };
+                    Input::BalanceOperation { kind: BalanceKind::Balance, amount: Money(step), after }
+                } else {
+                    Input::Sample(after)
+                };
+                taken += usize::from(matches!(input, Input::Sample(s) if quiet.quiet.admits(s.time, s.equity)));
+                out_quiet.clear();
+                out_full.clear();
+                quiet.apply(&input, &mut out_quiet);
+                full.quiet = Quiet::NONE;
+                full.apply(&input, &mut out_full);
+                prop_assert_eq!(&out_quiet, &out_full);
+                prop_assert_eq!(&quiet.trackers, &full.trackers);
+                prop_assert_eq!(quiet.chart, full.chart);
+                prop_assert_eq!(quiet.last, full.last);
+            }
+            prop_assert!(steps.len() < 50 || taken > 0, "long walks take the quiet path");
+        }
+    }
 
     #[test]
     fn a_resumed_halt_permits_only_reductions_until_lifted() {

@@ -97,6 +97,33 @@ impl TrackerState {
             ^ self.phase as u64
     }
 
+    /// The band of equity a sample may carry, and the instant it must come before, for it to
+    /// change nothing here (see [`crate::AccountRisk`]'s quiet path): `(low, high, until)`.
+    /// Before the window (or the first input), nothing moves until the window starts; after
+    /// it, nothing ever moves. In a period, a sample moves the figures only when its drawdown
+    /// or profit exceeds the period's maximum, and a threshold is tested only then; so the
+    /// band is the net equity between those maxima, until the period ends. A latched period
+    /// freezes its figures: any equity.
+    pub(crate) fn quiet_band(&self, spec: &TrackerSpec) -> (Money, Money, Timestamp) {
+        let (any, never) = ((Money(i64::MIN), Money(i64::MAX)), Timestamp(i64::MAX));
+        match self.phase {
+            Phase::Pending => (any.0, any.1, spec.window.start),
+            Phase::Completed => (any.0, any.1, never),
+            Phase::Active => {
+                let s = &self.stats;
+                let until = s.span.end.unwrap_or(never);
+                if s.exceeded.is_some() {
+                    return (any.0, any.1, until);
+                }
+                // equity − adjustment within [initial − max drawdown, initial + max profit].
+                let base = s.initial_balance.0.saturating_add(s.balance_adjustment.0);
+                let low = base.saturating_sub(s.max_drawdown.0);
+                let high = base.saturating_add(s.max_profit.0);
+                (Money(low), Money(high), until)
+            }
+        }
+    }
+
     /// Feeds one input. Outputs go to `out` (a reused buffer: no allocation once warm).
     pub fn apply(&mut self, cx: &Context<'_>, input: &Input, out: &mut Vec<Output>) {
         let t = input.time();

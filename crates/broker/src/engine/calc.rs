@@ -260,6 +260,13 @@ impl Exposures {
         &mut self.spill[i].1
     }
 
+    /// The exposure on `s` (none when absent).
+    pub(crate) fn get(&self, s: SymbolIdx) -> Exposure {
+        self.iter()
+            .find(|(x, _)| *x == s)
+            .map_or_else(Exposure::default, |(_, e)| e)
+    }
+
     /// The symbols and their exposures, in order of first appearance.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (SymbolIdx, Exposure)> + '_ {
         self.inline[..self.len].iter().chain(&self.spill).copied()

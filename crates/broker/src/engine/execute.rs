@@ -403,7 +403,8 @@ impl Engine {
 
     /// Puts back an open position loaded from storage or built by a benchmark: no deal is
     /// booked and no margin is checked. Returns the position id (a fresh ticket when `id` is
-    /// `None`). Call [`Engine::revalue_all`] or trade on the account afterwards to value it.
+    /// `None`). The account is revalued at current quotes; its margin levels are enforced at
+    /// its next trade, balance operation or quote.
     #[allow(clippy::too_many_arguments, reason = "a position is a wide record")]
     pub fn restore_position(
         &mut self,
@@ -442,19 +443,23 @@ impl Engine {
         id
     }
 
-    /// Links a position into the slab, its account's list, the symbol index and triggers.
+    /// Links a position into the slab, its account's list, the symbol index and triggers,
+    /// and revalues its account (so its leg holds what the valuation holds).
     pub(crate) fn insert_position(&mut self, mut p: Position) -> u32 {
         let a = p.account;
         p.next_in_account = self.accounts[a.index()].first_position;
         p.currency_slot = self.values[a.index()].currency_slot;
         let legs = self.legs_index(p.currency_slot, p.symbol);
-        p.symbol_slot = self.by_symbol[legs].len() as u32;
+        p.symbol_slot = u32::try_from(self.by_symbol[legs].len()).expect("fewer than 2^32 legs");
         let id = p.id;
         self.index_position_stops(&p);
         let slot = self.positions.insert(p);
         self.accounts[a.index()].first_position = slot;
-        self.by_symbol[legs].push(super::SymbolLeg { slot, account: a });
-        self.position_slots.insert(id, slot);
+        super::legs::push_leg(&mut self.by_symbol[legs], super::legs::Leg::new(a));
+        let slab = &self.positions;
+        self.position_slots
+            .insert(id, slot, |s| super::position_id(slab, s));
+        self.recompute(a);
         slot
     }
 
@@ -672,12 +677,19 @@ impl Engine {
     }
 
     pub(crate) fn remove_position(&mut self, slot: u32) -> Position {
+        let id = self
+            .positions
+            .get(slot)
+            .expect("removing a live position")
+            .id;
+        let slab = &self.positions;
+        self.position_slots
+            .remove(id, |s| super::position_id(slab, s));
         let p = self
             .positions
             .remove(slot)
             .expect("removing a live position");
         self.unindex_position_stops(&p);
-        self.position_slots.remove(&p.id);
         // Unlink from the account's list.
         let head = &mut self.accounts[p.account.index()].first_position;
         if *head == slot {
@@ -693,21 +705,27 @@ impl Engine {
                 cur = node.next_in_account;
             }
         }
-        // O(1) removal from the symbol index: move the last entry into the hole.
+        // O(1) removal from the symbol index: move the last leg into the hole, and point its
+        // position (found in its account's list) at its new place.
         let legs = self.legs_index(p.currency_slot, p.symbol);
         let list = &mut self.by_symbol[legs];
-        let hole = p.symbol_slot as usize;
+        let (hole, last) = (p.symbol_slot as usize, list.len() - 1);
         debug_assert_eq!(
-            list[hole].slot, slot,
+            list[hole].account, p.account,
             "invariant: symbol index back-pointer"
         );
         list.swap_remove(hole);
-        if let Some(moved) = list.get(hole) {
-            self.positions
-                .get_mut(moved.slot)
-                .expect("indexed positions are live")
-                .symbol_slot = hole as u32;
+        if let Some(moved) = list.get(hole).map(|l| l.account) {
+            let (s, c) = (p.symbol, p.currency_slot);
+            let at = self.position_slots_of(moved).find(|&k| {
+                self.positions.get(k).is_some_and(|q| {
+                    q.symbol == s && q.currency_slot == c && q.symbol_slot as usize == last
+                })
+            });
+            let at = at.expect("invariant: every leg has its position");
+            self.positions.get_mut(at).expect("live").symbol_slot = hole as u32;
         }
+        self.recompute(p.account);
         p
     }
 
@@ -754,10 +772,7 @@ impl Engine {
     }
 
     fn owned_position(&self, a: AccountIdx, id: u64) -> Result<u32, Retcode> {
-        let slot = *self
-            .position_slots
-            .get(&id)
-            .ok_or(Retcode::PositionNotFound)?;
+        let slot = self.position_slot(id).ok_or(Retcode::PositionNotFound)?;
         match self.positions.get(slot) {
             Some(p) if p.account == a => Ok(slot),
             _ => Err(Retcode::PositionNotFound),

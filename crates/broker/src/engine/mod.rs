@@ -13,6 +13,8 @@
 //! - `tick`: quote updates, pending/SL/TP/trailing triggers, revaluation, margin call, stop-out.
 //! - `rollover`: swaps at broker midnight and order expiration.
 //! - `revalue`: the full mark-to-market sweep and the incremental per-symbol path.
+//! - `legs`: the per-symbol position records the incremental path walks, and its deltas.
+//! - `ids`: position id → slab slot.
 //! - `rates`: conversion factors per (account currency, symbol), kept current with the quotes.
 //! - [`retcode`]: MT5 `TRADE_RETCODE_*`.
 
@@ -20,6 +22,8 @@ pub mod book;
 pub mod calc;
 pub mod command;
 mod execute;
+mod ids;
+mod legs;
 mod logins;
 mod pending;
 mod rates;
@@ -49,14 +53,6 @@ pub const ACCOUNT_MONEY_MAX: Money = Money(1_000_000_000_000_000);
 use std::collections::{BTreeSet, HashMap};
 pub use tick::{QuoteError, QuoteUpdate};
 use trigger::SymbolTriggers;
-
-/// A position as the symbol index lists it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct SymbolLeg {
-    /// The position's slab slot.
-    pub(crate) slot: u32,
-    pub(crate) account: AccountIdx,
-}
 
 /// Appends to a history list, allocating room for exactly one record when the list has none:
 /// most accounts keep their one deposit deal for good, and `Vec`'s first allocation would
@@ -140,32 +136,49 @@ pub struct Engine {
     pub(crate) specs: Vec<SymbolSpec>,
     pub(crate) quotes: Vec<Quote>,
     pub(crate) conv: Converter,
-    /// For each symbol, whose values depend on its quote: itself for every account, and
-    /// (symbol, currency slot) pairs whose profit or margin converts through it.
-    pub(crate) dependents: Vec<Vec<(SymbolIdx, Option<u16>)>>,
     pub(crate) accounts: Vec<Account>,
     pub(crate) values: Vec<Valuation>,
     /// Account currencies in use; `Valuation::currency_slot` indexes this.
     pub(crate) currencies: Vec<Currency>,
     /// Conversion factors per (currency slot, symbol) at current quotes (see `rates`).
     pub(crate) rates: Vec<Rates>,
-    /// For each symbol, the `rates` entries that read its quote.
+    /// For each symbol, the `rates` entries that read its quote: laid out as `by_symbol`,
+    /// they are also the leg lists a change of the quote revalues besides its own.
     pub(crate) rate_readers: Vec<Vec<u32>>,
     /// Scratch list of accounts touched by one incremental revaluation, in account order.
     pub(crate) touched: Vec<AccountIdx>,
     /// The full sweep's lists, kept from one sweep to the next.
     pub(crate) sweep: revalue::Shares,
-    /// Scratch set of the same accounts, one bit an account (all clear between calls).
+    /// Scratch set of the accounts the incremental path touches, one bit an account (all
+    /// clear between calls).
     pub(crate) touched_bits: Vec<u64>,
+    /// Scratch set of the accounts it recomputes in full (wide legs); clear between calls.
+    pub(crate) wide_bits: Vec<u64>,
+    /// Scratch: the accounts of the grouped legs of the list being walked.
+    pub(crate) grouped: Vec<AccountIdx>,
+    /// Scratch: the incremental path's changes by block, kept from one call to the next.
+    pub(crate) deltas: legs::Deltas,
+    /// Scratch: the leg lists one incremental revaluation walks.
+    pub(crate) lists: Vec<u32>,
+    /// Scratch: the touched accounts of a block the incremental path settles.
+    pub(crate) active: Vec<AccountIdx>,
+    /// Accounts whose margin levels a quote must enforce even when it leaves their
+    /// valuation as it was, one bit an account: group accounts, accounts in margin call or
+    /// near a level, and those recomputed since their levels were last enforced. Any other
+    /// account was above both levels when last enforced, and nothing has changed it since.
+    pub(crate) alert_bits: Vec<u64>,
     pub(crate) logins: Logins,
     pub(crate) members: HashMap<AccountIdx, Vec<AccountIdx>>,
     pub(crate) positions: Slab<Position>,
-    pub(crate) position_slots: HashMap<u64, u32>,
-    /// For each (account currency slot, symbol), laid out as `rates`, the open positions of
-    /// accounts in that currency on that symbol with their accounts: finding the accounts a
-    /// quote affects reads no position, and a conversion through the quote's symbol scans
+    pub(crate) position_slots: ids::IdIndex,
+    /// For each (account currency slot, symbol), laid out as `rates`, the legs of the open
+    /// positions of accounts in that currency on that symbol (see `legs`): a quote revalues
+    /// them without reading a position, and a conversion through the quote's symbol walks
     /// only the lists of the currencies it converts into.
-    pub(crate) by_symbol: Vec<Vec<SymbolLeg>>,
+    pub(crate) by_symbol: Vec<Vec<legs::Leg>>,
+    /// The exposure and margin of each (account, leg list) the account holds several
+    /// positions in (see `legs`).
+    pub(crate) groups: legs::Groups,
     pub(crate) orders: Slab<Order>,
     pub(crate) order_slots: HashMap<u64, u32>,
     pub(crate) triggers: Vec<SymbolTriggers>,
@@ -184,14 +197,12 @@ impl Engine {
     pub fn new(cfg: ServerConfig, specs: Vec<SymbolSpec>, now: Timestamp) -> Self {
         let conv = Converter::new(&specs);
         let n = specs.len();
-        let dependents = (0..n).map(|i| vec![(SymbolIdx(i as u32), None)]).collect();
         let next_rollover = cfg.zone.next_midnight(now);
         Self {
             next_login: cfg.first_login,
             cfg,
             quotes: vec![Quote::default(); n],
             conv,
-            dependents,
             accounts: Vec::new(),
             values: Vec::new(),
             currencies: Vec::new(),
@@ -200,11 +211,18 @@ impl Engine {
             touched: Vec::new(),
             sweep: revalue::Shares::default(),
             touched_bits: Vec::new(),
+            wide_bits: Vec::new(),
+            grouped: Vec::new(),
+            deltas: legs::Deltas::default(),
+            lists: Vec::new(),
+            active: Vec::new(),
+            alert_bits: Vec::new(),
             logins: Logins::default(),
             members: HashMap::new(),
             positions: Slab::default(),
-            position_slots: HashMap::new(),
+            position_slots: ids::IdIndex::default(),
             by_symbol: Vec::new(),
+            groups: legs::Groups::default(),
             orders: Slab::default(),
             order_slots: HashMap::new(),
             triggers: vec![SymbolTriggers::default(); n],
@@ -226,7 +244,9 @@ impl Engine {
         self.logins.reserve(accounts);
         self.histories.reserve_exact(accounts);
         self.positions = Slab::with_capacity(positions);
-        self.position_slots.reserve(positions);
+        let slab = &self.positions;
+        self.position_slots
+            .reserve(positions, |s| position_id(slab, s));
     }
 
     pub fn config(&self) -> &ServerConfig {
@@ -325,8 +345,11 @@ impl Engine {
             ..Valuation::default()
         });
         self.histories.push(History::default());
-        self.touched_bits
-            .resize(self.accounts.len().div_ceil(64), 0);
+        let words = self.accounts.len().div_ceil(64);
+        self.touched_bits.resize(words, 0);
+        self.wide_bits.resize(words, 0);
+        self.alert_bits.resize(words, 0);
+        self.set_alert(idx, true);
         self.logins.insert(login, idx);
         match new.kind {
             AccountKind::GroupMember { master } => {
@@ -453,17 +476,18 @@ impl Engine {
         self.currencies.push(c);
         self.by_symbol
             .resize_with(self.by_symbol.len() + self.specs.len(), Vec::new);
-        for (t, spec) in self.specs.iter().enumerate() {
-            let mut via = self.conv.route(spec.profit_currency, c);
-            via.extend(self.conv.route(spec.margin_currency, c));
-            via.sort_unstable();
-            via.dedup();
-            for s in via.into_iter().filter(|s| s.index() != t) {
-                self.dependents[s.index()].push((SymbolIdx(t as u32), Some(slot)));
-            }
-        }
         self.add_currency_rates(slot);
         slot
+    }
+
+    /// Marks an account as one whose levels a quote must enforce (see `alert_bits`), or not.
+    pub(crate) fn set_alert(&mut self, a: AccountIdx, alert: bool) {
+        let (w, bit) = (a.index() / 64, 1u64 << (a.index() % 64));
+        if alert {
+            self.alert_bits[w] |= bit;
+        } else {
+            self.alert_bits[w] &= !bit;
+        }
     }
 
     /// Where the positions of accounts in currency `slot` on `s` are listed in `by_symbol`.
@@ -482,7 +506,13 @@ impl Engine {
     }
 
     pub fn position(&self, id: u64) -> Option<&Position> {
-        self.positions.get(*self.position_slots.get(&id)?)
+        self.positions.get(self.position_slot(id)?)
+    }
+
+    /// The slab slot of an open position.
+    pub(crate) fn position_slot(&self, id: u64) -> Option<u32> {
+        let slab = &self.positions;
+        self.position_slots.get(id, |s| position_id(slab, s))
     }
 
     pub fn order(&self, id: u64) -> Option<&Order> {
@@ -644,14 +674,36 @@ impl Engine {
         let accounts = self.accounts.capacity() * size_of::<Account>()
             + self.values.capacity() * size_of::<Valuation>()
             + self.accounts.iter().map(|a| a.name.len()).sum::<usize>()
+            + self.alert_bits.capacity() * size_of::<u64>()
             + self.logins.heap_bytes();
         let positions = self.positions.heap_bytes()
-            + self.position_slots.capacity() * (size_of::<(u64, u32)>() + 1)
+            + self.position_slots.heap_bytes()
+            + self.groups.heap_bytes()
+            + self.by_symbol.capacity() * size_of::<Vec<legs::Leg>>()
             + self
                 .by_symbol
                 .iter()
-                .map(|v| v.capacity() * size_of::<SymbolLeg>())
+                .map(|v| v.capacity() * size_of::<legs::Leg>())
                 .sum::<usize>();
         (accounts, positions)
     }
+
+    /// Bytes of the scratch buffers the revaluations keep from one call to the next (not
+    /// state: [`Engine::memory_footprint`] leaves them out). At most a few bytes an account
+    /// and a share word a position once the full sweep has run.
+    pub fn scratch_bytes(&self) -> usize {
+        use std::mem::size_of;
+        (self.touched_bits.capacity() + self.wide_bits.capacity()) * size_of::<u64>()
+            + self.touched.capacity() * size_of::<AccountIdx>()
+            + self.lists.capacity() * size_of::<u32>()
+            + self.grouped.capacity() * size_of::<AccountIdx>()
+            + self.active.capacity() * size_of::<AccountIdx>()
+            + self.deltas.heap_bytes()
+            + self.sweep.heap_bytes()
+    }
+}
+
+/// The id of the position in `slot` (`u64::MAX`, never a ticket, for an empty slot).
+fn position_id(slab: &Slab<Position>, slot: u32) -> u64 {
+    slab.get(slot).map_or(u64::MAX, |p| p.id)
 }

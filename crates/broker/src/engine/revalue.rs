@@ -8,14 +8,14 @@
 //! same formula as [`Engine::position_profit`], and integer sums do not depend on their
 //! order, so both give the same cents.
 //!
-//! The incremental path collects the accounts a quote affects, then recomputes them in
-//! batches: it first reads each batch's accounts and position lists level by level, so
-//! their cache misses overlap, then recomputes them from cache.
+//! The incremental path walks the per-symbol leg lists a quote affects and adds each
+//! position's change to its account (see `legs`): it reads no position.
 
 use super::book::{Position, Side};
 use super::calc;
+use super::legs::{self, BLOCK_ACCOUNTS};
 use super::{Engine, Event};
-use crate::account::{AccountIdx, NIL};
+use crate::account::AccountIdx;
 use crate::symbol::SymbolIdx;
 use drawbridge_model::{Money, Price};
 
@@ -51,7 +51,7 @@ impl Mark {
     }
 }
 
-/// Accounts whose memory the incremental path loads together before recomputing them.
+/// Accounts whose memory the incremental path loads together before settling them.
 const WARM_BATCH: usize = 32;
 
 /// Low bits of a packed share that hold the account's offset in its block.
@@ -113,6 +113,12 @@ impl Shares {
 
     fn len(&self) -> usize {
         self.blocks.iter().map(Vec::len).sum::<usize>() + self.wide.len()
+    }
+
+    /// Bytes held, by capacity.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.blocks.iter().map(|b| b.capacity() * 8).sum::<usize>()
+            + self.wide.capacity() * std::mem::size_of::<(usize, Money)>()
     }
 }
 
@@ -214,8 +220,14 @@ impl Engine {
 
     /// [`Engine::revalue_symbol`] for several symbols at once: each account they affect is
     /// revalued once. After each `part_accounts` accounts (and after the last) `part` gets
-    /// the engine and the events so far. Returns the number of positions visited (once per
-    /// symbol that reaches them).
+    /// the engine and the events so far. Returns the number of positions visited (each leg
+    /// list once, however many of the symbols reach it).
+    ///
+    /// The lists a quote reaches are its symbol's (one per account currency) and those whose
+    /// conversion factors read it (`rate_readers`, which has the same layout). Each list is
+    /// walked front to back and each leg's change gathered by account block (see `legs`);
+    /// then, block by block in account order, each touched account gets its changes added
+    /// (or, with a wide leg, is recomputed in full) and its margin levels enforced.
     pub(crate) fn revalue_symbols(
         &mut self,
         symbols: &[SymbolIdx],
@@ -223,81 +235,140 @@ impl Engine {
         events: &mut Vec<Event>,
         mut part: impl FnMut(&Engine, &mut Vec<Event>),
     ) -> usize {
-        let mut visited = 0;
-        let n = self.specs.len();
-        let bits = &mut self.touched_bits;
-        for s in symbols {
-            for &(t, currency) in &self.dependents[s.index()] {
-                // Every currency's list of `t`, or only the one `s` converts into.
-                let slots = match currency {
-                    Some(c) => usize::from(c)..usize::from(c) + 1,
-                    None => 0..self.currencies.len(),
-                };
-                for slot in slots {
-                    for leg in &self.by_symbol[slot * n + t.index()] {
-                        let a = leg.account.index();
-                        bits[a / 64] |= 1 << (a % 64);
-                        visited += 1;
+        let visited = self.walk_lists(symbols);
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.clear();
+        let part_accounts = part_accounts.max(1);
+        let mut since_part = 0;
+        for k in 0..self.deltas.blocks() {
+            let words = k * BLOCK_ACCOUNTS / 64
+                ..((k + 1) * BLOCK_ACCOUNTS / 64).min(self.touched_bits.len());
+            self.deltas
+                .sum_block(k, &mut self.touched_bits[words.clone()]);
+            // The block's accounts, read out of the set in account order (and cleared). Those
+            // the quotes left as they were, with nothing to enforce, are settled already.
+            let mut active = std::mem::take(&mut self.active);
+            active.clear();
+            for w in words {
+                let mut rest = std::mem::take(&mut self.touched_bits[w]);
+                let pending = self.wide_bits[w] | self.alert_bits[w];
+                while rest != 0 {
+                    let bit = rest.trailing_zeros();
+                    let a = AccountIdx((w * 64) as u32 + bit);
+                    rest &= rest - 1;
+                    touched.push(a);
+                    let unchanged =
+                        self.deltas.peek(a.index() % BLOCK_ACCOUNTS) == Default::default();
+                    if !unchanged || pending & (1 << bit) != 0 {
+                        active.push(a);
                     }
                 }
             }
-        }
-        // The set, read out in account order (and cleared): accounts and valuations are then
-        // visited in address order.
-        let mut touched = std::mem::take(&mut self.touched);
-        touched.clear();
-        for (w, word) in bits.iter_mut().enumerate() {
-            let mut rest = std::mem::take(word);
-            while rest != 0 {
-                touched.push(AccountIdx((w * 64) as u32 + rest.trailing_zeros()));
-                rest &= rest - 1;
-            }
-        }
-        let part_accounts = part_accounts.max(1);
-        for (k, batch) in touched.chunks(WARM_BATCH).enumerate() {
-            std::hint::black_box(self.warm(batch));
-            for &a in batch {
-                let before = self.values[a.index()];
-                self.recompute(a);
-                if self.values[a.index()] != before {
-                    events.push(Event::AccountChanged { account: a });
+            for batch in active.chunks(WARM_BATCH) {
+                std::hint::black_box(self.warm(batch));
+                for &a in batch {
+                    if let Some(master) = self.settle(a, events) {
+                        self.resettle_group(master, a, &active);
+                    }
+                    since_part += 1;
+                    if since_part == part_accounts {
+                        since_part = 0;
+                        part(self, events);
+                    }
                 }
-                self.enforce_levels(a, events);
             }
-            let done = (k + 1) * WARM_BATCH;
-            if done < touched.len() && done % part_accounts < WARM_BATCH {
-                part(self, events);
-            }
+            self.active = active;
         }
         self.touched = touched;
         part(self, events);
         visited
     }
 
-    /// Reads what recomputing the accounts of `batch` reads (each account, its valuation,
-    /// its positions), one level of the position lists at a time across the whole batch:
-    /// the loads of a level are independent, so the processor overlaps their cache misses
+    /// Walks the leg lists `symbols` reach, each once, into the deltas and the wide set.
+    fn walk_lists(&mut self, symbols: &[SymbolIdx]) -> usize {
+        let n = self.specs.len();
+        self.lists.clear();
+        for s in symbols {
+            let own = (0..self.currencies.len()).map(|slot| (slot * n + s.index()) as u32);
+            self.lists.extend(own);
+            self.lists.extend(&self.rate_readers[s.index()]);
+        }
+        self.lists.sort_unstable();
+        self.lists.dedup();
+        self.deltas.reset(self.values.len());
+        let mut visited = 0;
+        for &i in &self.lists {
+            let (i, t) = (i as usize, i as usize % n);
+            let mark = legs::Mark {
+                spec: &self.specs[t],
+                quote: self.quotes[t],
+                rates: self.rates[i],
+            };
+            let (list, grouped) = (&mut self.by_symbol[i], &mut self.grouped);
+            visited += legs::walk(list, &mark, &mut self.deltas, &mut self.wide_bits, grouped);
+            if !grouped.is_empty() {
+                let (deltas, wide) = (&mut self.deltas, &mut self.wide_bits);
+                self.groups.revalue(i, &mark, grouped, deltas, wide);
+            }
+        }
+        visited
+    }
+
+    /// Reads what settling the accounts of `batch` reads first (each account and its
+    /// valuation): the loads are independent, so the processor overlaps their cache misses
     /// instead of taking them one after another. Returns a checksum of what it read, for the
     /// caller to pass to `black_box` so no read is optimised away.
     fn warm(&self, batch: &[AccountIdx]) -> u64 {
-        let mut next = [NIL; WARM_BATCH];
-        let mut sum = 0u64;
-        for (n, &a) in next.iter_mut().zip(batch) {
-            let acc = &self.accounts[a.index()];
-            let v = &self.values[a.index()];
-            sum ^= acc.balance.0 as u64 ^ acc.credit.0 as u64 ^ u64::from(acc.in_margin_call);
-            sum ^= v.floating.0 as u64 ^ v.margin.0 as u64;
-            *n = acc.first_position;
+        batch.iter().fold(0, |sum, a| {
+            let (acc, v) = (&self.accounts[a.index()], &self.values[a.index()]);
+            sum ^ acc.balance.0 as u64
+                ^ acc.credit.0 as u64
+                ^ u64::from(acc.in_margin_call)
+                ^ v.floating.0 as u64
+                ^ v.margin.0 as u64
+        })
+    }
+
+    /// Adds a touched account's changes to its valuation (recomputing it in full instead when
+    /// it has a wide leg), tells whether it changed, and enforces its margin levels.
+    /// Returns the master of its group, if it is in one.
+    fn settle(&mut self, a: AccountIdx, events: &mut Vec<Event>) -> Option<AccountIdx> {
+        let i = a.index();
+        let (profit, margin) = self.deltas.take(i % BLOCK_ACCOUNTS);
+        let before = self.values[i];
+        self.values[i].floating += profit;
+        self.values[i].margin += margin;
+        let bit = 1 << (i % 64);
+        if self.wide_bits[i / 64] & bit != 0 {
+            self.wide_bits[i / 64] &= !bit;
+            self.recompute(a);
         }
-        while next.iter().any(|&n| n != NIL) {
-            for n in next.iter_mut().filter(|n| **n != NIL) {
-                let p = self.positions.get(*n).expect("list nodes are live");
-                sum ^= p.volume.0 as u64 ^ p.open_price.0 as u64 ^ p.swap.0 as u64;
-                sum ^= p.side as u64 ^ u64::from(p.currency_slot);
-                *n = p.next_in_account;
+        if self.values[i] != before {
+            events.push(Event::AccountChanged { account: a });
+        }
+        let group = self.accounts[i].kind.group_master(a);
+        self.enforce_levels(a, events);
+        group
+    }
+
+    /// After settling group account `a` (of `master`'s group), whose stop-outs may have
+    /// recomputed its group's members in full: those still to be settled in this pass
+    /// (in `active`, the current block's, or touched in a later block) must not get their
+    /// changes added on top, so they are marked to be recomputed again.
+    fn resettle_group(&mut self, master: AccountIdx, a: AccountIdx, active: &[AccountIdx]) {
+        let block = a.index() / BLOCK_ACCOUNTS;
+        let later: Vec<AccountIdx> = self.group_members(master).filter(|m| *m > a).collect();
+        for m in later {
+            let j = m.index();
+            let pending = if j / BLOCK_ACCOUNTS == block {
+                active.binary_search(&m).is_ok()
+            } else {
+                self.touched_bits[j / 64] & (1 << (j % 64)) != 0
+            };
+            if pending {
+                self.wide_bits[j / 64] |= 1 << (j % 64);
             }
         }
-        sum
     }
 
     /// Accounts touched by the last incremental revaluation.

@@ -2,6 +2,7 @@
 
 use super::book::{DealEntry, Reason, Side};
 use super::calc::{self, Exposures};
+use super::legs::{Group, LegMargin};
 use super::trigger::Target;
 use super::{Engine, Event};
 use crate::account::{AccountIdx, MarginMode};
@@ -139,7 +140,7 @@ impl Engine {
 
     /// Closes a whole position at the market because its SL or TP fired.
     fn close_on_trigger(&mut self, id: u64, reason: Reason, events: &mut Vec<Event>) {
-        let Some(&slot) = self.position_slots.get(&id) else {
+        let Some(slot) = self.position_slot(id) else {
             return;
         };
         let p = self
@@ -185,7 +186,7 @@ impl Engine {
         let point = self.specs[s.index()].point;
         let ids: Vec<u64> = self.trailing[s.index()].iter().copied().collect();
         for id in ids {
-            let Some(&slot) = self.position_slots.get(&id) else {
+            let Some(slot) = self.position_slot(id) else {
                 continue;
             };
             let p = self.positions.get(slot).expect("live").clone();
@@ -230,35 +231,88 @@ impl Engine {
         if let Some((s, side, v)) = leg {
             exposures.add(s, side, v);
         }
-        let acc = &self.accounts[a.index()];
-        let slot = self.values[a.index()].currency_slot;
-        let mut total = Money::ZERO;
-        for (s, mut e) in exposures.iter() {
-            if acc.margin_mode == MarginMode::Netting {
-                let net = e.buy.min(e.sell);
-                e.buy -= net;
-                e.sell -= net;
-            }
-            let q = self.quotes[s.index()];
-            if q.is_live() {
-                let rate = self.rates(s, slot).margin;
-                let spec = &self.specs[s.index()];
-                total += calc::exposure_margin_at(spec, e, &q, rate, acc.leverage);
-            }
-        }
-        total
+        (exposures.iter())
+            .map(|(s, e)| self.symbol_margin(a, s, e))
+            .sum()
     }
 
-    /// Recomputes one account's floating result and margin from current prices.
+    /// The margin of an account's exposure on one symbol, at current prices.
+    fn symbol_margin(&self, a: AccountIdx, s: SymbolIdx, e: calc::Exposure) -> Money {
+        let acc = &self.accounts[a.index()];
+        let e = self.netted(a, e);
+        let q = self.quotes[s.index()];
+        if !q.is_live() {
+            return Money::ZERO;
+        }
+        let rate = self.rates(s, self.values[a.index()].currency_slot).margin;
+        calc::exposure_margin_at(&self.specs[s.index()], e, &q, rate, acc.leverage)
+    }
+
+    /// An exposure as the account's margin mode counts it: netted on a netting account.
+    fn netted(&self, a: AccountIdx, mut e: calc::Exposure) -> calc::Exposure {
+        if self.accounts[a.index()].margin_mode == MarginMode::Netting {
+            let net = e.buy.min(e.sell);
+            e.buy -= net;
+            e.sell -= net;
+        }
+        e
+    }
+
+    /// Recomputes one account's floating result and margin from current prices, and sets
+    /// its positions' legs to match (see `legs`): each one's profit, and its margin where it
+    /// alone makes the account's exposure on its symbol, or else its group's.
     pub(crate) fn recompute(&mut self, a: AccountIdx) {
-        let floating: Money = self
-            .positions_of(a)
-            .map(|p| self.position_profit(p) + p.swap)
+        // The account's groups go; those it still has come back below.
+        let mut slot = self.accounts[a.index()].first_position;
+        while let Some(p) = self.positions.get(slot) {
+            let legs = self.legs_index(p.currency_slot, p.symbol);
+            if !self.by_symbol[legs][p.symbol_slot as usize].is_plain() {
+                self.groups.remove(a, legs);
+            }
+            slot = p.next_in_account;
+        }
+        let mut exposures = Exposures::default();
+        for p in self.positions_of(a) {
+            exposures.add(p.symbol, p.side, p.volume);
+        }
+        let margin = (exposures.iter())
+            .map(|(s, e)| self.symbol_margin(a, s, e))
             .sum();
-        let margin = self.margin_with(a, None);
+        let leverage = self.accounts[a.index()].leverage;
+        let mut floating = Money::ZERO;
+        let mut slot = self.accounts[a.index()].first_position;
+        while let Some(p) = self.positions.get(slot) {
+            let profit = self.position_profit(p);
+            floating += profit + p.swap;
+            let e = exposures.get(p.symbol);
+            let alone = match p.side {
+                Side::Buy => e.buy == p.volume && e.sell.0 == 0,
+                Side::Sell => e.sell == p.volume && e.buy.0 == 0,
+            };
+            let legs = self.legs_index(p.currency_slot, p.symbol);
+            let margin = self.symbol_margin(a, p.symbol, e);
+            let margin = if alone {
+                LegMargin::Alone(margin)
+            } else {
+                let exposure = self.netted(a, e);
+                let group = Group {
+                    exposure,
+                    leverage,
+                    margin,
+                };
+                self.groups.insert(a, legs, group);
+                LegMargin::Grouped
+            };
+            let (at, next) = (p.symbol_slot as usize, p.next_in_account);
+            let position = (p.side, p.volume, p.open_price);
+            self.by_symbol[legs][at].set(position, leverage, profit, margin);
+            slot = next;
+        }
         let v = &mut self.values[a.index()];
         v.floating = floating;
         v.margin = margin;
+        // Enforced next time a quote reaches it, whatever the quote changes.
+        self.set_alert(a, true);
     }
 
     /// Recomputes an account and enforces its margin-call and stop-out levels.
@@ -267,10 +321,26 @@ impl Engine {
         self.enforce_levels(a, events);
     }
 
+    /// Whether enforcing an account's levels would do nothing: a standalone account, not in
+    /// margin call, without margin or above both levels (the common case a quote leaves).
+    fn far_from_levels(&self, a: AccountIdx) -> bool {
+        let (acc, v) = (&self.accounts[a.index()], &self.values[a.index()]);
+        if acc.in_margin_call || acc.kind.group_master(a).is_some() {
+            return false;
+        }
+        let level = i128::from(acc.margin_call_pct.max(acc.stop_out_pct));
+        let equity = acc.balance + acc.credit + v.floating;
+        v.margin.0 <= 0 || i128::from(equity.0) * 100 > i128::from(v.margin.0) * level
+    }
+
     /// Margin call is signalled once per descent below its level; at the stop-out level the
     /// most losing position of the account (or its group) is closed, again and again, until
     /// the margin level recovers or nothing is left to close.
     pub(crate) fn enforce_levels(&mut self, a: AccountIdx, events: &mut Vec<Event>) {
+        if self.far_from_levels(a) {
+            self.set_alert(a, false);
+            return;
+        }
         // Group accounts are rare: only they pay for a list of the unit's members.
         let master = self.accounts[a.index()].kind.group_master(a);
         let group: Vec<AccountIdx> = master
@@ -317,5 +387,6 @@ impl Engine {
         let below =
             margin.0 > 0 && i128::from(equity.0) * 100 <= i128::from(margin.0) * i128::from(call);
         self.accounts[a.index()].in_margin_call = below;
+        self.set_alert(a, !self.far_from_levels(a));
     }
 }

@@ -711,14 +711,14 @@ impl Sim {
 }
 
 /// Σ (profit + swap) of an account's open positions at the engine's current quotes.
-fn brute_floating(e: &Engine, a: AccountIdx) -> Money {
+pub(crate) fn brute_floating(e: &Engine, a: AccountIdx) -> Money {
     e.positions_of(a)
         .map(|p| e.position_profit(p) + p.swap)
         .sum()
 }
 
 /// An account's margin from its positions and the current quotes, symbol by symbol.
-fn brute_margin(e: &Engine, a: AccountIdx) -> Money {
+pub(crate) fn brute_margin(e: &Engine, a: AccountIdx) -> Money {
     let acc = e.account(a).expect("account exists");
     let quotes: Vec<Quote> = (0..e.specs().len())
         .map(|i| e.quote(SymbolIdx(i as u32)))

@@ -2,6 +2,7 @@
 
 mod batch;
 mod catalog;
+mod delta;
 mod determinism;
 mod engine_props;
 mod feed_candles;

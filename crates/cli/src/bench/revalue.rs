@@ -216,12 +216,12 @@ fn measure_incremental(book: &mut Book, reps: u32) -> anyhow::Result<Incremental
 /// `Engine::memory_footprint` returns `(accounts, positions)`:
 /// - accounts: the `Account` structs (capacity), the `Valuation` array, account names and
 ///   the login → account index;
-/// - positions: the position slab (bodies), the position id → slot map and the per-symbol
-///   slot lists (`by_symbol`).
+/// - positions: the position slab (bodies), the position id → slot table, the per-symbol
+///   leg lists (`by_symbol`) and the groups of an account's positions on one symbol.
 ///
 /// The issue's budget is "≤ 256 B per account with its positions' index entries, history
 /// excluded". We read "its positions' index entries" as the account's share of the position
-/// *indexes* (id map and `by_symbol` entries), not the position bodies, which
+/// *indexes* (id table, leg lists and groups), not the position bodies, which
 /// `P1.bytes_per_position` reports. That stricter reading is `P1.bytes_per_account`; the
 /// narrow one (accounts structure alone) is printed alongside. The index share is the
 /// positions total minus the slab bodies (`positions × size_of::<Option<Position>>()`: the
@@ -232,6 +232,8 @@ struct Memory {
     accounts_bytes: usize,
     positions_bytes: usize,
     bodies_bytes: usize,
+    /// `Engine::scratch_bytes`: the revaluations' kept buffers, not counted in the figures.
+    scratch_bytes: usize,
     accounts: usize,
     positions: usize,
 }
@@ -244,6 +246,7 @@ impl Memory {
             accounts_bytes,
             positions_bytes,
             bodies_bytes,
+            scratch_bytes: engine.scratch_bytes(),
             accounts,
             positions,
         }
@@ -275,7 +278,7 @@ impl Memory {
         );
         println!(
             "positions: {:.1} MB = bodies {:.1} MB (slab slot {} B) + indexes {:.1} MB \
-             ({:.1} B/position: id map + by_symbol)",
+             ({:.1} B/position: id table + leg lists + groups)",
             mb(self.positions_bytes),
             mb(self.bodies_bytes),
             size_of::<Option<Position>>(),
@@ -288,6 +291,11 @@ impl Memory {
             per_account(self.accounts_bytes),
             self.per_account(),
             per_account(self.accounts_bytes + self.positions_bytes),
+        );
+        println!(
+            "scratch kept by the revaluations (not counted): {:.1} MB = {:.1} B/account",
+            mb(self.scratch_bytes),
+            per_account(self.scratch_bytes),
         );
         match rss_growth {
             Some(g) => println!(

@@ -446,11 +446,9 @@ impl RiskStage<'_> {
             }
             for chunk in batch.samples.chunks(WARM_SAMPLES) {
                 // The chunk's states first, their cache misses overlapped; then each from cache.
-                std::hint::black_box(
-                    chunk
-                        .iter()
-                        .fold(0, |h, s| h ^ risks[s.account as usize].warm()),
-                );
+                std::hint::black_box(chunk.iter().fold(0, |h, s| {
+                    h ^ risks[s.account as usize].warm_for(batch.time, s.equity)
+                }));
                 for s in chunk {
                     let input = Input::Sample(Snapshot {
                         time: batch.time,
