@@ -269,6 +269,9 @@ impl Room {
     /// deterministic in time), so the rest of a batch applies at its recorded instant.
     async fn rebuild(&mut self, why: &str, at: Timestamp) {
         tracing::error!(reason = why, "rebuilding the broker from the journal");
+        // The batch's changes so far go with the old broker's events: they are announced once
+        // the new one holds what of them is durable (readers read those accounts again).
+        let (changed, moved) = (self.changed_accounts(), self.moved_accounts());
         self.broker = SimBroker::new(self.cfg);
         self.seq = 0;
         self.events.clear();
@@ -278,6 +281,7 @@ impl Room {
             return;
         }
         tracing::info!(seq = self.seq, "broker rebuilt from the journal");
+        self.announce(changed, moved);
         if !self.advance(at) {
             self.failed = Some(format!("{why}; the broker fails again when time passes"));
         }

@@ -68,14 +68,22 @@ impl Connection {
     }
 
     /// Forgets an instance (unsubscribed, disconnected, or a packet to it was lost); only its
-    /// sequence is kept.
-    pub(super) fn forget(&self, account: &str, instance: Option<u64>) {
+    /// sequence is kept. True when it was the socket's last instance of the account: the
+    /// account's subscription, counted once per socket in the limits, is then to be released
+    /// ([`forget_and_release`]).
+    pub(super) fn forget(&self, account: &str, instance: Option<u64>) -> bool {
         let matches = |(a, i): &(String, u64)| a == account && instance.is_none_or(|x| x == *i);
-        lock(&self.subscribed).retain(|k| !matches(k));
+        let left = {
+            let mut subscribed = lock(&self.subscribed);
+            let held = subscribed.iter().any(|(a, _)| a == account);
+            subscribed.retain(|k| !matches(k));
+            held && !subscribed.iter().any(|(a, _)| a == account)
+        };
         lock(&self.synced).retain(|k, _| !matches(k));
         lock(&self.market).retain(|k, _| !matches(k));
         // The sequence stays: the SDK drops a `synchronizationStarted` whose timestamp is not
         // past every packet it had of the instance, and the clock may stand still (virtual).
+        left
     }
 }
 
@@ -103,12 +111,13 @@ pub(super) fn emit_sequenced(
     let (number, at) = conn.next_sequence(account, instance, state.now().0, restart);
     packet["sequenceNumber"] = json!(number);
     packet["sequenceTimestamp"] = json!(at);
-    emit_or_forget(s, conn, account, instance, &packet)
+    emit_or_forget(state, s, conn, account, instance, &packet)
 }
 
 /// Emits a `synchronization` packet of an instance; if it cannot be sent, the instance is
 /// forgotten. Every packet to an instance goes out here, numbered or not.
 pub(super) fn emit_or_forget(
+    state: &Shared,
     s: &SocketRef,
     conn: &Connection,
     account: &str,
@@ -120,8 +129,22 @@ pub(super) fn emit_or_forget(
         return true;
     }
     tracing::debug!(account, instance, "emit failed");
-    conn.forget(account, Some(instance));
+    forget_and_release(state, conn, account, Some(instance));
     false
+}
+
+/// Forgets an instance ([`Connection::forget`]) and, when it was the socket's last of its
+/// account, releases the account's subscription in the limits: exactly once, by whichever
+/// forgetting emptied it (a disconnect takes the whole list at once).
+pub(super) fn forget_and_release(
+    state: &Shared,
+    conn: &Connection,
+    account: &str,
+    instance: Option<u64>,
+) {
+    if conn.forget(account, instance) {
+        crate::limits::unsubscribe(state, &conn.caller, account);
+    }
 }
 
 /// Numbers a packet given as its JSON text without the closing brace (`{"type":…,…`) in its
@@ -139,7 +162,7 @@ pub(super) fn emit_sequenced_text(
     open.push_str(&format!(
         ",\"sequenceNumber\":{number},\"sequenceTimestamp\":{at}}}"
     ));
-    emit_or_forget(s, conn, account, instance, &Prebuilt(&open))
+    emit_or_forget(state, s, conn, account, instance, &Prebuilt(&open))
 }
 
 /// JSON text serialized as it is, without parsing it again as

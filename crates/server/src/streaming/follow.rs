@@ -45,10 +45,7 @@ pub(super) async fn follow_disconnects(state: Shared, s: SocketRef, conn: Arc<Co
                 &json!({"type": "disconnected", "accountId": account,
                         "instanceIndex": instance, "host": host}),
             );
-            conn.forget(&account, Some(instance));
-            if !lock(&conn.subscribed).iter().any(|(a, _)| *a == account) {
-                crate::limits::unsubscribe(&state, &conn.caller, &account);
-            }
+            super::connection::forget_and_release(&state, &conn, &account, Some(instance));
         }
     }
 }

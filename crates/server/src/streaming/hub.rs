@@ -317,7 +317,7 @@ impl Hub {
 
 /// The hub's task: scan, read, render, send, until the hub is gone.
 async fn run(hub: Weak<Hub>) {
-    let Some(mut moves) = hub.upgrade().map(|h| h.state.desk.moves()) else {
+    let Some(mut moves) = hub.upgrade().map(|h| Some(h.state.desk.moves())) else {
         return;
     };
     let mut frame = Arc::new(Frame::default());
@@ -333,21 +333,19 @@ async fn run(hub: Weak<Hub>) {
     let mut cut: Option<Pass> = None;
     let mut rotation = 0usize;
     loop {
-        // The scheduled instant, not the wake-up: ticks are exactly `period` apart, so a
-        // stream whose interval is the period is due at every one. A pass cut short goes on
-        // after the runtime ran what else was ready, on the same frame.
-        let now = match cut {
-            Some(_) => {
-                tokio::task::yield_now().await;
-                Instant::now()
-            }
-            None => ticks.tick().await,
-        };
+        // A pass cut short goes on after the runtime ran what else was ready, on the same
+        // frame and at the same instant.
+        if cut.is_some() {
+            tokio::task::yield_now().await;
+        }
         let Some(hub) = hub.upgrade() else { return };
         if let Some(pass) = cut.take() {
-            (held, cut) = hub.send(&frame, now, pass);
+            (held, cut) = hub.send(&frame, pass);
             continue;
         }
+        // The scheduled instant, not the wake-up: ticks are exactly `period` apart, so a
+        // stream whose interval is the period is due at every one.
+        let now = ticks.tick().await;
         let touched = hub.dirty.swap(false, Ordering::AcqRel);
         if touched || scanned.is_none_or(|at| now.duration_since(at) >= RESCAN) {
             interest = Arc::new(hub.scan());
@@ -356,8 +354,15 @@ async fn run(hub: Weak<Hub>) {
                 layout = Arc::new(Layout::of(&interest, layout.id + 1));
             }
         }
-        let moved = Moved::drain(&mut moves);
-        let read = read(&hub.state, &interest, &layout, &frame, moved, &mut versions).await;
+        let read = read(
+            &hub.state,
+            &interest,
+            &layout,
+            &frame,
+            &mut moves,
+            &mut versions,
+        )
+        .await;
         let changed = read.is_some();
         if let Some(next) = read {
             frame = Arc::new(next);
@@ -365,7 +370,7 @@ async fn run(hub: Weak<Hub>) {
         // New subscriptions get the unchanged frame at once.
         if changed || touched || held {
             rotation = rotation.wrapping_add(1);
-            (held, cut) = hub.send(&frame, now, hub.pass(rotation));
+            (held, cut) = hub.send(&frame, hub.pass(rotation, now));
         }
         let next = hub.tick(&interest);
         if next != period {
@@ -375,11 +380,13 @@ async fn run(hub: Weak<Hub>) {
     }
 }
 
-/// What is left of a pass over the live sockets, and whether a change is held back by its
-/// interval on a socket it visited.
+/// What is left of a pass over the live sockets, the tick it sends (every slice measures
+/// intervals from it, so a socket served in a later slice stays on the tick schedule), and
+/// whether a change is held back by its interval on a socket it visited.
 #[derive(Debug)]
 struct Pass {
     sockets: VecDeque<(Arc<Connection>, SocketRef)>,
+    at: Instant,
     held: bool,
 }
 
@@ -390,23 +397,24 @@ fn schedule(period: Duration) -> tokio::time::Interval {
 }
 
 impl Hub {
-    /// A pass over every live socket, the first one `rotation` places on: when passes are
-    /// cut into slices, no socket is always the last served.
-    fn pass(&self, rotation: usize) -> Pass {
+    /// A pass over every live socket for the tick `at`, the first one `rotation` places on:
+    /// when passes are cut into slices, no socket is always the last served.
+    fn pass(&self, rotation: usize, at: Instant) -> Pass {
         let mut sockets: VecDeque<_> = self.live().into();
         if !sockets.is_empty() {
             sockets.rotate_left(rotation % sockets.len());
         }
         Pass {
             sockets,
+            at,
             held: false,
         }
     }
 
-    /// Sends the sockets of `pass` what is due in `frame` at `now`, for one [`SLICE`] of
-    /// work at most. Whether a change is held back by its interval, and the rest of the pass
-    /// if the slice ran out first.
-    fn send(&self, frame: &Frame, now: Instant, mut pass: Pass) -> (bool, Option<Pass>) {
+    /// Sends the sockets of `pass` what is due in `frame` at the pass's tick, for one
+    /// [`SLICE`] of work at most. Whether a change is held back by its interval, and the rest
+    /// of the pass if the slice ran out first.
+    fn send(&self, frame: &Frame, mut pass: Pass) -> (bool, Option<Pass>) {
         let started = Instant::now();
         let mut packet = String::new();
         while let Some((conn, socket)) = pass.sockets.pop_front() {
@@ -414,7 +422,7 @@ impl Hub {
                 continue;
             }
             pass.held |=
-                super::market::send_due(&self.state, &socket, &conn, frame, now, &mut packet);
+                super::market::send_due(&self.state, &socket, &conn, frame, pass.at, &mut packet);
             if !pass.sockets.is_empty() && started.elapsed() >= SLICE {
                 return (pass.held, Some(pass));
             }
@@ -449,32 +457,46 @@ impl Moved {
 
 /// Reads what `interest` wants in one step of the desk and renders what changed since
 /// `prev`, into `layout`'s slots; `None` when nothing did. Accounts are read again only when
-/// `moved` names them (or the layout changed).
+/// the desk's announcements (`moves`) name them, or the layout changed.
+///
+/// The announcements are taken inside the desk's step: the desk announces a step's changes
+/// before it runs the step's reads, so what a read sees has all been announced by then (taken
+/// before the step, a quote made in it would go out with its accounts' margins of before). A
+/// failed read loses the receiver; the next one subscribes again and reads every account.
 async fn read(
     state: &Shared,
     interest: &Arc<Interest>,
     layout: &Arc<Layout>,
     prev: &Arc<Frame>,
-    moved: Moved,
+    moves: &mut Option<tokio::sync::broadcast::Receiver<crate::desk::Changes>>,
     versions: &mut u64,
 ) -> Option<Frame> {
     if interest.symbols.is_empty() && prev.symbol_count() == 0 {
         return None;
     }
+    let (mut rx, lost) = match moves.take() {
+        Some(rx) => (rx, false),
+        None => (state.desk.moves(), true),
+    };
     let (i, l, p) = (Arc::clone(interest), Arc::clone(layout), Arc::clone(prev));
     let mut v = *versions;
     let read = state
         .desk
         .read(move |b| {
+            let moved = match Moved::drain(&mut rx) {
+                _ if lost => Moved::All,
+                moved => moved,
+            };
             let accounts = read_accounts(b, &i, &l, &p, &moved, &mut v);
             let current = accounts.as_deref().unwrap_or(&p.accounts);
             let symbols = read_symbols(b, &i, &l, &p, current, &mut v);
-            (accounts, symbols, v)
+            (accounts, symbols, v, rx)
         })
         .await;
-    let Ok((accounts, symbols, v)) = read else {
+    let Ok((accounts, symbols, v, rx)) = read else {
         return None;
     };
+    *moves = Some(rx);
     *versions = v;
     if accounts.is_none() && symbols.is_none() {
         return None;

@@ -525,7 +525,7 @@ fn emit_prices(
         out,
         r#","sequenceNumber":{number},"sequenceTimestamp":{at}}}"#
     );
-    emit_or_forget(s, conn, account, instance, &Prebuilt(out))
+    emit_or_forget(state, s, conn, account, instance, &Prebuilt(out))
 }
 
 /// The account's streaming credits ran out: lengthen the instance's intervals (or, at the

@@ -182,8 +182,10 @@ async fn connect(state: Shared, api: axum::Router, hub: Arc<hub::Hub>, s: Socket
     });
     let (st, c) = (state.clone(), Arc::clone(&conn));
     s.on_disconnect(move || {
-        let mut accounts: Vec<String> =
-            lock(&c.subscribed).iter().map(|(a, _)| a.clone()).collect();
+        // Taken, not read: an instance forgotten later (a packet to the closed socket) finds
+        // nothing held and releases nothing twice.
+        let subscribed = std::mem::take(&mut *lock(&c.subscribed));
+        let mut accounts: Vec<String> = subscribed.into_iter().map(|(a, _)| a).collect();
         accounts.sort_unstable();
         accounts.dedup();
         for account in accounts {

@@ -145,11 +145,7 @@ async fn answer(
         "unsubscribe" => {
             let owned = crate::provisioning::owned_entry(state, caller, account).await;
             owned.map_err(own)?;
-            let held = lock(&conn.subscribed).iter().any(|(a, _)| a == account);
-            conn.forget(account, None);
-            if held {
-                crate::limits::unsubscribe(state, caller, account);
-            }
+            super::connection::forget_and_release(state, conn, account, None);
             Ok((json!({}), None))
         }
         "refreshSymbolQuotes" => {
