@@ -5,5 +5,6 @@ mod messages_doc;
 mod operations;
 mod rest;
 mod risk;
+mod streaming;
 mod support;
 mod tls;

@@ -1,0 +1,117 @@
+//! Market data over a real socket.io client (Engine.IO 3 over a WebSocket, what the SDK
+//! speaks), the simulated feed moving on the virtual clock the test moves.
+
+use crate::support::{Api, KEY, Socket, config};
+use drawbridge_server::start;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// A `prices` packet's EURUSD bid and the account equity it carries (top level and in the
+/// price), if it holds an EURUSD price.
+fn eurusd(packet: &Value) -> Option<(f64, f64, f64)> {
+    let price = (packet["prices"].as_array()?.iter()).find(|p| p["symbol"] == "EURUSD")?;
+    Some((
+        price["bid"].as_f64()?,
+        packet["equity"].as_f64()?,
+        price["equity"].as_f64()?,
+    ))
+}
+
+/// An account whose only position is 1 lot of EURUSD bought has an equity of
+/// `bid × 100,000 + c` for one constant `c` (a USD account: 1.00 a point), whatever the bid.
+/// Every `prices` packet must carry the equity of its own bid: the account's margin fields
+/// are read in the same step of the desk as the quote, and a quote the feed makes in that
+/// step has its accounts' revaluation announced to the reader (once the market-data hub took
+/// the announcements before its read, so a new quote went out with the equity of the one
+/// before, and nothing corrected it until the next quote).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_prices_packet_carries_the_equity_of_its_own_quote() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(config(dir.path()), Some(KEY)).await.unwrap();
+    let api = Api::new(&running, running.first_token.as_deref().unwrap());
+    let (id, _) = api.demo_account().await;
+    // A first quote to trade at; the feed moves on from there.
+    let tick = json!({"symbol": "EURUSD", "bid": 1.1, "ask": 1.10002});
+    api.ok(Method::POST, "/sim/ticks", Some(tick)).await;
+    let (_, bought) = api
+        .post(
+            &format!("/users/current/accounts/{id}/trade"),
+            json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1}),
+        )
+        .await;
+    assert_eq!(bought["stringCode"], "TRADE_RETCODE_DONE", "{bought}");
+    let positions = api
+        .ok(
+            Method::GET,
+            &format!("/users/current/accounts/{id}/positions"),
+            None,
+        )
+        .await;
+    assert_eq!(positions.as_array().map(Vec::len), Some(1), "{positions}");
+
+    let socket = Socket::open(running.addr, &api.token).await;
+    socket
+        .request(
+            json!({"type": "subscribe", "accountId": id, "requestId": "s",
+                        "instanceIndex": 0}),
+        )
+        .await;
+    let since = Instant::now();
+    socket
+        .request(
+            json!({"type": "subscribeToMarketData", "accountId": id, "requestId": "m",
+                        "instanceIndex": 0, "symbol": "EURUSD",
+                        "subscriptions": [{"type": "quotes", "intervalInMilliseconds": 0}]}),
+        )
+        .await;
+    // The market runs ten times as fast as the wall clock (the feed quotes EURUSD about once
+    // a second of market time): wait for six bids, at most 20 seconds.
+    let clock = running
+        .state
+        .virtual_clock
+        .clone()
+        .expect("a virtual clock");
+    let mover = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            clock.advance(200);
+        }
+    });
+    let mut seen: Vec<(f64, f64, f64)> = Vec::new();
+    for _ in 0..200 {
+        seen = (socket.packets("prices", since).iter())
+            .filter_map(eurusd)
+            .collect();
+        if quotes(&seen) >= 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    mover.abort();
+    assert!(quotes(&seen) >= 6, "the feed did not move EURUSD: {seen:?}");
+    let (bid0, equity0, _) = seen[0];
+    for &(bid, equity, in_price) in &seen {
+        let expected = equity0 + (points(bid) - points(bid0)) as f64;
+        assert!(
+            (equity - expected).abs() < 0.015,
+            "a packet with bid {bid} carries equity {equity}, expected {expected:.2} \
+             (the first: bid {bid0}, equity {equity0}); all: {seen:?}"
+        );
+        assert_eq!(equity, in_price, "the price carries the packet's equity");
+    }
+    running.stop().await;
+}
+
+/// How many bids the packets carried (each different from the one before).
+fn quotes(seen: &[(f64, f64, f64)]) -> usize {
+    let mut bids: Vec<i64> = seen.iter().map(|(b, _, _)| points(*b)).collect();
+    bids.dedup();
+    bids.len()
+}
+
+/// A bid in points (0.00001).
+fn points(bid: f64) -> i64 {
+    (bid * 100_000.0).round() as i64
+}
