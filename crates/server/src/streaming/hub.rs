@@ -296,7 +296,7 @@ impl Hub {
                 let symbols = &mut instance.symbols;
                 symbols.retain(|_, subs| !subs.expired(now));
                 for (symbol, subs) in symbols.iter() {
-                    let key = (session.account.server, symbol.clone());
+                    let key = (session.account.server, symbol.to_owned());
                     let wants = interest.symbols.entry(key).or_default();
                     subs.add_wants(wants, &mut interest.shortest);
                 }

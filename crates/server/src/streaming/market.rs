@@ -28,6 +28,7 @@ use drawbridge_limits::streaming::{Packet, SymbolLoad, plan};
 use drawbridge_model::wire::{self as w, MarketDataType};
 use drawbridge_model::{Timeframe, Timestamp};
 use serde_json::{Value, json};
+use smallvec::SmallVec;
 use socketioxide::extract::SocketRef;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -41,9 +42,65 @@ pub(super) type Subscriptions = HashMap<(String, u64), InstanceSubs>;
 /// the hub's frames.
 #[derive(Debug, Default)]
 pub(super) struct InstanceSubs {
-    pub(super) symbols: HashMap<String, SymbolSubs>,
+    pub(super) symbols: SymbolMap,
     /// The account's slot in the hub's frames, and the layout it is of.
     account_slot: Option<(u64, usize)>,
+}
+
+/// An instance's streams by symbol, in a list: at most [`MARKET_SYMBOLS_MAX`] symbols, found
+/// by a short scan, and walked front to back by the hub at every tick (no hash table to
+/// probe, one block of memory per instance).
+#[derive(Debug, Default)]
+pub(super) struct SymbolMap(Vec<(String, SymbolSubs)>);
+
+impl SymbolMap {
+    pub(super) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(super) fn contains_key(&self, symbol: &str) -> bool {
+        self.0.iter().any(|(s, _)| s == symbol)
+    }
+
+    fn get_mut(&mut self, symbol: &str) -> Option<&mut SymbolSubs> {
+        (self.0.iter_mut()).find_map(|(s, subs)| (s == symbol).then_some(subs))
+    }
+
+    /// The symbol's streams, made by `new` if it has none yet.
+    fn get_or_insert_with(
+        &mut self,
+        symbol: &str,
+        new: impl FnOnce() -> SymbolSubs,
+    ) -> &mut SymbolSubs {
+        let at = match self.0.iter().position(|(s, _)| s == symbol) {
+            Some(at) => at,
+            None => {
+                self.0.push((symbol.to_owned(), new()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[at].1
+    }
+
+    fn remove(&mut self, symbol: &str) {
+        self.0.retain(|(s, _)| s != symbol);
+    }
+
+    pub(super) fn retain(&mut self, mut keep: impl FnMut(&str, &mut SymbolSubs) -> bool) {
+        self.0.retain_mut(|(s, subs)| keep(s, subs));
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&str, &SymbolSubs)> {
+        self.0.iter().map(|(s, subs)| (s.as_str(), subs))
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut SymbolSubs)> {
+        self.0.iter_mut().map(|(s, subs)| (s.as_str(), subs))
+    }
 }
 
 /// How long a subscription lives without a refresh: the SDK refreshes every 600 s at most;
@@ -64,7 +121,9 @@ const PLANNING_TICKS_PER_MIN: u64 = 60_000;
 /// One symbol's streams on one instance, and when they were last subscribed or refreshed.
 #[derive(Debug, Clone)]
 pub(super) struct SymbolSubs {
-    streams: Vec<Stream>,
+    /// Inline for the usual one or two (quotes, a candle timeframe): the hub's walk stays in
+    /// the instance's one block of memory.
+    streams: SmallVec<[Stream; 2]>,
     refreshed: Timestamp,
     /// The symbol's slot in the hub's frames, and the layout it is of.
     slot: Option<(u64, usize)>,
@@ -178,13 +237,11 @@ pub(super) async fn answer(
             let named = req.get("subscriptions").filter(|v| !v.is_null());
             unsubscribe(symbols, symbol, named.map(|_| &asked));
         } else if symbols.len() < MARKET_SYMBOLS_MAX || symbols.contains_key(symbol) {
-            let subs = symbols
-                .entry(symbol.to_owned())
-                .or_insert_with(|| SymbolSubs {
-                    streams: Vec::new(),
-                    refreshed: now,
-                    slot: None,
-                });
+            let subs = symbols.get_or_insert_with(symbol, || SymbolSubs {
+                streams: SmallVec::new(),
+                refreshed: now,
+                slot: None,
+            });
             subs.refreshed = now;
             subs.merge(&asked, default);
         }
@@ -232,7 +289,7 @@ fn entries(
 /// Removes the symbol (no `subscriptions` given) or the streams named (a candles entry
 /// without timeframe names every timeframe).
 fn unsubscribe(
-    symbols: &mut HashMap<String, SymbolSubs>,
+    symbols: &mut SymbolMap,
     symbol: &str,
     named: Option<&Vec<w::MarketDataSubscription>>,
 ) {
@@ -287,8 +344,8 @@ async fn refresh(
             if !ok || (symbols.len() >= MARKET_SYMBOLS_MAX && !symbols.contains_key(symbol)) {
                 continue;
             }
-            let subs = symbols.entry(symbol.clone()).or_insert_with(|| SymbolSubs {
-                streams: Vec::new(),
+            let subs = symbols.get_or_insert_with(symbol, || SymbolSubs {
+                streams: SmallVec::new(),
                 refreshed: now,
                 slot: None,
             });
