@@ -414,7 +414,7 @@ pub(super) fn send_due(
     now: Instant,
     packet: &mut String,
 ) -> bool {
-    let (due, held) = collect(conn, frame, now);
+    let (due, held) = collect(conn, frame, now, state.now());
     for (key, d, account) in due {
         let credits = d.credits();
         if !emit_prices(state, s, conn, &key, &d, &account, packet) {
@@ -431,9 +431,10 @@ pub(super) fn send_due(
 /// `(margins, equity)` fields.
 type Batch = Vec<((String, u64), Due, (Arc<str>, Arc<str>))>;
 
-/// What is due at `now` on every instance, and whether a change is held back. Expired
-/// subscriptions are dropped by the hub's scans, not here: this runs at every tick.
-fn collect(conn: &Connection, frame: &Frame, now: Instant) -> (Batch, bool) {
+/// What is due at `now` on every instance, and whether a change is held back. A subscription
+/// expired on the server's clock (`today`) sends nothing, though the hub's scans drop it only
+/// about once a second: a virtual clock can pass its expiry in one step.
+fn collect(conn: &Connection, frame: &Frame, now: Instant, today: Timestamp) -> (Batch, bool) {
     let mut held = false;
     let mut out = Vec::new();
     let mut market = lock(&conn.market);
@@ -451,6 +452,9 @@ fn collect(conn: &Connection, frame: &Frame, now: Instant) -> (Batch, bool) {
         };
         let mut due = Due::default();
         for (symbol, subs) in instance.symbols.iter_mut() {
+            if subs.expired(today) {
+                continue;
+            }
             let slot = match subs.slot {
                 Some((layout, slot)) if layout == frame.layout.id => Some(slot),
                 _ => {
