@@ -8,6 +8,7 @@
 
 use crate::auth::Caller;
 use crate::desk::{DeskError, Op, Outcome};
+use crate::directory::Entry;
 use crate::error::{ApiError, FieldError, Kind};
 use crate::extract::JsonObject;
 use crate::limits::{Listed, ResultSize};
@@ -26,6 +27,7 @@ use drawbridge_broker::wire as bw;
 use drawbridge_model::wire as w;
 use drawbridge_model::{Timeframe, Timestamp};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// Largest page of history queries.
 const HISTORY_LIMIT_MAX: usize = 1_000;
@@ -38,6 +40,18 @@ pub(crate) async fn session(
     caller: &Caller,
     id: &str,
 ) -> Result<Session, ApiError> {
+    deployed(state, caller, id)
+        .await
+        .map(|(_, session)| session)
+}
+
+/// The account's directory entry and broker session, after the ownership and deployment
+/// checks.
+pub(crate) async fn deployed(
+    state: &Shared,
+    caller: &Caller,
+    id: &str,
+) -> Result<(Arc<Entry>, Session), ApiError> {
     let entry = owned_entry(state, caller, id).await?;
     if entry.doc.state != "DEPLOYED" {
         return Err(ApiError::of(
@@ -46,20 +60,9 @@ pub(crate) async fn session(
             &[&id],
         ));
     }
-    state
-        .session(id)
-        .ok_or_else(|| ApiError::of(Kind::Validation, &messages::ACCOUNT_NOT_CONNECTED, &[&id]))
-}
-
-/// How many instances of the caller's account stream: two replicas with `reliability: high`,
-/// one with MetaApi's default `regular`.
-pub(crate) async fn replicas(state: &Shared, caller: &Caller, id: &str) -> Result<u64, ApiError> {
-    let entry = owned_entry(state, caller, id).await?;
-    Ok(if entry.doc.reliability == "high" {
-        2
-    } else {
-        1
-    })
+    let session = (state.session(id))
+        .ok_or_else(|| ApiError::of(Kind::Validation, &messages::ACCOUNT_NOT_CONNECTED, &[&id]))?;
+    Ok((entry, session))
 }
 
 pub(crate) fn desk_error(e: DeskError) -> ApiError {

@@ -146,6 +146,12 @@ pub struct AccountDoc {
 }
 
 impl AccountDoc {
+    /// How many instances of the account stream: two replicas with `reliability: high`, one
+    /// with MetaApi's default `regular`.
+    pub fn replicas(&self) -> u64 {
+        if self.reliability == "high" { 2 } else { 1 }
+    }
+
     /// A deployed account with MetaApi's defaults for everything not given.
     pub fn new(
         user_id: &str,

@@ -205,8 +205,8 @@ async fn subscribe(
     req: &Value,
     account: &str,
 ) -> Result<(), ApiError> {
-    client::session(state, &conn.caller, account).await?;
-    let replicas = client::replicas(state, &conn.caller, account).await?;
+    let (entry, _) = client::deployed(state, &conn.caller, account).await?;
+    let replicas = entry.doc.replicas();
     let instance = req
         .get("instanceIndex")
         .and_then(Value::as_u64)
