@@ -19,9 +19,9 @@ use crate::account::AccountIdx;
 use crate::symbol::SymbolIdx;
 use drawbridge_model::{Money, Price};
 
-/// Accounts whose valuations (24 B each) the sweep's second pass updates together: 768 KiB,
-/// within a core's L2 cache.
-const SWEEP_BLOCK_ACCOUNTS: usize = 1 << 15;
+/// Accounts whose valuations the sweep's second pass updates together: the same blocks the
+/// incremental path gathers its changes in ([`BLOCK_ACCOUNTS`]).
+const SWEEP_BLOCK_ACCOUNTS: usize = BLOCK_ACCOUNTS;
 
 /// What the sweep needs to value a position of one (account currency, symbol, side)
 /// triple. The side's close price and sign are looked up, not branched on: the slab holds

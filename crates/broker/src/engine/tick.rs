@@ -329,7 +329,7 @@ impl Engine {
             return false;
         }
         let level = i128::from(acc.margin_call_pct.max(acc.stop_out_pct));
-        let equity = acc.balance + acc.credit + v.floating;
+        let equity = self.equity(a);
         v.margin.0 <= 0 || i128::from(equity.0) * 100 > i128::from(v.margin.0) * level
     }
 
