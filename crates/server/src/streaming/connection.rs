@@ -1,7 +1,7 @@
 //! What one socket knows ([`Connection`]: who it is, what it subscribed and synchronized,
 //! its market data) and how packets to an instance are numbered and sent.
 
-use super::{FastMap, hub, market, sync::Known};
+use super::{FastMap, hub, market, sync, sync::Known};
 use crate::auth::Caller;
 use crate::state::{Shared, lock};
 use serde_json::{Value, json};
@@ -33,6 +33,8 @@ pub(super) struct Connection {
     pub(super) market: Mutex<market::Subscriptions>,
     /// Where the socket's market data comes from, shared by every socket.
     pub(super) hub: Arc<hub::Hub>,
+    /// When each account's instances may synchronize, shared by every socket.
+    pub(super) turns: Arc<sync::Turns>,
 }
 
 impl Connection {

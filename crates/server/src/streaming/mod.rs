@@ -83,8 +83,12 @@ pub fn layer(state: Shared, api: axum::Router) -> SocketIoLayer {
         .max_payload(SOCKET_PAYLOAD_BYTES_MAX)
         .build_layer();
     let hub = hub::Hub::new(state.clone());
+    let turns = Arc::new(sync::Turns::default());
     let st = state.clone();
-    let handler = move |s: SocketRef| connect(state.clone(), api.clone(), Arc::clone(&hub), s);
+    let handler = move |s: SocketRef| {
+        let shared = (Arc::clone(&hub), Arc::clone(&turns));
+        connect(state.clone(), api.clone(), shared, s)
+    };
     let before = move |s: SocketRef| {
         listen(&st, &s);
         async { Ok::<(), std::convert::Infallible>(()) }
@@ -132,7 +136,11 @@ fn listen(state: &Shared, s: &SocketRef) {
     });
 }
 
-async fn connect(state: Shared, api: axum::Router, hub: Arc<hub::Hub>, s: SocketRef) {
+/// What every socket of the endpoint shares: the market-data hub, and the accounts'
+/// synchronization turns.
+type Endpoint = (Arc<hub::Hub>, Arc<sync::Turns>);
+
+async fn connect(state: Shared, api: axum::Router, (hub, turns): Endpoint, s: SocketRef) {
     // Registered by [`listen`]; without it no request could be answered.
     let Some(Ready(ready)) = s.extensions.remove::<Ready>() else {
         let _ = s.disconnect();
@@ -179,6 +187,7 @@ async fn connect(state: Shared, api: axum::Router, hub: Arc<hub::Hub>, s: Socket
         updating: tokio::sync::Mutex::new(()),
         market: Mutex::default(),
         hub,
+        turns,
     });
     let (st, c) = (state.clone(), Arc::clone(&conn));
     s.on_disconnect(move || {

@@ -123,8 +123,9 @@ async fn answer(
                     &[&account, &instance],
                 )));
             }
+            let turn = conn.turns.take(&caller.user_id, account, instance).await;
             crate::limits::start_synchronization(state, caller, account).map_err(own)?;
-            match Synchronization::of(state, caller, req, account).await {
+            match Synchronization::of(state, caller, req, account, turn).await {
                 Ok(sync) => Ok((json!({}), Some(sync))),
                 Err(e) => {
                     crate::limits::finish_synchronization(state, caller, account);

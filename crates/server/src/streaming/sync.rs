@@ -13,6 +13,92 @@ use serde_json::{Value, json};
 use socketioxide::extract::SocketRef;
 use std::collections::HashSet;
 use std::sync::Arc;
+use tokio::time::Instant;
+
+/// How long after one instance of an account was sent its synchronization another instance's
+/// may start (wall time: this paces a client, not the market).
+pub(super) const REPLICA_GAP: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The instances (replicas) of one account synchronize in turns, [`REPLICA_GAP`] apart.
+///
+/// The official SDK handles every packet of an account, whatever its instance, in one queue
+/// per account, and the handler of a `dealSynchronizationFinished` replaces that queue while
+/// the loop draining it still runs: packets queued meanwhile (another instance's
+/// synchronization sent right behind) are dropped unseen, and that instance never completes
+/// its synchronization in the client. Replicas in the cloud are separate terminals and
+/// rarely synchronize within milliseconds of each other; here both answer at once, so the
+/// second waits until the first was sent and the client had time to take it in.
+#[derive(Debug, Default)]
+pub(super) struct Turns {
+    /// Per (user, account): the instance last given a turn, and when its packets were all
+    /// sent (`None` while they are being read and sent).
+    held: std::sync::Mutex<super::FastMap<(String, String), LastTurn>>,
+    /// Woken whenever a turn ends.
+    ended: tokio::sync::Notify,
+}
+
+/// The instance of an account last given a turn, and when its packets were all sent (`None`
+/// while they are being read and sent).
+type LastTurn = (u64, Option<Instant>);
+
+/// A turn of [`Turns`]: until it is dropped, no other instance of the account synchronizes.
+#[derive(Debug)]
+pub(super) struct Turn {
+    turns: Arc<Turns>,
+    key: (String, String),
+}
+
+impl Turns {
+    /// Waits for the account's turn for `instance`: until no other instance's
+    /// synchronization is being sent, or was sent within the last [`REPLICA_GAP`].
+    pub(super) async fn take(self: &Arc<Self>, user: &str, account: &str, instance: u64) -> Turn {
+        let key = (user.to_owned(), account.to_owned());
+        loop {
+            let ended = self.ended.notified();
+            let now = Instant::now();
+            let wait = {
+                let mut held = lock(&self.held);
+                // Only turns that still keep someone waiting are worth keeping.
+                if held.len() > TURNS_PRUNE_AT {
+                    held.retain(|_, (_, done)| done.is_none_or(|at| now < at + REPLICA_GAP));
+                }
+                let wait = match held.get(&key) {
+                    Some((_, None)) => Some(None),
+                    Some((other, Some(at))) if *other != instance && now < *at + REPLICA_GAP => {
+                        Some(Some(*at + REPLICA_GAP))
+                    }
+                    _ => None,
+                };
+                if wait.is_none() {
+                    held.insert(key.clone(), (instance, None));
+                }
+                wait
+            };
+            match wait {
+                None => {
+                    return Turn {
+                        turns: Arc::clone(self),
+                        key,
+                    };
+                }
+                Some(None) => ended.await,
+                Some(Some(until)) => tokio::time::sleep_until(until).await,
+            }
+        }
+    }
+}
+
+/// Turns kept before those no longer holding anyone back are dropped.
+const TURNS_PRUNE_AT: usize = 1_024;
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if let Some((_, done)) = lock(&self.turns.held).get_mut(&self.key) {
+            *done = Some(Instant::now());
+        }
+        self.turns.ended.notify_waiters();
+    }
+}
 
 /// The ids a synchronized instance holds: updates send what changed against them.
 #[derive(Debug, Default)]
@@ -222,6 +308,8 @@ pub(super) struct Synchronization {
     orders_from: Timestamp,
     /// The client's `specificationsHashes`, `positionsHashes` and `ordersHashes`.
     offered: [Option<Value>; 3],
+    /// The account's turn, given back once the packets are sent.
+    _turn: Turn,
 }
 
 impl Synchronization {
@@ -230,6 +318,7 @@ impl Synchronization {
         caller: &Caller,
         req: &Value,
         account: &str,
+        turn: Turn,
     ) -> Result<Self, ApiError> {
         let text = |k: &str| req.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
         let since = |k: &str| {
@@ -268,6 +357,7 @@ impl Synchronization {
             orders_from,
             offered: ["specificationsHashes", "positionsHashes", "ordersHashes"]
                 .map(|k| req.get(k).cloned()),
+            _turn: turn,
         })
     }
 

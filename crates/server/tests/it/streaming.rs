@@ -115,3 +115,64 @@ fn quotes(seen: &[(f64, f64, f64)]) -> usize {
 fn points(bid: f64) -> i64 {
     (bid * 100_000.0).round() as i64
 }
+
+/// The two replicas of a high-reliability account asked to synchronize at once are
+/// synchronized one after the other, the second at least a second after the first was sent
+/// (the official SDK, taking every packet of an account in one queue, drops a second
+/// replica's packets sent while it takes in the first's), and both completely.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_of_an_account_synchronize_in_turns() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(config(dir.path()), Some(KEY)).await.unwrap();
+    let api = Api::new(&running, running.first_token.as_deref().unwrap());
+    let (id, _) = api.demo_account_with(json!({"reliability": "high"})).await;
+    let account = (api.ok(Method::GET, &format!("/users/current/accounts/{id}"), None)).await;
+    assert_eq!(account["reliability"], "high", "{account}");
+
+    let sockets = [
+        Socket::open(running.addr, &api.token).await,
+        Socket::open(running.addr, &api.token).await,
+    ];
+    for (instance, socket) in sockets.iter().enumerate() {
+        socket
+            .request(
+                json!({"type": "subscribe", "accountId": id, "requestId": "s",
+                            "instanceIndex": instance}),
+            )
+            .await;
+    }
+    let synchronize = |instance: usize| {
+        json!({"type": "synchronize", "accountId": id, "requestId": format!("sync-{instance}"),
+               "instanceIndex": instance, "host": "ps-mpa-1"})
+    };
+    tokio::join!(
+        sockets[0].request(synchronize(0)),
+        sockets[1].request(synchronize(1))
+    );
+    let mut span = Vec::new();
+    for socket in &sockets {
+        socket
+            .wait("a complete synchronization", |e, d| {
+                e == "synchronization" && d["type"] == "dealSynchronizationFinished"
+            })
+            .await;
+        let at = |kind: &str| {
+            let seen = socket.seen.lock().unwrap();
+            (seen.iter())
+                .find(|(_, e, d)| e == "synchronization" && d["type"] == kind)
+                .map(|(at, _, _)| *at)
+                .unwrap()
+        };
+        span.push((
+            at("synchronizationStarted"),
+            at("dealSynchronizationFinished"),
+        ));
+    }
+    span.sort();
+    let gap = span[1].0.duration_since(span[0].1);
+    assert!(
+        gap >= Duration::from_millis(900),
+        "the second replica started {gap:?} after the first finished"
+    );
+    running.stop().await;
+}

@@ -36,6 +36,11 @@ pub(crate) struct Api {
 impl Api {
     /// A deployed demo account of this user, balance 10 000 USD at 1:100: (id, login).
     pub(crate) async fn demo_account(&self) -> (String, String) {
+        self.demo_account_with(serde_json::json!({})).await
+    }
+
+    /// A demo account provisioned with `fields` added to the account's (e.g. `reliability`).
+    pub(crate) async fn demo_account_with(&self, fields: Value) -> (String, String) {
         let demo = self
             .ok(
                 Method::POST,
@@ -44,15 +49,13 @@ impl Api {
                                         "accountType": "USD", "name": "demo"})),
             )
             .await;
+        let mut account = serde_json::json!({"login": demo["login"], "password": demo["password"],
+                                             "server": "Drawbridge-Demo", "name": "demo"});
+        if let (Some(account), Some(fields)) = (account.as_object_mut(), fields.as_object()) {
+            account.extend(fields.clone());
+        }
         let created = self
-            .ok(
-                Method::POST,
-                "/users/current/accounts",
-                Some(
-                    serde_json::json!({"login": demo["login"], "password": demo["password"],
-                                        "server": "Drawbridge-Demo", "name": "demo"}),
-                ),
-            )
+            .ok(Method::POST, "/users/current/accounts", Some(account))
             .await;
         let login = demo["login"].as_str().unwrap().to_owned();
         (created["id"].as_str().unwrap().to_owned(), login)
@@ -139,7 +142,7 @@ pub(crate) type Seen = Arc<Mutex<Vec<(Instant, String, Value)>>>;
 /// collects.
 pub(crate) struct Socket {
     out: mpsc::UnboundedSender<String>,
-    seen: Seen,
+    pub(crate) seen: Seen,
 }
 
 impl Socket {
