@@ -61,6 +61,11 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 const RAW_QUEUE: usize = 256;
 /// Engine.IO 3 clients ping the server at most this far apart (its `pingInterval`).
 const PING_EVERY: Duration = Duration::from_secs(20);
+/// How often, in the server's time, each socket.io client refreshes its market-data
+/// subscriptions: well within the 12 minutes after which the server drops one not
+/// refreshed, on its own clock (the SDK refreshes every 1-600 s of its own time; on a clock
+/// running 100 times as fast, the subscriptions would expire within the measured window).
+const REFRESH_SERVER_SECS: u64 = 300;
 
 /// Options of `drawbridge bench fanout`.
 #[derive(Debug, clap::Args)]
@@ -208,9 +213,13 @@ async fn socketio_side(
         let (token, account) = (token.to_owned(), account.clone());
         let (counted, sample, interval) =
             (Arc::clone(&counted), Arc::clone(&sample), args.interval_ms);
+        let refresh = Refresh {
+            every: Duration::from_secs(REFRESH_SERVER_SECS) / args.clock_speed,
+            request: refresh_request(&account, interval),
+        };
         opening.spawn(async move {
             let ws = open_subscribed(addr, &token, i, &account, interval).await?;
-            anyhow::Ok(read_prices(ws, counted, Some(sample)))
+            anyhow::Ok(read_prices(ws, counted, Some((sample, refresh))))
         });
     }
     while let Some(done) = opening.join_next().await {
@@ -220,20 +229,29 @@ async fn socketio_side(
         "socket.io: {} clients open and subscribed, streaming",
         accounts.len()
     );
-    let per_sec = window(&counted, args).await;
+    let per_sec = window(&counted, args, "socket.io").await;
     streaming.abort_all();
     let sample = sample.lock().map_err(|_| anyhow!("poisoned"))?.clone();
     let sample = sample.context("no socket.io client received a prices packet")?;
     Ok(Measured { per_sec, sample })
 }
 
-/// Warm-up, then the counter's growth per second over the measured window.
-async fn window(counted: &AtomicU64, args: &FanoutArgs) -> f64 {
+/// Warm-up, then the counter's growth per second over the measured window. Each second's
+/// count is printed as `side` too: a rate that drifts within the window shows there.
+async fn window(counted: &AtomicU64, args: &FanoutArgs, side: &str) -> f64 {
     tokio::time::sleep(Duration::from_secs(args.warmup_secs)).await;
     let (start, at) = (counted.load(Ordering::Relaxed), tokio::time::Instant::now());
-    tokio::time::sleep(Duration::from_secs(args.duration_secs)).await;
-    let n = counted.load(Ordering::Relaxed) - start;
-    n as f64 / at.elapsed().as_secs_f64()
+    let mut seconds = Vec::with_capacity(args.duration_secs as usize);
+    let mut last = start;
+    let mut ticks = tokio::time::interval_at(at + Duration::from_secs(1), Duration::from_secs(1));
+    for _ in 0..args.duration_secs {
+        ticks.tick().await;
+        let n = counted.load(Ordering::Relaxed);
+        seconds.push((n - last).to_string());
+        last = n;
+    }
+    println!("{side}: packets in each second: {}", seconds.join(", "));
+    (last - start) as f64 / at.elapsed().as_secs_f64()
 }
 
 /// A socket.io client (Engine.IO 3 over a WebSocket) that subscribed `account` (instance 0)
@@ -255,7 +273,7 @@ async fn open_subscribed(
     requests.extend(SYMBOLS.iter().map(|symbol| {
         json!({"type": "subscribeToMarketData", "accountId": account, "requestId": symbol,
                "instanceIndex": 0, "symbol": symbol,
-               "subscriptions": [{"type": "quotes", "intervalInMilliseconds": interval_ms}]})
+               "subscriptions": [quotes(interval_ms)]})
     }));
     for request in &requests {
         tokio::time::timeout(STEP_TIMEOUT, stack::request(&mut ws, request))
@@ -265,15 +283,40 @@ async fn open_subscribed(
     Ok(ws)
 }
 
-/// Counts the `prices` packets a client receives (keeping the first as `sample`), pinging
-/// as an Engine.IO 3 client must.
+fn quotes(interval_ms: u64) -> serde_json::Value {
+    json!({"type": "quotes", "intervalInMilliseconds": interval_ms})
+}
+
+/// The `refreshMarketDataSubscriptions` request of a client's subscriptions, as a frame.
+fn refresh_request(account: &str, interval_ms: u64) -> String {
+    let subscriptions: Vec<_> = (SYMBOLS.iter())
+        .map(|symbol| json!({"symbol": symbol, "subscriptions": [quotes(interval_ms)]}))
+        .collect();
+    let request = json!({"type": "refreshMarketDataSubscriptions", "accountId": account,
+                         "requestId": "refresh", "instanceIndex": 0,
+                         "subscriptions": subscriptions});
+    format!("42{}", json!(["request", request]))
+}
+
+/// A socket.io client's refresh of its market-data subscriptions: the request, and how often.
+struct Refresh {
+    every: Duration,
+    request: String,
+}
+
+/// Counts the `prices` packets a client receives, pinging as an Engine.IO 3 client must. A
+/// socket.io client (`socketio`) keeps the first packet as the sample and refreshes its
+/// subscriptions; a raw client only counts.
 async fn read_prices(
     mut ws: Ws,
     counted: Arc<AtomicU64>,
-    sample: Option<Arc<std::sync::Mutex<Option<String>>>>,
+    socketio: Option<(Arc<std::sync::Mutex<Option<String>>>, Refresh)>,
 ) {
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
+    let (sample, refresh) = socketio.unzip();
+    let every = refresh.as_ref().map_or(Duration::MAX / 4, |r| r.every);
+    let mut refreshing = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         tokio::select! {
             frame = ws.next() => {
@@ -292,6 +335,12 @@ async fn read_prices(
             }
             _ = ping.tick() => {
                 if ws.send(Message::text("2")).await.is_err() {
+                    return;
+                }
+            }
+            _ = refreshing.tick(), if refresh.is_some() => {
+                let request = refresh.as_ref().map(|r| r.request.clone()).unwrap_or_default();
+                if ws.send(Message::text(request)).await.is_err() {
                     return;
                 }
             }
@@ -363,7 +412,7 @@ async fn raw_side(
             tokio::task::yield_now().await;
         }
     });
-    let per_sec = window(&counted, args).await;
+    let per_sec = window(&counted, args, "raw").await;
     broadcaster.abort();
     clients.abort_all();
     Ok(per_sec)
