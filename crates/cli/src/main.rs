@@ -15,6 +15,12 @@ mod serve;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+/// mimalloc, not the system allocator: the streaming hub's tasks allocate packets on every
+/// worker thread and the sockets' writers free them on another, and glibc's malloc made the
+/// threads queue on its arena locks (seen as futex sleeps in `free` under quote fan-out).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "drawbridge",
