@@ -13,13 +13,15 @@
 //! instance its account's, and finds them by index at every tick. Every rendering carries a
 //! version from one hub-wide counter, so a stream tells a change by comparing numbers. After each read that changed something (or left a change held
 //! back by its interval) the hub walks the registered sockets itself and assembles each one's
-//! `prices` packets from the shared strings ([`super::market`]): one task for every socket,
-//! not a task woken per socket per frame. Intervals are measured on the tick schedule, so a
-//! stream at the tick's interval gets every tick's change. A pass works in slices of
-//! [`SLICE`], yielding to the runtime between them: one price change can make thousands of
-//! streams due at once, and the requests and the sockets' writers that became ready run between
-//! the slices rather than after the whole burst (the sockets take turns being first). A yield,
-//! not a sleep: when nothing else is ready the pass goes straight on.
+//! `prices` packets from the shared strings ([`super::market`]): a few tasks for every
+//! socket, not a task woken per socket per frame. A pass cuts the sockets into one shard per
+//! worker thread of the runtime, each walked by its own task, so every thread assembles
+//! packets. Intervals are measured on the tick schedule, so a stream at the tick's interval
+//! gets every tick's change. A shard works in slices of [`SLICE`], yielding to the runtime
+//! between them: one price change can make thousands of streams due at once, and the requests
+//! and the sockets' writers that became ready run between the slices rather than after the
+//! whole burst (the sockets take turns being first). A yield, not a sleep: when nothing else
+//! is ready the shard goes straight on.
 
 use super::{Connection, FastMap};
 use crate::client;
@@ -49,7 +51,10 @@ const RESCAN: Duration = Duration::from_secs(1);
 /// streams released by one price change) goes out in slices, so requests and the sockets'
 /// writers get the threads between them instead of waiting behind the whole burst.
 const SLICE: Duration = Duration::from_millis(1);
-/// Rendered ticks a symbol keeps for sockets that are behind; new ticks read per tick at most.
+/// The fewest sockets worth a shard (a task) of their own in a pass.
+const SHARD_MIN: usize = 64;
+/// Rendered ticks a symbol keeps for sockets that are behind; new ticks read per tick at most
+/// (more since the last read are skipped, with a warning).
 const TICKS_KEPT: usize = 256;
 
 /// A JSON rendering shared by every socket, and its version (hub-wide, increasing).
@@ -329,20 +334,10 @@ async fn run(hub: Weak<Hub>) {
     let mut ticks = schedule(period);
     // A change held back by its interval: look again at the next tick even if nothing moves.
     let mut held = false;
-    // A pass cut short by its slice, and where the next pass starts.
-    let mut cut: Option<Pass> = None;
+    // Where the next pass starts.
     let mut rotation = 0usize;
     loop {
-        // A pass cut short goes on after the runtime ran what else was ready, on the same
-        // frame and at the same instant.
-        if cut.is_some() {
-            tokio::task::yield_now().await;
-        }
         let Some(hub) = hub.upgrade() else { return };
-        if let Some(pass) = cut.take() {
-            (held, cut) = hub.send(&frame, pass);
-            continue;
-        }
         // The scheduled instant, not the wake-up: ticks are exactly `period` apart, so a
         // stream whose interval is the period is due at every one.
         let now = ticks.tick().await;
@@ -370,7 +365,7 @@ async fn run(hub: Weak<Hub>) {
         // New subscriptions get the unchanged frame at once.
         if changed || touched || held {
             rotation = rotation.wrapping_add(1);
-            (held, cut) = hub.send(&frame, hub.pass(rotation, now));
+            held = hub.pass(&frame, rotation, now).await;
         }
         let next = hub.tick(&interest);
         if next != period {
@@ -380,16 +375,6 @@ async fn run(hub: Weak<Hub>) {
     }
 }
 
-/// What is left of a pass over the live sockets, the tick it sends (every slice measures
-/// intervals from it, so a socket served in a later slice stays on the tick schedule), and
-/// whether a change is held back by its interval on a socket it visited.
-#[derive(Debug)]
-struct Pass {
-    sockets: VecDeque<(Arc<Connection>, SocketRef)>,
-    at: Instant,
-    held: bool,
-}
-
 fn schedule(period: Duration) -> tokio::time::Interval {
     let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -397,38 +382,66 @@ fn schedule(period: Duration) -> tokio::time::Interval {
 }
 
 impl Hub {
-    /// A pass over every live socket for the tick `at`, the first one `rotation` places on:
-    /// when passes are cut into slices, no socket is always the last served.
-    fn pass(&self, rotation: usize, at: Instant) -> Pass {
-        let mut sockets: VecDeque<_> = self.live().into();
-        if !sockets.is_empty() {
-            sockets.rotate_left(rotation % sockets.len());
+    /// Sends every live socket what is due in `frame` at the tick `at`; whether a change is
+    /// held back by its interval on some socket.
+    ///
+    /// The sockets are cut into as many shards as the runtime has worker threads, each
+    /// served by its own task ([`send_shard`]) so that every thread assembles packets; the
+    /// pass ends when all have. The first socket is `rotation` places on: when shards are cut
+    /// into slices, no socket is always the last served.
+    async fn pass(self: &Arc<Self>, frame: &Arc<Frame>, rotation: usize, at: Instant) -> bool {
+        let mut sockets = self.live();
+        if sockets.is_empty() {
+            return false;
         }
-        Pass {
-            sockets,
-            at,
-            held: false,
+        let first = rotation % sockets.len();
+        sockets.rotate_left(first);
+        let workers = tokio::runtime::Handle::current().metrics().num_workers();
+        let shards = workers.min(sockets.len().div_ceil(SHARD_MIN)).max(1);
+        if shards == 1 {
+            return send_shard(Arc::clone(self), Arc::clone(frame), sockets, at).await;
         }
+        let size = sockets.len().div_ceil(shards);
+        let mut tasks = tokio::task::JoinSet::new();
+        while !sockets.is_empty() {
+            let rest = sockets.split_off(size.min(sockets.len()));
+            let shard = std::mem::replace(&mut sockets, rest);
+            tasks.spawn(send_shard(Arc::clone(self), Arc::clone(frame), shard, at));
+        }
+        let mut held = false;
+        while let Some(done) = tasks.join_next().await {
+            // A shard that panicked sent what it had; its sockets are served next tick.
+            held |= done.unwrap_or(true);
+        }
+        held
     }
+}
 
-    /// Sends the sockets of `pass` what is due in `frame` at the pass's tick, for one
-    /// [`SLICE`] of work at most. Whether a change is held back by its interval, and the rest
-    /// of the pass if the slice ran out first.
-    fn send(&self, frame: &Frame, mut pass: Pass) -> (bool, Option<Pass>) {
-        let started = Instant::now();
-        let mut packet = String::new();
-        while let Some((conn, socket)) = pass.sockets.pop_front() {
-            if *conn.closed.borrow() {
-                continue;
-            }
-            pass.held |=
-                super::market::send_due(&self.state, &socket, &conn, frame, pass.at, &mut packet);
-            if !pass.sockets.is_empty() && started.elapsed() >= SLICE {
-                return (pass.held, Some(pass));
-            }
+/// Sends `sockets` what is due in `frame` at the tick `at` (every slice measures intervals
+/// from it, so a socket served in a later slice stays on the tick schedule), yielding to the
+/// runtime after each [`SLICE`] of work; whether a change is held back by its interval.
+async fn send_shard(
+    hub: Arc<Hub>,
+    frame: Arc<Frame>,
+    sockets: Vec<(Arc<Connection>, SocketRef)>,
+    at: Instant,
+) -> bool {
+    let mut held = false;
+    let mut packet = String::new();
+    let mut started = Instant::now();
+    let last = sockets.len().saturating_sub(1);
+    for (i, (conn, socket)) in sockets.into_iter().enumerate() {
+        if *conn.closed.borrow() {
+            continue;
         }
-        (pass.held, None)
+        held |= super::market::send_due(&hub.state, &socket, &conn, &frame, at, &mut packet);
+        if i < last && started.elapsed() >= SLICE {
+            // A yield, not a sleep: when nothing else is ready the shard goes straight on.
+            tokio::task::yield_now().await;
+            started = Instant::now();
+        }
     }
+    held
 }
 
 /// The broker accounts whose equity or margin may have moved since the last read, as the
@@ -738,6 +751,14 @@ fn read_ticks(
     let Some((time, seen)) = next.tick_mark.replace((last.time, at_last)) else {
         return false;
     };
+    if recent.len() == TICKS_KEPT && recent.first().is_some_and(|t| t.time > time) {
+        // More ticks than a read takes came since the last: the oldest are not streamed.
+        tracing::warn!(
+            symbol = name,
+            kept = TICKS_KEPT,
+            "ticks skipped between two reads"
+        );
+    }
     let zone = srv.engine.config().zone;
     let mut same = 0;
     let mut any = false;
