@@ -59,18 +59,6 @@ async fn trade(api: &Api, acc: &str, body: Value) -> (StatusCode, Value) {
     api.post(&format!("{acc}/trade"), body).await
 }
 
-/// A market buy of EURUSD, done: the trade route's answer.
-async fn buy(api: &Api, acc: &str, volume: f64) -> Value {
-    let (_, v) = trade(
-        api,
-        acc,
-        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": volume}),
-    )
-    .await;
-    assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
-    v
-}
-
 /// How many items a list route answers.
 async fn count(api: &Api, path: &str) -> usize {
     let list = api.ok(Method::GET, path, None).await;
@@ -428,7 +416,7 @@ async fn close_and_halt_closes_everything() {
         ),
     )
     .await;
-    buy(&api, &acc, 1.0).await;
+    api.buy(&acc, 1.0).await;
     let (_, v) = trade(
         &api,
         &acc,
@@ -494,7 +482,7 @@ async fn trackers_latches_halts_and_sequence_numbers_survive_a_restart() {
         .as_str()
         .unwrap()
         .to_owned();
-    buy(&api, &acc, 1.0).await;
+    api.buy(&acc, 1.0).await;
     tick(&api, 1.0985).await;
     let stream = "/users/current/tracker-events/stream";
     let before = api
@@ -668,7 +656,7 @@ async fn a_preset_halts_on_floating_loss_carried_over_the_daily_reset() {
     assert_eq!(status["maxLossFloor"], 9400.0);
 
     // Day 1: a 1-lot buy floats 252.00 and its commission down: under 400.
-    buy(&api, &acc, 1.0).await;
+    api.buy(&acc, 1.0).await;
     tick(&api, 1.0975).await;
     let day1 = equity(&api, &acc).await;
     assert!(10_000.0 - day1 < 400.0, "{day1}");
@@ -739,7 +727,7 @@ async fn a_preset_halts_on_floating_loss_carried_over_the_daily_reset() {
     assert_eq!(all[1]["eventType"], "haltLifted");
     assert_eq!(all[1]["sequenceNumber"], 2);
     assert_eq!(all[1]["brokerTime"], "2026-01-08 01:00:00.000");
-    buy(&api, &acc, 0.1).await;
+    api.buy(&acc, 0.1).await;
     let (s, v) = api.post(&format!("{halt}/lift"), json!({})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     assert_error(&v, "ValidationError", "risk.not_halted");
@@ -769,7 +757,7 @@ async fn a_rule_set_passes_on_its_profit_target_and_resumes_after_a_restart() {
 
     // Followed from the moment the API is enabled: the chart saw the dip before it was
     // first asked for.
-    let v = buy(&api, &acc, 1.0).await;
+    let v = api.buy(&acc, 1.0).await;
     let position = v["positionId"].as_str().unwrap().to_owned();
     tick(&api, 1.0985).await;
     let dip = equity(&api, &acc).await;
@@ -971,7 +959,7 @@ async fn a_server_change_repoints_the_risk_engine() {
         )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
-    buy(&api, &acc_b, 1.0).await;
+    api.buy(&acc_b, 1.0).await;
     tick(&api, 1.0985).await;
     let events = format!("/users/current/tracker-events/by-broker-time?accountId={a}");
     tokio::time::sleep(Duration::from_millis(1_000)).await;
@@ -1010,7 +998,7 @@ async fn the_stream_answers_events_stored_between_polls_without_a_sequence_numbe
     let stream = "/users/current/tracker-events/stream";
     // The first poll starts from the latest event (none yet).
     assert_eq!(api.ok(Method::GET, stream, None).await, json!([]));
-    buy(&api, &acc, 1.0).await;
+    api.buy(&acc, 1.0).await;
     tick(&api, 1.0985).await;
     // Two trackers that breach at once, stored while nobody polls.
     for name in ["one", "two"] {
@@ -1046,7 +1034,7 @@ async fn a_pending_close_out_runs_again_after_a_restart() {
     let (running, api) = serve(dir.path()).await;
     quiet(&api).await;
     let (id, acc) = risk_account(&api).await;
-    buy(&api, &acc, 1.0).await;
+    api.buy(&acc, 1.0).await;
     // Let the engine's periodic write pass, then stop.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     running.stop().await;
@@ -1103,7 +1091,7 @@ async fn a_completed_tracker_stays_completed_after_a_restart() {
         .as_str()
         .unwrap()
         .to_owned();
-    buy(&api, &acc, 1.0).await;
+    api.buy(&acc, 1.0).await;
     tick(&api, 1.0985).await;
     let events = "/users/current/tracker-events/by-broker-time";
     eventually("the breach", || async {
@@ -1170,7 +1158,7 @@ async fn an_account_created_with_the_risk_api_enabled_is_followed_from_its_creat
             Some(json!({"name": "daily", "period": "day", "absoluteDrawdownThreshold": 100})),
         )
         .await;
-    buy(&api, &acc, 1.0).await;
+    api.buy(&acc, 1.0).await;
     tick(&api, 1.0985).await; // about 152 down with the commission: over 100
     let events = eventually("the breach is stored", || async {
         let e = events(&api).await;

@@ -35,13 +35,7 @@ async fn every_prices_packet_carries_the_equity_of_its_own_quote() {
     // A first quote to trade at; the feed moves on from there.
     let tick = json!({"symbol": "EURUSD", "bid": 1.1, "ask": 1.10002});
     api.ok(Method::POST, "/sim/ticks", Some(tick)).await;
-    let (_, bought) = api
-        .post(
-            &format!("/users/current/accounts/{id}/trade"),
-            json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1}),
-        )
-        .await;
-    assert_eq!(bought["stringCode"], "TRADE_RETCODE_DONE", "{bought}");
+    api.buy(&format!("/users/current/accounts/{id}"), 1.0).await;
     let positions = api
         .ok(
             Method::GET,

@@ -61,6 +61,20 @@ impl Api {
         (created["id"].as_str().unwrap().to_owned(), login)
     }
 
+    /// A market buy of `volume` lots of EURUSD on the account at `path`
+    /// (`/users/current/accounts/{id}`), done: the trade route's answer.
+    pub(crate) async fn buy(&self, path: &str, volume: f64) -> Value {
+        let (_, v) = self
+            .post(
+                &format!("{path}/trade"),
+                serde_json::json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD",
+                                   "volume": volume}),
+            )
+            .await;
+        assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
+        v
+    }
+
     pub(crate) fn new(running: &Running, token: &str) -> Self {
         Self {
             http: Client::new(),
