@@ -126,7 +126,9 @@ pub struct Limits {
     subscriptions: std::sync::Mutex<SubscriptionTable>,
     /// The streaming-credit windows of accounts that received market data.
     pub(crate) streaming_quotas: StreamingQuotas,
-    streaming: std::sync::Mutex<HashMap<u64, StreamingBudget>>,
+    /// By account key ([`streaming_key`]), in [`STREAMING_SHARDS`] shards: every packet of
+    /// market data is charged here, from each of the hub's tasks at once.
+    streaming: Box<[std::sync::Mutex<StreamingShard>]>,
     cpu: Box<dyn Ledger>,
     history: Box<dyn Ledger>,
     history_in_processing: Arc<Gate>,
@@ -151,7 +153,7 @@ impl Limits {
                 holders: HashMap::new(),
             }),
             streaming_quotas: StreamingQuotas::from_catalogue(&catalogue),
-            streaming: std::sync::Mutex::new(HashMap::new()),
+            streaming: (0..STREAMING_SHARDS).map(|_| Default::default()).collect(),
             sessions: std::sync::Mutex::new(Connections::new(ConnectionQuotas {
                 // Only the rate: open connections per address are the listener's.
                 open_max: u32::MAX,
@@ -598,21 +600,28 @@ fn sync_refusal(r: SyncRefusal, _now: Timestamp) -> ApiError {
     .with_metadata(metadata)
 }
 
-/// Accounts whose streaming budgets are kept before idle ones are swept.
-const STREAMING_SWEEP_AT: usize = 100_000;
+/// Accounts whose streaming budgets a shard keeps before idle ones are swept.
+const STREAMING_SWEEP_AT: usize = 100_000 / STREAMING_SHARDS;
+/// Shards of the streaming budgets.
+const STREAMING_SHARDS: usize = 16;
 
-/// Charges a sent market-data packet's `credits` to the account's streaming budget; true
-/// when a window is now over its quota (the subscriptions must be downgraded).
-pub(crate) fn charge_streaming(
-    state: &Shared,
-    caller: &Caller,
-    account: &str,
-    credits: u64,
-) -> bool {
+/// One shard of the streaming budgets.
+type StreamingShard = HashMap<u64, StreamingBudget, foldhash::fast::RandomState>;
+
+/// An account's key among the streaming budgets: what [`charge_streaming`] takes (a streaming
+/// instance keeps it rather than hashing the ids again for every packet).
+pub(crate) fn streaming_key(caller: &Caller, account: &str) -> u64 {
+    subscription_key(caller, account)
+}
+
+/// Charges a sent market-data packet's `credits` to the budget of the account whose
+/// [`streaming_key`] is `key`; true when a window is now over its quota (the subscriptions
+/// must be downgraded).
+pub(crate) fn charge_streaming(state: &Shared, key: u64, credits: u64) -> bool {
     let limits = &state.limits;
     let now = state.now();
-    let mut budgets = lock(&limits.streaming);
-    let key = subscription_key(caller, account);
+    let shard = (key as usize) % STREAMING_SHARDS;
+    let mut budgets = lock(&limits.streaming[shard]);
     if budgets.len() >= STREAMING_SWEEP_AT && !budgets.contains_key(&key) {
         budgets.retain(|_, b| !b.idle_at(&limits.streaming_quotas, now));
     }

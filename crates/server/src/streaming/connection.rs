@@ -126,13 +126,24 @@ pub(super) fn emit_or_forget(
     instance: u64,
     packet: &impl serde::Serialize,
 ) -> bool {
-    if s.emit("synchronization", packet).is_ok() {
-        tracing::debug!(account, instance, "emitted");
-        return true;
+    let sent = emit(s, account, instance, packet);
+    if !sent {
+        forget_and_release(state, conn, account, Some(instance));
     }
-    tracing::debug!(account, instance, "emit failed");
-    forget_and_release(state, conn, account, Some(instance));
-    false
+    sent
+}
+
+/// Emits a `synchronization` packet of an instance; false when it cannot be sent (the socket
+/// closed, or its buffer is full), and the caller is to forget the instance.
+pub(super) fn emit(
+    s: &SocketRef,
+    account: &str,
+    instance: u64,
+    packet: &impl serde::Serialize,
+) -> bool {
+    let sent = s.emit("synchronization", packet).is_ok();
+    tracing::debug!(account, instance, sent, "emitted");
+    sent
 }
 
 /// Forgets an instance ([`Connection::forget`]) and, when it was the socket's last of its

@@ -18,8 +18,8 @@
 //! and ignores the answer (`{}`); a refresh also restores listed subscriptions the server no
 //! longer holds (after a reconnect).
 
-use super::connection::{Prebuilt, emit_or_forget, push_json_str};
-use super::hub::{Frame, SymbolFrame};
+use super::connection::{Prebuilt, emit, forget_and_release, push_json_str};
+use super::hub::{AccountFrame, Frame, SymbolFrame};
 use super::{Connection, HOST, emit_sequenced, instances};
 use crate::client;
 use crate::error::{ApiError, FieldError};
@@ -45,6 +45,8 @@ pub(super) struct InstanceSubs {
     pub(super) symbols: SymbolMap,
     /// The account's slot in the hub's frames, and the layout it is of.
     account_slot: Option<(u64, usize)>,
+    /// The account's key among the streaming budgets (`limits::streaming_key`), once known.
+    budget: Option<u64>,
 }
 
 /// An instance's streams by symbol, in a list: at most [`MARKET_SYMBOLS_MAX`] symbols, found
@@ -213,8 +215,11 @@ pub(super) async fn answer(
     let default = Duration::try_from_secs_f64(entry.doc.quote_streaming_interval_in_seconds)
         .unwrap_or(Duration::from_secs(60));
     if kind == "refreshMarketDataSubscriptions" {
-        refresh(state, conn, req, account, default).await?;
-        conn.hub.touch();
+        // A refresh that only extends the subscriptions' lives changes nothing the hub reads
+        // (expiry is checked as it sends): only a restored one makes it look again.
+        if refresh(state, conn, req, account, default).await? {
+            conn.hub.touch();
+        }
         return Ok(json!({}));
     }
     let symbol = req.get("symbol").and_then(Value::as_str).unwrap_or("");
@@ -307,14 +312,15 @@ fn unsubscribe(
 }
 
 /// `refreshMarketDataSubscriptions` (`subscriptions: [{symbol, subscriptions?}]` for one
-/// instance): the listed subscriptions live another [`EXPIRY`], and are restored if gone.
+/// instance): the listed subscriptions live another [`EXPIRY`], and are restored if gone;
+/// true when some were.
 async fn refresh(
     state: &Shared,
     conn: &Connection,
     req: &Value,
     account: &str,
     default: Duration,
-) -> Result<(), ApiError> {
+) -> Result<bool, ApiError> {
     let list = req
         .get("subscriptions")
         .and_then(Value::as_array)
@@ -334,6 +340,7 @@ async fn refresh(
         exists.push(held || client::symbol_exists(state, &conn.caller, account, symbol).await?);
     }
     let now = state.now();
+    let mut restored = false;
     let mut market = lock(&conn.market);
     for instance in instances(conn, req, account) {
         let symbols = &mut market
@@ -359,23 +366,25 @@ async fn refresh(
                 })
                 .cloned()
                 .collect();
+            restored |= !missing.is_empty();
             subs.merge(&missing, default);
         }
     }
-    Ok(())
+    Ok(restored)
 }
 
-/// What one (account, instance) is sent next: the shared renderings, in packet order.
+/// What one (account, instance) is sent next: the shared renderings of the hub's frame, in
+/// packet order (inline: no allocation per packet for the usual few of each).
 #[derive(Debug, Default)]
-struct Due {
-    prices: Vec<Arc<str>>,
-    candles: Vec<Arc<str>>,
-    ticks: Vec<Arc<str>>,
-    books: Vec<Arc<str>>,
+struct Due<'f> {
+    prices: SmallVec<[&'f str; 16]>,
+    candles: SmallVec<[&'f str; 4]>,
+    ticks: SmallVec<[&'f str; 4]>,
+    books: SmallVec<[&'f str; 2]>,
     book_entries: u64,
 }
 
-impl Due {
+impl Due<'_> {
     fn is_empty(&self) -> bool {
         self.prices.is_empty()
             && self.candles.is_empty()
@@ -405,7 +414,13 @@ pub(super) async fn stream_prices(_state: Shared, s: SocketRef, conn: Arc<Connec
 }
 
 /// Sends every instance's due updates from `frame` at `now` (`packet`: a buffer to build
-/// them in); true when a change is held back by its interval.
+/// them in); true when a change is held back by its interval. A subscription expired on the
+/// server's clock sends nothing, though the hub's scans drop it only about once a second: a
+/// virtual clock can pass its expiry in one step.
+///
+/// Each instance's packet is assembled and emitted in one walk of the socket's
+/// subscriptions; what needs them again (forgetting an instance whose packet was lost,
+/// downgrading one past its streaming credits) is done after the walk.
 pub(super) fn send_due(
     state: &Shared,
     s: &SocketRef,
@@ -414,29 +429,10 @@ pub(super) fn send_due(
     now: Instant,
     packet: &mut String,
 ) -> bool {
-    let (due, held) = collect(conn, frame, now, state.now());
-    for (key, d, account) in due {
-        let credits = d.credits();
-        if !emit_prices(state, s, conn, &key, &d, &account, packet) {
-            continue;
-        }
-        if crate::limits::charge_streaming(state, &conn.caller, &key.0, credits) {
-            downgrade(state, s, conn, &key.0, key.1);
-        }
-    }
-    held
-}
-
-/// Per instance with something due: its key, what is due, and its account's
-/// `(margins, equity)` fields.
-type Batch = Vec<((String, u64), Due, (Arc<str>, Arc<str>))>;
-
-/// What is due at `now` on every instance, and whether a change is held back. A subscription
-/// expired on the server's clock (`today`) sends nothing, though the hub's scans drop it only
-/// about once a second: a virtual clock can pass its expiry in one step.
-fn collect(conn: &Connection, frame: &Frame, now: Instant, today: Timestamp) -> (Batch, bool) {
+    let today = state.now();
     let mut held = false;
-    let mut out = Vec::new();
+    let mut lost: SmallVec<[(String, u64); 1]> = SmallVec::new();
+    let mut over: SmallVec<[(String, u64); 1]> = SmallVec::new();
     let mut market = lock(&conn.market);
     for (key, instance) in market.iter_mut() {
         let slot = match instance.account_slot {
@@ -470,21 +466,36 @@ fn collect(conn: &Connection, frame: &Frame, now: Instant, today: Timestamp) -> 
                 held |= take(stream, sf, acc.currency, now, &mut due);
             }
         }
-        if !due.is_empty() {
-            let fields = (Arc::clone(&acc.margins), Arc::clone(&acc.equity));
-            out.push((key.clone(), due, fields));
+        if due.is_empty() {
+            continue;
+        }
+        if !emit_prices(state, s, conn, key, &due, acc, packet) {
+            lost.push(key.clone());
+            continue;
+        }
+        let budget = *(instance.budget)
+            .get_or_insert_with(|| crate::limits::streaming_key(&conn.caller, &key.0));
+        if crate::limits::charge_streaming(state, budget, due.credits()) {
+            over.push(key.clone());
         }
     }
-    (out, held)
+    drop(market);
+    for (account, instance) in lost {
+        forget_and_release(state, conn, &account, Some(instance));
+    }
+    for (account, instance) in over {
+        downgrade(state, s, conn, &account, instance);
+    }
+    held
 }
 
 /// Adds the stream's change to `due` if it is due; true when held back by its interval.
-fn take(
+fn take<'f>(
     stream: &mut Stream,
-    sf: &SymbolFrame,
+    sf: &'f SymbolFrame,
     currency: drawbridge_broker::symbol::Currency,
     now: Instant,
-    due: &mut Due,
+    due: &mut Due<'f>,
 ) -> bool {
     let Some(latest) = (match stream.kind {
         MarketDataType::Quotes => sf.price(currency).map(|r| r.version),
@@ -509,21 +520,19 @@ fn take(
         return true;
     }
     match stream.kind {
-        MarketDataType::Quotes => due
-            .prices
-            .extend(sf.price(currency).map(|r| Arc::clone(&r.json))),
+        MarketDataType::Quotes => due.prices.extend(sf.price(currency).map(|r| &*r.json)),
         MarketDataType::Candles => {
             let candle = stream.timeframe.and_then(|tf| sf.candle(tf));
-            due.candles.extend(candle.map(|r| Arc::clone(&r.json)));
+            due.candles.extend(candle.map(|r| &*r.json));
         }
         MarketDataType::Ticks => {
             let seen = stream.seen.unwrap_or(0);
             let new = sf.ticks.iter().filter(|t| t.version > seen);
-            due.ticks.extend(new.map(|t| Arc::clone(&t.json)));
+            due.ticks.extend(new.map(|t| &*t.json));
         }
         MarketDataType::MarketDepth => {
             if let Some((r, entries)) = &sf.book {
-                due.books.push(Arc::clone(&r.json));
+                due.books.push(&r.json);
                 due.book_entries += entries;
             }
         }
@@ -534,16 +543,18 @@ fn take(
 }
 
 /// Assembles one `prices` packet from shared renderings in `out`, numbers it in its
-/// instance's sequence and emits it; if it cannot be sent, the instance is forgotten.
+/// instance's sequence and emits it; false when it could not be sent (the caller forgets the
+/// instance).
 fn emit_prices(
     state: &Shared,
     s: &SocketRef,
     conn: &Connection,
     key: &(String, u64),
     d: &Due,
-    (margins, equity): &(Arc<str>, Arc<str>),
+    acc: &AccountFrame,
     out: &mut String,
 ) -> bool {
+    let (margins, equity) = (&acc.margins, &acc.equity);
     use std::fmt::Write as _;
     let (account, instance) = (&key.0, key.1);
     out.clear();
@@ -555,10 +566,10 @@ fn emit_prices(
         None => push_json_str(out, HOST),
     }
     for (name, list) in [
-        ("prices", &d.prices),
-        ("candles", &d.candles),
-        ("ticks", &d.ticks),
-        ("books", &d.books),
+        ("prices", &d.prices[..]),
+        ("candles", &d.candles[..]),
+        ("ticks", &d.ticks[..]),
+        ("books", &d.books[..]),
     ] {
         if list.is_empty() {
             continue;
@@ -586,7 +597,7 @@ fn emit_prices(
         out,
         r#","sequenceNumber":{number},"sequenceTimestamp":{at}}}"#
     );
-    emit_or_forget(state, s, conn, account, instance, &Prebuilt(out))
+    emit(s, account, instance, &Prebuilt(out))
 }
 
 /// The account's streaming credits ran out: lengthen the instance's intervals (or, at the
