@@ -384,9 +384,8 @@ impl Hub {
     ///
     /// One task walks every socket. Cutting the sockets into a shard per worker thread, each
     /// walked by its own task, was measured slower (1,000 sockets: 105,000-127,000 packets/s
-    /// against 141,000-155,000) and left requests waiting behind both threads' bursts (REST
-    /// p99 under 25,000 streaming accounts: 14-23 ms against 3.4 ms): with the threads busy,
-    /// the second walker only moves the sockets' writers and the requests aside.
+    /// against 141,000-155,000): with the threads busy sending, a second walker only moves
+    /// the sockets' writers aside.
     async fn pass(&self, frame: &Frame, rotation: usize, at: Instant) -> bool {
         let mut sockets = self.live();
         if sockets.is_empty() {
