@@ -27,7 +27,7 @@
 
 use super::stack::{self, Ws};
 use super::{Bound, Figure, print_figures};
-use anyhow::{Context, anyhow, ensure};
+use anyhow::{Context, ensure};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use std::net::SocketAddr;
@@ -201,7 +201,7 @@ async fn socketio_side(
     args: &FanoutArgs,
 ) -> anyhow::Result<Measured> {
     let counted = Arc::new(AtomicU64::new(0));
-    let sample = Arc::new(std::sync::Mutex::new(None::<String>));
+    let sample = Arc::new(std::sync::OnceLock::<String>::new());
     let mut opening = JoinSet::new();
     let mut streaming = JoinSet::new();
     for (i, account) in accounts.iter().enumerate() {
@@ -231,8 +231,7 @@ async fn socketio_side(
     );
     let per_sec = window(&counted, args, "socket.io").await;
     streaming.abort_all();
-    let sample = sample.lock().map_err(|_| anyhow!("poisoned"))?.clone();
-    let sample = sample.context("no socket.io client received a prices packet")?;
+    let sample = (sample.get().cloned()).context("no socket.io client received a prices packet")?;
     Ok(Measured { per_sec, sample })
 }
 
@@ -310,7 +309,7 @@ struct Refresh {
 async fn read_prices(
     mut ws: Ws,
     counted: Arc<AtomicU64>,
-    socketio: Option<(Arc<std::sync::Mutex<Option<String>>>, Refresh)>,
+    socketio: Option<(Arc<std::sync::OnceLock<String>>, Refresh)>,
 ) {
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
@@ -325,11 +324,11 @@ async fn read_prices(
                     && text.starts_with(PRICES_PREFIX)
                 {
                     counted.fetch_add(1, Ordering::Relaxed);
+                    // Kept once: later packets cost one load, no lock.
                     if let Some(sample) = &sample
-                        && let Ok(mut kept) = sample.lock()
-                        && kept.is_none()
+                        && sample.get().is_none()
                     {
-                        *kept = Some(text.to_string());
+                        let _ = sample.set(text.to_string());
                     }
                 }
             }
