@@ -51,25 +51,34 @@ pub(super) struct InstanceSubs {
 
 /// An instance's streams by symbol, in a list: at most [`MARKET_SYMBOLS_MAX`] symbols, found
 /// by a short scan, and walked front to back by the hub at every tick (no hash table to
-/// probe, one block of memory per instance).
+/// probe). The names are kept apart from the streams: the hub's walk reads a name only when
+/// the frames' layout changed, so it touches one small block per symbol.
 #[derive(Debug, Default)]
-pub(super) struct SymbolMap(Vec<(String, SymbolSubs)>);
+pub(super) struct SymbolMap {
+    names: Vec<String>,
+    subs: Vec<SymbolSubs>,
+}
 
 impl SymbolMap {
     pub(super) fn len(&self) -> usize {
-        self.0.len()
+        self.names.len()
     }
 
     pub(super) fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.names.is_empty()
+    }
+
+    fn position(&self, symbol: &str) -> Option<usize> {
+        self.names.iter().position(|s| s == symbol)
     }
 
     pub(super) fn contains_key(&self, symbol: &str) -> bool {
-        self.0.iter().any(|(s, _)| s == symbol)
+        self.position(symbol).is_some()
     }
 
     fn get_mut(&mut self, symbol: &str) -> Option<&mut SymbolSubs> {
-        (self.0.iter_mut()).find_map(|(s, subs)| (s == symbol).then_some(subs))
+        let at = self.position(symbol)?;
+        self.subs.get_mut(at)
     }
 
     /// The symbol's streams, made by `new` if it has none yet.
@@ -78,30 +87,42 @@ impl SymbolMap {
         symbol: &str,
         new: impl FnOnce() -> SymbolSubs,
     ) -> &mut SymbolSubs {
-        let at = match self.0.iter().position(|(s, _)| s == symbol) {
+        let at = match self.position(symbol) {
             Some(at) => at,
             None => {
-                self.0.push((symbol.to_owned(), new()));
-                self.0.len() - 1
+                self.names.push(symbol.to_owned());
+                self.subs.push(new());
+                self.subs.len() - 1
             }
         };
-        &mut self.0[at].1
+        &mut self.subs[at]
     }
 
     fn remove(&mut self, symbol: &str) {
-        self.0.retain(|(s, _)| s != symbol);
+        if let Some(at) = self.position(symbol) {
+            self.names.remove(at);
+            self.subs.remove(at);
+        }
     }
 
     pub(super) fn retain(&mut self, mut keep: impl FnMut(&str, &mut SymbolSubs) -> bool) {
-        self.0.retain_mut(|(s, subs)| keep(s, subs));
+        let mut at = 0;
+        while at < self.names.len() {
+            if keep(&self.names[at], &mut self.subs[at]) {
+                at += 1;
+            } else {
+                self.names.remove(at);
+                self.subs.remove(at);
+            }
+        }
     }
 
     pub(super) fn iter(&self) -> impl Iterator<Item = (&str, &SymbolSubs)> {
-        self.0.iter().map(|(s, subs)| (s.as_str(), subs))
+        self.names.iter().map(String::as_str).zip(&self.subs)
     }
 
     fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut SymbolSubs)> {
-        self.0.iter_mut().map(|(s, subs)| (s.as_str(), subs))
+        self.names.iter().map(String::as_str).zip(&mut self.subs)
     }
 }
 
@@ -123,9 +144,8 @@ const PLANNING_TICKS_PER_MIN: u64 = 60_000;
 /// One symbol's streams on one instance, and when they were last subscribed or refreshed.
 #[derive(Debug, Clone)]
 pub(super) struct SymbolSubs {
-    /// Inline for the usual one or two (quotes, a candle timeframe): the hub's walk stays in
-    /// the instance's one block of memory.
-    streams: SmallVec<[Stream; 2]>,
+    /// Inline for the usual one (quotes): the hub's walk stays in the list's block of memory.
+    streams: SmallVec<[Stream; 1]>,
     refreshed: Timestamp,
     /// The symbol's slot in the hub's frames, and the layout it is of.
     slot: Option<(u64, usize)>,
