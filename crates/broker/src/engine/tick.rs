@@ -376,12 +376,13 @@ impl Engine {
                 .map(|p| p.id);
             let Some(id) = worst else { break };
             let owner = self.position(id).expect("live").account;
+            // Closing revalues the owner (removing the position recomputes it, and the close
+            // checks its account).
             self.close_on_trigger(id, Reason::StopOut, events);
             events.push(Event::StopOut {
                 account: owner,
                 position_id: id,
             });
-            self.recompute(owner);
         }
         let (equity, margin) = self.risk_unit(a);
         let below =
