@@ -46,12 +46,7 @@ async fn every_prices_packet_carries_the_equity_of_its_own_quote() {
     assert_eq!(positions.as_array().map(Vec::len), Some(1), "{positions}");
 
     let socket = Socket::open(running.addr, &api.token).await;
-    socket
-        .request(
-            json!({"type": "subscribe", "accountId": id, "requestId": "s",
-                        "instanceIndex": 0}),
-        )
-        .await;
+    socket.subscribe(&id, 0).await;
     let since = Instant::now();
     socket
         .request(
@@ -128,12 +123,7 @@ async fn replicas_of_an_account_synchronize_in_turns() {
         Socket::open(running.addr, &api.token).await,
     ];
     for (instance, socket) in sockets.iter().enumerate() {
-        socket
-            .request(
-                json!({"type": "subscribe", "accountId": id, "requestId": "s",
-                            "instanceIndex": instance}),
-            )
-            .await;
+        socket.subscribe(&id, instance).await;
     }
     let synchronize = |instance: usize| {
         json!({"type": "synchronize", "accountId": id, "requestId": format!("sync-{instance}"),

@@ -216,6 +216,14 @@ impl Socket {
         .await;
     }
 
+    /// Subscribes an instance of an account and waits for the response.
+    pub(crate) async fn subscribe(&self, account: &str, instance: usize) {
+        self.request(json!({"type": "subscribe", "accountId": account,
+                            "requestId": format!("subscribe-{instance}"),
+                            "instanceIndex": instance}))
+            .await;
+    }
+
     /// Waits (at most five seconds) for a received frame that `f` accepts; its data.
     pub(crate) async fn wait(&self, what: &str, f: impl Fn(&str, &Value) -> bool) -> Value {
         for _ in 0..100 {

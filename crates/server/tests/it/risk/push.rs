@@ -123,12 +123,7 @@ async fn statistics_and_chart_updates_are_pushed_coalesced_to_the_subscribed_acc
     // Subscribed, the socket gets the account's current figures at the next push.
     let socket = Socket::open(running.addr, &api.token).await;
     let opened = Instant::now();
-    socket
-        .request(
-            json!({"type": "subscribe", "accountId": a, "requestId": "s1",
-                        "instanceIndex": 0}),
-        )
-        .await;
+    socket.subscribe(&a, 0).await;
     let first = socket
         .wait("the current statistics", |e, d| {
             e == "synchronization" && d["type"] == "periodStatistics" && d["trackerId"] == watch
@@ -246,12 +241,7 @@ async fn statistics_and_chart_updates_are_pushed_coalesced_to_the_subscribed_acc
     )
     .await;
     let watcher = Socket::open(running.addr, &api.token).await;
-    watcher
-        .request(
-            json!({"type": "subscribe", "accountId": a, "requestId": "s2",
-                        "instanceIndex": 0}),
-        )
-        .await;
+    watcher.subscribe(&a, 0).await;
     let live = watcher
         .wait("the chart item", |e, d| {
             e == "synchronization" && d["type"] == "equityChart"
