@@ -29,7 +29,7 @@ fn drive(script: &str) {
 /// durable survives) and started again on the same port and data dir; the file named by
 /// `DRAWBRIDGE_RESTARTED` appears when it listens again.
 fn drive_with(script: &str, extra: &[&str], config: &str) {
-    use std::io::{BufRead, BufReader, Write as _};
+    use std::io::{BufRead, BufReader};
     let python = sdk_python();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
@@ -90,12 +90,6 @@ fn drive_with(script: &str, extra: &[&str], config: &str) {
     let status = child.wait().unwrap();
     let stderr = errors.join().unwrap();
     println!("{stdout}");
-    // A script's `NOTE` lines (something seen that does not fail it yet) reach the log even
-    // when the test passes: written to the process's stderr, which the test harness does not
-    // capture.
-    for note in stdout.lines().filter(|l| l.starts_with("NOTE ")) {
-        let _ = writeln!(std::io::stderr().lock(), "{script}: {note}");
-    }
     assert!(
         status.success(),
         "{script} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
