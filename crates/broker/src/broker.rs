@@ -1,15 +1,14 @@
-//! The `Broker` trait: what drawbridge needs from anything that keeps trading accounts.
+//! The broker's vocabulary: sessions on accounts, account summaries, errors and events.
 //!
-//! The embedded [`crate::sim::SimBroker`] implements it; real connectors follow. A broker is a
-//! state machine owned by one task (the server shards accounts across such tasks): methods
-//! take `&mut self` for changes and return owned snapshots, and time enters only through
-//! [`Broker::advance`], so a virtual clock drives the simulator and a connector alike.
+//! [`crate::sim::SimBroker`] is the one broker and the seam the server talks to: a state
+//! machine owned by one task (the desk), whose methods take `&mut self` for changes and
+//! return owned snapshots; time enters only through `SimBroker::advance`, so a virtual clock
+//! drives it. There is no broker trait: a second implementation (a connector to a real
+//! broker) would bring one, shaped by what both need.
 
 use crate::account::Access;
-use crate::engine::book::{Deal, Order, Position};
-use crate::engine::{Event, Retcode, TradeCommand, TradeOutcome};
-use crate::symbol::{SymbolIdx, SymbolSpec};
-use drawbridge_model::{Money, Timestamp};
+use crate::engine::{Event, Retcode};
+use drawbridge_model::Money;
 
 /// Which trade server and account a session is bound to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -74,39 +73,4 @@ pub enum BrokerError {
 pub struct BrokerEvent {
     pub server: u16,
     pub event: Event,
-}
-
-pub trait Broker: Send {
-    /// The trade servers this broker offers.
-    fn servers(&self) -> Vec<ServerInfo>;
-    /// Opens a session: the master password trades, the investor password only reads.
-    fn connect(&self, server: &str, login: u64, password: &str) -> Result<Session, BrokerError>;
-    /// The account summary; `Ok(None)` for accounts whose summary is not reported.
-    fn account_summary(&self, s: &Session) -> Result<Option<AccountSummary>, BrokerError>;
-    /// Open positions; empty for accounts whose positions are not reported.
-    fn positions(&self, s: &Session) -> Result<Vec<Position>, BrokerError>;
-    /// Pending orders.
-    fn orders(&self, s: &Session) -> Result<Vec<Order>, BrokerError>;
-    /// Deals in `[from, to)`.
-    fn deals(&self, s: &Session, from: Timestamp, to: Timestamp) -> Result<Vec<Deal>, BrokerError>;
-    /// Finished orders done in `[from, to)`.
-    fn history_orders(
-        &self,
-        s: &Session,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<Vec<Order>, BrokerError>;
-    /// The symbol catalogue of a server.
-    fn symbols(&self, server: u16) -> &[SymbolSpec];
-    /// The current bid/ask/time of a symbol.
-    fn quote(&self, server: u16, symbol: SymbolIdx) -> Option<crate::engine::calc::Quote>;
-    /// Executes a trade request.
-    fn trade(
-        &mut self,
-        s: &Session,
-        cmd: TradeCommand,
-        events: &mut Vec<BrokerEvent>,
-    ) -> Result<TradeOutcome, BrokerError>;
-    /// Moves the broker's time to `now` and collects what happened on the way.
-    fn advance(&mut self, now: Timestamp, events: &mut Vec<BrokerEvent>);
 }

@@ -1,9 +1,8 @@
-//! The `Broker` trait and the embedded simulated MetaTrader 5 broker.
+//! The embedded simulated MetaTrader 5 broker.
 //!
 //! # Layout
-//! - [`broker`]: the [`broker::Broker`] trait every account keeper implements (the simulator
-//!   now, real connectors later), with sessions, summaries and events.
-//! - [`sim`]: [`sim::SimBroker`], the default broker: the `Drawbridge-Demo` (hedging) and
+//! - [`broker`]: the broker's vocabulary — sessions, account summaries, errors, events.
+//! - [`sim`]: [`sim::SimBroker`], the broker and the seam the server talks to: the `Drawbridge-Demo` (hedging) and
 //!   `Drawbridge-Netting` trade servers, each an engine fed by a market generator, plus the
 //!   control surface (push a tick, pause the feed, deposit, open a demo account).
 //! - [`engine`]: one trade server's synchronous state machine — accounts, positions, orders,

@@ -3,9 +3,7 @@
 //! deposit, open a demo account).
 
 use crate::account::{Access, AccountIdx, AccountKind, MarginMode, NewAccount};
-use crate::broker::{
-    AccountRef, AccountSummary, Broker, BrokerError, BrokerEvent, ServerInfo, Session,
-};
+use crate::broker::{AccountRef, AccountSummary, BrokerError, BrokerEvent, ServerInfo, Session};
 use crate::catalog::default_catalog;
 use crate::engine::book::{Deal, Order, Position};
 use crate::engine::calc::Quote;
@@ -404,8 +402,10 @@ impl SimBroker {
     }
 }
 
-impl Broker for SimBroker {
-    fn servers(&self) -> Vec<ServerInfo> {
+/// What the desk and the API ask of the broker: sessions, terminal state, trades, time.
+impl SimBroker {
+    /// The trade servers this broker offers, as listed to clients.
+    pub fn server_infos(&self) -> Vec<ServerInfo> {
         self.servers
             .iter()
             .map(|s| {
@@ -419,7 +419,18 @@ impl Broker for SimBroker {
             .collect()
     }
 
-    fn connect(&self, server: &str, login: u64, password: &str) -> Result<Session, BrokerError> {
+    /// How many trade servers there are (their indices are `0..server_count()`).
+    pub fn server_count(&self) -> usize {
+        self.servers.len()
+    }
+
+    /// Opens a session: the master password trades, the investor password only reads.
+    pub fn connect(
+        &self,
+        server: &str,
+        login: u64,
+        password: &str,
+    ) -> Result<Session, BrokerError> {
         let i = self.server_named(server)?;
         let (_, access) = self.servers[usize::from(i)]
             .engine
@@ -431,11 +442,13 @@ impl Broker for SimBroker {
         })
     }
 
-    fn account_summary(&self, s: &Session) -> Result<Option<AccountSummary>, BrokerError> {
+    /// The account summary; `Ok(None)` for accounts whose summary is not reported.
+    pub fn account_summary(&self, s: &Session) -> Result<Option<AccountSummary>, BrokerError> {
         self.summary(s)
     }
 
-    fn positions(&self, s: &Session) -> Result<Vec<Position>, BrokerError> {
+    /// Open positions; empty for accounts whose positions are not reported.
+    pub fn positions(&self, s: &Session) -> Result<Vec<Position>, BrokerError> {
         let (srv, a) = self.locate(s.account)?;
         let reported = srv
             .engine
@@ -448,12 +461,19 @@ impl Broker for SimBroker {
         })
     }
 
-    fn orders(&self, s: &Session) -> Result<Vec<Order>, BrokerError> {
+    /// Pending orders.
+    pub fn orders(&self, s: &Session) -> Result<Vec<Order>, BrokerError> {
         let (srv, a) = self.locate(s.account)?;
         Ok(srv.engine.orders_of(a).cloned().collect())
     }
 
-    fn deals(&self, s: &Session, from: Timestamp, to: Timestamp) -> Result<Vec<Deal>, BrokerError> {
+    /// Deals in `[from, to)`.
+    pub fn deals(
+        &self,
+        s: &Session,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Deal>, BrokerError> {
         let (srv, a) = self.locate(s.account)?;
         let h = srv.engine.history(a);
         Ok(h.map(|h| {
@@ -466,7 +486,8 @@ impl Broker for SimBroker {
         .unwrap_or_default())
     }
 
-    fn history_orders(
+    /// Finished orders done in `[from, to)`.
+    pub fn history_orders(
         &self,
         s: &Session,
         from: Timestamp,
@@ -479,18 +500,21 @@ impl Broker for SimBroker {
             .unwrap_or_default())
     }
 
-    fn symbols(&self, server: u16) -> &[SymbolSpec] {
+    /// The symbol catalogue of a server.
+    pub fn symbols(&self, server: u16) -> &[SymbolSpec] {
         self.servers
             .get(usize::from(server))
             .map_or(&[], |s| s.engine.specs())
     }
 
-    fn quote(&self, server: u16, symbol: SymbolIdx) -> Option<Quote> {
+    /// The current bid/ask/time of a symbol, while it is live.
+    pub fn quote(&self, server: u16, symbol: SymbolIdx) -> Option<Quote> {
         let q = self.servers.get(usize::from(server))?.engine.quote(symbol);
         q.is_live().then_some(q)
     }
 
-    fn trade(
+    /// Executes a trade request.
+    pub fn trade(
         &mut self,
         s: &Session,
         cmd: TradeCommand,
@@ -506,7 +530,8 @@ impl Broker for SimBroker {
         r.map_err(BrokerError::Trade)
     }
 
-    fn advance(&mut self, now: Timestamp, events: &mut Vec<BrokerEvent>) {
+    /// Moves the broker's time to `now` and collects what happened on the way.
+    pub fn advance(&mut self, now: Timestamp, events: &mut Vec<BrokerEvent>) {
         self.now = self.now.max(now);
         let now = self.now;
         for i in 0..self.servers.len() {

@@ -20,7 +20,7 @@ use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use drawbridge_broker::account::Access;
-use drawbridge_broker::broker::{Broker, Session};
+use drawbridge_broker::broker::Session;
 use drawbridge_broker::feed::synthetic_book;
 use drawbridge_broker::sim::SimBroker;
 use drawbridge_broker::wire as bw;

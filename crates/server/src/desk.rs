@@ -12,7 +12,7 @@
 //! Broker sessions (which provisioned account is connected, with master or investor access)
 //! are derived state: the server re-connects deployed accounts at start.
 
-use drawbridge_broker::broker::{AccountRef, Broker, BrokerError, BrokerEvent, Session};
+use drawbridge_broker::broker::{AccountRef, BrokerError, BrokerEvent, Session};
 use drawbridge_broker::engine::Event;
 use drawbridge_broker::sim::{DemoAccount, DemoRequest, SimBroker, SimConfig};
 use drawbridge_broker::symbol::Currency;
@@ -568,7 +568,7 @@ fn execute(
                     drawbridge_broker::account::Access::Master
                 },
             };
-            if usize::from(*server) >= b.servers().len() {
+            if usize::from(*server) >= b.server_count() {
                 return Err(BrokerError::ServerNotFound(server.to_string()).into());
             }
             let cmd = bw::trade_command(&b.server(*server).engine, request)
@@ -612,7 +612,7 @@ fn execute(
             Ok(Outcome::Done)
         }
         Op::Feed { server, paused } => {
-            if usize::from(*server) >= b.servers().len() {
+            if usize::from(*server) >= b.server_count() {
                 return Err(BrokerError::ServerNotFound(server.to_string()).into());
             }
             if *paused {

@@ -255,10 +255,7 @@ fn broker_error(e: DeskError, login: &str, server: &str, servers: &[String]) -> 
 async fn server_names(state: &Shared) -> Vec<String> {
     state
         .desk
-        .read(|b| {
-            use drawbridge_broker::broker::Broker;
-            b.servers().into_iter().map(|s| s.name).collect()
-        })
+        .read(|b| b.server_infos().into_iter().map(|s| s.name).collect())
         .await
         .unwrap_or_default()
 }

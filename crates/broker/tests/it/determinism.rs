@@ -1,7 +1,7 @@
 //! Same seed and inputs → byte-identical history: a simulated week of market and random
 //! trading on both default servers, run twice on a virtual clock.
 
-use drawbridge_broker::broker::{AccountRef, Broker, BrokerEvent, Session};
+use drawbridge_broker::broker::{AccountRef, BrokerEvent, Session};
 use drawbridge_broker::engine::TradeCommand;
 use drawbridge_broker::engine::book::{Expiration, PendingKind, Side, Tags};
 use drawbridge_broker::engine::command::Stops;

@@ -2,7 +2,7 @@
 //! pushed ticks, deposits and the account kinds that report differently.
 
 use drawbridge_broker::account::{Access, AccountKind, NewAccount};
-use drawbridge_broker::broker::{Broker, BrokerError, BrokerEvent};
+use drawbridge_broker::broker::{BrokerError, BrokerEvent};
 use drawbridge_broker::engine::book::{Side, Tags};
 use drawbridge_broker::engine::command::Stops;
 use drawbridge_broker::engine::{Event, Retcode, TradeCommand};

@@ -2,7 +2,7 @@
 
 use crate::desk::{Desk, Op};
 use drawbridge_broker::account::Access;
-use drawbridge_broker::broker::{AccountRef, Broker, Session};
+use drawbridge_broker::broker::{AccountRef, Session};
 use drawbridge_model::wire as w;
 use std::sync::Arc;
 use tokio::sync::mpsc;

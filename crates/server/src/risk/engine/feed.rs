@@ -1,6 +1,6 @@
 //! What one desk read sees of a followed account, and the inputs it makes.
 
-use drawbridge_broker::broker::{AccountRef, Broker};
+use drawbridge_broker::broker::AccountRef;
 use drawbridge_broker::engine::book::DealKind;
 use drawbridge_broker::sim::SimBroker;
 use drawbridge_model::{Money, Timestamp};
@@ -24,7 +24,7 @@ pub(super) struct Read {
 }
 
 pub(super) fn read(b: &SimBroker, r: AccountRef, cursor: usize) -> Option<Read> {
-    if usize::from(r.server) >= b.servers().len() {
+    if usize::from(r.server) >= b.server_count() {
         return None;
     }
     let e = &b.server(r.server).engine;
