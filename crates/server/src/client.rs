@@ -7,7 +7,6 @@
 //! (not deployed); a deployed one without a broker session: `ValidationError` (not connected).
 
 use crate::auth::Caller;
-use crate::desk::{DeskError, Op, Outcome};
 use crate::directory::Entry;
 use crate::error::{ApiError, FieldError, Kind};
 use crate::extract::JsonObject;
@@ -24,6 +23,7 @@ use drawbridge_broker::broker::Session;
 use drawbridge_broker::feed::synthetic_book;
 use drawbridge_broker::sim::SimBroker;
 use drawbridge_broker::wire as bw;
+use drawbridge_desk::{DeskError, Op, Outcome};
 use drawbridge_model::wire as w;
 use drawbridge_model::{Timeframe, Timestamp};
 use serde_json::{Value, json};

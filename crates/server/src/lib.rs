@@ -10,7 +10,6 @@
 //!   chart), its engine task fed by the desk, and the halt check on trades.
 //! - [`sim`]: the sim control API (ticks, feed, virtual clock, balance operations).
 //! - [`tokens`] and [`auth`]: API and account tokens, grants, narrowing and revocation.
-//! - [`desk`]: the task that owns the broker and journals every change before answering.
 //! - [`error`] and [`messages`]: the one error shape and the one catalogue of texts.
 //! - [`openapi`]: the OpenAPI document, built from the route table in [`app`].
 //! - [`metrics`]: Prometheus counters and latency histograms (`/metrics`).
@@ -23,7 +22,6 @@ pub mod app;
 pub mod auth;
 pub mod client;
 pub mod config;
-pub mod desk;
 pub mod directory;
 pub mod error;
 pub mod extract;
@@ -286,7 +284,7 @@ pub async fn build(
     {
         v.set(sim.start);
     }
-    let (desk, _task) = desk::start(sim, store.clone(), clock.clone()).await?;
+    let (desk, _task) = drawbridge_desk::start(sim, store.clone(), clock.clone()).await?;
     if let Some(v) = &virtual_clock {
         let broker_now = desk
             .read(|b| b.now())

@@ -8,7 +8,6 @@
 //! `UNDEPLOYED`/`DISCONNECTED`.
 
 use crate::auth::{Caller, random_hex};
-use crate::desk::{DeskError, Op, Outcome};
 use crate::directory::Entry;
 use crate::error::{ApiError, FieldError, Kind};
 use crate::extract::{Fields, JsonObject, count_param};
@@ -20,6 +19,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use drawbridge_broker::broker::BrokerError;
+use drawbridge_desk::{DeskError, Op, Outcome};
 use drawbridge_model::Timestamp;
 use drawbridge_store::{AccountRow, StoreError};
 use serde::{Deserialize, Serialize};

@@ -3,7 +3,6 @@
 //! the desk, so it is journaled like a trade.
 
 use crate::auth::Caller;
-use crate::desk::{DeskError, Op, Outcome};
 use crate::error::{ApiError, FieldError, Kind};
 use crate::extract::{Fields, JsonObject};
 use crate::messages;
@@ -12,6 +11,7 @@ use crate::state::Shared;
 use axum::Json;
 use axum::extract::State;
 use drawbridge_broker::sim::DEMO_SERVER;
+use drawbridge_desk::{DeskError, Op, Outcome};
 use serde_json::{Value, json};
 
 /// Longest single virtual-clock advance: a year.

@@ -3,13 +3,13 @@
 
 use crate::auth::Tokens;
 use crate::config::Config;
-use crate::desk::Desk;
 use crate::directory::Directory;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::user_messages::UserMessages;
 use crate::vault::Vault;
 use drawbridge_broker::broker::Session;
+use drawbridge_desk::Desk;
 use drawbridge_model::{SharedClock, Timestamp, VirtualClock};
 use drawbridge_store::Store;
 use std::collections::HashMap;

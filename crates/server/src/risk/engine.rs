@@ -1,7 +1,7 @@
 //! The risk engine task: one owner of every followed account's `AccountRisk`.
 //!
 //! Feed. The desk announces the accounts whose balance, equity or history moved
-//! ([`Desk::moves`]); the engine keeps the followed ones (one hash lookup per announced
+//! ([`Desk::equity_changes`]); the engine keeps the followed ones (one hash lookup per announced
 //! account) and reads them in one desk read: balance, equity, and the deals booked since the
 //! account's deal cursor. Deals become `Trade` / `BalanceOperation` inputs (the account
 //! after each is rebuilt backwards from the current balance and equity), then one `Sample`.
@@ -34,8 +34,8 @@
 use super::persist::{AccountSaved, RulesSaved, TrackerSaved};
 use super::rules::{RULES_TRACKER_ID, halt_lifted_doc};
 use super::{AccountKey, Command, RulesMeta, Shared, TrackerMeta};
-use crate::desk::Desk;
 use drawbridge_broker::broker::AccountRef;
+use drawbridge_desk::Desk;
 use drawbridge_model::{SharedClock, Timestamp};
 use drawbridge_risk::{AccountRisk, BreachAction, Input, Output, Period, TrackerKey};
 use drawbridge_store::{RiskWrite, Store, StoreError};
@@ -245,7 +245,7 @@ pub(super) async fn start(
     rx: mpsc::Receiver<Command>,
 ) -> Result<(), StoreError> {
     // Subscribed before restoring: no move between the restore and the task is missed.
-    let moves = desk.moves();
+    let moves = desk.equity_changes();
     let (closed, closed_rx) = mpsc::channel(CLOSED_MAX);
     let mut engine = Engine {
         desk,
@@ -273,7 +273,7 @@ impl Engine {
     async fn run(
         mut self,
         mut rx: mpsc::Receiver<Command>,
-        mut moves: tokio::sync::broadcast::Receiver<crate::desk::Changes>,
+        mut moves: tokio::sync::broadcast::Receiver<drawbridge_desk::ChangedAccounts>,
         mut closed: mpsc::Receiver<Arc<str>>,
     ) {
         let mut clock = tokio::time::interval(CLOCK_EVERY);
@@ -309,8 +309,8 @@ impl Engine {
     /// The followed accounts of one announcement and of those queued behind it.
     fn moved(
         &self,
-        first: crate::desk::Changes,
-        moves: &mut tokio::sync::broadcast::Receiver<crate::desk::Changes>,
+        first: drawbridge_desk::ChangedAccounts,
+        moves: &mut tokio::sync::broadcast::Receiver<drawbridge_desk::ChangedAccounts>,
     ) -> Vec<Arc<str>> {
         let mut ids: Vec<Arc<str>> = Vec::new();
         let mut batch = Some(first);

@@ -7,7 +7,7 @@
 //!   halted accounts the trade route asks ([`Risk::check_trade`]), and the waiters and
 //!   cursors of the tracker-event long poll ([`EventWaiters`], [`StreamCursors`]).
 //! - [`engine`]: the task that owns every followed account's `AccountRisk`. It follows the
-//!   desk's [`crate::desk::Desk::moves`] announcements (only the accounts that moved are read,
+//!   desk's [`drawbridge_desk::Desk::equity_changes`] announcements (only the accounts that moved are read,
 //!   in one desk read per announcement), closes periods and chart hours on time from a
 //!   deadline queue (only accounts whose boundary passed are touched), makes events,
 //!   completed periods and chart hours durable before anyone sees them, and halts or closes
@@ -29,10 +29,10 @@ pub mod events;
 mod persist;
 pub mod rules;
 
-use crate::desk::Desk;
 use crate::error::ApiError;
 use crate::messages;
 use drawbridge_broker::broker::AccountRef;
+use drawbridge_desk::Desk;
 use drawbridge_model::wire as w;
 use drawbridge_model::{ServerZone, SharedClock};
 use drawbridge_risk::{ChartItem, Period, PeriodStats, RuleSpec, RuleState, TrackerSpec};

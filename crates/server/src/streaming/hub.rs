@@ -318,7 +318,7 @@ impl Hub {
 
 /// The hub's task: scan, read, render, send, until the hub is gone.
 async fn run(hub: Weak<Hub>) {
-    let Some(mut moves) = hub.upgrade().map(|h| Some(h.state.desk.moves())) else {
+    let Some(mut moves) = hub.upgrade().map(|h| Some(h.state.desk.equity_changes())) else {
         return;
     };
     let mut frame = Arc::new(Frame::default());
@@ -423,7 +423,7 @@ enum Moved {
 
 impl Moved {
     /// Takes every announcement waiting.
-    fn drain(rx: &mut tokio::sync::broadcast::Receiver<crate::desk::Changes>) -> Self {
+    fn drain(rx: &mut tokio::sync::broadcast::Receiver<drawbridge_desk::ChangedAccounts>) -> Self {
         use tokio::sync::broadcast::error::TryRecvError;
         let mut these = Vec::new();
         loop {
@@ -449,7 +449,7 @@ async fn read(
     interest: &Arc<Interest>,
     layout: &Arc<Layout>,
     prev: &Arc<Frame>,
-    moves: &mut Option<tokio::sync::broadcast::Receiver<crate::desk::Changes>>,
+    moves: &mut Option<tokio::sync::broadcast::Receiver<drawbridge_desk::ChangedAccounts>>,
     versions: &mut u64,
 ) -> Option<Frame> {
     if interest.symbols.is_empty() && prev.symbol_count() == 0 {
@@ -457,7 +457,7 @@ async fn read(
     }
     let (mut rx, lost) = match moves.take() {
         Some(rx) => (rx, false),
-        None => (state.desk.moves(), true),
+        None => (state.desk.equity_changes(), true),
     };
     let (i, l, p) = (Arc::clone(interest), Arc::clone(layout), Arc::clone(prev));
     let mut v = *versions;

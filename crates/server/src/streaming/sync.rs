@@ -131,7 +131,7 @@ pub(super) fn newest<'a>(
 
 /// Sends an `update` to every synchronized instance whose account the desk says changed.
 pub(super) async fn follow_changes(state: Shared, s: SocketRef, conn: Arc<Connection>) {
-    let mut changes = state.desk.changes();
+    let mut changes = state.desk.trading_changes();
     let mut closed = conn.closed.subscribe();
     loop {
         let next = tokio::select! {

@@ -1,8 +1,8 @@
 //! The close-out of a `close-and-halt` breach.
 
-use crate::desk::{Desk, Op};
 use drawbridge_broker::account::Access;
 use drawbridge_broker::broker::{AccountRef, Session};
+use drawbridge_desk::{Desk, Op};
 use drawbridge_model::wire as w;
 use std::sync::Arc;
 use tokio::sync::mpsc;
