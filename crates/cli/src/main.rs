@@ -1,8 +1,11 @@
 //! `drawbridge`: a self-hosted, MetaApi-compatible trading-account server.
 //!
+//! # Layout
+//!
 //! - `serve`: the MetaApi-compatible server; `token create`: API and account tokens.
 //! - `certs`: the local CA and server certificate for `serve --tls`.
-//! - `bench`: performance benchmarks printing `BENCH <id> <value> <unit> target <op><bound>`.
+//! - `bench`: runs the performance benchmarks, which are their own executable beside this one
+//!   (`drawbridge-bench`, `crates/bench`), so that what only they need is not linked here.
 //! - `messages`: the message catalogue (`docs/messages.md`).
 //! - `catalog`: the simulated trade servers' symbol catalogue (`docs/catalog.md`).
 //! - `replay`: reads a tick file as the simulated broker replays it and prints its candles.

@@ -1,6 +1,6 @@
 //! Tests of the real `drawbridge` binary, one test binary for all of them.
 
-mod bench_cli;
+mod bench_delegation;
 mod catalog_doc;
 mod replay_cli;
 mod sdk;

@@ -1,17 +1,19 @@
-//! Runs the built `drawbridge` binary's benchmarks at a tiny size and checks their output
-//! format. No timing is asserted: only that the figures are there and parse.
+//! Runs the built `drawbridge-bench` binary's benchmarks at a tiny size and checks their
+//! output format. No timing is asserted: only that the figures are there and parse.
 
 use std::process::Command;
 
-fn drawbridge(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_drawbridge"))
+/// `drawbridge-bench <args>` (what `drawbridge bench <args>` runs), which must succeed; its
+/// stdout.
+fn bench(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_drawbridge-bench"))
         .args(args)
         .output()
         .expect("the binary runs");
     let stdout = String::from_utf8(out.stdout).expect("utf-8 stdout");
     assert!(
         out.status.success(),
-        "drawbridge {args:?} failed:\n{stdout}\n{}",
+        "drawbridge-bench {args:?} failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     stdout
@@ -108,7 +110,7 @@ fn assert_ends_with_figures(out: &str, expected: &[(&str, &str)]) {
 
 #[test]
 fn bench_revalue_ends_with_its_figures() {
-    let out = drawbridge(&["bench", "revalue", "--accounts", "2000", "--reps", "2"]);
+    let out = bench(&["revalue", "--accounts", "2000", "--reps", "2"]);
     assert_ends_with_figures(
         &out,
         &[
@@ -122,8 +124,7 @@ fn bench_revalue_ends_with_its_figures() {
 
 #[test]
 fn bench_rest_ends_with_its_figures() {
-    let out = drawbridge(&[
-        "bench",
+    let out = bench(&[
         "rest",
         "--connections",
         "8",
@@ -139,8 +140,7 @@ fn bench_rest_ends_with_its_figures() {
 
 #[test]
 fn bench_limits_ends_with_its_figures() {
-    let out = drawbridge(&[
-        "bench",
+    let out = bench(&[
         "limits",
         "--checks",
         "20000",
@@ -161,8 +161,7 @@ fn bench_limits_ends_with_its_figures() {
 
 #[test]
 fn bench_fanout_ends_with_its_figure() {
-    let out = drawbridge(&[
-        "bench",
+    let out = bench(&[
         "fanout",
         "--clients",
         "10",
@@ -176,8 +175,7 @@ fn bench_fanout_ends_with_its_figure() {
 
 #[test]
 fn bench_risk_ends_with_its_figures() {
-    let out = drawbridge(&[
-        "bench",
+    let out = bench(&[
         "risk",
         "--accounts",
         "2000",
@@ -200,23 +198,13 @@ fn bench_risk_ends_with_its_figures() {
 
 #[test]
 fn bench_sync_ends_with_its_figure() {
-    let out = drawbridge(&[
-        "bench",
-        "sync",
-        "--positions",
-        "20",
-        "--deals",
-        "60",
-        "--runs",
-        "2",
-    ]);
+    let out = bench(&["sync", "--positions", "20", "--deals", "60", "--runs", "2"]);
     assert_ends_with_figures(&out, &[("P7.sync_ms", "ms")]);
 }
 
 #[test]
 fn bench_e2e_ends_with_its_figure() {
-    let out = drawbridge(&[
-        "bench",
+    let out = bench(&[
         "e2e",
         "--accounts",
         "20",
@@ -232,17 +220,12 @@ fn bench_e2e_ends_with_its_figure() {
 
 #[test]
 fn bench_alone_and_bench_list_name_revalue() {
-    for args in [&["bench"][..], &["bench", "--list"]] {
-        let out = drawbridge(args);
+    for args in [&[][..], &["--list"]] {
+        let out = bench(args);
         assert!(
             out.lines()
                 .any(|l| l.split_whitespace().next() == Some("revalue")),
             "{args:?}:\n{out}"
         );
     }
-}
-
-#[test]
-fn help_still_works() {
-    assert!(drawbridge(&["--help"]).contains("bench"));
 }

@@ -20,8 +20,8 @@ const QUOTE_MAX_BYTES: usize = 300;
 
 /// Why a request failed, and whether its connection is still usable.
 #[derive(Debug)]
-pub(in crate::bench) struct Failed {
-    pub(in crate::bench) message: String,
+pub(crate) struct Failed {
+    pub(crate) message: String,
     /// An I/O or protocol error: the connection is out of step and stops.
     pub(super) fatal: bool,
 }
@@ -39,7 +39,7 @@ pub(super) struct Response<'a> {
 /// servers' answers, errors included: a status line, headers with `content-length`, the body.
 /// A chunked or close-delimited answer is refused with an error saying so.
 #[derive(Debug)]
-pub(in crate::bench) struct Conn {
+pub(crate) struct Conn {
     stream: TcpStream,
     /// Received bytes are `buf[start..end]`; the rest is free room.
     buf: Vec<u8>,
@@ -51,7 +51,7 @@ pub(in crate::bench) struct Conn {
 
 impl Conn {
     /// Connects to `addr`, with Nagle's algorithm off.
-    pub(in crate::bench) async fn open(addr: SocketAddr) -> io::Result<Self> {
+    pub(crate) async fn open(addr: SocketAddr) -> io::Result<Self> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         Ok(Self {
@@ -64,7 +64,7 @@ impl Conn {
     }
 
     /// Sends `request` and reads its answer; anything but 200 is a failure.
-    pub(in crate::bench) async fn exchange(&mut self, request: &[u8]) -> Result<(), Failed> {
+    pub(crate) async fn exchange(&mut self, request: &[u8]) -> Result<(), Failed> {
         let io_failure = |e: io::Error| Failed {
             message: e.to_string(),
             fatal: true,

@@ -1,4 +1,9 @@
-//! `drawbridge bench`: performance benchmarks that print their figures in a fixed format.
+//! `drawbridge-bench`: performance benchmarks that print their figures in a fixed format.
+//!
+//! Run as `drawbridge bench <name> [options]` (the `drawbridge` binary hands the arguments to
+//! this executable beside it) or directly as `drawbridge-bench <name> [options]`. The
+//! benchmarks live in their own binary so that what only they need (`governor`,
+//! `tokio-tungstenite`, `tempfile`) is not linked into the shipping `drawbridge`.
 //!
 //! Every benchmark prints human-readable lines first and ends with one line per figure:
 //!
@@ -7,6 +12,8 @@
 //! ```
 //!
 //! e.g. `BENCH P1.sweep_vs_floor 1.73 x target <=2.0`. Scripts and CI read only those lines.
+//!
+//! # Layout
 //!
 //! - `revalue`: mark-to-market sweep against the memory floor, the incremental per-symbol
 //!   path, memory per account and per position.
@@ -43,15 +50,25 @@ mod stack;
 mod stopwatch;
 mod sync;
 
-use clap::{Args, Subcommand};
+use clap::{Parser, Subcommand};
 use std::fmt;
 use std::time::Duration;
 use stopwatch::Lap;
 
-/// `drawbridge bench [--list] [NAME [OPTIONS]]`.
-#[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
-pub(crate) struct BenchArgs {
+/// The allocator the shipping `drawbridge` uses (mimalloc), so that the benchmarks measure
+/// the server as it runs there, memory figures included.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// `drawbridge-bench [--list] [NAME [OPTIONS]]`, also run as `drawbridge bench …`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "drawbridge-bench",
+    version,
+    about = "drawbridge's performance benchmarks (also run as `drawbridge bench`)",
+    args_conflicts_with_subcommands = true
+)]
+struct BenchArgs {
     /// List the available benchmarks (also what `drawbridge bench` alone does).
     #[arg(long)]
     list: bool,
@@ -85,8 +102,12 @@ enum Benchmark {
     E2e(e2e::E2eArgs),
 }
 
+fn main() -> anyhow::Result<()> {
+    run(BenchArgs::parse())
+}
+
 /// Runs the chosen benchmark, or lists them.
-pub(crate) fn run(args: BenchArgs) -> anyhow::Result<()> {
+fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.benchmark {
         Some(Benchmark::Revalue(a)) => revalue::run(&a),
         Some(Benchmark::Rest(a)) => rest::run(&a),

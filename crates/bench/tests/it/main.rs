@@ -1,0 +1,3 @@
+//! Tests of the real `drawbridge-bench` binary, one test binary for all of them.
+
+mod figures;
