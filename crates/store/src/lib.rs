@@ -6,8 +6,8 @@
 //!   per-user sequence numbers, completed periods and chart hours, the engine's resume state). Every method that returns `Ok` has made its change
 //!   durable (acknowledged means durable).
 //! - [`sqlite`]: the embedded backend (one file, WAL, migrations in `migrations/`).
-//! - `conformance` (feature `testsuite`): the suite every backend must pass; PostgreSQL will
-//!   run the same one.
+//! - `conformance` (feature `testsuite`): the suite every backend must pass, one test per
+//!   check through `store_test_suite!(fresh_store)`; PostgreSQL will run the same one.
 
 pub mod sqlite;
 
