@@ -10,7 +10,8 @@
 //! step each account's valuation must be exactly what a brute-force recomputation from its
 //! positions gives, and the full sweep must leave every floating result as it found it.
 
-use super::engine_props::{brute_floating, brute_margin, server_config, start};
+use super::engine_props::{brute_floating, brute_margin};
+use crate::support::{server_config, start};
 use drawbridge_broker::account::{AccountIdx, AccountKind, MarginMode, NewAccount};
 use drawbridge_broker::catalog::default_catalog;
 use drawbridge_broker::engine::book::{Side, Tags};

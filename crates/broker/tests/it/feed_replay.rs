@@ -1,23 +1,9 @@
 //! Reading tick files: both formats, detection, and the errors bad lines produce.
 
-use drawbridge_broker::catalog::{default_catalog, find};
+use crate::support::{px, spec, t};
 use drawbridge_broker::feed::{ReplayError, Tick, TickFormat, TickReader, import_file, read_ticks};
-use drawbridge_broker::symbol::{SymbolIdx, SymbolSpec};
-use drawbridge_model::{Price, Timestamp};
+use drawbridge_broker::symbol::SymbolIdx;
 use std::io::Cursor;
-
-fn t(iso: &str) -> Timestamp {
-    Timestamp::parse_iso(iso).unwrap()
-}
-
-fn px(v: f64) -> Price {
-    Price::from_f64(v).unwrap()
-}
-
-fn spec(name: &str) -> SymbolSpec {
-    let c = default_catalog();
-    c[find(&c, name).unwrap().index()].clone()
-}
 
 fn tick(time: &str, bid: f64, ask: f64) -> Tick {
     Tick {
