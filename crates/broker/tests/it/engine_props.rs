@@ -10,9 +10,9 @@
 //! 1. balance = Σ balance effect of the history deals, to the cent; the balance deals sum to
 //!    the deposits and withdrawals the engine accepted, the credit deals to the credit.
 //! 2. after `revalue_all`, floating = Σ (position profit + swap) and
-//!    equity = balance + credit + floating; and the valuation the engine keeps incrementally (floating and margin) is,
-//!    for every account after every step, exactly what a brute-force recomputation from
-//!    `positions_of`, `position_profit` and `calc::exposure_margin` gives.
+//!    equity = balance + credit + floating; and the valuation the engine keeps incrementally
+//!    (floating and margin) is, for every account after every step, exactly what a brute-force
+//!    recomputation from `positions_of`, `position_profit` and `calc::exposure_margin` gives.
 //! 3. the margin level is equity / margin × 100, `None` without margin.
 //! 4. an account the engine re-checked in the step is above the stop-out level or has no
 //!    position in a symbol whose market is open.
