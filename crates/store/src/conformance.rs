@@ -154,15 +154,11 @@ fn tracker(id: &str, account: &str, name: &str, created_ms: i64) -> crate::Track
     }
 }
 
-/// Users u1 and u9; u1's accounts a1 and a3, each with a tracker named "daily": t1 on a1, t3
-/// on a3.
+/// [`seed_accounts`] with a2 deleted again, and a tracker named "daily" on each of the others:
+/// t1 on a1, t3 on a3.
 async fn seed_trackers(s: &dyn Store) {
-    seed_owner(s).await;
-    s.create_user(&user("u9", "zed")).await.unwrap();
-    s.create_account(&account("a1", Some("txn-1"), 10))
-        .await
-        .unwrap();
-    s.create_account(&account("a3", None, 12)).await.unwrap();
+    seed_accounts(s).await;
+    assert!(s.delete_account("a2").await.unwrap());
     s.create_tracker(&tracker("t1", "a1", "daily", 20))
         .await
         .unwrap();

@@ -1,6 +1,6 @@
 //! Risk trackers: unique names per account, renamed, deleted, created within a maximum.
 
-use super::{account, seed_owner, seed_trackers, tracker};
+use super::{seed_accounts, seed_trackers, tracker};
 use crate::{Store, StoreError, TrackerRow};
 
 fn ids(trackers: Vec<TrackerRow>) -> Vec<String> {
@@ -16,9 +16,7 @@ async fn seed_three_trackers(s: &dyn Store) {
 }
 
 pub async fn tracker_names_are_unique_per_account(s: &dyn Store) {
-    seed_owner(s).await;
-    s.create_account(&account("a1", None, 10)).await.unwrap();
-    s.create_account(&account("a3", None, 12)).await.unwrap();
+    seed_accounts(s).await;
     s.create_tracker(&tracker("t1", "a1", "daily", 20))
         .await
         .unwrap();
