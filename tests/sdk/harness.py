@@ -7,9 +7,11 @@ checks, and a small REST client that trusts the server's local CA.
     SSL_CERT_FILE       the data dir's certs/ca.pem
 
 Importing it installs the resolver. `check` prints one line per check and exits non-zero on
-the first failure; `finish` prints the summary the harness looks for.
+the first failure; `eventually` checks a condition that may take a while to come true;
+`finish` prints the summary the harness looks for.
 """
 
+import asyncio
 import json
 import os
 import socket
@@ -49,6 +51,23 @@ def check(name, condition, detail=""):
 
 def finish():
     print(f"{_checks} passed, 0 failed", flush=True)
+
+
+async def poll(condition, seconds):
+    """Polls `condition()` every 0.1 s until it holds, `seconds` x 10 times at most (so at
+    least `seconds`, longer when the condition itself is slow); returns its last value."""
+    for _ in range(round(seconds * 10)):
+        if condition():
+            break
+        await asyncio.sleep(0.1)
+    return condition()
+
+
+async def eventually(name, condition, detail=None, *, seconds):
+    """Checks that `condition()` holds within `seconds` (see `poll`); `detail()`, evaluated
+    after the wait, says what was there instead."""
+    held = await poll(condition, seconds)
+    check(name, held, detail() if detail else "")
 
 
 def ssl_context():

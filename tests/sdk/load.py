@@ -12,7 +12,7 @@ import os
 import time
 
 import socketio
-from harness import HOST, PORT, REGION, TOKEN, check, finish, rest
+from harness import HOST, PORT, REGION, TOKEN, check, eventually, finish, poll, rest
 
 ACCOUNTS = int(os.environ.get("DRAWBRIDGE_LOAD_ACCOUNTS", "1000"))
 PER_SOCKET = 100
@@ -74,13 +74,6 @@ class Socket:
         return self.packets.get(account, {}).get(kind, 0)
 
 
-async def eventually(condition, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and not condition():
-        await asyncio.sleep(0.1)
-    return condition()
-
-
 async def main():
     started = time.monotonic()
     accounts = [new_account(i) for i in range(ACCOUNTS)]
@@ -97,8 +90,8 @@ async def main():
     answers = await asyncio.gather(*(subscribe(a) for a in accounts))
     refused = [err for ok, err in answers if err]
     check("every account subscribed", not refused, str(refused[:3]))
-    check("each got authenticated",
-          await eventually(lambda: all(owner[a].count(a, "authenticated") >= 1 for a in accounts), 30))
+    await eventually("each got authenticated",
+                     lambda: all(owner[a].count(a, "authenticated") >= 1 for a in accounts), seconds=30)
 
     limit = asyncio.Semaphore(SYNCHRONIZING)
 
@@ -107,7 +100,7 @@ async def main():
             answer = await owner[account].request({"type": "synchronize", "accountId": account,
                                                    "instanceIndex": 0, "host": "ps-mpa-1"})
             # The next one may start once this one's packets are out.
-            await eventually(lambda: owner[account].count(account, "dealSynchronizationFinished") >= 1, 60)
+            await poll(lambda: owner[account].count(account, "dealSynchronizationFinished") >= 1, 60)
             return answer
 
     answers = await asyncio.gather(*(synchronize(a) for a in accounts))
@@ -123,8 +116,8 @@ async def main():
         done = rest(f"/users/current/accounts/{account}/trade",
                     {"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 0.01})
         check(f"a trade on {account}", done.get("stringCode") == "TRADE_RETCODE_DONE", str(done))
-    check("the traded accounts got updates",
-          await eventually(lambda: all(owner[a].count(a, "update") >= 1 for a in traded), 30))
+    await eventually("the traded accounts got updates",
+                     lambda: all(owner[a].count(a, "update") >= 1 for a in traded), seconds=30)
     untouched = [a for a in accounts if a not in traded and owner[a].count(a, "update") > 0]
     check("the others got none", not untouched, str(untouched[:3]))
 
@@ -137,9 +130,9 @@ async def main():
     answers = await asyncio.gather(*(quotes(a) for a in accounts))
     check("every quote subscription answered", not [err for ok, err in answers if err])
     rest("/sim/ticks", {"symbol": "GBPUSD", "bid": 1.27, "ask": 1.27015})
-    check("a prices packet reached every account",
-          await eventually(lambda: all(owner[a].count(a, "prices") >= 1 for a in accounts), 60),
-          str(sum(1 for a in accounts if owner[a].count(a, "prices") >= 1)))
+    await eventually("a prices packet reached every account",
+                     lambda: all(owner[a].count(a, "prices") >= 1 for a in accounts),
+                     lambda: str(sum(1 for a in accounts if owner[a].count(a, "prices") >= 1)), seconds=60)
 
     await asyncio.gather(*(s.client.disconnect() for s in sockets))
     check("within the time bound", time.monotonic() - started < 600, f"{time.monotonic() - started:.1f} s")

@@ -9,8 +9,11 @@ refreshed with refreshMarketDataSubscriptions lives on. The account has two repl
 
 import asyncio
 
-from harness import DOMAIN, TOKEN, check, deployed_account, finish, rest
+from harness import DOMAIN, TOKEN, check, deployed_account, eventually, finish, rest
 from metaapi_cloud_sdk import MetaApi, SynchronizationListener
+
+# How long a pushed packet may take to reach the SDK's listeners and terminal state.
+PUSH_S = 3
 
 
 class Seen(SynchronizationListener):
@@ -43,14 +46,6 @@ def replicas(connection):
     return "; ".join(f"{index}: " + ", ".join(f"{k}={s.get(k)}" for k in (
         "authenticated", "shouldSynchronize", "synchronized", "ordersSynchronized",
         "dealsSynchronized")) for index, s in states)
-
-
-async def eventually(name, condition, detail, seconds=3):
-    for _ in range(seconds * 10):
-        if condition():
-            break
-        await asyncio.sleep(0.1)
-    check(name, condition(), detail())
 
 
 def tick(symbol, bid, spread):
@@ -97,13 +92,15 @@ async def main():
     check("the first quote is in the terminal state", (state.price("EURUSD") or {}).get("bid") == 1.1,
           str(state.price("EURUSD")))
     await eventually("the current 1m candle arrives", lambda: any(
-        c["symbol"] == "EURUSD" and c["timeframe"] == "1m" for c in seen.candles), lambda: str(seen.candles))
+        c["symbol"] == "EURUSD" and c["timeframe"] == "1m" for c in seen.candles), lambda: str(seen.candles),
+        seconds=PUSH_S)
     await eventually("the current book arrives", lambda: any(b["symbol"] == "EURUSD" for b in seen.books),
-                     lambda: str(seen.books))
+                     lambda: str(seen.books), seconds=PUSH_S)
 
     tick("EURUSD", 1.1007, 0.00012)
     await eventually("a new quote reaches the terminal state",
-                     lambda: (state.price("EURUSD") or {}).get("bid") == 1.1007, lambda: str(state.price("EURUSD")))
+                     lambda: (state.price("EURUSD") or {}).get("bid") == 1.1007, lambda: str(state.price("EURUSD")),
+                     seconds=PUSH_S)
     _, equity, margin, free_margin = seen.prices[-1]
     info = rest(f"/users/current/accounts/{account.id}/account-information")
     check("prices carry the account's equity and margin", equity == info["equity"]
@@ -111,14 +108,15 @@ async def main():
     check("each price carries the account's equity too (the SDK's risk listeners read it)",
           seen.prices[-1][0].get("equity") == info["equity"], f"{seen.prices[-1]} vs {info}")
     await eventually("the candle follows the quote", lambda: any(
-        c["timeframe"] == "1m" and c["close"] == 1.1007 for c in seen.candles), lambda: str(seen.candles[-3:]))
+        c["timeframe"] == "1m" and c["close"] == 1.1007 for c in seen.candles), lambda: str(seen.candles[-3:]),
+        seconds=PUSH_S)
     await eventually("the tick arrives", lambda: any(t.get("bid") == 1.1007 for t in seen.ticks),
-                     lambda: str(seen.ticks[-3:]))
+                     lambda: str(seen.ticks[-3:]), seconds=PUSH_S)
     await eventually("the book follows the quote", lambda: any(
         b["book"] and min(e["price"] for e in b["book"] if e["type"] == "BOOK_TYPE_SELL") >= 1.1007
         and max(e["price"] for e in b["book"] if e["type"] == "BOOK_TYPE_BUY") <= 1.1007 + 1e-9
         and any(e["type"] == "BOOK_TYPE_BUY" and abs(e["price"] - 1.1007) < 1e-9 for e in b["book"])
-        for b in seen.books), lambda: str(seen.books[-1:]))
+        for b in seen.books), lambda: str(seen.books[-1:]), seconds=PUSH_S)
 
     # Unsubscribing candles stops candles only.
     await connection.unsubscribe_from_market_data("EURUSD", [{"type": "candles"}])
@@ -126,9 +124,9 @@ async def main():
     seen.clear()
     tick("EURUSD", 1.1011, 0.00012)
     await eventually("quotes go on without candles", lambda: (state.price("EURUSD") or {}).get("bid") == 1.1011,
-                     lambda: str(state.price("EURUSD")))
+                     lambda: str(state.price("EURUSD")), seconds=PUSH_S)
     await eventually("ticks go on without candles", lambda: any(t.get("bid") == 1.1011 for t in seen.ticks),
-                     lambda: str(seen.ticks))
+                     lambda: str(seen.ticks), seconds=PUSH_S)
     await asyncio.sleep(0.5)
     check("no candle after unsubscribing candles", seen.candles == [], str(seen.candles))
 
@@ -156,7 +154,7 @@ async def main():
     tick("GBPUSD", 1.2777, 0.0002)
     tick("USDJPY", 151.111, 0.02)
     await eventually("a refreshed subscription lives on", lambda: (state.price("GBPUSD") or {}).get("bid") == 1.2777,
-                     lambda: str(state.price("GBPUSD")))
+                     lambda: str(state.price("GBPUSD")), seconds=PUSH_S)
     await asyncio.sleep(0.5)
     check("an unrefreshed one expired after 12 minutes", (state.price("USDJPY") or {}).get("bid") != 151.111,
           str(state.price("USDJPY")))
@@ -166,7 +164,8 @@ async def main():
             {"symbol": s, "subscriptions": [{"type": "quotes", **fast}]} for s in connection.subscribed_symbols])
     tick("USDJPY", 151.222, 0.02)
     await eventually("a refresh restores an expired subscription",
-                     lambda: (state.price("USDJPY") or {}).get("bid") == 151.222, lambda: str(state.price("USDJPY")))
+                     lambda: (state.price("USDJPY") or {}).get("bid") == 151.222, lambda: str(state.price("USDJPY")),
+                     seconds=PUSH_S)
 
     await connection.close()
     api.close()

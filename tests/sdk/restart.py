@@ -8,8 +8,11 @@ DRAWBRIDGE_RESTARTED, the file that appears once the server listens again.
 import asyncio
 import os
 
-from harness import DOMAIN, TOKEN, check, deployed_account, finish, rest
+from harness import DOMAIN, TOKEN, check, deployed_account, eventually, finish, rest
 from metaapi_cloud_sdk import MetaApi, SynchronizationListener
+
+# How long the SDK may take to reconnect and resynchronize once the server is back.
+RECONNECT_S = 60
 
 
 class Starts(SynchronizationListener):
@@ -23,14 +26,6 @@ class Starts(SynchronizationListener):
     async def on_synchronization_started(self, instance_index, specifications_hash=None,
                                          positions_hash=None, orders_hash=None, synchronization_id=None):
         self.seen.append((specifications_hash, positions_hash, orders_hash))
-
-
-async def eventually(name, condition, detail, seconds=60):
-    for _ in range(seconds * 10):
-        if condition():
-            break
-        await asyncio.sleep(0.1)
-    check(name, condition(), detail())
 
 
 async def main():
@@ -57,11 +52,7 @@ async def main():
     # The server dies without a chance to flush, and comes back on the same port.
     print("RESTART", flush=True)
     flag = os.environ["DRAWBRIDGE_RESTARTED"]
-    for _ in range(1200):
-        if os.path.exists(flag):
-            break
-        await asyncio.sleep(0.1)
-    check("the server is back", os.path.exists(flag))
+    await eventually("the server is back", lambda: os.path.exists(flag), seconds=120)
 
     # A change after the restart reaches the SDK once it has reconnected and resynchronized.
     rest("/sim/ticks", {"symbol": "GBPUSD", "bid": 1.27, "ask": 1.27015})
@@ -69,11 +60,11 @@ async def main():
     check("a market sell after the restart", sold.get("stringCode") == "TRADE_RETCODE_DONE", str(sold))
     await eventually("the SDK holds both positions again",
                      lambda: sorted(p["symbol"] for p in state.positions) == ["EURUSD", "GBPUSD"],
-                     lambda: str(state.positions))
+                     lambda: str(state.positions), seconds=RECONNECT_S)
     check("the position from before the kill kept its id",
           any(p["id"] == bought["positionId"] for p in state.positions), str(state.positions))
     await eventually("the new deal reaches the history storage once",
-                     lambda: len(history.deals) == deals_before + 1, lambda: str(history.deals))
+                     lambda: len(history.deals) == deals_before + 1, lambda: str(history.deals), seconds=RECONNECT_S)
     ids = [d["id"] for d in history.deals]
     check("no deal twice", len(ids) == len(set(ids)), str(ids))
     await asyncio.wait_for(connection.wait_synchronized({"timeoutInSeconds": 60}), 70)

@@ -17,13 +17,17 @@ import asyncio
 import logging
 
 import socketio
-from harness import DOMAIN, HOST, PORT, REGION, TOKEN, check, deployed_account, finish, rest
+from harness import (DOMAIN, HOST, PORT, REGION, TOKEN, check, deployed_account, eventually, finish,
+                     rest)
 from metaapi_cloud_sdk import (EquityBalanceListener, EquityChartListener, MetaApi,
                                PeriodStatisticsListener, RiskManagement, TrackerEventListener)
 from metaapi_cloud_sdk.logger import LoggerManager
 
 # The SDK logs through `logging` (not print), so that `Errors` sees what it fails to process.
 LoggerManager.use_logging()
+
+# How long a listener, or the SDK's connection, may take to follow a change.
+FOLLOW_S = 5
 
 
 class Errors(logging.Handler):
@@ -148,17 +152,17 @@ async def live_listeners(rm, account, errors):
     raw, packets = await raw_socket(account.id)
 
     await eventually("the period statistics listener starts from the route",
-                     lambda: stats.updates, lambda: f"{stats.errors}")
+                     lambda: stats.updates, lambda: f"{stats.errors}", seconds=FOLLOW_S)
     route = await rm.get_tracking_statistics(account.id, watch, None, None, True)
     check("its first update is the route's current period", stats.updates[0] == route,
           f"{stats.updates[0]} {route}")
     await eventually("the equity chart listener starts from the route",
-                     lambda: chart.updates, lambda: f"{chart.errors}")
+                     lambda: chart.updates, lambda: f"{chart.errors}", seconds=FOLLOW_S)
     route = await rm.get_equity_chart(account.id, None, None, True)
     check("its first update is the route's chart", chart.updates[0] == route,
           f"{chart.updates[0]} {route}")
     await eventually("the equity/balance listener has the account",
-                     lambda: balance.updates, lambda: f"{balance.errors}")
+                     lambda: balance.updates, lambda: f"{balance.errors}", seconds=FOLLOW_S)
     info = rest(f"{acc}/account-information")
     check("equity and balance as the account has them",
           balance.updates[-1] == {"equity": info["equity"], "balance": info["balance"]},
@@ -225,15 +229,15 @@ async def live_following(rm, account, watch, stats, chart, balance):
         await eventually(f"after {what}, the equity/balance listener has the account's equity",
                          lambda: balance.updates[-1] == {"equity": info["equity"],
                                                          "balance": info["balance"]},
-                         lambda: f"{balance.updates[-3:]} {info}")
+                         lambda: f"{balance.updates[-3:]} {info}", seconds=FOLLOW_S)
         period = (await rm.get_tracking_statistics(account.id, watch, None, None, True))[0]
         await eventually(f"after {what}, the statistics listener's period is the route's",
                          lambda: same_period(stats.updates[-1][-1], period),
-                         lambda: f"{stats.updates[-1]} {period}")
+                         lambda: f"{stats.updates[-1]} {period}", seconds=FOLLOW_S)
         hour = (await rm.get_equity_chart(account.id, None, None, True))[-1]
         await eventually(f"after {what}, the chart listener's hour is the route's",
                          lambda: same_hour(chart.updates[-1][-1], hour, info["equity"]),
-                         lambda: f"{chart.updates[-1][-1]} {hour} {info}")
+                         lambda: f"{chart.updates[-1][-1]} {hour} {info}", seconds=FOLLOW_S)
     check("the listeners followed a drawdown, then a profit", period["maxAbsoluteProfit"] > 0
           and period["maxAbsoluteDrawdown"] > 0 and period["maxProfitTime"] > period["maxDrawdownTime"],
           str(period))
@@ -264,14 +268,6 @@ def same_hour(live, route, equity):
         and all(live.get(k) == route.get(k) for k in exact) \
         and -1 - 1e-6 < live.get("averageEquity", 0) - route["averageEquity"] < 1e-6 \
         and close(live.get("averageBalance"), route.get("averageBalance"))
-
-
-async def eventually(name, condition, detail, seconds=5):
-    for _ in range(seconds * 10):
-        if condition():
-            break
-        await asyncio.sleep(0.1)
-    check(name, condition(), detail())
 
 
 async def main():
@@ -355,7 +351,8 @@ async def main():
     check("and outside it", later == [], str(later))
 
     await eventually("the listener received the event and the one stored between its polls",
-                     lambda: len(listener.events) == 2, lambda: f"{listener.events} {listener.errors}")
+                     lambda: len(listener.events) == 2, lambda: f"{listener.events} {listener.errors}",
+                     seconds=FOLLOW_S)
     check("the listener's events are the stored ones, in order",
           [e["sequenceNumber"] for e in listener.events]
           == [event["sequenceNumber"], event["sequenceNumber"] + 1]
@@ -376,7 +373,7 @@ async def main():
                                    "volume": 0.01, "openPrice": 1.0})
     await eventually("the SDK's connection, sent the same packet, still follows the account",
                      lambda: [o["id"] for o in connection.terminal_state.orders] == [placed.get("orderId")],
-                     lambda: f"{placed} {connection.terminal_state.orders}")
+                     lambda: f"{placed} {connection.terminal_state.orders}", seconds=FOLLOW_S)
     check("the SDK logged no error for the unknown packet type", errors.records == [], str(errors.records))
     await connection.close()
 

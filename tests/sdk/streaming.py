@@ -6,8 +6,11 @@ an undeploy disconnects it and a redeploy brings it back. Environment: see harne
 
 import asyncio
 
-from harness import DOMAIN, TOKEN, check, deployed_account, finish, rest
+from harness import DOMAIN, TOKEN, check, deployed_account, eventually, finish, rest
 from metaapi_cloud_sdk import MetaApi
+
+# How long a change may take to reach the SDK's terminal state as an update.
+UPDATE_S = 2
 
 
 def inside(connection, acc):
@@ -71,44 +74,37 @@ async def main():
           any(o.get("symbol") == "EURUSD" for o in history.history_orders), str(history.history_orders))
 
     # Changes after synchronization reach the terminal state as updates.
-    async def eventually(name, condition, detail):
-        for _ in range(20):
-            if condition():
-                break
-            await asyncio.sleep(0.1)
-        check(name, condition(), detail())
-
     rest("/sim/ticks", {"symbol": "GBPUSD", "bid": 1.27, "ask": 1.27015})
     sold = rest(f"{acc}/trade", {"actionType": "ORDER_TYPE_SELL", "symbol": "GBPUSD", "volume": 0.2})
     check("a market sell over REST", sold.get("stringCode") == "TRADE_RETCODE_DONE", str(sold))
     await eventually("the new position within two seconds",
                      lambda: any(p["symbol"] == "GBPUSD" for p in state.positions),
-                     lambda: f"{state.positions}\n{inside(connection, acc)}")
+                     lambda: f"{state.positions}\n{inside(connection, acc)}", seconds=UPDATE_S)
     first = next(p for p in state.positions if p["symbol"] == "EURUSD")
     closed = rest(f"{acc}/trade", {"actionType": "POSITION_CLOSE_ID", "positionId": first["id"]})
     check("a close over REST", closed.get("stringCode") == "TRADE_RETCODE_DONE", str(closed))
     await eventually("the closed position leaves the terminal state",
                      lambda: all(p["symbol"] != "EURUSD" for p in state.positions),
-                     lambda: str(state.positions))
+                     lambda: str(state.positions), seconds=UPDATE_S)
     canceled = rest(f"{acc}/trade", {"actionType": "ORDER_CANCEL", "orderId": state.orders[0]["id"]})
     check("a cancel over REST", canceled.get("stringCode") == "TRADE_RETCODE_DONE", str(canceled))
     await eventually("the canceled order leaves the terminal state", lambda: state.orders == [],
-                     lambda: str(state.orders))
+                     lambda: str(state.orders), seconds=UPDATE_S)
     await eventually("the new deals reach the history storage",
                      lambda: sum(1 for d in history.deals if d.get("entryType") == "DEAL_ENTRY_OUT") == 1
                      and any(d.get("symbol") == "GBPUSD" for d in history.deals),
-                     lambda: str(history.deals))
+                     lambda: str(history.deals), seconds=UPDATE_S)
     await eventually("the balance follows the closed trade",
                      lambda: (state.account_information or {}).get("balance")
                      == rest(f"{acc}/account-information")["balance"],
-                     lambda: str(state.account_information))
+                     lambda: str(state.account_information), seconds=UPDATE_S)
 
     # Quotes: a subscription with an interval, then a tick reaches the terminal state.
     await connection.subscribe_to_market_data("EURUSD", [{"type": "quotes", "intervalInMilliseconds": 200}])
     rest("/sim/ticks", {"symbol": "EURUSD", "bid": 1.1005, "ask": 1.10062})
     await eventually("a subscribed quote reaches the terminal state",
                      lambda: (state.price("EURUSD") or {}).get("bid") == 1.1005,
-                     lambda: str(state.price("EURUSD")))
+                     lambda: str(state.price("EURUSD")), seconds=UPDATE_S)
     await connection.unsubscribe_from_market_data("EURUSD", [{"type": "quotes"}])
     check("unsubscribed", True)
 
@@ -117,7 +113,7 @@ async def main():
     check("connected before the undeploy", state.connected, str(state.connected))
     await account.undeploy()
     await eventually("disconnected after the undeploy", lambda: not state.connected,
-                     lambda: str(state.connected))
+                     lambda: str(state.connected), seconds=UPDATE_S)
     await account.deploy()
     await account.wait_connected()
     await asyncio.wait_for(connection.wait_synchronized({"timeoutInSeconds": 60}), 70)

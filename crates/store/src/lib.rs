@@ -2,12 +2,13 @@
 //!
 //! Layout:
 //! - [`Store`]: what the server keeps — settings, users, tokens, provisioned accounts, the
-//!   simulated broker's input journal, and risk management (trackers, rule sets, tracker events with
-//!   per-user sequence numbers, completed periods and chart hours, the engine's resume state). Every method that returns `Ok` has made its change
-//!   durable (acknowledged means durable).
+//!   simulated broker's input journal, and risk management (trackers, rule sets, tracker events
+//!   with per-user sequence numbers, completed periods and chart hours, the engine's resume
+//!   state). Every method that returns `Ok` has made its change durable (acknowledged means
+//!   durable).
 //! - [`sqlite`]: the embedded backend (one file, WAL, migrations in `migrations/`).
-//! - `conformance` (feature `testsuite`): the suite every backend must pass; PostgreSQL will
-//!   run the same one.
+//! - `conformance` (feature `testsuite`): the suite every backend must pass, one test per
+//!   check through `store_test_suite!(fresh_store)`; PostgreSQL will run the same one.
 
 pub mod sqlite;
 

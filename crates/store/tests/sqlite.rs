@@ -2,16 +2,19 @@
 //! acknowledged across a reopen.
 
 use drawbridge_model::Timestamp;
-use drawbridge_store::{SqliteStore, Store, User, conformance};
+use drawbridge_store::{SqliteStore, Store, User};
+use tempfile::TempDir;
 
-#[tokio::test]
-async fn sqlite_passes_the_conformance_suite() {
+/// An empty store in a file of its own; the directory goes when the check ends.
+async fn fresh_sqlite_store() -> (SqliteStore, TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("drawbridge.db"))
         .await
         .unwrap();
-    conformance::run(&store).await;
+    (store, dir)
 }
+
+drawbridge_store::store_test_suite!(fresh_sqlite_store);
 
 #[tokio::test]
 async fn reopening_keeps_everything_and_migrations_are_idempotent() {

@@ -10,6 +10,7 @@ use super::book::{
 };
 use super::calc::{self, Quote};
 use super::command::{Stops, TradeCommand, TradeOutcome};
+use super::pending::OrderChange;
 use super::retcode::Retcode;
 use super::{Engine, Event};
 use crate::account::{Access, AccountIdx, MarginMode, NIL};
@@ -83,15 +84,15 @@ impl Engine {
                 stop_limit_price,
                 stops,
                 expiration,
-            } => self.modify_order(
-                a,
-                order_id,
-                price,
-                stop_limit_price,
-                stops,
-                expiration,
-                events,
-            ),
+            } => {
+                let change = OrderChange {
+                    price,
+                    stop_limit_price,
+                    stops,
+                    expiration,
+                };
+                self.modify_order(a, order_id, change, events)
+            }
             TradeCommand::CancelOrder { order_id } => self.cancel_order(a, order_id, events),
         }
     }
@@ -234,55 +235,55 @@ impl Engine {
         self.check_margin(a, leg)?;
         let order_id = self.next_ticket();
         let price = q.open_price(side);
-        let position_id = self.fill(
-            a,
-            s,
+        let fill = Fill {
+            account: a,
+            symbol: s,
             side,
             volume,
             price,
             stops,
-            &tags,
-            Reason::Client,
+            tags: &tags,
+            reason: Reason::Client,
             order_id,
-            events,
-        );
-        self.record_market_order(
-            a,
-            s,
+        };
+        let position_id = self.fill(fill, events);
+        let order = FilledMarketOrder {
+            account: a,
+            symbol: s,
             side,
             volume,
             price,
             order_id,
             position_id,
-            Reason::Client,
+            reason: Reason::Client,
             tags,
-            events,
-        );
+        };
+        self.record_market_order(order, events);
         self.check_account(a, events);
         Ok(TradeOutcome::done(Some(order_id), Some(position_id)))
     }
 
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "a history order is a wide record"
-    )]
+    /// Archives the history order of a market deal that filled.
     pub(crate) fn record_market_order(
         &mut self,
-        a: AccountIdx,
-        s: SymbolIdx,
-        side: Side,
-        volume: Volume,
-        price: Price,
-        order_id: u64,
-        position_id: u64,
-        reason: Reason,
-        tags: Tags,
+        filled: FilledMarketOrder,
         events: &mut Vec<Event>,
     ) {
+        let FilledMarketOrder {
+            account,
+            symbol,
+            side,
+            volume,
+            price,
+            order_id,
+            position_id,
+            reason,
+            tags,
+        } = filled;
         let order = Order {
             id: order_id,
-            account: a,
-            symbol: s,
+            account,
+            symbol,
             kind: OrderKind::Market(side),
             state: OrderState::Filled,
             reason,
@@ -317,44 +318,26 @@ impl Engine {
     /// Books an executed deal of `volume` at `price`: opens a position, or on a netting
     /// account adds to, reduces, closes or reverses the symbol's position. Returns the
     /// position id.
-    #[allow(clippy::too_many_arguments, reason = "a fill carries the whole order")]
-    pub(crate) fn fill(
-        &mut self,
-        a: AccountIdx,
-        s: SymbolIdx,
-        side: Side,
-        volume: Volume,
-        price: Price,
-        stops: Stops,
-        tags: &Tags,
-        reason: Reason,
-        order_id: u64,
-        events: &mut Vec<Event>,
-    ) -> u64 {
-        match self.netting_slot(a, s) {
-            Some(slot) => self.net_into(
-                slot, side, volume, price, stops, tags, reason, order_id, events,
-            ),
-            None => self.open_position(
-                a, s, side, volume, price, stops, tags, reason, order_id, events,
-            ),
+    pub(crate) fn fill(&mut self, fill: Fill<'_>, events: &mut Vec<Event>) -> u64 {
+        match self.netting_slot(fill.account, fill.symbol) {
+            Some(slot) => self.net_into(slot, fill, events),
+            None => self.open_position(fill, events),
         }
     }
 
-    #[allow(clippy::too_many_arguments, reason = "a new position is a wide record")]
-    fn open_position(
-        &mut self,
-        a: AccountIdx,
-        s: SymbolIdx,
-        side: Side,
-        volume: Volume,
-        price: Price,
-        stops: Stops,
-        tags: &Tags,
-        reason: Reason,
-        order_id: u64,
-        events: &mut Vec<Event>,
-    ) -> u64 {
+    /// Opens a position under the order's ticket. Returns the position id.
+    fn open_position(&mut self, fill: Fill<'_>, events: &mut Vec<Event>) -> u64 {
+        let Fill {
+            account: a,
+            symbol: s,
+            side,
+            volume,
+            price,
+            stops,
+            tags,
+            reason,
+            order_id,
+        } = fill;
         let commission = self.commission(s, volume);
         let p = Position {
             id: order_id,
@@ -378,22 +361,22 @@ impl Engine {
             currency_slot: 0,
         };
         self.insert_position(p);
-        self.book_trade_deal(
-            a,
-            s,
+        let deal = TradeDeal {
+            account: a,
+            symbol: s,
             side,
-            DealEntry::In,
+            entry: DealEntry::In,
             volume,
             price,
-            Money::ZERO,
+            profit: Money::ZERO,
             commission,
-            Money::ZERO,
+            swap: Money::ZERO,
             order_id,
-            order_id,
+            position_id: order_id,
             reason,
             tags,
-            events,
-        );
+        };
+        self.book_trade_deal(deal, events);
         events.push(Event::PositionUpdated {
             account: a,
             position_id: order_id,
@@ -463,19 +446,19 @@ impl Engine {
         slot
     }
 
-    #[allow(clippy::too_many_arguments, reason = "netting carries the whole order")]
-    fn net_into(
-        &mut self,
-        slot: u32,
-        side: Side,
-        volume: Volume,
-        price: Price,
-        stops: Stops,
-        tags: &Tags,
-        reason: Reason,
-        order_id: u64,
-        events: &mut Vec<Event>,
-    ) -> u64 {
+    /// Books a fill into the netting position in `slot`: adds to, reduces, closes or reverses
+    /// it. Returns the position id.
+    fn net_into(&mut self, slot: u32, fill: Fill<'_>, events: &mut Vec<Event>) -> u64 {
+        let Fill {
+            side,
+            volume,
+            price,
+            stops,
+            tags,
+            reason,
+            order_id,
+            ..
+        } = fill;
         let p = self
             .positions
             .get(slot)
@@ -487,22 +470,22 @@ impl Engine {
                 + i128::from(price.0) * i128::from(volume.0))
                 / i128::from(total.0);
             let commission = self.commission(p.symbol, volume);
-            self.book_trade_deal(
-                p.account,
-                p.symbol,
+            let deal = TradeDeal {
+                account: p.account,
+                symbol: p.symbol,
                 side,
-                DealEntry::In,
+                entry: DealEntry::In,
                 volume,
                 price,
-                Money::ZERO,
+                profit: Money::ZERO,
                 commission,
-                Money::ZERO,
+                swap: Money::ZERO,
                 order_id,
-                p.id,
+                position_id: p.id,
                 reason,
                 tags,
-                events,
-            );
+            };
+            self.book_trade_deal(deal, events);
             self.unindex_position_stops(&p);
             let pos = self.positions.get_mut(slot).expect("live");
             pos.volume = total;
@@ -520,59 +503,53 @@ impl Engine {
                 position_id: p.id,
             });
         } else if volume <= p.volume {
-            self.close_part(
-                slot,
+            let close = CloseDeal {
                 volume,
                 price,
-                DealEntry::Out,
+                entry: DealEntry::Out,
                 order_id,
                 reason,
-                true,
+                charges_commission: true,
                 tags,
-                events,
-            );
+            };
+            self.close_part(slot, close, events);
         } else {
-            self.reverse(slot, volume, price, order_id, reason, tags, events);
+            self.reverse(slot, fill, events);
         }
         p.id
     }
 
     /// A netting deal larger than the opposite position: one `DEAL_ENTRY_INOUT` deal closes the
     /// position and opens the remainder the other way under the same position id.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "a reversal carries the whole order"
-    )]
-    fn reverse(
-        &mut self,
-        slot: u32,
-        volume: Volume,
-        price: Price,
-        order_id: u64,
-        reason: Reason,
-        tags: &Tags,
-        events: &mut Vec<Event>,
-    ) {
+    fn reverse(&mut self, slot: u32, fill: Fill<'_>, events: &mut Vec<Event>) {
+        let Fill {
+            volume,
+            price,
+            tags,
+            reason,
+            order_id,
+            ..
+        } = fill;
         let p = self.positions.get(slot).expect("live").clone();
         let profit = self.deal_profit(&p, p.volume, price);
         let commission = self.commission(p.symbol, volume);
         let side = p.side.opposite();
-        self.book_trade_deal(
-            p.account,
-            p.symbol,
+        let deal = TradeDeal {
+            account: p.account,
+            symbol: p.symbol,
             side,
-            DealEntry::InOut,
+            entry: DealEntry::InOut,
             volume,
             price,
             profit,
             commission,
-            p.swap,
+            swap: p.swap,
             order_id,
-            p.id,
+            position_id: p.id,
             reason,
             tags,
-            events,
-        );
+        };
+        self.book_trade_deal(deal, events);
         self.unindex_position_stops(&p);
         let pos = self.positions.get_mut(slot).expect("live");
         pos.side = side;
@@ -605,19 +582,21 @@ impl Engine {
 
     /// Closes `volume` of the position in `slot` at `price` with one deal; removes the
     /// position when nothing is left. Returns the deal id.
-    #[allow(clippy::too_many_arguments, reason = "a closing deal is a wide record")]
     pub(crate) fn close_part(
         &mut self,
         slot: u32,
-        volume: Volume,
-        price: Price,
-        entry: DealEntry,
-        order_id: u64,
-        reason: Reason,
-        commission: bool,
-        tags: &Tags,
+        close: CloseDeal<'_>,
         events: &mut Vec<Event>,
     ) -> u64 {
+        let CloseDeal {
+            volume,
+            price,
+            entry,
+            order_id,
+            reason,
+            charges_commission,
+            tags,
+        } = close;
         let p = self
             .positions
             .get(slot)
@@ -634,15 +613,15 @@ impl Engine {
         } else {
             Money((i128::from(p.swap.0) * i128::from(volume.0) / i128::from(p.volume.0)) as i64)
         };
-        let commission = if commission {
+        let commission = if charges_commission {
             self.commission(p.symbol, volume)
         } else {
             Money::ZERO
         };
-        let deal = self.book_trade_deal(
-            p.account,
-            p.symbol,
-            p.side.opposite(),
+        let closing = TradeDeal {
+            account: p.account,
+            symbol: p.symbol,
+            side: p.side.opposite(),
             entry,
             volume,
             price,
@@ -650,11 +629,11 @@ impl Engine {
             commission,
             swap,
             order_id,
-            p.id,
+            position_id: p.id,
             reason,
             tags,
-            events,
-        );
+        };
+        let deal = self.book_trade_deal(closing, events);
         if full {
             self.remove_position(slot);
             events.push(Event::PositionClosed {
@@ -729,44 +708,28 @@ impl Engine {
         p
     }
 
-    #[allow(clippy::too_many_arguments, reason = "a deal is a wide record")]
-    fn book_trade_deal(
-        &mut self,
-        a: AccountIdx,
-        s: SymbolIdx,
-        side: Side,
-        entry: DealEntry,
-        volume: Volume,
-        price: Price,
-        profit: Money,
-        commission: Money,
-        swap: Money,
-        order_id: u64,
-        position_id: u64,
-        reason: Reason,
-        tags: &Tags,
-        events: &mut Vec<Event>,
-    ) -> u64 {
-        let kind = match side {
+    /// Books a deal of a trade (not a balance operation). Returns the deal id.
+    fn book_trade_deal(&mut self, deal: TradeDeal<'_>, events: &mut Vec<Event>) -> u64 {
+        let kind = match deal.side {
             Side::Buy => DealKind::Buy,
             Side::Sell => DealKind::Sell,
         };
         let deal = Deal {
             id: 0,
-            account: a,
+            account: deal.account,
             kind,
-            entry: Some(entry),
-            symbol: Some(s),
-            volume,
-            price,
-            profit,
-            commission,
-            swap,
-            order_id: Some(order_id),
-            position_id: Some(position_id),
-            reason,
+            entry: Some(deal.entry),
+            symbol: Some(deal.symbol),
+            volume: deal.volume,
+            price: deal.price,
+            profit: deal.profit,
+            commission: deal.commission,
+            swap: deal.swap,
+            order_id: Some(deal.order_id),
+            position_id: Some(deal.position_id),
+            reason: deal.reason,
             time: self.now,
-            tags: tags.clone(),
+            tags: deal.tags.clone(),
         };
         self.book_deal(deal, events)
     }
@@ -838,29 +801,28 @@ impl Engine {
         } else {
             tags
         };
-        self.close_part(
-            slot,
+        let close = CloseDeal {
             volume,
             price,
-            DealEntry::Out,
+            entry: DealEntry::Out,
             order_id,
-            Reason::Client,
-            true,
-            &tags,
-            events,
-        );
-        self.record_market_order(
-            a,
-            p.symbol,
-            p.side.opposite(),
+            reason: Reason::Client,
+            charges_commission: true,
+            tags: &tags,
+        };
+        self.close_part(slot, close, events);
+        let order = FilledMarketOrder {
+            account: a,
+            symbol: p.symbol,
+            side: p.side.opposite(),
             volume,
             price,
             order_id,
-            p.id,
-            Reason::Client,
+            position_id: p.id,
+            reason: Reason::Client,
             tags,
-            events,
-        );
+        };
+        self.record_market_order(order, events);
         self.check_account(a, events);
         Ok(TradeOutcome::done(Some(order_id), Some(id)))
     }
@@ -890,28 +852,17 @@ impl Engine {
         // Both sides close at the opposite position's open price: the pair's net result is
         // realized with no spread paid and no commission.
         let price = b.open_price;
-        self.close_part(
-            slot,
+        let close = CloseDeal {
             volume,
             price,
-            DealEntry::OutBy,
+            entry: DealEntry::OutBy,
             order_id,
-            Reason::Client,
-            false,
-            &tags,
-            events,
-        );
-        self.close_part(
-            by_slot,
-            volume,
-            price,
-            DealEntry::OutBy,
-            order_id,
-            Reason::Client,
-            false,
-            &tags,
-            events,
-        );
+            reason: Reason::Client,
+            charges_commission: false,
+            tags: &tags,
+        };
+        self.close_part(slot, close, events);
+        self.close_part(by_slot, close, events);
         let order = Order {
             id: order_id,
             account: a,
@@ -975,4 +926,64 @@ pub(crate) struct PendingRequest {
     pub(crate) stops: Stops,
     pub(crate) expiration: Expiration,
     pub(crate) tags: Tags,
+}
+
+/// An executed deal to book into positions: `volume` of `symbol` bought or sold at `price`
+/// under order `order_id`, with the order's stops and tags.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fill<'a> {
+    pub(crate) account: AccountIdx,
+    pub(crate) symbol: SymbolIdx,
+    pub(crate) side: Side,
+    pub(crate) volume: Volume,
+    pub(crate) price: Price,
+    pub(crate) stops: Stops,
+    pub(crate) tags: &'a Tags,
+    pub(crate) reason: Reason,
+    pub(crate) order_id: u64,
+}
+
+/// The history order of a market deal that filled (a market order, a close, an SL or TP).
+#[derive(Clone, Debug)]
+pub(crate) struct FilledMarketOrder {
+    pub(crate) account: AccountIdx,
+    pub(crate) symbol: SymbolIdx,
+    pub(crate) side: Side,
+    pub(crate) volume: Volume,
+    pub(crate) price: Price,
+    pub(crate) order_id: u64,
+    pub(crate) position_id: u64,
+    pub(crate) reason: Reason,
+    pub(crate) tags: Tags,
+}
+
+/// A deal closing `volume` of a position at `price` (`entry` out or out-by), charged the
+/// symbol's commission or not.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CloseDeal<'a> {
+    pub(crate) volume: Volume,
+    pub(crate) price: Price,
+    pub(crate) entry: DealEntry,
+    pub(crate) order_id: u64,
+    pub(crate) reason: Reason,
+    pub(crate) charges_commission: bool,
+    pub(crate) tags: &'a Tags,
+}
+
+/// A deal of a trade, as it goes into the account's history.
+#[derive(Clone, Copy, Debug)]
+struct TradeDeal<'a> {
+    account: AccountIdx,
+    symbol: SymbolIdx,
+    side: Side,
+    entry: DealEntry,
+    volume: Volume,
+    price: Price,
+    profit: Money,
+    commission: Money,
+    swap: Money,
+    order_id: u64,
+    position_id: u64,
+    reason: Reason,
+    tags: &'a Tags,
 }

@@ -2,7 +2,7 @@
 
 use super::book::{Expiration, Order, OrderKind, OrderState, PendingKind, Position, Reason, Side};
 use super::command::{Stops, TradeOutcome};
-use super::execute::PendingRequest;
+use super::execute::{Fill, PendingRequest};
 use super::retcode::Retcode;
 use super::trigger::{Target, When};
 use super::{Engine, Event};
@@ -186,20 +186,20 @@ impl Engine {
         }
     }
 
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "ORDER_MODIFY carries every order field"
-    )]
+    /// ORDER_MODIFY: moves a pending order's prices, stops and expiration.
     pub(crate) fn modify_order(
         &mut self,
         a: AccountIdx,
         id: u64,
-        price: Price,
-        stop_limit_price: Option<Price>,
-        stops: Stops,
-        expiration: Expiration,
+        change: OrderChange,
         events: &mut Vec<Event>,
     ) -> Result<TradeOutcome, Retcode> {
+        let OrderChange {
+            price,
+            stop_limit_price,
+            stops,
+            expiration,
+        } = change;
         let slot = self.owned_order(a, id)?;
         let o = self.orders.get(slot).expect("live").clone();
         let OrderKind::Pending(kind) = o.kind else {
@@ -357,19 +357,18 @@ impl Engine {
             self.finish_order(slot, OrderState::Rejected, None, events);
             return;
         }
-        let price = q.open_price(side);
-        let position_id = self.fill(
-            o.account,
-            o.symbol,
+        let fill = Fill {
+            account: o.account,
+            symbol: o.symbol,
             side,
-            o.volume_current,
-            price,
+            volume: o.volume_current,
+            price: q.open_price(side),
             stops,
-            &o.tags,
-            o.reason,
-            o.id,
-            events,
-        );
+            tags: &o.tags,
+            reason: o.reason,
+            order_id: o.id,
+        };
+        let position_id = self.fill(fill, events);
         self.finish_order(slot, OrderState::Filled, Some(position_id), events);
         self.check_account(o.account, events);
     }
@@ -386,4 +385,13 @@ impl Engine {
             }
         }
     }
+}
+
+/// What ORDER_MODIFY sets on a pending order.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OrderChange {
+    pub(crate) price: Price,
+    pub(crate) stop_limit_price: Option<Price>,
+    pub(crate) stops: Stops,
+    pub(crate) expiration: Expiration,
 }

@@ -2,6 +2,7 @@
 
 use super::book::{DealEntry, Reason, Side};
 use super::calc::{self, Exposures};
+use super::execute::{CloseDeal, FilledMarketOrder};
 use super::legs::{Group, LegMargin};
 use super::trigger::Target;
 use super::{Engine, Event};
@@ -151,29 +152,28 @@ impl Engine {
         let price = self.quotes[p.symbol.index()].close_price(p.side);
         let order_id = self.next_ticket();
         let tags = p.tags.clone();
-        self.close_part(
-            slot,
-            p.volume,
+        let close = CloseDeal {
+            volume: p.volume,
             price,
-            DealEntry::Out,
+            entry: DealEntry::Out,
             order_id,
             reason,
-            true,
-            &tags,
-            events,
-        );
-        self.record_market_order(
-            p.account,
-            p.symbol,
-            p.side.opposite(),
-            p.volume,
+            charges_commission: true,
+            tags: &tags,
+        };
+        self.close_part(slot, close, events);
+        let order = FilledMarketOrder {
+            account: p.account,
+            symbol: p.symbol,
+            side: p.side.opposite(),
+            volume: p.volume,
             price,
             order_id,
-            p.id,
+            position_id: p.id,
             reason,
             tags,
-            events,
-        );
+        };
+        self.record_market_order(order, events);
         self.check_account(p.account, events);
     }
 

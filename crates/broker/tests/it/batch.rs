@@ -8,7 +8,7 @@ use drawbridge_broker::engine::{Engine, Event, QuoteUpdate};
 use drawbridge_broker::symbol::{Currency, SymbolIdx, SymbolSpec};
 use drawbridge_model::{Money, Price, Rng, Volume};
 
-use super::engine_props::{server_config, start};
+use crate::support::{server_config, start};
 
 const SYMBOLS: usize = 12;
 const ACCOUNTS: u32 = 40;

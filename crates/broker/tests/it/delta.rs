@@ -10,7 +10,8 @@
 //! step each account's valuation must be exactly what a brute-force recomputation from its
 //! positions gives, and the full sweep must leave every floating result as it found it.
 
-use super::engine_props::{brute_floating, brute_margin, server_config, start};
+use super::engine_props::{brute_floating, brute_margin};
+use crate::support::{server_config, start};
 use drawbridge_broker::account::{AccountIdx, AccountKind, MarginMode, NewAccount};
 use drawbridge_broker::catalog::default_catalog;
 use drawbridge_broker::engine::book::{Side, Tags};
@@ -88,10 +89,11 @@ fn op() -> impl Strategy<Value = Op> {
     let acc = 0..ACCOUNTS.len();
     let sym = 0..SYMBOLS.len();
     let step = -40i32..=40;
+    let stops = prop::option::weighted(0.4, (5i32..=60, 5i32..=60));
     prop_oneof![
         6 => (sym.clone(), step.clone()).prop_map(|(sym, step)| Op::Quote { sym, step }),
         2 => prop::collection::vec((sym.clone(), step), 1..6).prop_map(Op::Batch),
-        5 => (acc.clone(), sym.clone(), any::<bool>(), 1i64..=30, prop::option::weighted(0.4, (5i32..=60, 5i32..=60)))
+        5 => (acc.clone(), sym.clone(), any::<bool>(), 1i64..=30, stops)
             .prop_map(|(acc, sym, buy, lots, stops)| Op::Market { acc, sym, buy, lots, stops }),
         1 => (acc.clone(), sym, any::<bool>(), 1i64..=30, -50i32..=50)
             .prop_map(|(acc, sym, buy, lots, offset)| Op::Restore { acc, sym, buy, lots, offset }),
@@ -371,7 +373,9 @@ proptest! {
 
     /// After any sequence of steps, every valuation is the full recomputation's, to the cent.
     #[test]
-    fn delta_revaluation_matches_the_full_recomputation(ops in prop::collection::vec(op(), 1..OPS_MAX)) {
+    fn delta_revaluation_matches_the_full_recomputation(
+        ops in prop::collection::vec(op(), 1..OPS_MAX)
+    ) {
         let mut sim = Sim::new();
         sim.check(0)?;
         for (k, op) in ops.iter().enumerate() {

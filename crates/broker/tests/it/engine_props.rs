@@ -10,9 +10,9 @@
 //! 1. balance = Σ balance effect of the history deals, to the cent; the balance deals sum to
 //!    the deposits and withdrawals the engine accepted, the credit deals to the credit.
 //! 2. after `revalue_all`, floating = Σ (position profit + swap) and
-//!    equity = balance + credit + floating; and the valuation the engine keeps incrementally (floating and margin) is,
-//!    for every account after every step, exactly what a brute-force recomputation from
-//!    `positions_of`, `position_profit` and `calc::exposure_margin` gives.
+//!    equity = balance + credit + floating; and the valuation the engine keeps incrementally
+//!    (floating and margin) is, for every account after every step, exactly what a brute-force
+//!    recomputation from `positions_of`, `position_profit` and `calc::exposure_margin` gives.
 //! 3. the margin level is equity / margin × 100, `None` without margin.
 //! 4. an account the engine re-checked in the step is above the stop-out level or has no
 //!    position in a symbol whose market is open.
@@ -26,6 +26,7 @@
 //!
 //! The margin-call flag is checked too: set exactly while the level is at or under it.
 
+use crate::support::{server_config, start};
 use drawbridge_broker::account::{Access, AccountIdx, AccountKind, MarginMode, NewAccount};
 use drawbridge_broker::catalog::default_catalog;
 use drawbridge_broker::engine::book::{
@@ -33,9 +34,9 @@ use drawbridge_broker::engine::book::{
 };
 use drawbridge_broker::engine::calc::{self, Converter, Exposure, Quote};
 use drawbridge_broker::engine::command::Stops;
-use drawbridge_broker::engine::{Engine, Event, ServerConfig, TradeCommand};
+use drawbridge_broker::engine::{Engine, Event, TradeCommand};
 use drawbridge_broker::symbol::{Currency, SymbolIdx};
-use drawbridge_model::{Money, Price, ServerZone, Timestamp, Volume};
+use drawbridge_model::{Money, Price, Timestamp, Volume};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{FileFailurePersistence, TestCaseError};
@@ -57,22 +58,6 @@ const TRADED: [&str; 11] = [
     "JP225", "BTCUSD",
 ];
 const MAJORS: usize = 3;
-
-/// Wednesday 2026-01-07 10:00 UTC, noon on the EET trade server.
-pub(crate) fn start() -> Timestamp {
-    Timestamp::parse_iso("2026-01-07T10:00:00Z").expect("valid instant")
-}
-
-pub(crate) fn server_config() -> ServerConfig {
-    ServerConfig {
-        name: "Drawbridge-Demo".to_owned(),
-        zone: ServerZone::parse("EET").expect("EET is a zone"),
-        margin_mode: MarginMode::Hedging,
-        margin_call_pct: 100,
-        stop_out_pct: 50,
-        first_login: 100_000,
-    }
-}
 
 /// An account the scenarios trade on.
 struct Plan {

@@ -1,25 +1,12 @@
 //! Candle aggregation on hand-made ticks, in `EET` broker time (UTC+2, UTC+3 in summer).
 
-use drawbridge_broker::catalog::{default_catalog, find};
+use crate::support::{eet, px, spec, t};
 use drawbridge_broker::feed::{Candle, CandleBuilder, Tick};
-use drawbridge_broker::symbol::{SymbolIdx, SymbolSpec};
-use drawbridge_model::{Price, ServerZone, Timeframe, Timestamp};
-
-fn t(iso: &str) -> Timestamp {
-    Timestamp::parse_iso(iso).unwrap()
-}
-
-fn px(v: f64) -> Price {
-    Price::from_f64(v).unwrap()
-}
-
-fn spec(name: &str) -> SymbolSpec {
-    let c = default_catalog();
-    c[find(&c, name).unwrap().index()].clone()
-}
+use drawbridge_broker::symbol::SymbolIdx;
+use drawbridge_model::{Timeframe, Timestamp};
 
 fn builder(name: &str, capacity: usize) -> CandleBuilder {
-    CandleBuilder::with_capacity(&spec(name), ServerZone::parse("EET").unwrap(), capacity)
+    CandleBuilder::with_capacity(&spec(name), eet(), capacity)
 }
 
 /// Pushes `(time, bid, ask)` ticks.

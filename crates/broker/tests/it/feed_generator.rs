@@ -1,26 +1,11 @@
 //! The tick generator: determinism, sessions, and what every generated tick must satisfy.
 
-use drawbridge_broker::catalog::{default_catalog, find};
+use crate::support::{eet, px, spec, t};
+use drawbridge_broker::catalog::default_catalog;
 use drawbridge_broker::feed::{Generator, Tick};
-use drawbridge_broker::symbol::{SymbolIdx, SymbolSpec};
+use drawbridge_broker::symbol::SymbolIdx;
 use drawbridge_model::time::{MS_PER_HOUR, MS_PER_MINUTE};
-use drawbridge_model::{Price, Rng, ServerZone, Timestamp};
-
-fn t(iso: &str) -> Timestamp {
-    Timestamp::parse_iso(iso).unwrap()
-}
-
-fn eet() -> ServerZone {
-    ServerZone::parse("EET").unwrap()
-}
-
-fn pick(names: &[&str]) -> Vec<SymbolSpec> {
-    let c = default_catalog();
-    names
-        .iter()
-        .map(|n| c[find(&c, n).unwrap().index()].clone())
-        .collect()
-}
+use drawbridge_model::{Rng, Timestamp};
 
 /// Runs `g` to `until` in steps of `step_ms`, as a server's clock would drive it.
 fn drive(g: &mut Generator, until: Timestamp, step_ms: i64) -> Vec<Tick> {
@@ -54,7 +39,7 @@ fn same_seed_and_calls_give_the_same_ticks() {
 
 #[test]
 fn forks_of_one_seed_quote_differently() {
-    let specs = pick(&["EURUSD"]);
+    let specs = ["EURUSD"].map(spec);
     let start = t("2026-01-07T10:00:00Z");
     let root = Rng::seeded(1);
     let mut a = Generator::new(&specs, eet(), &root.fork(1), start);
@@ -97,7 +82,7 @@ fn every_tick_is_ordered_valid_and_on_the_tick_grid() {
 
 #[test]
 fn no_fx_ticks_at_the_weekend_but_crypto_trades_on() {
-    let specs = pick(&["EURUSD", "BTCUSD", "US30"]);
+    let specs = ["EURUSD", "BTCUSD", "US30"].map(spec);
     let (eurusd, btcusd, us30) = (SymbolIdx(0), SymbolIdx(1), SymbolIdx(2));
     // Friday 2026-01-09 12:00 UTC to Monday 2026-01-12 12:00 UTC.
     let start = t("2026-01-09T12:00:00Z");
@@ -127,7 +112,7 @@ fn no_fx_ticks_at_the_weekend_but_crypto_trades_on() {
 
 #[test]
 fn pause_stops_ticks_and_set_price_moves_the_walk() {
-    let specs = pick(&["EURUSD"]);
+    let specs = ["EURUSD"].map(spec);
     let start = t("2026-01-07T10:00:00Z");
     let mut g = Generator::new(&specs, eet(), &Rng::seeded(5), start);
     let first = g.quote(SymbolIdx(0)).unwrap();
@@ -136,10 +121,7 @@ fn pause_stops_ticks_and_set_price_moves_the_walk() {
     assert!(g.is_paused());
     assert!(drive(&mut g, start.plus_millis(MS_PER_HOUR), 60_000).is_empty());
     assert_eq!(g.now(), start.plus_millis(MS_PER_HOUR));
-    let (bid, ask) = (
-        Price::from_f64(1.25000).unwrap(),
-        Price::from_f64(1.25003).unwrap(),
-    );
+    let (bid, ask) = (px(1.25000), px(1.25003));
     g.set_price(SymbolIdx(0), bid, ask);
     assert_eq!(
         (

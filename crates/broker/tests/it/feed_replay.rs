@@ -1,23 +1,9 @@
 //! Reading tick files: both formats, detection, and the errors bad lines produce.
 
-use drawbridge_broker::catalog::{default_catalog, find};
+use crate::support::{px, spec, t};
 use drawbridge_broker::feed::{ReplayError, Tick, TickFormat, TickReader, import_file, read_ticks};
-use drawbridge_broker::symbol::{SymbolIdx, SymbolSpec};
-use drawbridge_model::{Price, Timestamp};
+use drawbridge_broker::symbol::SymbolIdx;
 use std::io::Cursor;
-
-fn t(iso: &str) -> Timestamp {
-    Timestamp::parse_iso(iso).unwrap()
-}
-
-fn px(v: f64) -> Price {
-    Price::from_f64(v).unwrap()
-}
-
-fn spec(name: &str) -> SymbolSpec {
-    let c = default_catalog();
-    c[find(&c, name).unwrap().index()].clone()
-}
 
 fn tick(time: &str, bid: f64, ask: f64) -> Tick {
     Tick {
@@ -81,7 +67,8 @@ fn bad_lines_are_reported_with_their_numbers() {
         ),
         (
             format!("{header}1767779999999,1.1,1.2\n"),
-            "line 3: time 2026-01-07T09:59:59.999Z is before the previous tick's 2026-01-07T10:00:00.000Z",
+            "line 3: time 2026-01-07T09:59:59.999Z is before the previous tick's \
+             2026-01-07T10:00:00.000Z",
         ),
         (
             format!("{header}\n\nsoon,1.1,1.2\n"),
@@ -105,7 +92,8 @@ fn bad_lines_are_reported_with_their_numbers() {
         ),
         (
             "hello world\n".to_owned(),
-            "line 1: unrecognized tick format \"hello world\"; expected a HistData row `YYYYMMDD HHMMSSmmm,bid,ask,volume` or a csv header `time,bid,ask`",
+            "line 1: unrecognized tick format \"hello world\"; expected a HistData row \
+             `YYYYMMDD HHMMSSmmm,bid,ask,volume` or a csv header `time,bid,ask`",
         ),
         (
             "20240102 170000123,1.1,1.2,0\n20240102 25000000,1.1,1.2,0\n".to_owned(),

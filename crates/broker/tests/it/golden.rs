@@ -3,6 +3,7 @@
 //! Every scenario runs on the default catalogue with explicit overrides of what its arithmetic
 //! depends on (commission, swap points, stops level), at a fixed broker time on a Wednesday.
 
+use crate::support::{lots, px, server_config, start, t, usd};
 use drawbridge_broker::account::{Access, AccountIdx, AccountKind, MarginMode, NewAccount};
 use drawbridge_broker::catalog::default_catalog;
 use drawbridge_broker::engine::book::{
@@ -11,25 +12,7 @@ use drawbridge_broker::engine::book::{
 use drawbridge_broker::engine::command::Stops;
 use drawbridge_broker::engine::{Engine, Event, Retcode, ServerConfig, TradeCommand, TradeOutcome};
 use drawbridge_broker::symbol::{Currency, SymbolSpec};
-use drawbridge_model::{Money, Price, ServerZone, Timestamp, Volume};
-
-const WED_10_UTC: &str = "2026-01-07T10:00:00Z";
-
-fn t(iso: &str) -> Timestamp {
-    Timestamp::parse_iso(iso).unwrap()
-}
-
-fn px(v: f64) -> Price {
-    Price::from_f64(v).unwrap()
-}
-
-fn lots(v: f64) -> Volume {
-    Volume::from_f64(v).unwrap()
-}
-
-fn usd(v: f64) -> Money {
-    Money::from_f64(v)
-}
+use drawbridge_model::Money;
 
 struct World {
     e: Engine,
@@ -52,15 +35,11 @@ impl World {
             })
             .collect();
         let cfg = ServerConfig {
-            name: "Drawbridge-Demo".into(),
-            zone: ServerZone::parse("EET").unwrap(),
             margin_mode: mode,
-            margin_call_pct: 100,
-            stop_out_pct: 50,
-            first_login: 100_000,
+            ..server_config()
         };
         Self {
-            e: Engine::new(cfg, specs, t(WED_10_UTC)),
+            e: Engine::new(cfg, specs, start()),
             ev: Vec::new(),
         }
     }

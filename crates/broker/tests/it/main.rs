@@ -11,4 +11,5 @@ mod feed_replay;
 mod golden;
 mod layout;
 mod sim;
+mod support;
 mod wire_shapes;

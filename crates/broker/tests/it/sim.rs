@@ -1,6 +1,7 @@
 //! The simulator as clients and the control API see it: demo accounts, sessions, the feed,
 //! pushed ticks, deposits and the account kinds that report differently.
 
+use crate::support::start;
 use drawbridge_broker::account::{Access, AccountKind, NewAccount};
 use drawbridge_broker::broker::{BrokerError, BrokerEvent};
 use drawbridge_broker::engine::book::{Side, Tags};
@@ -10,10 +11,6 @@ use drawbridge_broker::sim::{DEMO_SERVER, DemoRequest, NETTING_SERVER, SimBroker
 use drawbridge_broker::symbol::Currency;
 use drawbridge_model::time::MS_PER_MINUTE;
 use drawbridge_model::{Money, Price, Timeframe, Timestamp, Volume};
-
-fn start() -> Timestamp {
-    Timestamp::parse_iso("2026-01-07T10:00:00Z").unwrap() // a Wednesday
-}
 
 fn demo(b: &mut SimBroker, server: &str, balance: f64) -> drawbridge_broker::sim::DemoAccount {
     let req = DemoRequest {

@@ -5,38 +5,21 @@
 //! (12:00 broker time): a USD account with 10 000, a market buy of 0.1 EURUSD with SL/TP, a
 //! buy limit, a sell that is partly and then fully closed, a deposit, and an SL that fires.
 
-use drawbridge_broker::account::{Access, AccountIdx, MarginMode, NewAccount};
+use crate::support::{WEDNESDAY_10_UTC, eet, lots, px, server_config, start, t};
+use drawbridge_broker::account::{Access, AccountIdx, NewAccount};
 use drawbridge_broker::catalog::default_catalog;
 use drawbridge_broker::engine::book::{Expiration, PendingKind, Side, Tags};
 use drawbridge_broker::engine::command::Stops;
-use drawbridge_broker::engine::{Engine, Event, Retcode, ServerConfig, TradeCommand};
+use drawbridge_broker::engine::{Engine, Event, Retcode, TradeCommand};
 use drawbridge_broker::feed::{CandleBuilder, Tick, synthetic_book};
 use drawbridge_broker::symbol::{Currency, SymbolIdx};
 use drawbridge_broker::wire;
-use drawbridge_model::{Money, Price, ServerZone, Timeframe, Timestamp, Volume};
+use drawbridge_model::{Money, Timeframe};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::fmt::Debug;
-
-const START_ISO: &str = "2026-01-07T10:00:00Z";
-
-fn t(iso: &str) -> Timestamp {
-    Timestamp::parse_iso(iso).unwrap()
-}
-
-fn px(v: f64) -> Price {
-    Price::from_f64(v).unwrap()
-}
-
-fn lots(v: f64) -> Volume {
-    Volume::from_f64(v).unwrap()
-}
-
-fn zone() -> ServerZone {
-    ServerZone::parse("EET").unwrap()
-}
 
 /// Serializes, checks the object has exactly `keys`, deserializes back and checks nothing
 /// changed. Returns the JSON.
@@ -63,21 +46,13 @@ struct World {
 
 impl World {
     fn new() -> Self {
-        let cfg = ServerConfig {
-            name: "Drawbridge-Demo".into(),
-            zone: zone(),
-            margin_mode: MarginMode::Hedging,
-            margin_call_pct: 100,
-            stop_out_pct: 50,
-            first_login: 100_000,
-        };
-        let mut e = Engine::new(cfg, default_catalog(), t(START_ISO));
+        let mut e = Engine::new(server_config(), default_catalog(), start());
         let mut ev = Vec::new();
         let eurusd = e.symbol("EURUSD").unwrap();
-        e.on_quote(eurusd, t(START_ISO), px(1.09998), px(1.1), &mut ev)
+        e.on_quote(eurusd, start(), px(1.09998), px(1.1), &mut ev)
             .unwrap();
         let new = NewAccount::usd("Will Turner", "master1", "investor1", Money(1_000_000));
-        let a = e.open_account(new, t(START_ISO), &mut ev).unwrap();
+        let a = e.open_account(new, start(), &mut ev).unwrap();
         Self { e, ev, a, eurusd }
     }
 
@@ -103,7 +78,7 @@ impl World {
             stops,
             tags,
         };
-        self.trade(START_ISO, cmd).1.unwrap()
+        self.trade(WEDNESDAY_10_UTC, cmd).1.unwrap()
     }
 }
 
@@ -415,7 +390,7 @@ fn orders_have_the_metaapi_shape_while_pending_and_in_history() {
         expiration: Expiration::Specified(expiry),
         tags: tagged("dip", "TE_2", 0),
     };
-    let (id, _) = w.trade(START_ISO, place);
+    let (id, _) = w.trade(WEDNESDAY_10_UTC, place);
     let pending = wire::order(&w.e, w.e.order(id).unwrap());
     let v = json_of(
         &pending,
@@ -639,7 +614,7 @@ fn symbol_price_converts_tick_values_to_the_account_currency() {
         wire::symbol_price(&w.e, usdjpy, Some(Currency::USD)).is_none(),
         "no quote yet"
     );
-    w.e.on_quote(usdjpy, t(START_ISO), px(155.5), px(155.52), &mut w.ev)
+    w.e.on_quote(usdjpy, start(), px(155.5), px(155.52), &mut w.ev)
         .unwrap();
     // One tick (0.001) of 100 000 USD is 100 JPY: sold for USD at the ask on a gain, bought
     // at the bid on a loss.
@@ -663,7 +638,7 @@ fn symbol_price_converts_tick_values_to_the_account_currency() {
 fn candles_ticks_and_books() {
     let catalog = default_catalog();
     let eurusd = &catalog[0];
-    let z = zone();
+    let z = eet();
     let ticks = [
         Tick {
             symbol: SymbolIdx(0),
@@ -740,7 +715,7 @@ fn candles_ticks_and_books() {
 
 #[test]
 fn server_time_and_trade_responses() {
-    let z = zone();
+    let z = eet();
     let now = t("2026-07-07T10:00:00Z");
     let st = json_of(
         &wire::server_time(z, now, Some(t("2026-07-07T09:59:59.500Z"))),
@@ -761,7 +736,7 @@ fn server_time_and_trade_responses() {
         stops: Stops::default(),
         tags: Tags::default(),
     };
-    let r = w.e.trade(w.a, Access::Master, cmd, t(START_ISO), &mut w.ev);
+    let r = w.e.trade(w.a, Access::Master, cmd, start(), &mut w.ev);
     let id = r.unwrap().order_id.unwrap().to_string();
     let ok = json_of(
         &wire::trade_response(r),
