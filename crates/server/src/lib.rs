@@ -20,24 +20,21 @@
 
 pub mod app;
 pub mod auth;
-pub mod client;
 pub mod config;
 pub mod directory;
 pub mod error;
 pub mod extract;
 pub mod limits;
 pub mod listener;
-pub mod market_data;
 pub mod messages;
 pub mod metrics;
 pub mod openapi;
-pub mod provisioning;
+pub mod rest;
 pub mod risk;
-pub mod sim;
+pub mod routes;
 pub mod state;
 pub mod streaming;
 pub mod tls;
-pub mod tokens;
 pub mod user_messages;
 pub mod vault;
 
@@ -307,17 +304,19 @@ pub async fn build(
         vault,
         risk,
     ));
-    let reconnected = provisioning::reconnect_all(&state).await?;
+    let reconnected = rest::provisioning::reconnect_all(&state).await?;
     tracing::info!(accounts = reconnected, "deployed accounts reconnected");
     if demo {
         let admin = match state.store.user_by_name(ADMIN_USER).await? {
             Some(u) => u.id,
             None => new_user(&*state.store, ADMIN_USER, state.clock.now()).await?,
         };
-        let ids = provisioning::seed_demo(&state, &admin).await.map_err(|e| {
-            let cause = e.cause.clone().unwrap_or_else(|| e.text.text.clone());
-            ServeError::Setup(format!("demo accounts: {cause}"))
-        })?;
+        let ids = rest::provisioning::seed_demo(&state, &admin)
+            .await
+            .map_err(|e| {
+                let cause = e.cause.clone().unwrap_or_else(|| e.text.text.clone());
+                ServeError::Setup(format!("demo accounts: {cause}"))
+            })?;
         for id in ids {
             tracing::info!(account_id = %id, "demo account provisioned for the admin user");
         }

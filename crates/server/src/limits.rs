@@ -269,7 +269,7 @@ pub async fn charge(
 
 /// Whether `id` is one of the caller's accounts that its token may use.
 async fn owns(state: &Shared, caller: &Caller, id: &str) -> bool {
-    crate::provisioning::owned_entry(state, caller, id)
+    crate::rest::provisioning::owned_entry(state, caller, id)
         .await
         .is_ok()
 }
@@ -377,7 +377,7 @@ pub async fn credit_usage(
     Path(account): Path<String>,
     headers: axum::http::HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    crate::provisioning::owned_entry(&state, &caller, &account).await?;
+    crate::rest::provisioning::owned_entry(&state, &caller, &account).await?;
     let client_id = headers
         .get("client-id")
         .and_then(|v| v.to_str().ok())

@@ -33,7 +33,7 @@ pub struct AppState {
     /// Notices queued for users.
     pub user_messages: UserMessages,
     /// Account creations in flight, for the account limit.
-    pub creating: crate::provisioning::Creating,
+    pub creating: crate::rest::provisioning::Creating,
     /// The risk engine: trackers, tracker events, halts.
     pub risk: crate::risk::Risk,
     sessions: RwLock<Sessions>,

@@ -16,13 +16,13 @@
 
 use super::{AccountKey, Command, TrackerMeta};
 use crate::auth::{Caller, random_hex};
-use crate::client::desk_error;
 use crate::directory::Entry;
 use crate::error::{ApiError, FieldError, Kind};
 use crate::extract::{JsonObject, query_map};
 use crate::messages;
 use crate::openapi::{Field, Kind as K, opt};
-use crate::provisioning::owned_entry;
+use crate::rest::client::desk_error;
+use crate::rest::provisioning::owned_entry;
 use crate::state::Shared;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};

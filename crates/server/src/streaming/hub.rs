@@ -22,7 +22,7 @@
 //! not a sleep: when nothing else is ready the pass goes straight on.
 
 use super::{Connection, FastMap};
-use crate::client;
+use crate::rest::client;
 use crate::state::{Shared, lock};
 use drawbridge_broker::broker::{AccountRef, Session};
 use drawbridge_broker::feed::{self, synthetic_book};

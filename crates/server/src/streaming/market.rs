@@ -21,8 +21,8 @@
 use super::connection::{Prebuilt, emit, forget_and_release, push_json_str};
 use super::hub::{AccountFrame, Frame, SymbolFrame};
 use super::{Connection, HOST, emit_sequenced, instances};
-use crate::client;
 use crate::error::{ApiError, FieldError};
+use crate::rest::client;
 use crate::state::{Shared, lock};
 use drawbridge_limits::streaming::{Packet, SymbolLoad, plan};
 use drawbridge_model::wire::{self as w, MarketDataType};
@@ -229,7 +229,7 @@ pub(super) async fn answer(
     account: &str,
 ) -> Result<Value, ApiError> {
     let caller = &conn.caller;
-    let entry = crate::provisioning::owned_entry(state, caller, account).await?;
+    let entry = crate::rest::provisioning::owned_entry(state, caller, account).await?;
     // Validated to 0–60 s on create and update; a stored value out of range still must not
     // panic here.
     let default = Duration::try_from_secs_f64(entry.doc.quote_streaming_interval_in_seconds)

@@ -5,9 +5,9 @@
 
 use super::sync::{Synchronization, send_update};
 use super::{Connection, HOST, market, rpc::Rpc};
-use crate::client;
 use crate::error::{ApiError, Kind};
 use crate::messages;
+use crate::rest::client;
 use crate::state::{Shared, lock};
 use drawbridge_model::wire as w;
 use serde_json::{Value, json};
@@ -144,7 +144,7 @@ async fn answer(
             Ok((reply.map_err(own)?, None))
         }
         "unsubscribe" => {
-            let owned = crate::provisioning::owned_entry(state, caller, account).await;
+            let owned = crate::rest::provisioning::owned_entry(state, caller, account).await;
             owned.map_err(own)?;
             super::connection::forget_and_release(state, conn, account, None);
             Ok((json!({}), None))
@@ -176,7 +176,7 @@ async fn answer(
         }
         // Uptime statistics are the client's own; applications are not kept apart here.
         "saveUptime" | "removeApplication" | "waitSynchronized" => {
-            let owned = crate::provisioning::owned_entry(state, caller, account).await;
+            let owned = crate::rest::provisioning::owned_entry(state, caller, account).await;
             owned.map_err(own)?;
             Ok((json!({}), None))
         }

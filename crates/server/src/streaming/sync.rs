@@ -4,8 +4,8 @@
 use super::connection::{emit_sequenced_text, push_json_str};
 use super::{Connection, HOST, emit_sequenced, hashes};
 use crate::auth::Caller;
-use crate::client::{self, Terminal};
 use crate::error::ApiError;
+use crate::rest::client::{self, Terminal};
 use crate::state::{Shared, lock};
 use drawbridge_model::Timestamp;
 use drawbridge_model::wire as w;

@@ -5,7 +5,7 @@ use super::{
     AccountKey, AccountSaved, Engine, FROM_NOW, Followed, RulesMeta, RulesSaved, TrackerMeta,
     TrackerSaved,
 };
-use crate::provisioning::AccountDoc;
+use crate::rest::provisioning::AccountDoc;
 use drawbridge_broker::broker::AccountRef;
 use drawbridge_model::ServerZone;
 use drawbridge_risk::{AccountRisk, NewTracker};

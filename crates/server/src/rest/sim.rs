@@ -6,7 +6,10 @@ use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, Kind};
 use crate::extract::{Fields, JsonObject};
 use crate::messages;
+use crate::openapi::{Auth, Doc, Tag};
 use crate::openapi::{Field, Kind as K, opt, req};
+use crate::routes::Routes;
+use crate::routes::object_schema;
 use crate::state::Shared;
 use axum::Json;
 use axum::extract::State;
@@ -214,3 +217,49 @@ pub const BALANCE_FIELDS: &[Field] = &[
         "Trade server; the demo server when absent",
     ),
 ];
+
+/// The sim control API (admin tokens only).
+pub(crate) fn routes(routes: Routes) -> Routes {
+    use Tag::Sim;
+    routes
+        .post(
+            "/sim/ticks",
+            tick,
+            Doc::new("simTick", Sim, "Applies a tick now")
+                .auth(Auth::Admin)
+                .fields(TICK_FIELDS)
+                .reply_inline(200, object_schema),
+        )
+        .post(
+            "/sim/feed",
+            feed,
+            Doc::new("simFeed", Sim, "Pauses or resumes the generated feed")
+                .auth(Auth::Admin)
+                .fields(FEED_FIELDS)
+                .reply_inline(200, object_schema),
+        )
+        .post(
+            "/sim/clock/advance",
+            advance,
+            Doc::new(
+                "simAdvanceClock",
+                Sim,
+                "Moves the virtual clock forward (`--clock virtual`)",
+            )
+            .auth(Auth::Admin)
+            .fields(ADVANCE_FIELDS)
+            .reply_inline(200, object_schema),
+        )
+        .post(
+            "/sim/balance",
+            balance,
+            Doc::new(
+                "simBalance",
+                Sim,
+                "Deposits or withdraws as a balance (or credit) deal",
+            )
+            .auth(Auth::Admin)
+            .fields(BALANCE_FIELDS)
+            .reply_inline(200, object_schema),
+        )
+}

@@ -3,7 +3,9 @@
 use crate::auth::{Caller, Grant};
 use crate::error::{ApiError, FieldError};
 use crate::extract::{Fields, JsonObject};
+use crate::openapi::{Auth, Doc, Tag};
 use crate::openapi::{Field, Kind as K, opt};
+use crate::routes::Routes;
 use crate::state::Shared;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -100,4 +102,32 @@ pub const NARROW_FIELDS: &[Field] = &[
 
 pub fn token_schema() -> Value {
     json!({"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}})
+}
+
+/// Token narrowing and revocation.
+pub(crate) fn routes(routes: Routes) -> Routes {
+    use Tag::Tokens;
+    routes
+        .post(
+            "/users/current/narrow-down-auth-token",
+            narrow_down,
+            Doc::new(
+                "narrowDownAuthToken",
+                Tokens,
+                "A new token with fewer rights than the caller's",
+            )
+            .auth(Auth::ApiToken)
+            .fields(NARROW_FIELDS)
+            .reply_inline(200, token_schema),
+        )
+        .delete(
+            "/users/current/auth-tokens/{token_id}",
+            revoke,
+            Doc::new(
+                "revokeAuthToken",
+                Tokens,
+                "Revokes one of the caller's tokens",
+            )
+            .auth(Auth::ApiToken),
+        )
 }

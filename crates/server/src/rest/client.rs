@@ -10,10 +10,13 @@ use crate::auth::Caller;
 use crate::directory::Entry;
 use crate::error::{ApiError, FieldError, Kind};
 use crate::extract::JsonObject;
+use crate::limits::Cost;
 use crate::limits::{Listed, ResultSize};
 use crate::messages;
+use crate::openapi::{Doc, Tag};
 use crate::openapi::{Field, Kind as K, opt};
-use crate::provisioning::{owned, owned_entry};
+use crate::rest::provisioning::{owned, owned_entry};
+use crate::routes::{ACCOUNT, Routes, SYMBOL};
 use crate::state::Shared;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
@@ -910,3 +913,168 @@ pub const HISTORY_QUERY: &[Field] = &[
     opt("offset", K::Integer, "Records to skip"),
     opt("limit", K::Integer, "Records to answer, at most 1000"),
 ];
+
+/// The client API of a deployed account: terminal state, trading, history, symbols.
+pub(crate) fn routes(routes: Routes) -> Routes {
+    let acc = ACCOUNT;
+    let sym = SYMBOL;
+    use Tag::Client;
+    routes
+        .get(
+            &format!("{acc}/account-information"),
+            account_information,
+            Doc::new(
+                "getAccountInformation",
+                Client,
+                "Balance, equity, margin and the account's properties",
+            )
+            .cost(Cost::cpu(50.0))
+            .reply::<w::AccountInformation>(),
+        )
+        .get(
+            &format!("{acc}/positions"),
+            positions,
+            Doc::new("getPositions", Client, "Open positions")
+                .cost(Cost::cpu(50.0))
+                .reply::<Vec<w::Position>>(),
+        )
+        .get(
+            &format!("{acc}/positions/{{position_id}}"),
+            position,
+            Doc::new("getPosition", Client, "One open position")
+                .cost(Cost::cpu(50.0))
+                .reply::<w::Position>(),
+        )
+        .get(
+            &format!("{acc}/orders"),
+            orders,
+            Doc::new("getOrders", Client, "Pending orders")
+                .cost(Cost::cpu(50.0))
+                .reply::<Vec<w::Order>>(),
+        )
+        .get(
+            &format!("{acc}/orders/{{order_id}}"),
+            order,
+            Doc::new("getOrder", Client, "One pending order")
+                .cost(Cost::cpu(50.0))
+                .reply::<w::Order>(),
+        )
+        .get(
+            &format!("{acc}/history-deals/time/{{start}}/{{end}}"),
+            deals_by_time,
+            Doc::new("getDealsByTimeRange", Client, "Deals in a time range")
+                .cost(Cost::cpu_per_item(75.0, 0.65))
+                .query(HISTORY_QUERY)
+                .reply::<Vec<w::Deal>>(),
+        )
+        .get(
+            &format!("{acc}/history-orders/time/{{start}}/{{end}}"),
+            history_orders_by_time,
+            Doc::new(
+                "getHistoryOrdersByTimeRange",
+                Client,
+                "History orders in a time range",
+            )
+            .cost(Cost::cpu_per_item(75.0, 0.65))
+            .query(HISTORY_QUERY)
+            .reply::<Vec<w::Order>>(),
+        )
+        .get(
+            &format!("{acc}/history-deals/{{kind}}/{{value}}"),
+            deals_by_key,
+            Doc::new(
+                "getDealsByTicketOrPosition",
+                Client,
+                "Deals of an order ticket or a position",
+            )
+            .cost(Cost::cpu_per_item(75.0, 0.65))
+            .reply::<Vec<w::Deal>>(),
+        )
+        .get(
+            &format!("{acc}/history-orders/{{kind}}/{{value}}"),
+            history_orders_by_key,
+            Doc::new(
+                "getHistoryOrdersByTicketOrPosition",
+                Client,
+                "History orders of a ticket or a position",
+            )
+            .cost(Cost::cpu_per_item(75.0, 0.65))
+            .reply::<Vec<w::Order>>(),
+        )
+        .post(
+            &format!("{acc}/trade"),
+            trade,
+            Doc::new("trade", Client, "Executes a trade; every actionType")
+                .cost(Cost::cpu(10.0))
+                .body::<w::TradeRequest>()
+                .reply::<w::TradeResponse>(),
+        )
+        .post(
+            &format!("{acc}/calculate-margin"),
+            calculate_margin,
+            Doc::new(
+                "calculateMargin",
+                Client,
+                "The margin an order (symbol, type, volume, openPrice) would need on its own",
+            )
+            .cost(Cost::cpu(50.0)),
+        )
+        .post(
+            &format!("{acc}/unsubscribe"),
+            unsubscribe,
+            Doc::new(
+                "unsubscribe",
+                Client,
+                "Ends the account's market data subscriptions",
+            ),
+        )
+        .get(
+            &format!("{acc}/symbols"),
+            symbols,
+            Doc::new("getSymbols", Client, "Symbols the trade server lists")
+                .cost(Cost::cpu(500.0))
+                .reply::<Vec<String>>(),
+        )
+        .get(
+            &format!("{sym}/specification"),
+            specification,
+            Doc::new("getSymbolSpecification", Client, "A symbol's specification")
+                .cost(Cost::cpu(50.0))
+                .reply::<w::SymbolSpecification>(),
+        )
+        .get(
+            &format!("{sym}/current-price"),
+            current_price,
+            Doc::new("getSymbolPrice", Client, "A symbol's current price")
+                .cost(Cost::cpu(50.0))
+                .reply::<w::SymbolPrice>(),
+        )
+        .get(
+            &format!("{sym}/current-candles/{{timeframe}}"),
+            current_candle,
+            Doc::new("getCandle", Client, "A symbol's current candle")
+                .cost(Cost::cpu(50.0))
+                .reply::<w::Candle>(),
+        )
+        .get(
+            &format!("{sym}/current-tick"),
+            current_tick,
+            Doc::new("getTick", Client, "A symbol's latest tick")
+                .cost(Cost::cpu(50.0))
+                .reply::<w::Tick>(),
+        )
+        .get(
+            &format!("{sym}/current-book"),
+            current_book,
+            Doc::new("getBook", Client, "A symbol's order book")
+                .cost(Cost::cpu_per_item(50.0, 0.1))
+                .reply::<w::Book>(),
+        )
+        .get(
+            &format!("{acc}/server-time"),
+            server_time,
+            Doc::new("getServerTime", Client, "The trade server's time")
+                .cost(Cost::cpu(50.0))
+                .reply::<w::ServerTime>(),
+        )
+}

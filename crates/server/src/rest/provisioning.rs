@@ -12,7 +12,9 @@ use crate::directory::Entry;
 use crate::error::{ApiError, FieldError, Kind};
 use crate::extract::{Fields, JsonObject, count_param};
 use crate::messages;
+use crate::openapi::{Auth, Doc, Tag};
 use crate::openapi::{Field, Kind as K, opt, req};
+use crate::routes::{ACCOUNT, Routes};
 use crate::state::Shared;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -1092,4 +1094,104 @@ pub fn demo_account_schema() -> Value {
     json!({"type": "object", "required": ["login", "password", "investorPassword", "serverName"],
         "properties": {"login": {"type": "string"}, "password": {"type": "string"},
             "investorPassword": {"type": "string"}, "serverName": {"type": "string"}}})
+}
+
+/// The provisioning API: trading accounts and demo accounts.
+pub(crate) fn routes(routes: Routes) -> Routes {
+    let acc = ACCOUNT;
+    use Tag::Provisioning;
+    routes
+        .post(
+            "/users/current/accounts",
+            create,
+            Doc::new(
+                "createAccount",
+                Provisioning,
+                "Adds a trading account; `transaction-id` makes it idempotent",
+            )
+            .auth(Auth::ApiToken)
+            .fields(ACCOUNT_FIELDS)
+            .reply_inline(201, created_schema)
+            .conflict(),
+        )
+        .get(
+            "/users/current/accounts",
+            list,
+            Doc::new(
+                "getAccounts",
+                Provisioning,
+                "The caller's trading accounts, filtered and paginated",
+            )
+            .query(ACCOUNT_LIST_QUERY)
+            .reply_inline(200, account_page_schema),
+        )
+        .get(
+            acc,
+            get,
+            Doc::new("getAccount", Provisioning, "One trading account").reply::<AccountDoc>(),
+        )
+        .put(
+            acc,
+            update,
+            Doc::new("updateAccount", Provisioning, "Changes a trading account")
+                .fields(ACCOUNT_UPDATE_FIELDS),
+        )
+        .delete(
+            acc,
+            delete,
+            Doc::new("deleteAccount", Provisioning, "Removes a trading account"),
+        )
+        .post(
+            &format!("{acc}/deploy"),
+            deploy,
+            Doc::new(
+                "deployAccount",
+                Provisioning,
+                "Connects the account to its broker",
+            ),
+        )
+        .post(
+            &format!("{acc}/undeploy"),
+            undeploy,
+            Doc::new("undeployAccount", Provisioning, "Disconnects the account"),
+        )
+        .post(
+            &format!("{acc}/redeploy"),
+            redeploy,
+            Doc::new("redeployAccount", Provisioning, "Reconnects the account"),
+        )
+        .post(
+            &format!("{acc}/enable-risk-management-api"),
+            enable_risk_management,
+            Doc::new(
+                "enableRiskManagementApi",
+                Provisioning,
+                "Turns the risk management API on for the account",
+            )
+            .auth(Auth::ApiToken),
+        )
+        .post(
+            "/users/current/provisioning-profiles/{profile}/mt5-demo-accounts",
+            demo_account,
+            Doc::new(
+                "createMT5DemoAccount",
+                Provisioning,
+                "Opens an MT5 demo account on the simulated broker and returns its credentials",
+            )
+            .auth(Auth::ApiToken)
+            .fields(DEMO_FIELDS)
+            .reply_inline(200, demo_account_schema),
+        )
+        .post(
+            "/users/current/provisioning-profiles/{profile}/mt4-demo-accounts",
+            demo_account,
+            Doc::new(
+                "createMT4DemoAccount",
+                Provisioning,
+                "Opens an MT4 demo account on the simulated broker and returns its credentials",
+            )
+            .auth(Auth::ApiToken)
+            .fields(DEMO_FIELDS)
+            .reply_inline(200, demo_account_schema),
+        )
 }

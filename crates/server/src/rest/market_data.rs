@@ -8,11 +8,14 @@
 //! past a broker's history.
 
 use crate::auth::Caller;
-use crate::client::{desk_error, session, timeframe_param, unknown_symbol};
 use crate::error::{ApiError, FieldError};
 use crate::extract::query_map;
+use crate::limits::Cost;
 use crate::limits::Listed;
+use crate::openapi::{Doc, Tag};
 use crate::openapi::{Field, Kind as K, opt};
+use crate::rest::client::{desk_error, session, timeframe_param, unknown_symbol};
+use crate::routes::{ACCOUNT, Routes};
 use crate::state::Shared;
 use axum::extract::{Path, RawQuery, State};
 use drawbridge_broker::wire as bw;
@@ -149,3 +152,36 @@ pub const TICKS_QUERY: &[Field] = &[
     opt("offset", K::Integer, "Ticks to skip"),
     opt("limit", K::Integer, "Ticks to answer, at most 1000"),
 ];
+
+/// The historical market data API.
+pub(crate) fn routes(routes: Routes) -> Routes {
+    let acc = ACCOUNT;
+    use Tag::HistoricalMarketData;
+    routes
+        .get(
+            &format!(
+                "{acc}/historical-market-data/symbols/{{symbol}}/timeframes/{{timeframe}}/candles"
+            ),
+            candles,
+            Doc::new(
+                "getHistoricalCandles",
+                HistoricalMarketData,
+                "Candles before startTime, oldest first",
+            )
+            .cost(Cost::history(0.1, 0.0004))
+            .query(CANDLES_QUERY)
+            .reply::<Vec<w::Candle>>(),
+        )
+        .get(
+            &format!("{acc}/historical-market-data/symbols/{{symbol}}/ticks"),
+            ticks,
+            Doc::new(
+                "getHistoricalTicks",
+                HistoricalMarketData,
+                "Ticks before startTime, oldest first",
+            )
+            .cost(Cost::history(0.1, 0.0002))
+            .query(TICKS_QUERY)
+            .reply::<Vec<w::Tick>>(),
+        )
+}
