@@ -8,19 +8,23 @@
 //! Only a SHA-256 digest of each token is stored; a token is valid while its record exists
 //! and is not revoked. [`Grant`] is what a valid token allows: admin or not, read-only or not,
 //! all of the user's accounts or a listed few.
+//!
+//! `jwt` mints and checks the JWTs (HS256 only); a presented token's digest is compared
+//! with the stored one in constant time (`subtle`).
+
+mod jwt;
 
 use crate::error::ApiError;
 use crate::messages;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use drawbridge_model::Timestamp;
-use drawbridge_store::{Store, Token};
-use hmac::{Hmac, Mac};
+use drawbridge_store::{Store, StoreError, Token};
+use jwt::{AccessRule, Claims, Jwt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use subtle::ConstantTimeEq;
 
 /// Hex characters of a token id.
 const TOKEN_ID_HEX: usize = 16;
@@ -107,26 +111,10 @@ impl Caller {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Claims {
-    token_id: String,
-    user_id: String,
-    iat: i64,
-    access_rules: Vec<AccessRule>,
-}
-
-/// MetaApi's access-rule shape, so tools that inspect tokens read them as MetaApi's.
-#[derive(Serialize, Deserialize)]
-struct AccessRule {
-    id: String,
-    resources: Vec<String>,
-}
-
 /// Mints and checks tokens against the store, caching token records.
 pub struct Tokens {
     store: Arc<dyn Store>,
-    secret: Vec<u8>,
+    jwt: Jwt,
     /// Verified tokens (the whole token string) and who they are: a hit skips the signature,
     /// the store and the grant's parsing. Revocation drops the token's entries.
     cache: RwLock<HashMap<String, Caller>>,
@@ -145,21 +133,16 @@ impl std::fmt::Debug for Tokens {
 pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).expect("the operating system provides randomness");
-    hex(&buf)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
+    hex::encode(buf)
 }
 
 fn digest(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Whether two digests are equal, in time that does not depend on where they differ.
+fn same_digest(stored: &str, presented: &str) -> bool {
+    stored.as_bytes().ct_eq(presented.as_bytes()).into()
 }
 
 /// The setting holding the HMAC secret of API tokens.
@@ -173,17 +156,11 @@ impl Tokens {
             .await?;
         Ok(Self {
             store,
-            secret: secret.into_bytes(),
+            jwt: Jwt::new(secret.as_bytes())
+                .map_err(|e| StoreError::Backend(format!("{SECRET_SETTING}: {e}")))?,
             cache: RwLock::new(HashMap::new()),
             generation: AtomicU64::new(0),
         })
-    }
-
-    fn sign(&self, data: &str) -> String {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
-        mac.update(data.as_bytes());
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 
     /// Mints an API token (JWT) for `user_id` with `grant`, and stores it.
@@ -210,10 +187,7 @@ impl Tokens {
                 resources,
             }],
         };
-        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
-        let unsigned = format!("{header}.{payload}");
-        let token = format!("{unsigned}.{}", self.sign(&unsigned));
+        let token = self.jwt.mint(&claims);
         self.store_token(&token_id, user_id, &token, grant, now)
             .await?;
         Ok(token)
@@ -272,7 +246,7 @@ impl Tokens {
             .token(&token_id)
             .await?
             .ok_or_else(ApiError::unauthorized)?;
-        if record.revoked.is_some() || record.digest != digest(token) {
+        if record.revoked.is_some() || !same_digest(&record.digest, &digest(token)) {
             return Err(ApiError::unauthorized());
         }
         let grant: Grant = serde_json::from_str(&record.access).map_err(ApiError::internal)?;
@@ -313,15 +287,7 @@ impl Tokens {
                     && one.bytes().all(|b| b.is_ascii_hexdigit());
                 ok.then(|| one[..TOKEN_ID_HEX].to_owned())
             }
-            [header, payload, signature] => {
-                let expected = self.sign(&format!("{header}.{payload}"));
-                if !constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
-                    return None;
-                }
-                let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
-                let claims: Claims = serde_json::from_slice(&bytes).ok()?;
-                Some(claims.token_id)
-            }
+            [_header, _payload, _signature] => Some(self.jwt.verify(token)?.token_id),
             _ => None,
         }
     }
@@ -345,10 +311,6 @@ impl Tokens {
         cache.retain(|_, c| c.token_id != token_id);
         Ok(done)
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -379,9 +341,14 @@ mod tests {
     }
 
     #[test]
-    fn constant_time_eq_compares() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
+    fn digests_compare_whole() {
+        assert!(same_digest(&digest("abc"), &digest("abc")));
+        assert!(!same_digest(&digest("abc"), &digest("abd")));
+        assert!(!same_digest(&digest("abc"), &digest("abc")[1..]));
+        assert_eq!(
+            digest("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            "SHA-256 as lowercase hex, as stored before"
+        );
     }
 }

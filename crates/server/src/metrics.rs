@@ -9,18 +9,41 @@
 //!
 //! `route` is the route template (`/users/current/accounts/{id}/positions`), never the raw
 //! path, so the label set stays bounded however many accounts and tickets there are; paths
-//! no route matched count as `unmatched`. Recording takes a read lock and a few atomic adds.
+//! no route matched count as `unmatched`.
+//!
+//! The registry, the metric types and the exposition are `prometheus-client`'s (the Prometheus
+//! project's Rust client). It writes the Prometheus text format 0.0.4 rather than OpenMetrics,
+//! so the content type and every sample name and label stay what scrapers already read.
+//!
+//! What recording a request costs, and why it takes no global write lock: each family (name
+//! and label names) is a map behind a reader-writer lock, taken for writing only the first
+//! time a label set appears, which the route table, the methods, the status codes and the
+//! message catalogue bound. After that, a request takes the read side of two families (three
+//! for an error answer), adds one to an atomic counter, and holds the mutex of its own
+//! histogram series (one route and method) for a bucket search and three additions; the
+//! in-flight gauge is one atomic add and one subtract. Requests to different routes never
+//! wait for each other, and requests to the same route only for that short section. Route
+//! labels are the router's shared template strings, so a request allocates nothing to name
+//! its series.
 
+use crate::error::ApiError;
 use crate::state::Shared;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::sync::RwLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use prometheus_client::encoding::prometheus_text::{CONTENT_TYPE, encode};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::hash::{Hash, Hasher};
 use std::time::Instant;
+
+/// Every metric name starts with `drawbridge_`.
+const PREFIX: &str = "drawbridge";
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 14] = [
@@ -31,210 +54,152 @@ const BUCKETS: [f64; 14] = [
 const UNMATCHED: &str = "unmatched";
 
 /// The methods the API uses; any other counts as `OTHER`.
-const METHODS: [&str; 6] = ["GET", "POST", "PUT", "DELETE", "PATCH", "OTHER"];
-
-fn method_index(m: &Method) -> usize {
-    match *m {
-        Method::GET => 0,
-        Method::POST => 1,
-        Method::PUT => 2,
-        Method::DELETE => 3,
-        Method::PATCH => 4,
-        _ => 5,
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        _ => "OTHER",
     }
 }
 
-/// Counts for one route and method.
-#[derive(Debug)]
-struct Series {
-    /// By status code 100..=599 (index `status - 100`).
-    statuses: Box<[AtomicU64]>,
-    /// Cumulative per bucket, then `+Inf` last.
-    buckets: [AtomicU64; BUCKETS.len() + 1],
-    /// Sum of latencies, in nanoseconds.
-    sum_nanos: AtomicU64,
-}
+/// A route template as a label value. The router hands every request of a route the same
+/// shared string, so cloning one into a label set counts a reference instead of copying.
+#[derive(Clone, Debug)]
+struct Route(Option<MatchedPath>);
 
-impl Series {
-    fn new() -> Self {
-        Self {
-            statuses: (100..600).map(|_| AtomicU64::new(0)).collect(),
-            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
-            sum_nanos: AtomicU64::new(0),
-        }
-    }
-
-    fn record(&self, status: u16, seconds: f64, nanos: u64) {
-        if let Some(slot) = self.statuses.get(usize::from(status).wrapping_sub(100)) {
-            slot.fetch_add(1, Ordering::Relaxed);
-        }
-        let first = BUCKETS
-            .iter()
-            .position(|&b| seconds <= b)
-            .unwrap_or(BUCKETS.len());
-        // Stored non-cumulative; rendering accumulates.
-        self.buckets[first].fetch_add(1, Ordering::Relaxed);
-        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+impl Route {
+    fn as_str(&self) -> &str {
+        self.0.as_ref().map_or(UNMATCHED, MatchedPath::as_str)
     }
 }
 
-/// Every series of one route: one per method, created on first use.
-type RouteSeries = [std::sync::OnceLock<Series>; METHODS.len()];
+impl PartialEq for Route {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Route {}
+
+impl Hash for Route {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl EncodeLabelValue for Route {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&self.as_str(), encoder)
+    }
+}
+
+/// The labels of a latency series, in the order they are written.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct SeriesLabels {
+    method: &'static str,
+    route: Route,
+}
+
+/// The labels of a request count, in the order they are written.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RequestLabels {
+    method: &'static str,
+    route: Route,
+    status: u16,
+}
+
+/// A latency histogram with [`BUCKETS`].
+type Latency = Family<SeriesLabels, Histogram, fn() -> Histogram>;
 
 /// The registry the middleware records into and `/metrics` renders.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
-    routes: RwLock<HashMap<String, Box<RouteSeries>>>,
-    /// By `(error type, message key)`.
-    errors: RwLock<HashMap<(&'static str, &'static str), AtomicU64>>,
-    in_flight: AtomicU64,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Latency,
+    in_flight: Gauge,
+    errors: Family<ErrorLabel, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Latency::new_with_constructor(|| Histogram::new(BUCKETS));
+        let in_flight = Gauge::default();
+        let errors = Family::<ErrorLabel, Counter>::default();
+        let mut registry = Registry::with_prefix(PREFIX);
+        registry.register(
+            "http_requests",
+            "Requests answered, by method, route template and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time from request to response head, by method and route template",
+            latency.clone(),
+        );
+        registry.register(
+            "http_requests_in_flight",
+            "Requests being handled now",
+            in_flight.clone(),
+        );
+        registry.register(
+            "errors",
+            "Error answers, by MetaApi error type and message key",
+            errors.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+            in_flight,
+            errors,
+        }
+    }
 }
 
 /// What an error response tells the metrics: its MetaApi error type and message key.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct ErrorLabel {
     pub error: &'static str,
     pub key: &'static str,
 }
 
 impl Metrics {
-    fn record(&self, route: &str, method: &Method, status: u16, elapsed: std::time::Duration) {
-        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        let seconds = elapsed.as_secs_f64();
-        let m = method_index(method);
-        if let Ok(routes) = self.routes.read()
-            && let Some(series) = routes.get(route)
-        {
-            series[m]
-                .get_or_init(Series::new)
-                .record(status, seconds, nanos);
-            return;
-        }
-        if let Ok(mut routes) = self.routes.write() {
-            let series = routes
-                .entry(route.to_owned())
-                .or_insert_with(|| Box::new(std::array::from_fn(|_| std::sync::OnceLock::new())));
-            series[m]
-                .get_or_init(Series::new)
-                .record(status, seconds, nanos);
-        }
-    }
-
-    fn record_error(&self, label: ErrorLabel) {
-        let key = (label.error, label.key);
-        if let Ok(errors) = self.errors.read()
-            && let Some(n) = errors.get(&key)
-        {
-            n.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        if let Ok(mut errors) = self.errors.write() {
-            errors
-                .entry(key)
-                .or_default()
-                .fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// The request metrics in the text exposition format, sorted for stable output.
-    fn render_requests(&self, out: &mut String) {
-        let Ok(routes) = self.routes.read() else {
-            return;
+    fn record(&self, series: SeriesLabels, status: u16, elapsed: std::time::Duration) {
+        self.latency
+            .get_or_create(&series)
+            .observe(elapsed.as_secs_f64());
+        let request = RequestLabels {
+            method: series.method,
+            route: series.route,
+            status,
         };
-        let mut names: Vec<&String> = routes.keys().collect();
-        names.sort();
-        out.push_str("# HELP drawbridge_http_requests_total Requests answered, by method, route template and status.\n");
-        out.push_str("# TYPE drawbridge_http_requests_total counter\n");
-        for name in &names {
-            for (m, series) in routes[*name].iter().enumerate() {
-                let Some(s) = series.get() else { continue };
-                for (i, n) in s.statuses.iter().enumerate() {
-                    let n = n.load(Ordering::Relaxed);
-                    if n > 0 {
-                        let _ = writeln!(
-                            out,
-                            "drawbridge_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{}\"}} {n}",
-                            METHODS[m],
-                            escape(name),
-                            i + 100
-                        );
-                    }
-                }
-            }
-        }
-        out.push_str("# HELP drawbridge_http_request_duration_seconds Time from request to response head, by method and route template.\n");
-        out.push_str("# TYPE drawbridge_http_request_duration_seconds histogram\n");
-        for name in &names {
-            for (m, series) in routes[*name].iter().enumerate() {
-                let Some(s) = series.get() else { continue };
-                let labels = format!("method=\"{}\",route=\"{}\"", METHODS[m], escape(name));
-                let mut cumulative = 0;
-                for (i, b) in s.buckets.iter().enumerate() {
-                    cumulative += b.load(Ordering::Relaxed);
-                    let le = BUCKETS
-                        .get(i)
-                        .map_or_else(|| "+Inf".to_owned(), f64::to_string);
-                    let _ = writeln!(
-                        out,
-                        "drawbridge_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {cumulative}"
-                    );
-                }
-                let sum = s.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
-                let _ = writeln!(
-                    out,
-                    "drawbridge_http_request_duration_seconds_sum{{{labels}}} {sum}"
-                );
-                let _ = writeln!(
-                    out,
-                    "drawbridge_http_request_duration_seconds_count{{{labels}}} {cumulative}"
-                );
-            }
-        }
+        self.requests.get_or_create(&request).inc();
     }
-
-    fn render_errors(&self, out: &mut String) {
-        let Ok(errors) = self.errors.read() else {
-            return;
-        };
-        let mut rows: Vec<_> = errors
-            .iter()
-            .map(|(k, n)| (*k, n.load(Ordering::Relaxed)))
-            .collect();
-        rows.sort_unstable();
-        out.push_str("# HELP drawbridge_errors_total Error answers, by MetaApi error type and message key.\n");
-        out.push_str("# TYPE drawbridge_errors_total counter\n");
-        for ((error, key), n) in rows {
-            let _ = writeln!(
-                out,
-                "drawbridge_errors_total{{error=\"{error}\",key=\"{key}\"}} {n}"
-            );
-        }
-    }
-}
-
-/// Label values are route templates and catalogue keys; escape what the format requires.
-fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 /// Decrements the in-flight gauge however the request ends (including a dropped future).
-struct InFlight<'a>(&'a AtomicU64);
+struct InFlight<'a>(&'a Gauge);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.dec();
     }
 }
 
 /// Middleware: times each request and counts it under its route template and status.
 pub async fn track(State(state): State<Shared>, req: Request, next: Next) -> Response {
     let metrics = &state.metrics;
-    metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+    metrics.in_flight.inc();
     let _in_flight = InFlight(&metrics.in_flight);
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let method = req.method().clone();
+    let series = SeriesLabels {
+        method: method_label(req.method()),
+        route: Route(req.extensions().get::<MatchedPath>().cloned()),
+    };
     // Latency is real elapsed time, whatever the domain clock says (a virtual clock stands
     // still between advances): the one place the server reads the monotonic clock.
     #[expect(
@@ -243,48 +208,39 @@ pub async fn track(State(state): State<Shared>, req: Request, next: Next) -> Res
     )]
     let started = Instant::now();
     let response = next.run(req).await;
-    let elapsed = started.elapsed();
-    let route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
-    metrics.record(route, &method, response.status().as_u16(), elapsed);
+    metrics.record(series, response.status().as_u16(), started.elapsed());
     if let Some(label) = response.extensions().get::<ErrorLabel>() {
-        metrics.record_error(*label);
+        metrics.errors.get_or_create(label).inc();
     }
     response
 }
 
 /// `GET /metrics`.
 pub async fn render(State(state): State<Shared>) -> Response {
-    let metrics = &state.metrics;
-    let mut out = String::with_capacity(16 * 1024);
-    metrics.render_requests(&mut out);
-    out.push_str(
-        "# HELP drawbridge_http_requests_in_flight Requests being handled now.\n\
-         # TYPE drawbridge_http_requests_in_flight gauge\n",
-    );
-    let _ = writeln!(
-        out,
-        "drawbridge_http_requests_in_flight {}",
-        metrics.in_flight.load(Ordering::Relaxed)
-    );
-    metrics.render_errors(&mut out);
+    // Read at scrape time into a registry of their own; a count the store cannot give is
+    // left out rather than shown stale.
+    let mut scrape = Registry::with_prefix(PREFIX);
     match state.store.account_count().await {
-        Ok(n) => {
-            out.push_str("# HELP drawbridge_accounts Provisioned trading accounts.\n# TYPE drawbridge_accounts gauge\n");
-            let _ = writeln!(out, "drawbridge_accounts {n}");
-        }
+        Ok(n) => scrape.register(
+            "accounts",
+            "Provisioned trading accounts",
+            ConstGauge::new(n),
+        ),
         Err(e) => tracing::warn!(error = %e, "metrics: cannot count accounts"),
     }
-    out.push_str("# HELP drawbridge_accounts_connected Accounts with a broker session.\n# TYPE drawbridge_accounts_connected gauge\n");
-    let _ = writeln!(
-        out,
-        "drawbridge_accounts_connected {}",
-        state.session_count()
+    scrape.register(
+        "accounts_connected",
+        "Accounts with a broker session",
+        ConstGauge::new(state.session_count()),
     );
+    let mut out = String::with_capacity(16 * 1024);
+    if let Err(e) =
+        encode(&mut out, &state.metrics.registry).and_then(|()| encode(&mut out, &scrape))
+    {
+        return ApiError::internal(e).into_response();
+    }
     (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-        )],
+        [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],
         out,
     )
         .into_response()
