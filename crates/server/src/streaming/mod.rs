@@ -20,9 +20,9 @@
 //! - [`market`] and [`hub`]: market-data subscriptions (quotes, candles, ticks, books; they
 //!   expire unless refreshed) and the one task that reads the market for every socket and
 //!   sends their `prices` packets, within the streaming credits (downgrades past them);
-//! - [`follow`]: what the server sends on its own — `disconnected`, user messages, `status`;
+//! - [`notices`]: what the server sends on its own — `disconnected`, user messages, `status`;
 //!   [`risk`]: risk events;
-//! - [`guard`]: the unready-socket and message-flood closes.
+//! - [`protection`]: the unready-socket and message-flood closes.
 //!
 //! Every request type the server does not serve is answered with a `processingError`
 //! naming it, so that no client waits on silence.
@@ -40,11 +40,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 mod connection;
-mod follow;
-mod guard;
 pub(crate) mod hashes;
 mod hub;
 mod market;
+mod notices;
+mod protection;
 mod requests;
 mod risk;
 mod rpc;
@@ -52,9 +52,9 @@ mod sync;
 
 use crate::error::ApiError;
 use connection::{Connection, emit_sequenced};
-use follow::{follow_disconnects, follow_user_messages, keep_alive};
-use guard::{Flood, close_if_unready, close_with};
 use market::stream_prices;
+use notices::{announce_disconnects, forward_user_messages, keep_alive};
+use protection::{Flood, close_if_unready, close_with};
 use requests::{error_body, instances, request};
 use sync::follow_changes;
 
@@ -210,12 +210,12 @@ async fn connect(state: Shared, api: axum::Router, (hub, turns): Endpoint, s: So
     ));
     tokio::spawn(keep_alive(state.clone(), s.clone(), Arc::clone(&conn)));
     tokio::spawn(stream_prices(state.clone(), s.clone(), Arc::clone(&conn)));
-    tokio::spawn(follow_user_messages(
+    tokio::spawn(forward_user_messages(
         state.clone(),
         s.clone(),
         Arc::clone(&conn),
     ));
-    tokio::spawn(follow_disconnects(
+    tokio::spawn(announce_disconnects(
         state.clone(),
         s.clone(),
         Arc::clone(&conn),

@@ -3,7 +3,7 @@
 //! the token checked again). Risk events are [`super::risk`]'s; `update` packets are
 //! [`super::sync`]'s.
 
-use super::{Connection, HOST, STATUS_INTERVAL, guard::close_with};
+use super::{Connection, HOST, STATUS_INTERVAL, protection::close_with};
 use crate::messages;
 use crate::state::{Shared, lock};
 use serde_json::json;
@@ -13,7 +13,7 @@ use std::sync::Arc;
 /// `disconnected` for every subscribed instance of an account whose broker session went
 /// (undeployed, deleted): the instance is forgotten, and the SDK subscribes again until the
 /// account is back.
-pub(super) async fn follow_disconnects(state: Shared, s: SocketRef, conn: Arc<Connection>) {
+pub(super) async fn announce_disconnects(state: Shared, s: SocketRef, conn: Arc<Connection>) {
     let mut dropped = state.dropped_sessions();
     let mut closed = conn.closed.subscribe();
     loop {
@@ -51,7 +51,7 @@ pub(super) async fn follow_disconnects(state: Shared, s: SocketRef, conn: Arc<Co
 }
 
 /// The user's messages (`userMessage` events) as they are queued, while the socket lives.
-pub(super) async fn follow_user_messages(state: Shared, s: SocketRef, conn: Arc<Connection>) {
+pub(super) async fn forward_user_messages(state: Shared, s: SocketRef, conn: Arc<Connection>) {
     let mut live = state.user_messages.live();
     let mut closed = conn.closed.subscribe();
     loop {
