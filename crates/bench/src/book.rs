@@ -13,7 +13,7 @@ use anyhow::{Context, ensure};
 use drawbridge_broker::account::{MarginMode, NewAccount};
 use drawbridge_broker::catalog::default_catalog;
 use drawbridge_broker::engine::book::Side;
-use drawbridge_broker::engine::{Engine, Event, QuoteUpdate, ServerConfig};
+use drawbridge_broker::engine::{Engine, Event, QuoteUpdate, RestoredPosition, ServerConfig};
 use drawbridge_broker::symbol::{Currency, SymbolIdx, SymbolSpec};
 use drawbridge_model::num::MONEY_SCALE;
 use drawbridge_model::{Money, Price, Rng, ServerZone, Timestamp, Volume};
@@ -159,8 +159,15 @@ impl Book {
                 drawbridge_broker::account::AccountIdx(a),
                 SymbolIdx(s as u32),
             );
-            self.engine
-                .restore_position(account, symbol, side, volume, price, self.now, None);
+            self.engine.restore_position(RestoredPosition {
+                account,
+                symbol,
+                side,
+                volume,
+                open_price: price,
+                open_time: self.now,
+                id: None,
+            });
         }
         sw.lap()
     }

@@ -17,6 +17,19 @@ use crate::account::{Access, AccountIdx, MarginMode, NIL};
 use crate::symbol::{SymbolIdx, TradeMode};
 use drawbridge_model::{Money, Price, Timestamp, Volume};
 
+/// An open position put back without a deal: from storage, or built by a benchmark.
+#[derive(Clone, Copy, Debug)]
+pub struct RestoredPosition {
+    pub account: AccountIdx,
+    pub symbol: SymbolIdx,
+    pub side: Side,
+    pub volume: Volume,
+    pub open_price: Price,
+    pub open_time: Timestamp,
+    /// The position's id; `None` takes a fresh ticket.
+    pub id: Option<u64>,
+}
+
 impl Engine {
     /// Executes a trade request for an account.
     pub fn trade(
@@ -388,17 +401,16 @@ impl Engine {
     /// booked and no margin is checked. Returns the position id (a fresh ticket when `id` is
     /// `None`). The account is revalued at current quotes; its margin levels are enforced at
     /// its next trade, balance operation or quote.
-    #[allow(clippy::too_many_arguments, reason = "a position is a wide record")]
-    pub fn restore_position(
-        &mut self,
-        a: AccountIdx,
-        s: SymbolIdx,
-        side: Side,
-        volume: Volume,
-        open_price: Price,
-        open_time: Timestamp,
-        id: Option<u64>,
-    ) -> u64 {
+    pub fn restore_position(&mut self, restored: RestoredPosition) -> u64 {
+        let RestoredPosition {
+            account: a,
+            symbol: s,
+            side,
+            volume,
+            open_price,
+            open_time,
+            id,
+        } = restored;
         let id = id.unwrap_or_else(|| self.next_ticket());
         self.next_ticket = self.next_ticket.max(id + 1);
         let p = Position {

@@ -43,6 +43,7 @@ use book::{Deal, DealKind, History, Order, Position, Reason, Side, Tags};
 use calc::{Converter, Quote, Rates};
 pub use command::{TradeCommand, TradeOutcome};
 use drawbridge_model::{Money, ServerZone, Timestamp};
+pub use execute::RestoredPosition;
 use logins::Logins;
 pub use retcode::Retcode;
 use slab::Slab;

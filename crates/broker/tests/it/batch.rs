@@ -4,7 +4,7 @@
 use drawbridge_broker::account::{AccountIdx, NewAccount};
 use drawbridge_broker::catalog::default_catalog;
 use drawbridge_broker::engine::book::Side;
-use drawbridge_broker::engine::{Engine, Event, QuoteUpdate};
+use drawbridge_broker::engine::{Engine, Event, QuoteUpdate, RestoredPosition};
 use drawbridge_broker::symbol::{Currency, SymbolIdx, SymbolSpec};
 use drawbridge_model::{Money, Price, Rng, Volume};
 
@@ -39,7 +39,15 @@ fn book(seed: u64) -> Engine {
         let spec = &e.specs()[s];
         let volume = Volume(spec.volume_min.0 * rng.range(1, 4) as i64);
         let open = spec.feed.start_bid;
-        e.restore_position(a, SymbolIdx(s as u32), side, volume, open, start(), None);
+        e.restore_position(RestoredPosition {
+            account: a,
+            symbol: SymbolIdx(s as u32),
+            side,
+            volume,
+            open_price: open,
+            open_time: start(),
+            id: None,
+        });
     }
     // Quoted again, so every account is valued with its positions.
     quote_starts(&mut e);

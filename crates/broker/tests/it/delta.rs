@@ -16,7 +16,7 @@ use drawbridge_broker::account::{AccountIdx, AccountKind, MarginMode, NewAccount
 use drawbridge_broker::catalog::default_catalog;
 use drawbridge_broker::engine::book::{Side, Tags};
 use drawbridge_broker::engine::command::Stops;
-use drawbridge_broker::engine::{Engine, Event, QuoteUpdate, TradeCommand};
+use drawbridge_broker::engine::{Engine, Event, QuoteUpdate, RestoredPosition, TradeCommand};
 use drawbridge_broker::symbol::{Currency, SymbolIdx};
 use drawbridge_model::{Money, Price, Timestamp, Volume};
 use proptest::prelude::*;
@@ -268,15 +268,15 @@ impl Sim {
                 let open = Price::from_points(base + i64::from(offset), spec.point);
                 let side = if buy { Side::Buy } else { Side::Sell };
                 let (s, v) = (self.symbols[sym], self.volume(sym, lots));
-                self.engine.restore_position(
-                    AccountIdx(acc as u32),
-                    s,
+                self.engine.restore_position(RestoredPosition {
+                    account: AccountIdx(acc as u32),
+                    symbol: s,
                     side,
-                    v,
-                    open,
-                    self.now,
-                    None,
-                );
+                    volume: v,
+                    open_price: open,
+                    open_time: self.now,
+                    id: None,
+                });
             }
             Op::ClosePartial { acc, pick, percent } => {
                 let a = AccountIdx(acc as u32);
