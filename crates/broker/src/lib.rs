@@ -2,9 +2,10 @@
 //!
 //! # Layout
 //! - [`broker`]: the broker's vocabulary — sessions, account summaries, errors, events.
-//! - [`sim`]: [`sim::SimBroker`], the broker and the seam the server talks to: the `Drawbridge-Demo` (hedging) and
-//!   `Drawbridge-Netting` trade servers, each an engine fed by a market generator, plus the
-//!   control surface (push a tick, pause the feed, deposit, open a demo account).
+//! - [`sim`]: [`sim::SimBroker`], the broker and the seam the server talks to: the
+//!   `Drawbridge-Demo` (hedging) and `Drawbridge-Netting` trade servers, each an engine fed
+//!   by a market generator, plus the control surface (push a tick, pause the feed, deposit,
+//!   open a demo account).
 //! - [`engine`]: one trade server's synchronous state machine — accounts, positions, orders,
 //!   deals, margin, swaps, stop-out. No clock, no I/O: commands in, events out.
 //! - [`account`]: accounts, their kinds (group, omnibus, not cleared), credentials.

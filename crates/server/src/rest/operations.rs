@@ -9,8 +9,14 @@ use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
 fn health_schema() -> Value {
-    json!({"type": "object", "required": ["status", "time"],
-        "properties": {"status": {"type": "string"}, "time": {"type": "string", "format": "date-time"}}})
+    json!({
+        "type": "object",
+        "required": ["status", "time"],
+        "properties": {
+            "status": {"type": "string"},
+            "time": {"type": "string", "format": "date-time"},
+        },
+    })
 }
 
 /// Health, metrics, and where the SDK finds each API.
