@@ -224,7 +224,8 @@ pub struct ErrorBody<'a> {
     text: &'a Text,
 }
 
-/// The request id of the failing request, filled in by the request-id middleware.
+/// What went wrong inside an internal error, carried on its response to the request-id
+/// middleware, which logs it with the request's id; it is never sent to the client.
 #[derive(Debug, Clone)]
 pub struct ErrorCause(pub String);
 
