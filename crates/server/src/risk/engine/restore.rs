@@ -5,9 +5,9 @@ use super::{
     AccountKey, AccountSaved, Engine, FROM_NOW, Followed, RulesMeta, RulesSaved, TrackerMeta,
     TrackerSaved,
 };
-use crate::rest::provisioning::AccountDoc;
 use drawbridge_broker::broker::AccountRef;
 use drawbridge_model::ServerZone;
+use drawbridge_model::wire::AccountDoc;
 use drawbridge_risk::{AccountRisk, NewTracker};
 use drawbridge_store::StoreError;
 use std::collections::HashMap;
