@@ -410,7 +410,7 @@ pub async fn create(
         Ok(()) => {
             warn_near_account_limit(&state, &caller.user_id, existing + 1);
             if risk {
-                crate::risk::api::follow(&state, &id).await;
+                crate::rest::risk::trackers::follow(&state, &id).await;
             }
         }
         Err(StoreError::Conflict(_)) => {
@@ -649,7 +649,7 @@ pub async fn update(
     save(&state, &row, &doc, password.as_deref()).await?;
     if credentials_changed {
         // The risk engine follows the broker account the document now names.
-        crate::risk::api::relocate(&state, &id).await;
+        crate::rest::risk::trackers::relocate(&state, &id).await;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -731,7 +731,7 @@ pub async fn enable_risk_management(
     let (row, mut doc) = owned(&state, &caller, &id).await?;
     doc.risk_management_api_enabled = true;
     save(&state, &row, &doc, None).await?;
-    crate::risk::api::follow(&state, &id).await;
+    crate::rest::risk::trackers::follow(&state, &id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

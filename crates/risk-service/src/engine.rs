@@ -24,21 +24,22 @@
 //! where they were (a restart loses at most the last second of maxima).
 //!
 //! Push. Stored events, and for watched accounts the period statistics and chart items as
-//! they change (coalesced per [`push::PUSH_EVERY`]), are announced to the streaming sockets;
+//! they change (coalesced per [`crate::PUSH_EVERY`]), are announced to the streaming sockets;
 //! the rule is in `push`.
 //!
 //! Parts: `feed` (what a desk read sees, and its inputs), `outputs` (events, halts and
 //! records from an account's outputs; the push of stored events), `push` (live statistics
 //! and chart updates), `restore` (start), `closeout` (the close-and-halt action).
 
-use super::persist::{AccountSaved, RulesSaved, TrackerSaved};
-use super::rules::{RULES_TRACKER_ID, halt_lifted_doc};
-use super::{AccountKey, Command, RulesMeta, Shared, TrackerMeta};
+use crate::command::{AccountKey, Command, RulesMeta, TrackerMeta};
+use crate::persist::{AccountSaved, RulesSaved, TrackerSaved};
+use crate::rules::{RULES_TRACKER_ID, halt_lifted_doc};
+use crate::{RiskError, Shared};
 use drawbridge_broker::broker::AccountRef;
 use drawbridge_desk::Desk;
 use drawbridge_model::{SharedClock, Timestamp};
 use drawbridge_risk::{AccountRisk, BreachAction, Input, Output, Period, TrackerKey};
-use drawbridge_store::{RiskWrite, Store, StoreError};
+use drawbridge_store::{RiskWrite, Store};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -195,7 +196,7 @@ struct Sink {
     /// Halt lifts to answer once their event is durable.
     lifts: Vec<tokio::sync::oneshot::Sender<bool>>,
     /// Final statistics and chart items to push once durable (events join them then).
-    pushed: crate::risk::Pushed,
+    pushed: crate::Pushed,
     /// Watched accounts with updates for the next push tick.
     due: Vec<Arc<str>>,
 }
@@ -237,13 +238,13 @@ struct Engine {
 }
 
 /// Restores the engine from the store and spawns its task.
-pub(super) async fn start(
+pub(crate) async fn start(
     desk: Desk,
     store: Arc<dyn Store>,
     clock: SharedClock,
     shared: Arc<Shared>,
     rx: mpsc::Receiver<Command>,
-) -> Result<(), StoreError> {
+) -> Result<(), RiskError> {
     // Subscribed before restoring: no move between the restore and the task is missed.
     let moves = desk.equity_changes();
     let (closed, closed_rx) = mpsc::channel(CLOSED_MAX);

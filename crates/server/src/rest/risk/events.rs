@@ -130,7 +130,7 @@ pub async fn events_by_broker_time(
 /// Without `previousSequenceNumber` (the Python SDK 29.1.1 never sends its query: it passes
 /// `qs`, which its HTTP client ignores) the stream continues where the last such request of
 /// the same token and filters left it: events stored between two polls are answered by the
-/// second. A stream seen for the first time (or forgotten, see [`super::StreamCursors`])
+/// second. A stream seen for the first time (or forgotten, see [`drawbridge_risk_service::StreamCursors`])
 /// starts from the latest event.
 pub async fn events_stream(
     State(state): State<Shared>,
