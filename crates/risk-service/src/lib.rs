@@ -22,10 +22,10 @@
 //!   moved are read, in one desk read per announcement), closes periods and chart hours on
 //!   time from a deadline queue (only accounts whose boundary passed are touched), makes
 //!   events, completed periods and chart hours durable before anyone sees them, and halts
-//!   or closes out accounts on a breach. Its parts: `engine::feed` (what a desk read sees),
-//!   `engine::outputs` (events, halts and records), `engine::push` (when statistics and
-//!   chart items are pushed), `engine::restore` (start), `engine::closeout` (the
-//!   close-and-halt action).
+//!   or closes out accounts on a breach. Its parts: `engine::command` (what each command
+//!   does), `engine::feed` (what a desk read sees), `engine::outputs` (events, halts and
+//!   records), `engine::push` (when statistics and chart items are pushed),
+//!   `engine::restore` (start), `engine::closeout` (the close-and-halt action).
 //! - `persist`: the engine's resume state as stored JSON.
 //! - [`rules`]: rule sets as stored ([`AttachedRules`]) and the documents of rule and
 //!   halt-lift events.

@@ -11,11 +11,11 @@
 //!   account's chart hour as it changes, the item as `GET …/equity-chart` answers it.
 //!
 //! Statistics and chart updates are coalesced by the engine: at most one per tracker (and
-//! one chart item per account) per [`drawbridge_risk_service::PUSH_EVERY`], the final values of a period
-//! or an hour pushed as it ends (the rule is in the engine's `push` module). This task tells
-//! the engine which accounts the socket subscribed ([`drawbridge_risk_service::Risk::watch`]), looking
-//! every [`WATCH_CHECK_EVERY`]; a socket that starts watching gets the current statistics and
-//! chart item at the next push.
+//! one chart item per account) per [`drawbridge_risk_service::PUSH_EVERY`], the final values
+//! of a period or an hour pushed as it ends (the rule is in the engine's `push` module). This
+//! task tells the engine which accounts the socket subscribed
+//! ([`drawbridge_risk_service::Risk::watch`]), looking every [`WATCH_CHECK_EVERY`]; a socket
+//! that starts watching gets the current statistics and chart item at the next push.
 //!
 //! The packets carry no `sequenceNumber` of the instance's own: the SDK's packet orderer
 //! passes packets without one straight through (numbered packets must follow each other

@@ -69,8 +69,14 @@ const TRACKER_UPDATE_FIELDS: &[Field] = &[Field {
     about: "The tracker's new name, unique on the account",
 }];
 
-/// The risk management API (trackers, events, statistics, equity chart) and drawbridge's rule sets and halts.
+/// The risk management API (trackers, events, statistics, equity chart) and drawbridge's
+/// rule sets and halts.
 pub(crate) fn routes(routes: Routes) -> Routes {
+    rule_routes(event_routes(tracker_routes(routes)))
+}
+
+/// Trackers, their period statistics, and the equity chart.
+fn tracker_routes(routes: Routes) -> Routes {
     let acc = ACCOUNT;
     use Tag::Client;
     routes
@@ -118,8 +124,12 @@ pub(crate) fn routes(routes: Routes) -> Routes {
         .delete(
             &format!("{acc}/trackers/{{tracker_id}}"),
             trackers::delete_tracker,
-            Doc::new("removeTracker", Client, "Removes a tracker (its events stay)")
-                .cost(Cost::cpu(10.0)),
+            Doc::new(
+                "removeTracker",
+                Client,
+                "Removes a tracker (its events stay)",
+            )
+            .cost(Cost::cpu(10.0)),
         )
         .get(
             &format!("{acc}/trackers/{{tracker_id}}/statistics"),
@@ -145,6 +155,12 @@ pub(crate) fn routes(routes: Routes) -> Routes {
             .query(trackers::CHART_QUERY)
             .reply_inline(200, array_schema),
         )
+}
+
+/// Tracker events: by broker time, and the long poll.
+fn event_routes(routes: Routes) -> Routes {
+    use Tag::Client;
+    routes
         .get(
             "/users/current/tracker-events/by-broker-time",
             events::events_by_broker_time,
@@ -163,12 +179,20 @@ pub(crate) fn routes(routes: Routes) -> Routes {
             Doc::new(
                 "getTrackerEventsStream",
                 Client,
-                "Long poll: events after previousSequenceNumber at once, else the next ones (held up to a minute)",
+                "Long poll: events after previousSequenceNumber at once, else the next ones \
+                 (held up to a minute)",
             )
             .cost(Cost::cpu(50.0))
             .query(events::STREAM_QUERY)
             .reply_inline(200, array_schema),
         )
+}
+
+/// Drawbridge's rule sets and halts.
+fn rule_routes(routes: Routes) -> Routes {
+    let acc = ACCOUNT;
+    use Tag::Client;
+    routes
         .get(
             "/users/current/risk-rule-presets",
             rules::presets,
@@ -186,7 +210,8 @@ pub(crate) fn routes(routes: Routes) -> Routes {
             Doc::new(
                 "setRiskRules",
                 Client,
-                "Attaches a preset or a full rule set (replacing any), with the action on a loss breach",
+                "Attaches a preset or a full rule set (replacing any), with the action on a \
+                 loss breach",
             )
             .cost(Cost::cpu(10.0))
             .fields(rules::RULES_FIELDS)

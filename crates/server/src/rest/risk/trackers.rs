@@ -1,7 +1,7 @@
 //! The risk management REST API (MetaApi `risk-management-api-v1`), as the official SDK's
 //! `EquityTrackingClient` calls it: trackers per account, period statistics and the equity
-//! chart (tracker events are in [`super::events`], rule sets in [`super::rules`]). Every account route needs
-//! `riskManagementApiEnabled` on the account (ForbiddenError otherwise).
+//! chart (tracker events are in [`super::events`], rule sets in [`super::rules`]). Every
+//! account route needs `riskManagementApiEnabled` on the account (ForbiddenError otherwise).
 //!
 //! `realTime`. MetaApi documents it as "if true, real-time data will be requested"; the
 //! SDK sends `false` by default and `true` from its live listeners, which read the live
@@ -44,13 +44,15 @@ pub const STATISTICS_QUERY: &[Field] = &[
     opt(
         "startTime",
         K::String,
-        "Periods started at or before this time (ISO-8601 or broker time; default now), newest first",
+        "Periods started at or before this time (ISO-8601 or broker time; default now), \
+         newest first",
     ),
     opt("limit", K::Integer, "Periods to answer (1–1000, default 1)"),
     opt(
         "realTime",
         K::Boolean,
-        "true or false, same answer: statistics are computed as inputs arrive, the current period always live",
+        "true or false, same answer: statistics are computed as inputs arrive, the current \
+         period always live",
     ),
 ];
 
@@ -64,7 +66,8 @@ pub const CHART_QUERY: &[Field] = &[
     opt(
         "realTime",
         K::Boolean,
-        "true or false, same answer: the chart is computed as inputs arrive, the hour in progress always included and live",
+        "true or false, same answer: the chart is computed as inputs arrive, the hour in \
+         progress always included and live",
     ),
 ];
 
