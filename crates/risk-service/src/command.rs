@@ -1,4 +1,4 @@
-//! What the handle tells the engine task ([`Command`], private: [`crate::Risk`]'s methods
+//! What the handle tells the engine task (`Command`, private: [`crate::Risk`]'s methods
 //! send them), and the descriptions of accounts, trackers and rules the callers hand it.
 
 use drawbridge_broker::broker::AccountRef;
