@@ -8,7 +8,7 @@
 //! directory holds at most [`DIRECTORY_ENTRIES_MAX`] rows: beyond that it starts over.
 
 use crate::error::ApiError;
-use crate::rest::provisioning::AccountDoc;
+use drawbridge_model::wire::AccountDoc;
 use drawbridge_store::{AccountRow, Store};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

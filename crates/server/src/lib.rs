@@ -6,8 +6,8 @@
 //! - [`provisioning`]: trading accounts (`/users/current/accounts`), demo-account generator.
 //! - [`client`]: a deployed account's terminal state, trading, history and market data.
 //! - [`market_data`]: the historical market data API (candles and ticks from the feed).
-//! - [`risk`]: the risk management API (trackers, tracker events, period statistics, equity
-//!   chart), its engine task fed by the desk, and the halt check on trades.
+//! - [`rest::risk`]: the risk management API and rule sets, in front of the risk service
+//!   (`drawbridge-risk-service`, whose engine task [`build`] starts beside the desk).
 //! - [`sim`]: the sim control API (ticks, feed, virtual clock, balance operations).
 //! - [`tokens`] and [`auth`]: API and account tokens, grants, narrowing and revocation.
 //! - [`error`] and [`messages`]: the one error shape and the one catalogue of texts.
@@ -30,7 +30,6 @@ pub mod messages;
 pub mod metrics;
 pub mod openapi;
 pub mod rest;
-pub mod risk;
 pub mod routes;
 pub mod state;
 pub mod streaming;
@@ -43,6 +42,7 @@ use crate::config::{ClockKind, Config};
 use crate::state::{AppState, Shared};
 use drawbridge_broker::sim::SimConfig;
 use drawbridge_model::{SharedClock, SystemClock, Timestamp, VirtualClock};
+use drawbridge_risk_service::Risk;
 use drawbridge_store::{SqliteStore, Store, StoreError, User};
 use std::path::Path;
 use std::sync::Arc;
@@ -55,6 +55,8 @@ pub enum ServeError {
     Vault(#[from] vault::VaultError),
     #[error("{0}")]
     Setup(String),
+    #[error("risk engine: {0}")]
+    Risk(#[from] drawbridge_risk_service::RiskError),
     #[error("TLS: {0}")]
     Tls(#[from] tls::TlsError),
     #[error("cannot listen on {addr}: {source}")]
@@ -293,7 +295,7 @@ pub async fn build(
     }
     let tokens = Tokens::open(store.clone()).await?;
     let demo = config.demo;
-    let risk = risk::Risk::start(desk.clone(), store.clone(), clock.clone()).await?;
+    let risk = Risk::start(desk.clone(), store.clone(), clock.clone()).await?;
     let state = Arc::new(AppState::new(
         config,
         store,

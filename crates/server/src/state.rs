@@ -11,6 +11,7 @@ use crate::vault::Vault;
 use drawbridge_broker::broker::Session;
 use drawbridge_desk::Desk;
 use drawbridge_model::{SharedClock, Timestamp, VirtualClock};
+use drawbridge_risk_service::Risk;
 use drawbridge_store::Store;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -35,7 +36,7 @@ pub struct AppState {
     /// Account creations in flight, for the account limit.
     pub creating: crate::rest::provisioning::Creating,
     /// The risk engine: trackers, tracker events, halts.
-    pub risk: crate::risk::Risk,
+    pub risk: Risk,
     sessions: RwLock<Sessions>,
     /// Announces each account whose broker session was dropped: its streaming instances get
     /// `disconnected`.
@@ -57,7 +58,7 @@ impl AppState {
         clock: SharedClock,
         virtual_clock: Option<VirtualClock>,
         vault: Vault,
-        risk: crate::risk::Risk,
+        risk: Risk,
     ) -> Self {
         Self {
             limits: Limits::new(config.limits.clone()),

@@ -9,6 +9,8 @@
 //!
 //! # Layout
 //! - [`account`]: [`AccountInformation`], [`Platform`], [`MarginMode`], [`AccountTradeMode`].
+//! - [`account_doc`]: [`AccountDoc`], the trading account document of the account
+//!   management API.
 //! - [`position`]: [`Position`], [`PositionType`], [`PositionReason`].
 //! - [`order`]: [`Order`] (open and history orders), [`OrderType`], [`OrderState`],
 //!   [`OrderReason`], [`FillingMode`], [`ExpirationType`], [`HistoryOrders`].
@@ -58,6 +60,7 @@ macro_rules! wire_enum {
 }
 
 pub mod account;
+pub mod account_doc;
 pub mod deal;
 mod ids;
 pub mod market;
@@ -71,6 +74,7 @@ pub mod trade;
 mod testing;
 
 pub use account::{AccountInformation, AccountTradeMode, MarginMode, Platform};
+pub use account_doc::AccountDoc;
 pub use deal::{Deal, DealEntryType, DealReason, DealType, Deals};
 pub use market::{
     Book, BookEntry, BookType, Candle, MarketDataSubscription, MarketDataType, ServerTime, Tick,

@@ -23,8 +23,9 @@ use axum::response::{IntoResponse, Response};
 use drawbridge_broker::broker::BrokerError;
 use drawbridge_desk::{DeskError, Op, Outcome};
 use drawbridge_model::Timestamp;
+use drawbridge_model::wire::AccountDoc;
 use drawbridge_store::{AccountRow, StoreError};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -102,110 +103,6 @@ const LIST_LIMIT_MAX: usize = 1_000;
 const METADATA_BYTES_MAX: usize = 1_024;
 const NAME_CHARS_MAX: usize = 100;
 const TAGS_MAX: usize = 100;
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(rename = "MetatraderAccount")]
-pub struct AccountDoc {
-    #[serde(rename = "_id")]
-    pub id: String,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub login: String,
-    pub server: String,
-    pub platform: String,
-    pub version: u8,
-    pub provisioning_profile_id: Option<String>,
-    pub state: String,
-    pub connection_status: String,
-    pub region: String,
-    pub reliability: String,
-    pub magic: i64,
-    pub quote_streaming_interval_in_seconds: f64,
-    pub symbol: Option<String>,
-    pub tags: Vec<String>,
-    pub metadata: Option<Value>,
-    pub resource_slots: i64,
-    pub copy_factory_resource_slots: i64,
-    pub manual_trades: bool,
-    pub slippage: Option<f64>,
-    pub base_currency: Option<String>,
-    pub copy_factory_roles: Vec<String>,
-    pub risk_management_api_enabled: bool,
-    pub metastats_api_enabled: bool,
-    pub allocate_dedicated_ip: Option<String>,
-    pub keywords: Vec<String>,
-    pub connections: Vec<Value>,
-    pub primary_replica: bool,
-    pub user_id: String,
-    pub primary_account_id: Option<String>,
-    pub created_at: Timestamp,
-    pub state_changed_at: Timestamp,
-    pub account_replicas: Vec<Value>,
-    /// Whether the stored password is the investor one (read-only access).
-    pub investor_mode: bool,
-}
-
-impl AccountDoc {
-    /// How many instances of the account stream: two replicas with `reliability: high`, one
-    /// with MetaApi's default `regular`.
-    pub fn replicas(&self) -> u64 {
-        if self.reliability == "high" { 2 } else { 1 }
-    }
-
-    /// A deployed account with MetaApi's defaults for everything not given.
-    pub fn new(
-        user_id: &str,
-        name: String,
-        login: String,
-        server: String,
-        region: &str,
-        now: Timestamp,
-    ) -> Self {
-        Self {
-            id: random_hex(16),
-            name,
-            kind: "cloud-g2".into(),
-            login,
-            server,
-            platform: "mt5".into(),
-            version: 5,
-            provisioning_profile_id: None,
-            state: "DEPLOYED".into(),
-            connection_status: "CONNECTED".into(),
-            region: region.to_owned(),
-            reliability: "regular".into(),
-            magic: 0,
-            quote_streaming_interval_in_seconds: 2.5,
-            symbol: None,
-            tags: Vec::new(),
-            metadata: None,
-            resource_slots: 1,
-            copy_factory_resource_slots: 1,
-            manual_trades: false,
-            slippage: None,
-            base_currency: None,
-            copy_factory_roles: Vec::new(),
-            risk_management_api_enabled: false,
-            metastats_api_enabled: false,
-            allocate_dedicated_ip: None,
-            keywords: Vec::new(),
-            connections: vec![json!({"region": region, "zone": "a", "application": "MetaApi"})],
-            primary_replica: true,
-            user_id: user_id.to_owned(),
-            primary_account_id: None,
-            created_at: now,
-            state_changed_at: now,
-            account_replicas: Vec::new(),
-            investor_mode: false,
-        }
-    }
-
-    fn deployed(&self) -> bool {
-        self.state == "DEPLOYED"
-    }
-}
 
 fn row_doc(row: &AccountRow) -> Result<AccountDoc, ApiError> {
     serde_json::from_str(&row.doc).map_err(ApiError::internal)
@@ -471,7 +368,15 @@ pub async fn create(
         .creating
         .reserve(&caller.user_id, existing, max)
         .ok_or_else(|| ApiError::of(Kind::Validation, &messages::ACCOUNT_LIMIT, &[&max]))?;
-    let mut doc = AccountDoc::new(&caller.user_id, name, login, server, &region, now);
+    let mut doc = AccountDoc::new(
+        random_hex(16),
+        &caller.user_id,
+        name,
+        login,
+        server,
+        &region,
+        now,
+    );
     doc.kind = kind;
     doc.version = if platform == "mt4" { 4 } else { 5 };
     doc.platform = platform;
@@ -505,7 +410,7 @@ pub async fn create(
         Ok(()) => {
             warn_near_account_limit(&state, &caller.user_id, existing + 1);
             if risk {
-                crate::risk::api::follow(&state, &id).await;
+                crate::rest::risk::trackers::follow(&state, &id).await;
             }
         }
         Err(StoreError::Conflict(_)) => {
@@ -744,7 +649,7 @@ pub async fn update(
     save(&state, &row, &doc, password.as_deref()).await?;
     if credentials_changed {
         // The risk engine follows the broker account the document now names.
-        crate::risk::api::relocate(&state, &id).await;
+        crate::rest::risk::trackers::relocate(&state, &id).await;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -826,7 +731,7 @@ pub async fn enable_risk_management(
     let (row, mut doc) = owned(&state, &caller, &id).await?;
     doc.risk_management_api_enabled = true;
     save(&state, &row, &doc, None).await?;
-    crate::risk::api::follow(&state, &id).await;
+    crate::rest::risk::trackers::follow(&state, &id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -932,6 +837,7 @@ pub async fn seed_demo(state: &Shared, user_id: &str) -> Result<Vec<String>, Api
         };
         let now = state.now();
         let mut doc = AccountDoc::new(
+            random_hex(16),
             user_id,
             name.into(),
             d.login.to_string(),

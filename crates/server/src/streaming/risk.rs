@@ -11,11 +11,11 @@
 //!   account's chart hour as it changes, the item as `GET …/equity-chart` answers it.
 //!
 //! Statistics and chart updates are coalesced by the engine: at most one per tracker (and
-//! one chart item per account) per [`crate::risk::PUSH_EVERY`], the final values of a period
-//! or an hour pushed as it ends (the rule is in the engine's `push` module). This task tells
-//! the engine which accounts the socket subscribed ([`crate::risk::Risk::watch`]), looking
-//! every [`WATCH_CHECK_EVERY`]; a socket that starts watching gets the current statistics and
-//! chart item at the next push.
+//! one chart item per account) per [`drawbridge_risk_service::PUSH_EVERY`], the final values
+//! of a period or an hour pushed as it ends (the rule is in the engine's `push` module). This
+//! task tells the engine which accounts the socket subscribed
+//! ([`drawbridge_risk_service::Risk::watch`]), looking every [`WATCH_CHECK_EVERY`]; a socket
+//! that starts watching gets the current statistics and chart item at the next push.
 //!
 //! The packets carry no `sequenceNumber` of the instance's own: the SDK's packet orderer
 //! passes packets without one straight through (numbered packets must follow each other
@@ -24,8 +24,8 @@
 //! behind skips updates: the REST routes keep every event, period and hour.
 
 use super::{Connection, HOST};
-use crate::risk::{Push, PushKind, Pushed};
 use crate::state::{Shared, lock};
+use drawbridge_risk_service::{Push, PushKind, Pushed};
 use serde_json::{Value, json};
 use socketioxide::extract::SocketRef;
 use std::sync::Arc;

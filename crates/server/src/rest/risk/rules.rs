@@ -8,8 +8,7 @@
 //! halt lift are events in the tracker-event stream (same sequence numbers), told apart by
 //! `eventType`; their money is net of the balance operations since the rules started.
 
-use super::api::{enabled, locate};
-use super::{Command, RulesMeta};
+use super::trackers::{enabled, locate};
 use crate::auth::{Caller, random_hex};
 use crate::error::{ApiError, FieldError, Kind};
 use crate::extract::{Fields, JsonObject};
@@ -19,16 +18,14 @@ use crate::state::Shared;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use drawbridge_model::{Money, ServerZone, Timestamp};
+use drawbridge_model::{Money, ServerZone};
 use drawbridge_risk::preset::{self, PRESETS};
-use drawbridge_risk::{RuleEvent, RuleOutcome, RuleSet, RuleSpec, RuleState};
+use drawbridge_risk::{RuleSet, RuleSpec, RuleState};
+use drawbridge_risk_service::{AttachedRules, RulesMeta};
 use drawbridge_store::RulesRow;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-/// The tracker id of rule and halt-lift events in the store (they belong to no tracker).
-pub(crate) const RULES_TRACKER_ID: &str = "";
 /// Longest rule-set name and description.
 const RULES_NAME_CHARS_MAX: usize = 100;
 const RULES_DESCRIPTION_CHARS_MAX: usize = 1_000;
@@ -53,56 +50,6 @@ pub const RULES_FIELDS: &[Field] = &[
         "The action on a loss breach, overriding the rule set's",
     ),
 ];
-
-/// The attachment as stored and answered.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Attached {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    preset: Option<String>,
-    rule_set: RuleSet,
-}
-
-/// A stored attachment's rule-set name and compiled rules.
-pub(crate) fn compile_stored(doc: &str, zone: ServerZone) -> Option<(String, RuleSpec)> {
-    let attached: Attached = serde_json::from_str(doc).ok()?;
-    let spec = attached.rule_set.compile(zone).ok()?;
-    Some((attached.rule_set.name, spec))
-}
-
-/// The event document of a rule outcome.
-pub(crate) fn rule_event_doc(
-    account_id: &str,
-    rule_set: &str,
-    e: &RuleEvent,
-    zone: ServerZone,
-) -> Value {
-    let event_type = match e.outcome {
-        RuleOutcome::DailyLoss => "dailyLossBreached",
-        RuleOutcome::MaxLoss => "maxLossBreached",
-        RuleOutcome::Passed => "profitTargetReached",
-    };
-    let mut doc = json!({
-        "eventType": event_type,
-        "accountId": account_id,
-        "ruleSet": rule_set,
-        "brokerTime": zone.broker_time(e.time),
-        "balance": e.balance.to_f64(),
-        "equity": e.equity.to_f64(),
-        "reference": e.reference.to_f64(),
-        "limit": e.limit.to_f64(),
-        "tradingDays": e.trading_days,
-    });
-    if !e.action.is_notify() {
-        doc["action"] = json!(e.action);
-    }
-    doc
-}
-
-/// The event document of a halt lift.
-pub(crate) fn halt_lifted_doc(account_id: &str, at: Timestamp, zone: ServerZone) -> Value {
-    json!({"eventType": "haltLifted", "accountId": account_id, "brokerTime": zone.broker_time(at)})
-}
 
 /// `GET /users/current/risk-rule-presets`: every built-in preset, as TOML and as JSON.
 pub async fn presets(caller: Caller) -> Result<Json<Vec<Value>>, ApiError> {
@@ -212,7 +159,7 @@ pub async fn set_rules(
     let (preset, rule_set) = rule_set_of(&body)?;
     let account = locate(&state, &entry).await?;
     let spec = rule_set.compile(account.zone).map_err(rule_errors)?;
-    let attached = Attached { preset, rule_set };
+    let attached = AttachedRules { preset, rule_set };
     let row = RulesRow {
         id: random_hex(16),
         account_id: id.clone(),
@@ -226,15 +173,7 @@ pub async fn set_rules(
         id: Arc::from(row.id.as_str()),
         name: attached.rule_set.name.clone(),
     };
-    state
-        .risk
-        .ask(|reply| Command::SetRules {
-            account,
-            rules,
-            spec,
-            reply,
-        })
-        .await?;
+    state.risk.set_rules(account, rules, spec).await?;
     answer(&state, &id, attached).await.map(Json)
 }
 
@@ -247,7 +186,7 @@ pub async fn get_rules(
     enabled(&state, &caller, &id).await?;
     let row = (state.store.rules(&id).await?)
         .ok_or_else(|| ApiError::not_found(&messages::RISK_RULES_NOT_SET, &[&id]))?;
-    let attached: Attached = serde_json::from_str(&row.doc).map_err(ApiError::internal)?;
+    let attached: AttachedRules = serde_json::from_str(&row.doc).map_err(ApiError::internal)?;
     answer(&state, &id, attached).await.map(Json)
 }
 
@@ -263,13 +202,7 @@ pub async fn delete_rules(
     if !state.store.delete_rules(&id).await? {
         return Err(ApiError::not_found(&messages::RISK_RULES_NOT_SET, &[&id]));
     }
-    state
-        .risk
-        .ask(|reply| Command::ClearRules {
-            account_id: Arc::from(id.as_str()),
-            reply,
-        })
-        .await?;
+    state.risk.clear_rules(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -293,13 +226,7 @@ pub async fn lift_halt(
 ) -> Result<StatusCode, ApiError> {
     caller.require_write()?;
     enabled(&state, &caller, &id).await?;
-    let lifted = state
-        .risk
-        .ask(|reply| Command::LiftHalt {
-            account_id: Arc::from(id.as_str()),
-            reply,
-        })
-        .await?;
+    let lifted = state.risk.lift_halt(&id).await?;
     if !lifted {
         return Err(ApiError::of(
             Kind::Validation,
@@ -311,14 +238,8 @@ pub async fn lift_halt(
 }
 
 /// The attachment with the engine's progress and the account's halt.
-async fn answer(state: &Shared, id: &str, attached: Attached) -> Result<Value, ApiError> {
-    let now = state
-        .risk
-        .ask(|reply| Command::Rules {
-            account_id: Arc::from(id),
-            reply,
-        })
-        .await?;
+async fn answer(state: &Shared, id: &str, attached: AttachedRules) -> Result<Value, ApiError> {
+    let now = state.risk.rules(id).await?;
     let mut v = serde_json::to_value(&attached).map_err(ApiError::internal)?;
     v["halted"] = json!(state.risk.is_halted(id));
     if let Some((spec, rules, zone)) = now {

@@ -5,8 +5,9 @@
 
 use super::push::{changed, hour_completed, period_completed};
 use super::{Followed, Sink};
-use crate::risk::rules::{RULES_TRACKER_ID, rule_event_doc};
-use crate::risk::{Push, PushKind, Pushed, Shared};
+use crate::Shared;
+use crate::push::{Push, PushKind, Pushed};
+use crate::rules::{RULES_TRACKER_ID, rule_event_doc};
 use drawbridge_risk::wire::EventNames;
 use drawbridge_risk::{BreachAction, EquityChartItem, Output, PeriodStatistics, TrackerEvent};
 use drawbridge_store::{RiskRecord, TrackerEventRow};

@@ -40,7 +40,8 @@ pub const STREAM_QUERY: &[Field] = &[
     opt(
         "previousSequenceNumber",
         K::Integer,
-        "Events after this sequence number; absent: after the last one answered to this token's stream (from now on at its first poll)",
+        "Events after this sequence number; absent: after the last one answered to this \
+         token's stream (from now on at its first poll)",
     ),
     opt("accountId", K::String, "Only this account's events"),
     opt("trackerId", K::String, "Only this tracker's events"),
@@ -130,8 +131,8 @@ pub async fn events_by_broker_time(
 /// Without `previousSequenceNumber` (the Python SDK 29.1.1 never sends its query: it passes
 /// `qs`, which its HTTP client ignores) the stream continues where the last such request of
 /// the same token and filters left it: events stored between two polls are answered by the
-/// second. A stream seen for the first time (or forgotten, see [`super::StreamCursors`])
-/// starts from the latest event.
+/// second. A stream seen for the first time (or forgotten, see
+/// [`drawbridge_risk_service::StreamCursors`]) starts from the latest event.
 pub async fn events_stream(
     State(state): State<Shared>,
     caller: Caller,

@@ -1,21 +1,19 @@
 //! The engine back from the store at start: every followed account and tracker, then the
 //! deals booked since each account's cursor.
 
-use super::{
-    AccountKey, AccountSaved, Engine, FROM_NOW, Followed, RulesMeta, RulesSaved, TrackerMeta,
-    TrackerSaved,
-};
-use crate::rest::provisioning::AccountDoc;
-use drawbridge_broker::broker::AccountRef;
+use super::{AccountSaved, Engine, FROM_NOW, Followed, RulesSaved, TrackerSaved};
+use crate::RiskError;
+use crate::command::{AccountKey, RulesMeta, TrackerMeta, find_account};
+use crate::rules::compile_stored;
 use drawbridge_model::ServerZone;
+use drawbridge_model::wire::AccountDoc;
 use drawbridge_risk::{AccountRisk, NewTracker};
-use drawbridge_store::StoreError;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 impl Engine {
     /// Every tracker and account state back from the store, then the deals since.
-    pub(super) async fn restore(&mut self) -> Result<(), StoreError> {
+    pub(super) async fn restore(&mut self) -> Result<(), RiskError> {
         let trackers = self.store.all_trackers().await?;
         let rules = self.store.all_rules().await?;
         let mut saved: HashMap<String, AccountSaved> = HashMap::new();
@@ -46,17 +44,10 @@ impl Engine {
             .desk
             .read(move |b| {
                 asks.iter()
-                    .map(|(server, login)| {
-                        let i = b.server_index(server)?;
-                        let e = &b.server(i).engine;
-                        let login = (*login)?;
-                        e.find_login(login)?;
-                        Some((AccountRef { server: i, login }, e.config().zone))
-                    })
+                    .map(|(server, login)| find_account(b, server, *login))
                     .collect::<Vec<_>>()
             })
-            .await
-            .map_err(|e| StoreError::Backend(format!("risk restore: {e}")))?;
+            .await?;
         for ((id, user_id, _, _), found) in rows.into_iter().zip(found) {
             let Some((aref, zone)) = found else { continue };
             let key = AccountKey {
@@ -130,7 +121,7 @@ fn restore_tracker(
 
 /// An account's stored rules compiled again, resuming their progress.
 fn restore_rules(f: &mut Followed, row: &drawbridge_store::RulesRow, zone: ServerZone) {
-    let Some((name, spec)) = super::super::rules::compile_stored(&row.doc, zone) else {
+    let Some((name, spec)) = compile_stored(&row.doc, zone) else {
         tracing::warn!(account_id = %row.account_id, "risk: stored rules unreadable");
         return;
     };

@@ -1,5 +1,5 @@
 //! Live updates for the streaming sockets: the period statistics and the chart hour of the
-//! accounts some socket watches ([`crate::risk::Risk::watch`]), coalesced.
+//! accounts some socket watches ([`crate::Risk::watch`]), coalesced.
 //!
 //! Rule. A tracker whose statistics changed (a maximum moved, a trading day counted, a
 //! threshold latched) and an account whose chart hour changed (any input with the account's
@@ -20,12 +20,12 @@
 //! is marked for an account no socket watches: the cost is one flag test per input.
 
 use super::{Engine, Followed, Sink, Tracked};
-use crate::risk::AccountKey;
-use crate::risk::{Push, PushKind, Pushed};
+use crate::command::AccountKey;
+use crate::push::{Push, PushKind, Pushed};
 use drawbridge_risk::{ChartItem, EquityChartItem, PeriodStatistics, PeriodStats};
 use std::sync::Arc;
 
-pub(super) use crate::risk::PUSH_EVERY;
+pub(super) use crate::push::PUSH_EVERY;
 
 /// What a tracker has for the next push.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]

@@ -1,7 +1,7 @@
 //! The risk management REST API (MetaApi `risk-management-api-v1`), as the official SDK's
 //! `EquityTrackingClient` calls it: trackers per account, period statistics and the equity
-//! chart (tracker events are in [`super::events`]). Every account route needs
-//! `riskManagementApiEnabled` on the account (ForbiddenError otherwise).
+//! chart (tracker events are in [`super::events`], rule sets in [`super::rules`]). Every
+//! account route needs `riskManagementApiEnabled` on the account (ForbiddenError otherwise).
 //!
 //! `realTime`. MetaApi documents it as "if true, real-time data will be requested"; the
 //! SDK sends `false` by default and `true` from its live listeners, which read the live
@@ -14,7 +14,7 @@
 //! (`true`/`false`, ValidationError otherwise). A client never sees staler data for
 //! `false`, and never different data for `true`.
 
-use super::{AccountKey, Command, TrackerMeta};
+use super::limit_param;
 use crate::auth::{Caller, random_hex};
 use crate::directory::Entry;
 use crate::error::{ApiError, FieldError, Kind};
@@ -27,12 +27,12 @@ use crate::state::Shared;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use drawbridge_broker::broker::AccountRef;
 use drawbridge_model::time::MS_PER_HOUR;
 use drawbridge_model::{ServerZone, Timestamp};
 use drawbridge_risk::{
     EquityChartItem, NewTracker, PeriodStatistics, Tracker, TrackerId, TrackerUpdate,
 };
+use drawbridge_risk_service::{AccountKey, TrackerMeta, find_account};
 use drawbridge_store::{StoreError, TrackerRow};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -44,13 +44,15 @@ pub const STATISTICS_QUERY: &[Field] = &[
     opt(
         "startTime",
         K::String,
-        "Periods started at or before this time (ISO-8601 or broker time; default now), newest first",
+        "Periods started at or before this time (ISO-8601 or broker time; default now), \
+         newest first",
     ),
     opt("limit", K::Integer, "Periods to answer (1–1000, default 1)"),
     opt(
         "realTime",
         K::Boolean,
-        "true or false, same answer: statistics are computed as inputs arrive, the current period always live",
+        "true or false, same answer: statistics are computed as inputs arrive, the current \
+         period always live",
     ),
 ];
 
@@ -64,7 +66,8 @@ pub const CHART_QUERY: &[Field] = &[
     opt(
         "realTime",
         K::Boolean,
-        "true or false, same answer: the chart is computed as inputs arrive, the hour in progress always included and live",
+        "true or false, same answer: the chart is computed as inputs arrive, the hour in \
+         progress always included and live",
     ),
 ];
 
@@ -87,13 +90,7 @@ pub(super) async fn locate(state: &Shared, entry: &Entry) -> Result<AccountKey, 
     let login = entry.doc.login.parse::<u64>().ok();
     let found = state
         .desk
-        .read(move |b| {
-            let i = b.server_index(&server)?;
-            let e = &b.server(i).engine;
-            let login = login?;
-            e.find_login(login)?;
-            Some((AccountRef { server: i, login }, e.config().zone))
-        })
+        .read(move |b| find_account(b, &server, login))
         .await
         .map_err(desk_error)?;
     let (aref, zone) = found.ok_or_else(|| {
@@ -127,11 +124,7 @@ pub async fn follow(state: &Shared, id: &str) {
         Ok(account) => account,
         Err(_) => return,
     };
-    let asked = state
-        .risk
-        .ask(|reply| Command::Follow { account, reply })
-        .await;
-    if asked.is_err() {
+    if state.risk.follow(account).await.is_err() {
         tracing::warn!(account_id = %id, "risk: account not followed");
     }
 }
@@ -150,16 +143,7 @@ pub async fn relocate(state: &Shared, id: &str) {
         }
     };
     let to = locate(state, &entry).await.ok();
-    let account_id = Arc::from(id);
-    let asked = state
-        .risk
-        .ask(|reply| Command::Relocate {
-            account_id,
-            to,
-            reply,
-        })
-        .await;
-    if asked.is_err() {
+    if state.risk.relocate(id, to).await.is_err() {
         tracing::warn!(account_id = %id, "risk: account not re-pointed");
     }
 }
@@ -253,14 +237,7 @@ pub async fn create_tracker(
         period: spec.period,
         spec,
     };
-    state
-        .risk
-        .ask(|reply| Command::Track {
-            account,
-            tracker,
-            reply,
-        })
-        .await?;
+    state.risk.track(account, tracker).await?;
     Ok(Json(TrackerId { id: row.id }))
 }
 
@@ -331,14 +308,7 @@ pub async fn update_tracker(
         }
         other => other?,
     };
-    state
-        .risk
-        .tell(Command::Rename {
-            account_id: Arc::from(id.as_str()),
-            tracker_id: Arc::from(tracker_id.as_str()),
-            name: update.name,
-        })
-        .await?;
+    state.risk.rename(&id, &tracker_id, update.name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -352,14 +322,7 @@ pub async fn delete_tracker(
     enabled(&state, &caller, &id).await?;
     tracker_row(&state, &id, &tracker_id).await?;
     state.store.delete_tracker(&tracker_id).await?;
-    state
-        .risk
-        .ask(|reply| Command::Untrack {
-            account_id: Arc::from(id.as_str()),
-            tracker_id: Arc::from(tracker_id.as_str()),
-            reply,
-        })
-        .await?;
+    state.risk.untrack(&id, &tracker_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -411,19 +374,12 @@ pub async fn statistics(
     let q = query_map(raw.as_deref());
     let mut problems = Vec::new();
     let at = instant(&q, "startTime", account.zone, &mut problems).unwrap_or_else(|| state.now());
-    let limit = super::limit_param(&q, STATISTICS_LIMIT_MAX, 1, &mut problems);
+    let limit = limit_param(&q, STATISTICS_LIMIT_MAX, 1, &mut problems);
     flag(&q, "realTime", &mut problems);
     if !problems.is_empty() {
         return Err(ApiError::fields(problems));
     }
-    let current = state
-        .risk
-        .ask(|reply| Command::Current {
-            account_id: Arc::clone(&account.id),
-            tracker_id: Arc::from(tracker_id.as_str()),
-            reply,
-        })
-        .await?;
+    let current = state.risk.current_period(&account.id, &tracker_id).await?;
     let mut periods = Vec::new();
     if let Some((stats, period, zone)) = current
         && stats.span.start <= at
@@ -467,20 +423,8 @@ pub async fn equity_chart(
         return Err(ApiError::fields(problems));
     }
     // The chart starts when the account is first followed.
-    state
-        .risk
-        .ask(|reply| Command::Follow {
-            account: account.clone(),
-            reply,
-        })
-        .await?;
-    let current = state
-        .risk
-        .ask(|reply| Command::Chart {
-            account_id: Arc::clone(&account.id),
-            reply,
-        })
-        .await?;
+    state.risk.follow(account.clone()).await?;
+    let current = state.risk.chart_hour(&account.id).await?;
     // An hour overlaps the range when it ends after `from` and starts by `to`.
     let since = Timestamp(from.millis().saturating_sub(MS_PER_HOUR - 1));
     let mut items = Vec::new();

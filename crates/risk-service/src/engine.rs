@@ -24,26 +24,28 @@
 //! where they were (a restart loses at most the last second of maxima).
 //!
 //! Push. Stored events, and for watched accounts the period statistics and chart items as
-//! they change (coalesced per [`push::PUSH_EVERY`]), are announced to the streaming sockets;
+//! they change (coalesced per [`crate::PUSH_EVERY`]), are announced to the streaming sockets;
 //! the rule is in `push`.
 //!
-//! Parts: `feed` (what a desk read sees, and its inputs), `outputs` (events, halts and
-//! records from an account's outputs; the push of stored events), `push` (live statistics
-//! and chart updates), `restore` (start), `closeout` (the close-and-halt action).
+//! Parts: `command` (what each command from the handle does), `feed` (what a desk read
+//! sees, and its inputs), `outputs` (events, halts and records from an account's outputs;
+//! the push of stored events), `push` (live statistics and chart updates), `restore`
+//! (start), `closeout` (the close-and-halt action).
 
-use super::persist::{AccountSaved, RulesSaved, TrackerSaved};
-use super::rules::{RULES_TRACKER_ID, halt_lifted_doc};
-use super::{AccountKey, Command, RulesMeta, Shared, TrackerMeta};
+use crate::command::{AccountKey, Command, RulesMeta, TrackerMeta};
+use crate::persist::{AccountSaved, RulesSaved, TrackerSaved};
+use crate::{RiskError, Shared};
 use drawbridge_broker::broker::AccountRef;
 use drawbridge_desk::Desk;
 use drawbridge_model::{SharedClock, Timestamp};
 use drawbridge_risk::{AccountRisk, BreachAction, Input, Output, Period, TrackerKey};
-use drawbridge_store::{RiskWrite, Store, StoreError};
+use drawbridge_store::{RiskWrite, Store};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 mod closeout;
+mod command;
 mod feed;
 mod outputs;
 mod push;
@@ -51,7 +53,7 @@ mod restore;
 
 use closeout::close_out;
 use feed::{inputs, read};
-use outputs::{event_row, push_event, take_outputs};
+use outputs::{push_event, take_outputs};
 use push::{Mark, PUSH_EVERY};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
@@ -195,7 +197,7 @@ struct Sink {
     /// Halt lifts to answer once their event is durable.
     lifts: Vec<tokio::sync::oneshot::Sender<bool>>,
     /// Final statistics and chart items to push once durable (events join them then).
-    pushed: crate::risk::Pushed,
+    pushed: crate::Pushed,
     /// Watched accounts with updates for the next push tick.
     due: Vec<Arc<str>>,
 }
@@ -237,13 +239,13 @@ struct Engine {
 }
 
 /// Restores the engine from the store and spawns its task.
-pub(super) async fn start(
+pub(crate) async fn start(
     desk: Desk,
     store: Arc<dyn Store>,
     clock: SharedClock,
     shared: Arc<Shared>,
     rx: mpsc::Receiver<Command>,
-) -> Result<(), StoreError> {
+) -> Result<(), RiskError> {
     // Subscribed before restoring: no move between the restore and the task is missed.
     let moves = desk.equity_changes();
     let (closed, closed_rx) = mpsc::channel(CLOSED_MAX);
@@ -327,191 +329,6 @@ impl Engine {
         ids
     }
 
-    async fn command(&mut self, command: Command) {
-        match command {
-            Command::Follow { account, reply } => {
-                let fresh = self
-                    .accounts
-                    .get(&account.id)
-                    .is_none_or(|f| f.detached || f.key.aref != account.aref);
-                if fresh {
-                    let id = self.follow(account);
-                    self.feed(vec![id]).await;
-                }
-                let _ = reply.send(());
-            }
-            Command::Forget { account_id } => self.forget(&account_id),
-            Command::Relocate {
-                account_id,
-                to,
-                reply,
-            } => {
-                if self.accounts.contains_key(&account_id) {
-                    match to {
-                        Some(key) => {
-                            let id = self.follow(key);
-                            self.feed(vec![id]).await;
-                        }
-                        None => self.detach(&account_id),
-                    }
-                }
-                let _ = reply.send(());
-            }
-            Command::Track {
-                account,
-                tracker,
-                reply,
-            } => {
-                let id = self.follow(account);
-                if let Some(f) = self.accounts.get_mut(&id) {
-                    f.track(&tracker, drawbridge_risk::TrackerState::new());
-                }
-                self.feed(vec![id]).await;
-                let _ = reply.send(());
-            }
-            Command::Untrack {
-                account_id,
-                tracker_id,
-                reply,
-            } => {
-                if let Some(f) = self.accounts.get_mut(&account_id)
-                    && let Some(key) = f.tracked(&tracker_id).map(|t| t.key)
-                {
-                    f.risk.remove_tracker(key);
-                    f.trackers.retain(|t| t.key != key);
-                }
-                let _ = reply.send(());
-            }
-            Command::Rename {
-                account_id,
-                tracker_id,
-                name,
-            } => {
-                if let Some(f) = self.accounts.get_mut(&account_id)
-                    && let Some(t) = f.trackers.iter_mut().find(|t| t.id == tracker_id)
-                {
-                    t.name = name;
-                }
-            }
-            Command::Current {
-                account_id,
-                tracker_id,
-                reply,
-            } => {
-                let current = self.accounts.get(&account_id).and_then(|f| {
-                    let t = f.tracked(&tracker_id)?;
-                    let stats = *f.risk.tracker(t.key)?.state.current()?;
-                    Some((stats, t.period, f.key.zone))
-                });
-                let _ = reply.send(current);
-            }
-            Command::SetRules {
-                account,
-                rules,
-                spec,
-                reply,
-            } => {
-                let id = self.follow(account);
-                if let Some(f) = self.accounts.get_mut(&id) {
-                    f.risk.set_rules(spec);
-                    f.rules = Some(rules);
-                    f.rules_dirty = true;
-                }
-                self.feed(vec![id]).await;
-                let _ = reply.send(());
-            }
-            Command::ClearRules { account_id, reply } => {
-                if let Some(f) = self.accounts.get_mut(&account_id) {
-                    f.risk.clear_rules();
-                    f.rules = None;
-                    f.rules_dirty = false;
-                }
-                let _ = reply.send(());
-            }
-            Command::Rules { account_id, reply } => {
-                let now = self.accounts.get(&account_id).and_then(|f| {
-                    let (spec, state) = f.risk.rules()?;
-                    Some((*spec, *state, f.key.zone))
-                });
-                let _ = reply.send(now);
-            }
-            Command::LiftHalt { account_id, reply } => self.lift(&account_id, reply).await,
-            Command::Chart { account_id, reply } => {
-                let current = self
-                    .accounts
-                    .get(&account_id)
-                    .and_then(|f| Some((*f.risk.chart().current()?, f.key.zone)));
-                let _ = reply.send(current);
-            }
-            Command::Watch { account_id, on } => self.watch(account_id, on),
-        }
-    }
-
-    /// Follows an account from now on; a followed one whose broker account changed (or
-    /// that was detached) is re-pointed to `key`'s, its deals fed from now on.
-    fn follow(&mut self, key: AccountKey) -> Arc<str> {
-        let id = Arc::clone(&key.id);
-        match self.accounts.get_mut(&id) {
-            None => {
-                self.by_ref.insert(key.aref, Arc::clone(&id));
-                let risk = AccountRisk::new(key.zone);
-                let mut f = Followed::new(key, risk, FROM_NOW);
-                f.watched = self.watchers.contains_key(&id);
-                self.accounts.insert(Arc::clone(&id), f);
-            }
-            Some(f) if f.detached || f.key.aref != key.aref => {
-                if self.by_ref.get(&f.key.aref) == Some(&id) {
-                    self.by_ref.remove(&f.key.aref);
-                }
-                tracing::info!(account_id = %id, login = key.aref.login, "risk: account re-pointed");
-                self.by_ref.insert(key.aref, Arc::clone(&id));
-                f.key = key;
-                f.deals = FROM_NOW;
-                f.detached = false;
-            }
-            Some(_) => {}
-        }
-        id
-    }
-
-    /// Stops reading an account whose broker account is gone; the rest of it stays.
-    fn detach(&mut self, id: &Arc<str>) {
-        let Some(f) = self.accounts.get_mut(id) else {
-            return;
-        };
-        if self.by_ref.get(&f.key.aref) == Some(id) {
-            self.by_ref.remove(&f.key.aref);
-        }
-        f.detached = true;
-        tracing::info!(account_id = %id, "risk: account detached from its broker account");
-    }
-
-    /// Lifts an account's halt; the lift is an event, answered once it is durable.
-    async fn lift(&mut self, id: &Arc<str>, reply: tokio::sync::oneshot::Sender<bool>) {
-        let Some(f) = self.accounts.get_mut(id).filter(|f| f.halted()) else {
-            let _ = reply.send(false);
-            return;
-        };
-        f.risk.lift_halt();
-        self.shared
-            .halted
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(id);
-        tracing::info!(account_id = %id, "risk: halt lifted");
-        let doc = halt_lifted_doc(&f.key.id, self.clock.now(), f.key.zone);
-        self.sink
-            .write
-            .events
-            .push(event_row(f, RULES_TRACKER_ID, doc));
-        if !f.dirty {
-            f.dirty = true;
-            self.sink.dirty.push(Arc::clone(id));
-        }
-        self.sink.lifts.push(reply);
-        self.flush().await;
-    }
-
     /// A close-out closed everything: it is no longer run at start.
     fn closed_out(&mut self, id: &Arc<str>) {
         let Some(f) = self.accounts.get_mut(id).filter(|f| f.closeout_pending) else {
@@ -527,22 +344,6 @@ impl Engine {
     /// Runs a close-out (its pending flag is durable).
     fn spawn_close_out(&self, id: Arc<str>, r: AccountRef) {
         tokio::spawn(close_out(self.desk.clone(), r, id, self.closed.clone()));
-    }
-
-    /// Stops following an account (deleted): its state, deadline and halt go.
-    fn forget(&mut self, id: &Arc<str>) {
-        let Some(f) = self.accounts.remove(id) else {
-            return;
-        };
-        self.by_ref.remove(&f.key.aref);
-        if let Some(at) = f.deadline {
-            self.deadlines.remove(&(at, Arc::clone(id)));
-        }
-        self.shared
-            .halted
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(id);
     }
 
     /// Reads the accounts from the desk and feeds what happened to them.
