@@ -14,49 +14,31 @@
 
 mod push;
 
-use crate::support::{Api, KEY, assert_error, config};
-use drawbridge_server::config::{ClockKind, Config, Layer};
-use drawbridge_server::{Running, start};
+use crate::support::{Account, Api, Fixture, assert_error, eventually, invalid_parameters};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-/// A deployed demo account of `api`'s user, balance 10 000: (id, login).
-async fn account(api: &Api) -> (String, String) {
-    api.demo_account().await
+/// A test server whose tracker-event long poll holds for three seconds.
+async fn risk_server() -> Fixture {
+    let mut fx = Fixture::start().await;
+    fx.hold_streams(Duration::from_secs(3));
+    fx
 }
 
-/// A deployed demo account with its risk management API enabled: (id, its path).
-async fn risk_account(api: &Api) -> (String, String) {
-    let (id, _) = account(api).await;
-    let acc = format!("/users/current/accounts/{id}");
-    api.ok(
-        Method::POST,
-        &format!("{acc}/enable-risk-management-api"),
-        None,
-    )
-    .await;
-    (id, acc)
+/// A deployed demo account with its risk management API enabled.
+async fn risk_account(api: &Api) -> Account {
+    let account = api.demo_account().await;
+    api.enable_risk(&account.path).await;
+    account
 }
 
-/// Quiet prices: the generated feed paused, EURUSD at 1.1 / 1.10002.
-async fn quiet(api: &Api) {
-    api.ok(Method::POST, "/sim/feed", Some(json!({"paused": true})))
+/// A new tracker of the account at `acc`: its id.
+async fn tracker(api: &Api, acc: &str, tracker: Value) -> String {
+    let created = api
+        .ok(Method::POST, &format!("{acc}/trackers"), Some(tracker))
         .await;
-    tick(api, 1.1).await;
-}
-
-async fn tick(api: &Api, bid: f64) {
-    api.ok(
-        Method::POST,
-        "/sim/ticks",
-        Some(json!({"symbol": "EURUSD", "bid": bid, "ask": bid + 0.00002})),
-    )
-    .await;
-}
-
-async fn trade(api: &Api, acc: &str, body: Value) -> (StatusCode, Value) {
-    api.post(&format!("{acc}/trade"), body).await
+    created["id"].as_str().unwrap().to_owned()
 }
 
 /// How many items a list route answers.
@@ -65,62 +47,45 @@ async fn count(api: &Api, path: &str) -> usize {
     list.as_array().expect("the route answers a list").len()
 }
 
-/// Asks until `f` holds (the engine runs beside the request path), at most two seconds.
-async fn eventually<F, Fut>(what: &str, mut f: F) -> Value
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<Value>>,
-{
-    for _ in 0..40 {
-        if let Some(v) = f().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{what}: not within two seconds");
+async fn equity(api: &Api, acc: &str) -> f64 {
+    let info = api
+        .ok(Method::GET, &format!("{acc}/account-information"), None)
+        .await;
+    info["equity"].as_f64().unwrap()
 }
 
-async fn serve(dir: &std::path::Path) -> (Running, Api) {
-    let running = start(config(dir), Some(KEY)).await.unwrap();
-    running.state.risk.set_stream_hold(Duration::from_secs(3));
-    let token = match &running.first_token {
-        Some(t) => t.clone(),
-        None => drawbridge_server::create_token(
-            running.state.store.clone(),
-            Some(drawbridge_server::ADMIN_USER),
-            drawbridge_server::auth::Grant {
-                admin: true,
-                ..Default::default()
-            },
-            None,
-            running.state.now(),
-        )
-        .await
-        .unwrap(),
-    };
-    let api = Api::new(&running, &token);
-    (running, api)
+/// Every tracker event and rule-set event, by broker time.
+async fn events(api: &Api) -> Value {
+    api.ok(
+        Method::GET,
+        "/users/current/tracker-events/by-broker-time",
+        None,
+    )
+    .await
+}
+
+/// Waits past the engine's periodic write (every second) to the store.
+async fn periodic_write_passes() {
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trackers_events_statistics_chart_and_the_halt() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    quiet(&api).await;
-    let (id, login) = account(&api).await;
-    let acc = format!("/users/current/accounts/{id}");
+    let fx = risk_server().await;
+    let api = &fx.api;
+    api.quiet().await;
+    let Account {
+        id,
+        login,
+        path: acc,
+    } = api.demo_account().await;
     let trackers = format!("{acc}/trackers");
 
     // Off until the account enables it.
     let (s, v) = api.get(&trackers).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert_error(&v, "ForbiddenError", "risk.api_disabled");
-    api.ok(
-        Method::POST,
-        &format!("{acc}/enable-risk-management-api"),
-        None,
-    )
-    .await;
+    api.enable_risk(&acc).await;
     assert_eq!(api.ok(Method::GET, &trackers, None).await, json!([]));
 
     // Every bad field at once, in MetaApi's ValidationError shape.
@@ -131,11 +96,8 @@ async fn trackers_events_statistics_chart_and_the_halt() {
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    let fields: Vec<&str> = (v["details"].as_array().unwrap().iter())
-        .map(|d| d["parameter"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        fields,
+        invalid_parameters(&v),
         [
             "name",
             "period",
@@ -144,27 +106,11 @@ async fn trackers_events_statistics_chart_and_the_halt() {
         ]
     );
 
-    let daily = api
-        .ok(
-            Method::POST,
-            &trackers,
-            Some(
-                json!({"name": "daily", "period": "day", "absoluteDrawdownThreshold": 100,
-                        "breachAction": "halt"}),
-            ),
-        )
-        .await;
-    let daily = daily["id"].as_str().unwrap().to_owned();
-    let profit = api
-        .ok(
-            Method::POST,
-            &trackers,
-            Some(json!({"name": "profit", "period": "lifetime", "relativeProfitThreshold": 0.5})),
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let daily = json!({"name": "daily", "period": "day", "absoluteDrawdownThreshold": 100,
+                       "breachAction": "halt"});
+    let daily = tracker(api, &acc, daily).await;
+    let profit = json!({"name": "profit", "period": "lifetime", "relativeProfitThreshold": 0.5});
+    let profit = tracker(api, &acc, profit).await;
     let (s, v) = api
         .post(
             &trackers,
@@ -204,11 +150,13 @@ async fn trackers_events_statistics_chart_and_the_halt() {
     // Nothing new: the long poll holds, then answers [].
     let stream = "/users/current/tracker-events/stream";
     let from_zero = format!("{stream}?previousSequenceNumber=0");
-    let held = api.ok(Method::GET, &from_zero, None);
-    tokio::pin!(held);
-    let early = tokio::time::timeout(Duration::from_secs(2), &mut held).await;
-    assert!(early.is_err(), "held for the hold time");
-    assert_eq!(held.await, json!([]));
+    {
+        let held = api.ok(Method::GET, &from_zero, None);
+        tokio::pin!(held);
+        let early = tokio::time::timeout(Duration::from_secs(2), &mut held).await;
+        assert!(early.is_err(), "held for the hold time");
+        assert_eq!(held.await, json!([]));
+    }
 
     // A long poll waiting while a 1-lot buy loses 152.00 plus its commission (> 100): it
     // wakes with the event.
@@ -226,15 +174,15 @@ async fn trackers_events_statistics_chart_and_the_halt() {
             r.json::<Value>().await.unwrap()
         })
     };
-    let (s, v) = trade(
-        &api,
-        &acc,
-        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1}),
-    )
-    .await;
+    let (s, v) = api
+        .trade(
+            &acc,
+            json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1}),
+        )
+        .await;
     assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{s} {v}");
     let position = v["positionId"].as_str().unwrap().to_owned();
-    tick(&api, 1.0985).await;
+    api.tick(1.0985).await;
     let info = api
         .ok(Method::GET, &format!("{acc}/account-information"), None)
         .await;
@@ -279,27 +227,25 @@ async fn trackers_events_statistics_chart_and_the_halt() {
     assert_eq!(v["details"].as_array().unwrap().len(), 2, "{v}");
 
     // Halted: no new exposure, but the position may be closed.
-    let (s, v) = trade(
-        &api,
-        &acc,
-        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 0.1}),
-    )
-    .await;
+    let (s, v) = api
+        .trade(
+            &acc,
+            json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 0.1}),
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
     assert_error(&v, "ForbiddenError", "risk.trading_halted");
-    let (s, v) = trade(
-        &api,
-        &acc,
+    let (s, v) = api.trade(&acc,
         json!({"actionType": "ORDER_TYPE_SELL_LIMIT", "symbol": "EURUSD", "volume": 0.1, "openPrice": 1.2}),
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
-    let (_, v) = trade(
-        &api,
-        &acc,
-        json!({"actionType": "POSITION_CLOSE_ID", "positionId": position}),
-    )
-    .await;
+    let (_, v) = api
+        .trade(
+            &acc,
+            json!({"actionType": "POSITION_CLOSE_ID", "positionId": position}),
+        )
+        .await;
     assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
     let closed = api
         .ok(Method::GET, &format!("{acc}/account-information"), None)
@@ -329,7 +275,7 @@ async fn trackers_events_statistics_chart_and_the_halt() {
         Some(json!({"login": login.parse::<u64>().unwrap(), "amount": 5000})),
     )
     .await;
-    let profit_stats = eventually("the deposit counted", || async {
+    let profit_stats = eventually("the deposit counted", async || {
         let v = api
             .ok(
                 Method::GET,
@@ -361,13 +307,8 @@ async fn trackers_events_statistics_chart_and_the_halt() {
     );
     assert_eq!(chart[0]["maxEquity"], closed + 5000.0);
     assert_eq!(chart[0]["lastBalance"], closed + 5000.0);
-    api.ok(
-        Method::POST,
-        "/sim/clock/advance",
-        Some(json!({"seconds": 7200})),
-    )
-    .await;
-    let chart = eventually("the first hour completed", || async {
+    api.advance(7200.0).await;
+    let chart = eventually("the first hour completed", async || {
         let v = api
             .ok(Method::GET, &format!("{acc}/equity-chart"), None)
             .await;
@@ -398,15 +339,15 @@ async fn trackers_events_statistics_chart_and_the_halt() {
             .len(),
         1
     );
-    running.stop().await;
+    fx.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_and_halt_closes_everything() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    quiet(&api).await;
-    let (id, acc) = risk_account(&api).await;
+    let fx = risk_server().await;
+    let api = &fx.api;
+    api.quiet().await;
+    let Account { id, path: acc, .. } = risk_account(api).await;
     api.ok(
         Method::POST,
         &format!("{acc}/trackers"),
@@ -417,15 +358,13 @@ async fn close_and_halt_closes_everything() {
     )
     .await;
     api.buy(&acc, 1.0).await;
-    let (_, v) = trade(
-        &api,
-        &acc,
+    let (_, v) = api.trade(&acc,
         json!({"actionType": "ORDER_TYPE_BUY_LIMIT", "symbol": "EURUSD", "volume": 1, "openPrice": 1.0}),
     )
     .await;
     assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
-    tick(&api, 1.0985).await; // 152.00 and the commission: over 1% of 10 000
-    eventually("positions closed and orders canceled", || async {
+    api.tick(1.0985).await; // 152.00 and the commission: over 1% of 10 000
+    eventually("positions closed and orders canceled", async || {
         let p = api.ok(Method::GET, &format!("{acc}/positions"), None).await;
         let o = api.ok(Method::GET, &format!("{acc}/orders"), None).await;
         (p == json!([]) && o == json!([])).then_some(Value::Null)
@@ -440,50 +379,36 @@ async fn close_and_halt_closes_everything() {
         .await;
     assert_eq!(events.as_array().unwrap().len(), 1, "{events}");
     assert_eq!(events[0]["action"], "close-and-halt");
-    let (s, v) = trade(
-        &api,
-        &acc,
-        json!({"actionType": "ORDER_TYPE_SELL", "symbol": "EURUSD", "volume": 0.1}),
-    )
-    .await;
+    let (s, v) = api
+        .trade(
+            &acc,
+            json!({"actionType": "ORDER_TYPE_SELL", "symbol": "EURUSD", "volume": 0.1}),
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
 
     // Deleting the account stops following it: its halt goes with it.
-    assert!(running.state.risk.is_halted(&id));
+    assert!(fx.running().state.risk.is_halted(&id));
     api.ok(Method::DELETE, &acc, None).await;
-    assert!(!running.state.risk.is_halted(&id), "forgotten on delete");
-    running.stop().await;
+    assert!(
+        !fx.running().state.risk.is_halted(&id),
+        "forgotten on delete"
+    );
+    fx.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trackers_latches_halts_and_sequence_numbers_survive_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    quiet(&api).await;
-    let (id, _) = account(&api).await;
-    let acc = format!("/users/current/accounts/{id}");
+    let mut fx = risk_server().await;
+    let api = &fx.api;
+    api.quiet().await;
+    let Account { path: acc, .. } = risk_account(api).await;
     let trackers = format!("{acc}/trackers");
-    api.ok(
-        Method::POST,
-        &format!("{acc}/enable-risk-management-api"),
-        None,
-    )
-    .await;
-    let first = api
-        .ok(
-            Method::POST,
-            &trackers,
-            Some(
-                json!({"name": "first", "period": "week-to-date", "absoluteDrawdownThreshold": 50,
-                        "breachAction": "halt"}),
-            ),
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let first = json!({"name": "first", "period": "week-to-date",
+                       "absoluteDrawdownThreshold": 50, "breachAction": "halt"});
+    let first = tracker(api, &acc, first).await;
     api.buy(&acc, 1.0).await;
-    tick(&api, 1.0985).await;
+    api.tick(1.0985).await;
     let stream = "/users/current/tracker-events/stream";
     let before = api
         .ok(
@@ -497,11 +422,9 @@ async fn trackers_latches_halts_and_sequence_numbers_survive_a_restart() {
     let stats_before = api
         .ok(Method::GET, &format!("{trackers}/{first}/statistics"), None)
         .await;
-    // Let the engine's periodic write pass, then stop.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    running.stop().await;
-
-    let (running, api) = serve(dir.path()).await;
+    periodic_write_passes().await;
+    fx.restart().await;
+    let api = &fx.api;
     assert_eq!(api.ok(Method::GET, &trackers, None).await, trackers_before);
     let events = "/users/current/tracker-events/by-broker-time";
     assert_eq!(api.ok(Method::GET, events, None).await, before);
@@ -509,25 +432,17 @@ async fn trackers_latches_halts_and_sequence_numbers_survive_a_restart() {
         .ok(Method::GET, &format!("{trackers}/{first}/statistics"), None)
         .await;
     assert_eq!(stats, stats_before, "the period resumes, still latched");
-    let (s, v) = trade(
-        &api,
-        &acc,
-        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 0.1}),
-    )
-    .await;
+    let (s, v) = api
+        .trade(
+            &acc,
+            json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 0.1}),
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "still halted: {v}");
 
     // A new breach after the restart continues the numbering.
-    let second = api
-        .ok(
-            Method::POST,
-            &trackers,
-            Some(json!({"name": "second", "period": "day", "absoluteDrawdownThreshold": 0.5})),
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let second = json!({"name": "second", "period": "day", "absoluteDrawdownThreshold": 0.5});
+    let second = tracker(api, &acc, second).await;
     // It starts inside the 152.00 drawdown the first one saw: exceeded at once.
     let after = api
         .ok(
@@ -539,32 +454,15 @@ async fn trackers_latches_halts_and_sequence_numbers_survive_a_restart() {
     assert_eq!(after.as_array().unwrap().len(), 1, "{after}");
     assert_eq!(after[0]["sequenceNumber"], 2);
     assert_eq!(after[0]["trackerId"], json!(second));
-    running.stop().await;
-}
-
-async fn equity(api: &Api, acc: &str) -> f64 {
-    let info = api
-        .ok(Method::GET, &format!("{acc}/account-information"), None)
-        .await;
-    info["equity"].as_f64().unwrap()
-}
-
-async fn events(api: &Api) -> Value {
-    api.ok(
-        Method::GET,
-        "/users/current/tracker-events/by-broker-time",
-        None,
-    )
-    .await
+    fx.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_preset_halts_on_floating_loss_carried_over_the_daily_reset() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    quiet(&api).await;
-    let (id, _) = account(&api).await;
-    let acc = format!("/users/current/accounts/{id}");
+    let fx = risk_server().await;
+    let api = &fx.api;
+    api.quiet().await;
+    let Account { id, path: acc, .. } = api.demo_account().await;
     let rules = format!("{acc}/risk-rules");
 
     let presets = api
@@ -597,12 +495,7 @@ async fn a_preset_halts_on_floating_loss_carried_over_the_daily_reset() {
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
     assert_error(&v, "ForbiddenError", "risk.api_disabled");
-    api.ok(
-        Method::POST,
-        &format!("{acc}/enable-risk-management-api"),
-        None,
-    )
-    .await;
+    api.enable_risk(&acc).await;
     let (s, v) = api.get(&rules).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_error(&v, "NotFoundError", "risk.rules_not_set");
@@ -615,19 +508,17 @@ async fn a_preset_halts_on_floating_loss_carried_over_the_daily_reset() {
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    let fields: Vec<&str> = (v["details"].as_array().unwrap().iter())
-        .map(|d| d["parameter"].as_str().unwrap())
-        .collect();
-    assert_eq!(fields, ["action", "colour", "preset"], "{v}");
+    assert_eq!(
+        invalid_parameters(&v),
+        ["action", "colour", "preset"],
+        "{v}"
+    );
     let bad = json!({"ruleSet": {"name": "x", "daily_loss": {"limit": {"fraction": 2.0},
         "reference": "balance"}, "day": {"zone": "Mars/Olympus", "reset": "25:00"}}});
     let (s, v) = api.call(Method::PUT, &rules, Some(bad)).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    let fields: Vec<&str> = (v["details"].as_array().unwrap().iter())
-        .map(|d| d["parameter"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        fields,
+        invalid_parameters(&v),
         [
             "ruleSet.day.zone",
             "ruleSet.day.reset",
@@ -657,8 +548,8 @@ async fn a_preset_halts_on_floating_loss_carried_over_the_daily_reset() {
 
     // Day 1: a 1-lot buy floats 252.00 and its commission down: under 400.
     api.buy(&acc, 1.0).await;
-    tick(&api, 1.0975).await;
-    let day1 = equity(&api, &acc).await;
+    api.tick(1.0975).await;
+    let day1 = equity(api, &acc).await;
     assert!(10_000.0 - day1 < 400.0, "{day1}");
     // The commission was taken from the balance at the entry.
     let balance = api
@@ -671,25 +562,20 @@ async fn a_preset_halts_on_floating_loss_carried_over_the_daily_reset() {
     // 13 hours on (23:00 UTC): a new day. The floating loss is carried over and, the
     // reference being the day-start balance, still counts: 20 more pips pass 400.
     // Measured from the day-start equity instead it would be a 200.00 loss.
-    api.ok(
-        Method::POST,
-        "/sim/clock/advance",
-        Some(json!({"seconds": 13 * 3600})),
-    )
-    .await;
-    let day2 = eventually("the new day", || async {
+    api.advance(13.0 * 3600.0).await;
+    let day2 = eventually("the new day", async || {
         let v = api.ok(Method::GET, &rules, None).await;
         (v["status"]["dayStartBrokerTime"] == "2026-01-08 00:00:00.000").then_some(v)
     })
     .await;
     assert_eq!(day2["status"]["dayReference"], balance, "{day2}");
     assert_eq!(day2["halted"], false);
-    assert_eq!(events(&api).await, json!([]), "no breach yet");
-    tick(&api, 1.0955).await;
-    let now = equity(&api, &acc).await;
+    assert_eq!(events(api).await, json!([]), "no breach yet");
+    api.tick(1.0955).await;
+    let now = equity(api, &acc).await;
     assert!(now - day1 > -400.0 && balance - now > 400.0, "{day1} {now}");
-    let breached = eventually("the daily-loss breach", || async {
-        let v = events(&api).await;
+    let breached = eventually("the daily-loss breach", async || {
+        let v = events(api).await;
         (v.as_array().unwrap().len() == 1).then_some(v)
     })
     .await;
@@ -705,12 +591,12 @@ async fn a_preset_halts_on_floating_loss_carried_over_the_daily_reset() {
     assert_eq!(e["sequenceNumber"], 1);
 
     // Halted: no new exposure.
-    let (s, v) = trade(
-        &api,
-        &acc,
-        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 0.1}),
-    )
-    .await;
+    let (s, v) = api
+        .trade(
+            &acc,
+            json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 0.1}),
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
     assert_error(&v, "ForbiddenError", "risk.trading_halted");
     let halt = format!("{acc}/risk-halt");
@@ -722,7 +608,7 @@ async fn a_preset_halts_on_floating_loss_carried_over_the_daily_reset() {
     // The owner lifts the halt: recorded, trading again; a second lift has nothing to lift.
     api.ok(Method::POST, &format!("{halt}/lift"), None).await;
     assert_eq!(api.ok(Method::GET, &halt, None).await["halted"], false);
-    let all = events(&api).await;
+    let all = events(api).await;
     assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
     assert_eq!(all[1]["eventType"], "haltLifted");
     assert_eq!(all[1]["sequenceNumber"], 2);
@@ -737,32 +623,25 @@ async fn a_preset_halts_on_floating_loss_carried_over_the_daily_reset() {
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     let (s, _) = api.call(Method::DELETE, &rules, None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    running.stop().await;
+    fx.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rule_set_passes_on_its_profit_target_and_resumes_after_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    quiet(&api).await;
-    let (id, _) = account(&api).await;
-    let acc = format!("/users/current/accounts/{id}");
+    let mut fx = risk_server().await;
+    let api = &fx.api;
+    api.quiet().await;
+    let Account { path: acc, .. } = risk_account(api).await;
     let rules = format!("{acc}/risk-rules");
-    api.ok(
-        Method::POST,
-        &format!("{acc}/enable-risk-management-api"),
-        None,
-    )
-    .await;
 
     // Followed from the moment the API is enabled: the chart saw the dip before it was
     // first asked for.
     let v = api.buy(&acc, 1.0).await;
     let position = v["positionId"].as_str().unwrap().to_owned();
-    tick(&api, 1.0985).await;
-    let dip = equity(&api, &acc).await;
-    tick(&api, 1.1).await;
-    let chart = eventually("the dip charted", || async {
+    api.tick(1.0985).await;
+    let dip = equity(api, &acc).await;
+    api.tick(1.1).await;
+    let chart = eventually("the dip charted", async || {
         let v = api
             .ok(Method::GET, &format!("{acc}/equity-chart"), None)
             .await;
@@ -786,18 +665,18 @@ async fn a_rule_set_passes_on_its_profit_target_and_resumes_after_a_restart() {
     assert_eq!(attached["status"]["maxLossFloor"], cents(initial * 0.9));
 
     // 600 pips of floating profit is not closed profit.
-    tick(&api, 1.16).await;
+    api.tick(1.16).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(events(&api).await, json!([]));
-    let (_, v) = trade(
-        &api,
-        &acc,
-        json!({"actionType": "POSITION_CLOSE_ID", "positionId": position}),
-    )
-    .await;
+    assert_eq!(events(api).await, json!([]));
+    let (_, v) = api
+        .trade(
+            &acc,
+            json!({"actionType": "POSITION_CLOSE_ID", "positionId": position}),
+        )
+        .await;
     assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
-    let passed = eventually("the pass", || async {
-        let v = events(&api).await;
+    let passed = eventually("the pass", async || {
+        let v = events(api).await;
         (v.as_array().unwrap().len() == 1).then_some(v)
     })
     .await;
@@ -816,48 +695,24 @@ async fn a_rule_set_passes_on_its_profit_target_and_resumes_after_a_restart() {
     assert_eq!(now["halted"], false);
 
     // The decision and the attachment survive a restart.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    running.stop().await;
-    let (running, api) = serve(dir.path()).await;
+    periodic_write_passes().await;
+    fx.restart().await;
+    let api = &fx.api;
     let after = api.ok(Method::GET, &rules, None).await;
     assert_eq!(after["ruleSet"], now["ruleSet"]);
     assert_eq!(after["status"], now["status"], "{after}");
-    running.stop().await;
-}
-
-/// A server with `limits` overridden on `dir`, and the admin's client.
-async fn serve_limited(dir: &std::path::Path, limits: &[(&str, u64)]) -> (Running, Api) {
-    let base = config(dir);
-    let config = Config::build(Layer {
-        listen: Some("127.0.0.1:0".into()),
-        data_dir: Some(base.data_dir),
-        clock: Some(ClockKind::Virtual),
-        clock_start: Some("2026-01-07T10:00:00Z".into()),
-        seed: Some(7),
-        limits: Some(limits.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()),
-        ..Layer::default()
-    })
-    .unwrap();
-    let running = start(config, Some(KEY)).await.unwrap();
-    let api = Api::new(&running, running.first_token.as_deref().unwrap());
-    (running, api)
+    fx.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trackers_per_account_is_a_limit_even_for_parallel_creates() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve_limited(dir.path(), &[("trackers_per_account", 2)]).await;
-    let (id, _) = account(&api).await;
-    let acc = format!("/users/current/accounts/{id}");
+    let fx = Fixture::with_limits(&[("trackers_per_account", 2)]).await;
+    let api = &fx.api;
+    let Account { path: acc, .. } = api.demo_account().await;
     let trackers = format!("{acc}/trackers");
-    api.ok(
-        Method::POST,
-        &format!("{acc}/enable-risk-management-api"),
-        None,
-    )
-    .await;
+    api.enable_risk(&acc).await;
     let body = |name: &str| json!({"name": name, "period": "day", "absoluteDrawdownThreshold": 50});
-    let a = api.ok(Method::POST, &trackers, Some(body("a"))).await;
+    let a = tracker(api, &acc, body("a")).await;
     api.ok(Method::POST, &trackers, Some(body("b"))).await;
     let (s, v) = api.post(&trackers, body("c")).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
@@ -866,7 +721,7 @@ async fn trackers_per_account_is_a_limit_even_for_parallel_creates() {
         v["details"],
         json!({"limit": "trackers_per_account", "value": 2})
     );
-    assert_eq!(count(&api, &trackers).await, 2);
+    assert_eq!(count(api, &trackers).await, 2);
 
     // One place left, four creates at once: exactly one gets it.
     let b = api
@@ -890,36 +745,27 @@ async fn trackers_per_account_is_a_limit_even_for_parallel_creates() {
         1,
         "{statuses:?}"
     );
-    assert_eq!(count(&api, &trackers).await, 2);
+    assert_eq!(count(api, &trackers).await, 2);
     // By name, from the store's lookup.
     let found = api
         .ok(Method::GET, &format!("{trackers}/name/a"), None)
         .await;
-    assert_eq!(found["_id"], a["id"]);
+    assert_eq!(found["_id"], json!(a));
     let (s, v) = api.get(&format!("{trackers}/name/b")).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
-    running.stop().await;
-}
-
-/// A demo account on `Drawbridge-Demo`: (login, password).
-async fn demo(api: &Api) -> (Value, Value) {
-    let demo = api
-        .ok(
-            Method::POST,
-            "/users/current/provisioning-profiles/default/mt5-demo-accounts",
-            Some(json!({"balance": 10000, "leverage": 100, "accountType": "USD", "name": "R"})),
-        )
-        .await;
-    (demo["login"].clone(), demo["password"].clone())
+    fx.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_change_repoints_the_risk_engine() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    quiet(&api).await;
-    let (login, password) = demo(&api).await;
-    let create = |name: &str| json!({"login": login, "password": password, "server": "Drawbridge-Demo", "name": name});
+    let fx = risk_server().await;
+    let api = &fx.api;
+    api.quiet().await;
+    let demo = api.demo_login().await;
+    let create = |name: &str| {
+        json!({"login": demo["login"], "password": demo["password"],
+               "server": "Drawbridge-Demo", "name": name})
+    };
     let a = api
         .ok(Method::POST, "/users/current/accounts", Some(create("A")))
         .await["id"]
@@ -935,12 +781,7 @@ async fn a_server_change_repoints_the_risk_engine() {
         .to_owned();
     let acc_a = format!("/users/current/accounts/{a}");
     let acc_b = format!("/users/current/accounts/{b}");
-    api.ok(
-        Method::POST,
-        &format!("{acc_a}/enable-risk-management-api"),
-        None,
-    )
-    .await;
+    api.enable_risk(&acc_a).await;
     api.ok(
         Method::POST,
         &format!("{acc_a}/trackers"),
@@ -960,7 +801,7 @@ async fn a_server_change_repoints_the_risk_engine() {
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
     api.buy(&acc_b, 1.0).await;
-    tick(&api, 1.0985).await;
+    api.tick(1.0985).await;
     let events = format!("/users/current/tracker-events/by-broker-time?accountId={a}");
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     assert_eq!(
@@ -977,29 +818,26 @@ async fn a_server_change_repoints_the_risk_engine() {
         )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
-    eventually("the re-pointed account breaches", || async {
+    eventually("the re-pointed account breaches", async || {
         let v = api.ok(Method::GET, &events, None).await;
         (v.as_array()?.len() == 1).then_some(v)
     })
     .await;
-    running.stop().await;
+    fx.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stream_answers_events_stored_between_polls_without_a_sequence_number() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    running
-        .state
-        .risk
-        .set_stream_hold(Duration::from_millis(300));
-    quiet(&api).await;
-    let (id, acc) = risk_account(&api).await;
+    let mut fx = Fixture::start().await;
+    fx.hold_streams(Duration::from_millis(300));
+    let api = &fx.api;
+    api.quiet().await;
+    let Account { id, path: acc, .. } = risk_account(api).await;
     let stream = "/users/current/tracker-events/stream";
     // The first poll starts from the latest event (none yet).
     assert_eq!(api.ok(Method::GET, stream, None).await, json!([]));
     api.buy(&acc, 1.0).await;
-    tick(&api, 1.0985).await;
+    api.tick(1.0985).await;
     // Two trackers that breach at once, stored while nobody polls.
     for name in ["one", "two"] {
         api.ok(
@@ -1025,94 +863,82 @@ async fn the_stream_answers_events_stored_between_polls_without_a_sequence_numbe
     // A zero limit is refused on both routes, as on statistics.
     let (s, _) = api.get(&format!("{stream}?limit=0")).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    running.stop().await;
+    fx.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pending_close_out_runs_again_after_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    quiet(&api).await;
-    let (id, acc) = risk_account(&api).await;
+    let mut fx = risk_server().await;
+    let api = &fx.api;
+    api.quiet().await;
+    let Account { id, path: acc, .. } = risk_account(api).await;
     api.buy(&acc, 1.0).await;
-    // Let the engine's periodic write pass, then stop.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    running.stop().await;
-
-    // As a stop right after a close-and-halt breach leaves it: halted, the close-out pending.
-    use drawbridge_store::Store as _;
-    let store = drawbridge_server::open_store(dir.path()).await.unwrap();
-    let states = store.risk_account_states().await.unwrap();
-    let (_, state) = states.iter().find(|(a, _)| *a == id).unwrap();
-    let mut state: Value = serde_json::from_str(state).unwrap();
-    state["halted"] = json!(true);
-    state["closeout_pending"] = json!(true);
-    let write = drawbridge_store::RiskWrite {
-        account_states: vec![(id.clone(), state.to_string())],
-        ..Default::default()
-    };
-    store.write_risk(&write).await.unwrap();
-    drop(store);
-
-    let (running, api) = serve(dir.path()).await;
+    periodic_write_passes().await;
+    // Stopped as right after a close-and-halt breach: halted, the close-out pending.
+    fx.restart_with(async |dir| {
+        use drawbridge_store::Store as _;
+        let store = drawbridge_server::open_store(dir).await.unwrap();
+        let states = store.risk_account_states().await.unwrap();
+        let (_, state) = states.iter().find(|(a, _)| *a == id).unwrap();
+        let mut state: Value = serde_json::from_str(state).unwrap();
+        state["halted"] = json!(true);
+        state["closeout_pending"] = json!(true);
+        let write = drawbridge_store::RiskWrite {
+            account_states: vec![(id.clone(), state.to_string())],
+            ..Default::default()
+        };
+        store.write_risk(&write).await.unwrap();
+    })
+    .await;
+    let api = &fx.api;
     // (The virtual clock stands still: polls past the credit window are refused, not failed.)
-    eventually("the position closed at start", || async {
+    eventually("the position closed at start", async || {
         let (s, p) = api.get(&format!("{acc}/positions")).await;
         (s.is_success() && p == json!([])).then_some(Value::Null)
     })
     .await;
-    assert!(running.state.risk.is_halted(&id));
-    eventually("the close-out no longer pending", || async {
-        let states = running.state.store.risk_account_states().await.unwrap();
+    assert!(fx.running().state.risk.is_halted(&id));
+    eventually("the close-out no longer pending", async || {
+        let states = fx
+            .running()
+            .state
+            .store
+            .risk_account_states()
+            .await
+            .unwrap();
         let (_, s) = states.iter().find(|(a, _)| *a == id)?;
         (!s.contains("closeout_pending")).then_some(Value::Null)
     })
     .await;
-    running.stop().await;
+    fx.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_completed_tracker_stays_completed_after_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    quiet(&api).await;
-    let (_, acc) = risk_account(&api).await;
+    let mut fx = risk_server().await;
+    let api = &fx.api;
+    api.quiet().await;
+    let Account { path: acc, .. } = risk_account(api).await;
     // Broker time is 12:00: the tracker ends at 13:00.
-    let tracker = api
-        .ok(
-            Method::POST,
-            &format!("{acc}/trackers"),
-            Some(
-                json!({"name": "hour", "period": "day", "absoluteDrawdownThreshold": 50,
-                        "endBrokerTime": "2026-01-07 13:00:00.000"}),
-            ),
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let hour = json!({"name": "hour", "period": "day", "absoluteDrawdownThreshold": 50,
+                      "endBrokerTime": "2026-01-07 13:00:00.000"});
+    let tracker = tracker(api, &acc, hour).await;
     api.buy(&acc, 1.0).await;
-    tick(&api, 1.0985).await;
+    api.tick(1.0985).await;
     let events = "/users/current/tracker-events/by-broker-time";
-    eventually("the breach", || async {
+    eventually("the breach", async || {
         let v = api.ok(Method::GET, events, None).await;
         (v.as_array()?.len() == 1).then_some(v)
     })
     .await;
-    api.ok(
-        Method::POST,
-        "/sim/clock/advance",
-        Some(json!({"seconds": 7200})),
-    )
-    .await;
+    api.advance(7200.0).await;
     let statistics = format!("{acc}/trackers/{tracker}/statistics?limit=5");
     // The deadline queue completes it; the periodic write passes.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    periodic_write_passes().await;
     let done = api.ok(Method::GET, &statistics, None).await;
     assert_eq!(done.as_array().unwrap().len(), 1, "{done}");
-    running.stop().await;
-
-    let (running, api) = serve(dir.path()).await;
+    fx.restart().await;
+    let api = &fx.api;
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     let after = api.ok(Method::GET, events, None).await;
     assert_eq!(
@@ -1121,32 +947,16 @@ async fn a_completed_tracker_stays_completed_after_a_restart() {
         "no second breach: {after}"
     );
     assert_eq!(api.ok(Method::GET, &statistics, None).await, done);
-    running.stop().await;
+    fx.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_account_created_with_the_risk_api_enabled_is_followed_from_its_creation() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    quiet(&api).await;
-    let demo = api
-        .ok(
-            Method::POST,
-            "/users/current/provisioning-profiles/default/mt5-demo-accounts",
-            Some(json!({"balance": 10000, "leverage": 100, "accountType": "USD"})),
-        )
-        .await;
-    let created = api
-        .ok(
-            Method::POST,
-            "/users/current/accounts",
-            Some(json!({"login": demo["login"], "password": demo["password"],
-                        "server": "Drawbridge-Demo", "name": "risky",
-                        "riskManagementApiEnabled": true})),
-        )
-        .await;
-    let id = created["id"].as_str().unwrap();
-    let acc = format!("/users/current/accounts/{id}");
+    let fx = risk_server().await;
+    let api = &fx.api;
+    api.quiet().await;
+    let enabled = json!({"riskManagementApiEnabled": true});
+    let Account { id, path: acc, .. } = api.demo_account_with(enabled).await;
     let doc = api.ok(Method::GET, &acc, None).await;
     assert_eq!(doc["riskManagementApiEnabled"], true, "{doc}");
 
@@ -1159,9 +969,9 @@ async fn an_account_created_with_the_risk_api_enabled_is_followed_from_its_creat
         )
         .await;
     api.buy(&acc, 1.0).await;
-    tick(&api, 1.0985).await; // about 152 down with the commission: over 100
-    let events = eventually("the breach is stored", || async {
-        let e = events(&api).await;
+    api.tick(1.0985).await; // about 152 down with the commission: over 100
+    let events = eventually("the breach is stored", async || {
+        let e = events(api).await;
         (e.as_array().is_some_and(|a| !a.is_empty())).then_some(e)
     })
     .await;
@@ -1179,28 +989,23 @@ async fn an_account_created_with_the_risk_api_enabled_is_followed_from_its_creat
         )
         .await;
     assert_eq!(stats[0]["thresholdExceeded"], true, "{stats}");
-    running.stop().await;
+    fx.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hour_in_progress_runs_up_to_now_without_inputs() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    quiet(&api).await;
-    let (_, acc) = risk_account(&api).await;
+    let fx = risk_server().await;
+    let api = &fx.api;
+    api.quiet().await;
+    let Account { path: acc, .. } = risk_account(api).await;
     let chart = format!("{acc}/equity-chart?realTime=true");
-    let first = eventually("the hour in progress", || async {
+    let first = eventually("the hour in progress", async || {
         let items = api.ok(Method::GET, &chart, None).await;
         items.as_array()?.last().cloned()
     })
     .await;
     // No tick, no trade: only the clock moves (within the hour the account started in).
-    api.ok(
-        Method::POST,
-        "/sim/clock/advance",
-        Some(json!({"seconds": 60})),
-    )
-    .await;
+    api.advance(60.0).await;
     let items = api.ok(Method::GET, &chart, None).await;
     let last = items.as_array().unwrap().last().unwrap();
     assert_eq!(last["startBrokerTime"], first["startBrokerTime"], "{items}");
@@ -1211,5 +1016,5 @@ async fn the_hour_in_progress_runs_up_to_now_without_inputs() {
     );
     assert_ne!(last["brokerTime"], first["brokerTime"], "{last}");
     assert_eq!(last["averageEquity"], first["averageEquity"], "{last}");
-    running.stop().await;
+    fx.stop().await;
 }
