@@ -235,11 +235,7 @@ async fn api_limits_lists_the_catalogue() {
     let fx = Fixture::with_limits(&[("connections_per_ip", 7)]).await;
     let api = &fx.api;
     let v = api
-        .ok(
-            Method::GET,
-            "/users/current/api-limits?limits=1,3,390,99999",
-            None,
-        )
+        .read("/users/current/api-limits?limits=1,3,390,99999")
         .await;
     let entries = v["limit_entries"].as_array().unwrap();
     assert_eq!(entries.len(), 4, "{v}");
@@ -255,7 +251,7 @@ async fn api_limits_lists_the_catalogue() {
     assert_eq!(entries[1]["value"], 7, "the configured value");
     assert_eq!(entries[2]["value"], 1);
     assert_eq!(entries[3], json!({"limit": 99999, "status_code": 104}));
-    let all = api.ok(Method::GET, "/users/current/api-limits", None).await;
+    let all = api.read("/users/current/api-limits").await;
     assert!(all["limit_entries"].as_array().unwrap().len() > 30, "{all}");
     let (s, v) = api.get("/users/current/api-limits?limits=1,x").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
@@ -316,14 +312,10 @@ async fn nearing_the_account_limit_queues_a_warning_and_past_it_creation_fails()
     let api = &fx.api;
     account(api).await;
     account(api).await;
-    let none = api
-        .ok(Method::GET, "/users/current/user-messages", None)
-        .await;
+    let none = api.read("/users/current/user-messages").await;
     assert_eq!(none, json!([]), "2 of 3 is under 99%");
     account(api).await;
-    let messages = api
-        .ok(Method::GET, "/users/current/user-messages", None)
-        .await;
+    let messages = api.read("/users/current/user-messages").await;
     let list = messages.as_array().unwrap();
     assert_eq!(list.len(), 1, "{messages}");
     assert_eq!(list[0]["type"], 2, "a warning");
@@ -337,11 +329,7 @@ async fn nearing_the_account_limit_queues_a_warning_and_past_it_creation_fails()
     );
     let after = list[0]["id"].as_u64().unwrap();
     let newer = api
-        .ok(
-            Method::GET,
-            &format!("/users/current/user-messages?after={after}"),
-            None,
-        )
+        .read(&format!("/users/current/user-messages?after={after}"))
         .await;
     assert_eq!(newer, json!([]));
     // A fourth account is refused.

@@ -113,11 +113,7 @@ async fn openapi_metrics_and_size_limits() {
     let (_, accounts) = api.get("/users/current/accounts").await;
     let id = accounts[0]["_id"].as_str().unwrap().to_owned();
     let info = api
-        .ok(
-            Method::GET,
-            &format!("/users/current/accounts/{id}/account-information"),
-            None,
-        )
+        .read(&format!("/users/current/accounts/{id}/account-information"))
         .await;
     let schema = &schemas["AccountInformation"];
     let properties = schema["properties"].as_object().unwrap();

@@ -59,25 +59,19 @@ async fn daily_and_profit(api: &Api, acc: &str) -> (String, String) {
 
 /// How many items a list route answers.
 async fn count(api: &Api, path: &str) -> usize {
-    let list = api.ok(Method::GET, path, None).await;
+    let list = api.read(path).await;
     list.as_array().expect("the route answers a list").len()
 }
 
 async fn equity(api: &Api, acc: &str) -> f64 {
-    let info = api
-        .ok(Method::GET, &format!("{acc}/account-information"), None)
-        .await;
+    let info = api.read(&format!("{acc}/account-information")).await;
     info["equity"].as_f64().unwrap()
 }
 
 /// Every tracker event and rule-set event, by broker time.
 async fn events(api: &Api) -> Value {
-    api.ok(
-        Method::GET,
-        "/users/current/tracker-events/by-broker-time",
-        None,
-    )
-    .await
+    api.read("/users/current/tracker-events/by-broker-time")
+        .await
 }
 
 /// Waits past the engine's periodic write (every second) to the store.
@@ -129,14 +123,14 @@ impl Breach {
     /// `profit` tracker's statistics once the deposit is counted.
     async fn closed_and_deposited(&self, api: &Api) -> (f64, Value) {
         api.close(&self.account.path, &self.position).await;
-        let info = (api.ok(Method::GET, &self.account.at("account-information"), None)).await;
+        let info = (api.read(&self.account.at("account-information"))).await;
         let closed = info["balance"].as_f64().unwrap();
         let login: u64 = self.account.login.parse().unwrap();
         let deposit = json!({"login": login, "amount": 5000});
         api.ok(Method::POST, "/sim/balance", Some(deposit)).await;
         let statistics = format!("{}/{}/statistics", self.trackers(), self.profit);
         let profit_stats = eventually("the deposit counted", async || {
-            let v = api.ok(Method::GET, &statistics, None).await;
+            let v = api.read(&statistics).await;
             (v[0]["balanceAdjustment"] == 5000.0).then_some(v)
         })
         .await;

@@ -2,7 +2,6 @@
 //! speaks), the simulated feed moving on the virtual clock the test moves.
 
 use crate::support::{Fixture, Socket, eventually_within};
-use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -34,7 +33,7 @@ async fn every_prices_packet_carries_the_equity_of_its_own_quote() {
     // A first quote to trade at; the feed moves on from there.
     api.quote(1.1, 1.10002).await;
     api.buy(&account.path, 1.0).await;
-    let positions = api.ok(Method::GET, &account.at("positions"), None).await;
+    let positions = api.read(&account.at("positions")).await;
     assert_eq!(positions.as_array().map(Vec::len), Some(1), "{positions}");
 
     let socket = Socket::open(fx.addr(), &api.token).await;
@@ -105,7 +104,7 @@ async fn replicas_of_an_account_synchronize_in_turns() {
     let api = &fx.api;
     let account = api.demo_account_with(json!({"reliability": "high"})).await;
     let id = &account.id;
-    let doc = api.ok(Method::GET, &account.path, None).await;
+    let doc = api.read(&account.path).await;
     assert_eq!(doc["reliability"], "high", "{doc}");
 
     let sockets = [

@@ -255,6 +255,11 @@ impl Api {
         v
     }
 
+    /// A GET that must succeed: its body.
+    pub(crate) async fn read(&self, path: &str) -> Value {
+        self.ok(Method::GET, path, None).await
+    }
+
     /// The demo-account generator's answer for a 10 000 USD account at 1:100: its `login`,
     /// `password`, `investorPassword` and `serverName`.
     pub(crate) async fn demo_login(&self) -> Value {

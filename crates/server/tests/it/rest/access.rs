@@ -21,7 +21,7 @@ async fn health_and_the_regions_answer_without_setup() {
     let api = &fx.api;
     let (s, v) = api.get("/health").await;
     assert_eq!((s, v["status"].clone()), (StatusCode::OK, json!("ok")));
-    let regions = api.ok(Method::GET, "/users/current/regions", None).await;
+    let regions = api.read("/users/current/regions").await;
     assert_eq!(regions, json!(["vint-hill"]));
     fx.stop().await;
 }
@@ -72,9 +72,7 @@ async fn a_read_only_token_reads_but_neither_trades_nor_drives_the_simulation() 
         )
         .await;
     let read_only = api.as_token(narrowed["token"].as_str().unwrap());
-    read_only
-        .ok(Method::GET, &account.at("positions"), None)
-        .await;
+    read_only.read(&account.at("positions")).await;
     let buy = json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1});
     let (s, v) = read_only.trade(&account.path, buy).await;
     assert_eq!(s, StatusCode::FORBIDDEN);

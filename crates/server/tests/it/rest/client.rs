@@ -11,9 +11,7 @@ async fn account_information_shows_the_balance_and_the_login() {
     let fx = Fixture::start().await;
     let api = &fx.api;
     let account = api.demo_account().await;
-    let info = api
-        .ok(Method::GET, &account.at("account-information"), None)
-        .await;
+    let info = api.read(&account.at("account-information")).await;
     assert_eq!(info["balance"], 10000.0);
     assert_eq!(info["login"].to_string().trim_matches('"'), account.login);
     fx.stop().await;
@@ -35,7 +33,7 @@ async fn a_bought_position_shows_its_profit_at_the_new_bid() {
     let trade = api.buy(&account.path, 1.0).await;
     let position = trade["positionId"].as_str().expect("a position id");
     api.quote(1.101, 1.10102).await;
-    let positions = api.ok(Method::GET, &account.at("positions"), None).await;
+    let positions = api.read(&account.at("positions")).await;
     assert_eq!(positions[0]["id"], json!(position));
     // Bought 1 lot at the ask 1.10002; the bid is now 1.10100: 0.00098 × 100 000 = 98.00.
     assert_eq!(positions[0]["profit"], 98.0);
@@ -73,11 +71,7 @@ async fn a_closed_position_leaves_the_deposit_and_its_two_deals() {
     // The helper checks that the close was done.
     let (account, _) = a_closed_position(api).await;
     let deals = api
-        .ok(
-            Method::GET,
-            &account.at("history-deals/time/2026-01-01T00:00:00.000Z/2026-02-01T00:00:00.000Z"),
-            None,
-        )
+        .read(&account.at("history-deals/time/2026-01-01T00:00:00.000Z/2026-02-01T00:00:00.000Z"))
         .await;
     assert_eq!(
         deals.as_array().unwrap().len(),
@@ -93,30 +87,18 @@ async fn history_by_position_and_by_ticket_finds_the_deals_and_orders() {
     let api = &fx.api;
     let (account, position) = a_closed_position(api).await;
     let by_position = (api)
-        .ok(
-            Method::GET,
-            &account.at(&format!("history-deals/position/{position}")),
-            None,
-        )
+        .read(&account.at(&format!("history-deals/position/{position}")))
         .await;
     let deals = by_position.as_array().unwrap();
     assert_eq!(deals.len(), 2, "in and out: {by_position}");
     let out_deal = deals[1]["id"].as_str().unwrap();
     let by_ticket = (api)
-        .ok(
-            Method::GET,
-            &account.at(&format!("history-deals/ticket/{out_deal}")),
-            None,
-        )
+        .read(&account.at(&format!("history-deals/ticket/{out_deal}")))
         .await;
     assert_eq!(by_ticket.as_array().unwrap().len(), 1);
     assert_eq!(by_ticket[0]["entryType"], "DEAL_ENTRY_OUT", "{by_ticket}");
     let orders = (api)
-        .ok(
-            Method::GET,
-            &account.at(&format!("history-orders/position/{position}")),
-            None,
-        )
+        .read(&account.at(&format!("history-orders/position/{position}")))
         .await;
     assert_eq!(
         orders.as_array().unwrap().len(),
@@ -125,11 +107,7 @@ async fn history_by_position_and_by_ticket_finds_the_deals_and_orders() {
     );
     let first_order = orders[0]["id"].as_str().unwrap();
     let one = (api)
-        .ok(
-            Method::GET,
-            &account.at(&format!("history-orders/ticket/{first_order}")),
-            None,
-        )
+        .read(&account.at(&format!("history-orders/ticket/{first_order}")))
         .await;
     assert_eq!(one[0]["id"], json!(first_order));
     fx.stop().await;
@@ -186,9 +164,7 @@ async fn an_investor_password_connects_read_only_at_the_broker() {
         .await;
     assert!(s.is_success(), "answered, not refused: {s}");
     assert_eq!(r["stringCode"], "TRADE_RETCODE_TRADE_DISABLED", "{r}");
-    let info = api
-        .ok(Method::GET, &format!("{path}/account-information"), None)
-        .await;
+    let info = api.read(&format!("{path}/account-information")).await;
     assert_eq!(info["investorMode"], true);
     fx.stop().await;
 }

@@ -1,7 +1,7 @@
 //! Market data over REST: the last tick, the book around it, and history from the feed.
 
 use crate::support::{Account, Api, Fixture, invalid_parameters};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 /// An account, and two EURUSD quotes: 1.1 / 1.10002, then 1.101 / 1.10102.
@@ -17,24 +17,12 @@ async fn the_current_tick_is_the_last_quote_and_the_book_lies_around_it() {
     let fx = Fixture::start().await;
     let api = &fx.api;
     let account = two_quotes(api).await;
-    let tick = api
-        .ok(
-            Method::GET,
-            &account.at("symbols/EURUSD/current-tick"),
-            None,
-        )
-        .await;
+    let tick = api.read(&account.at("symbols/EURUSD/current-tick")).await;
     assert_eq!(
         (tick["bid"].clone(), tick["ask"].clone()),
         (json!(1.101), json!(1.10102))
     );
-    let book = api
-        .ok(
-            Method::GET,
-            &account.at("symbols/EURUSD/current-book"),
-            None,
-        )
-        .await;
+    let book = api.read(&account.at("symbols/EURUSD/current-book")).await;
     let entries = book["book"].as_array().unwrap();
     assert_eq!(entries.len(), 20, "ten levels a side: {book}");
     fx.stop().await;
@@ -46,11 +34,7 @@ async fn historical_ticks_and_candles_come_oldest_first() {
     let api = &fx.api;
     let account = two_quotes(api).await;
     let ticks = api
-        .ok(
-            Method::GET,
-            &account.at("historical-market-data/symbols/EURUSD/ticks?limit=2"),
-            None,
-        )
+        .read(&account.at("historical-market-data/symbols/EURUSD/ticks?limit=2"))
         .await;
     assert_eq!(ticks.as_array().unwrap().len(), 2, "{ticks}");
     assert_eq!(
@@ -58,11 +42,7 @@ async fn historical_ticks_and_candles_come_oldest_first() {
         "oldest first, the latest last: {ticks}"
     );
     let candles = api
-        .ok(
-            Method::GET,
-            &account.at("historical-market-data/symbols/EURUSD/timeframes/1m/candles?limit=3"),
-            None,
-        )
+        .read(&account.at("historical-market-data/symbols/EURUSD/timeframes/1m/candles?limit=3"))
         .await;
     let candles = candles.as_array().unwrap();
     assert!(!candles.is_empty() && candles.len() <= 3);

@@ -110,7 +110,7 @@ async fn a_create_sent_twice_with_one_transaction_id_makes_one_account() {
     let (_, first) = create_in_transaction(api, &account).await;
     let (_, again) = create_in_transaction(api, &account).await;
     assert_eq!(first["id"], again["id"]);
-    let list = api.ok(Method::GET, "/users/current/accounts", None).await;
+    let list = api.read("/users/current/accounts").await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     fx.stop().await;
 }
@@ -135,7 +135,7 @@ async fn an_account_document_has_every_field_and_never_the_password() {
     let fx = Fixture::start().await;
     let api = &fx.api;
     let account = api.demo_account().await;
-    let doc = api.ok(Method::GET, &account.path, None).await;
+    let doc = api.read(&account.path).await;
     assert_eq!(
         (doc["state"].clone(), doc["connectionStatus"].clone()),
         (json!("DEPLOYED"), json!("CONNECTED"))

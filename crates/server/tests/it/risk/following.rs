@@ -31,17 +31,13 @@ async fn close_and_halt_closes_everything() {
     assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
     api.tick(1.0985).await; // 152.00 and the commission: over 1% of 10 000
     eventually("positions closed and orders canceled", async || {
-        let p = api.ok(Method::GET, &format!("{acc}/positions"), None).await;
-        let o = api.ok(Method::GET, &format!("{acc}/orders"), None).await;
+        let p = api.read(&format!("{acc}/positions")).await;
+        let o = api.read(&format!("{acc}/orders")).await;
         (p == json!([]) && o == json!([])).then_some(Value::Null)
     })
     .await;
     let events = api
-        .ok(
-            Method::GET,
-            "/users/current/tracker-events/by-broker-time",
-            None,
-        )
+        .read("/users/current/tracker-events/by-broker-time")
         .await;
     assert_eq!(events.as_array().unwrap().len(), 1, "{events}");
     assert_eq!(events[0]["action"], "close-and-halt");
@@ -112,7 +108,7 @@ async fn a_server_change_repoints_the_risk_engine() {
     let events = format!("/users/current/tracker-events/by-broker-time?accountId={a}");
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     assert_eq!(
-        api.ok(Method::GET, &events, None).await,
+        api.read(&events).await,
         json!([]),
         "the old broker account is not followed"
     );
@@ -126,7 +122,7 @@ async fn a_server_change_repoints_the_risk_engine() {
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
     eventually("the re-pointed account breaches", async || {
-        let v = api.ok(Method::GET, &events, None).await;
+        let v = api.read(&events).await;
         (v.as_array()?.len() == 1).then_some(v)
     })
     .await;
@@ -140,7 +136,7 @@ async fn an_account_created_with_the_risk_api_enabled_is_followed_from_its_creat
     api.quiet().await;
     let enabled = json!({"riskManagementApiEnabled": true});
     let Account { id, path: acc, .. } = api.demo_account_with(enabled).await;
-    let doc = api.ok(Method::GET, &acc, None).await;
+    let doc = api.read(&acc).await;
     assert_eq!(doc["riskManagementApiEnabled"], true, "{doc}");
 
     // No enabling call: trackers are served and the engine follows the account at once.
@@ -162,14 +158,10 @@ async fn an_account_created_with_the_risk_api_enabled_is_followed_from_its_creat
     assert_eq!(events[0]["trackerId"], tracker["id"], "{events}");
     assert_eq!(events[0]["exceededThresholdType"], "drawdown", "{events}");
     let stats = api
-        .ok(
-            Method::GET,
-            &format!(
-                "{acc}/trackers/{}/statistics",
-                tracker["id"].as_str().unwrap()
-            ),
-            None,
-        )
+        .read(&format!(
+            "{acc}/trackers/{}/statistics",
+            tracker["id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(stats[0]["thresholdExceeded"], true, "{stats}");
     fx.stop().await;
@@ -182,13 +174,13 @@ async fn the_hour_in_progress_runs_up_to_now_without_inputs() {
     let Account { path: acc, .. } = account;
     let chart = format!("{acc}/equity-chart?realTime=true");
     let first = eventually("the hour in progress", async || {
-        let items = api.ok(Method::GET, &chart, None).await;
+        let items = api.read(&chart).await;
         items.as_array()?.last().cloned()
     })
     .await;
     // No tick, no trade: only the clock moves (within the hour the account started in).
     api.advance(60.0).await;
-    let items = api.ok(Method::GET, &chart, None).await;
+    let items = api.read(&chart).await;
     let last = items.as_array().unwrap().last().unwrap();
     assert_eq!(last["startBrokerTime"], first["startBrokerTime"], "{items}");
     let grown = last["duration"].as_i64().unwrap() - first["duration"].as_i64().unwrap();

@@ -8,7 +8,7 @@
 
 use super::{risk_server, tracker};
 use crate::support::{Account, Api, Socket, eventually};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -35,8 +35,8 @@ fn chart(socket: &Socket, since: Instant) -> Vec<Value> {
 /// What the route at `path` answers, the same for `realTime=true` and `realTime=false`.
 async fn whatever_real_time(api: &Api, path: &str) -> Value {
     let query = if path.contains('?') { '&' } else { '?' };
-    let live = (api.ok(Method::GET, &format!("{path}{query}realTime=true"), None)).await;
-    let not = (api.ok(Method::GET, &format!("{path}{query}realTime=false"), None)).await;
+    let live = (api.read(&format!("{path}{query}realTime=true"))).await;
+    let not = (api.read(&format!("{path}{query}realTime=false"))).await;
     assert_eq!(live, not, "realTime true and false answer the same");
     live
 }
@@ -45,7 +45,7 @@ async fn whatever_real_time(api: &Api, path: &str) -> Value {
 async fn rest_statistics(api: &Api, acc: &str, tracker: &str, limit: u32) -> Value {
     let path = format!("{acc}/trackers/{tracker}/statistics?limit={limit}");
     let live = whatever_real_time(api, &path).await;
-    assert_eq!(api.ok(Method::GET, &path, None).await, live);
+    assert_eq!(api.read(&path).await, live);
     live
 }
 

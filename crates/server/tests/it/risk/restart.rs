@@ -3,7 +3,7 @@
 
 use super::{periodic_write_passes, risk_fixture, tracker};
 use crate::support::{Account, eventually};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -20,26 +20,18 @@ async fn trackers_latches_halts_and_sequence_numbers_survive_a_restart() {
     api.tick(1.0985).await;
     let stream = "/users/current/tracker-events/stream";
     let before = api
-        .ok(
-            Method::GET,
-            &format!("{stream}?previousSequenceNumber=0"),
-            None,
-        )
+        .read(&format!("{stream}?previousSequenceNumber=0"))
         .await;
     assert_eq!(before[0]["sequenceNumber"], 1, "{before}");
-    let trackers_before = api.ok(Method::GET, &trackers, None).await;
-    let stats_before = api
-        .ok(Method::GET, &format!("{trackers}/{first}/statistics"), None)
-        .await;
+    let trackers_before = api.read(&trackers).await;
+    let stats_before = api.read(&format!("{trackers}/{first}/statistics")).await;
     periodic_write_passes().await;
     fx.restart().await;
     let api = &fx.api;
-    assert_eq!(api.ok(Method::GET, &trackers, None).await, trackers_before);
+    assert_eq!(api.read(&trackers).await, trackers_before);
     let events = "/users/current/tracker-events/by-broker-time";
-    assert_eq!(api.ok(Method::GET, events, None).await, before);
-    let stats = api
-        .ok(Method::GET, &format!("{trackers}/{first}/statistics"), None)
-        .await;
+    assert_eq!(api.read(events).await, before);
+    let stats = api.read(&format!("{trackers}/{first}/statistics")).await;
     assert_eq!(stats, stats_before, "the period resumes, still latched");
     let (s, v) = api
         .trade(
@@ -54,11 +46,7 @@ async fn trackers_latches_halts_and_sequence_numbers_survive_a_restart() {
     let second = tracker(api, &acc, second).await;
     // It starts inside the 152.00 drawdown the first one saw: exceeded at once.
     let after = api
-        .ok(
-            Method::GET,
-            &format!("{stream}?previousSequenceNumber=1"),
-            None,
-        )
+        .read(&format!("{stream}?previousSequenceNumber=1"))
         .await;
     assert_eq!(after.as_array().unwrap().len(), 1, "{after}");
     assert_eq!(after[0]["sequenceNumber"], 2);
@@ -125,7 +113,7 @@ async fn a_completed_tracker_stays_completed_after_a_restart() {
     api.tick(1.0985).await;
     let events = "/users/current/tracker-events/by-broker-time";
     eventually("the breach", async || {
-        let v = api.ok(Method::GET, events, None).await;
+        let v = api.read(events).await;
         (v.as_array()?.len() == 1).then_some(v)
     })
     .await;
@@ -133,17 +121,17 @@ async fn a_completed_tracker_stays_completed_after_a_restart() {
     let statistics = format!("{acc}/trackers/{tracker}/statistics?limit=5");
     // The deadline queue completes it; the periodic write passes.
     periodic_write_passes().await;
-    let done = api.ok(Method::GET, &statistics, None).await;
+    let done = api.read(&statistics).await;
     assert_eq!(done.as_array().unwrap().len(), 1, "{done}");
     fx.restart().await;
     let api = &fx.api;
     tokio::time::sleep(Duration::from_millis(1_000)).await;
-    let after = api.ok(Method::GET, events, None).await;
+    let after = api.read(events).await;
     assert_eq!(
         after.as_array().unwrap().len(),
         1,
         "no second breach: {after}"
     );
-    assert_eq!(api.ok(Method::GET, &statistics, None).await, done);
+    assert_eq!(api.read(&statistics).await, done);
     fx.stop().await;
 }

@@ -51,7 +51,7 @@ impl DayOne {
         api.buy(acc, 1.0).await;
         api.tick(1.0975).await;
         let equity = equity(api, acc).await;
-        let info = (api.ok(Method::GET, &format!("{acc}/account-information"), None)).await;
+        let info = (api.read(&format!("{acc}/account-information"))).await;
         let balance = info["balance"].as_f64().unwrap();
         Self {
             one_step,
@@ -64,7 +64,7 @@ impl DayOne {
     async fn next_day(&self, api: &Api) -> Value {
         api.advance(13.0 * 3600.0).await;
         eventually("the new day", async || {
-            let v = api.ok(Method::GET, &self.one_step.rules, None).await;
+            let v = api.read(&self.one_step.rules).await;
             (v["status"]["dayStartBrokerTime"] == "2026-01-08 00:00:00.000").then_some(v)
         })
         .await
@@ -88,9 +88,7 @@ impl DayOne {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_presets_are_listed_with_their_rule_sets() {
     let fx = risk_server().await;
-    let presets = (fx.api)
-        .ok(Method::GET, "/users/current/risk-rule-presets", None)
-        .await;
+    let presets = (fx.api).read("/users/current/risk-rule-presets").await;
     let names: Vec<&str> = (presets.as_array().unwrap().iter())
         .map(|p| p["name"].as_str().unwrap())
         .collect();
@@ -250,8 +248,8 @@ async fn a_daily_loss_breach_halts_the_account() {
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
     assert_error(&v, "ForbiddenError", "risk.trading_halted");
     let halt = account.at("risk-halt");
-    assert_eq!(api.ok(Method::GET, &halt, None).await["halted"], true);
-    let now = api.ok(Method::GET, rules, None).await;
+    assert_eq!(api.read(&halt).await["halted"], true);
+    let now = api.read(rules).await;
     assert_eq!(now["status"]["state"], "daily-loss", "{now}");
     assert_eq!(now["halted"], true);
     fx.stop().await;
@@ -267,7 +265,7 @@ async fn the_owner_lifts_a_halt_once_and_trades_again() {
     let halt = account.at("risk-halt");
     // Recorded, trading again; a second lift has nothing to lift.
     api.ok(Method::POST, &format!("{halt}/lift"), None).await;
-    assert_eq!(api.ok(Method::GET, &halt, None).await["halted"], false);
+    assert_eq!(api.read(&halt).await["halted"], false);
     let all = events(api).await;
     assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
     assert_eq!(all[1]["eventType"], "haltLifted");
@@ -308,9 +306,7 @@ async fn a_rule_set_passes_on_its_profit_target_and_resumes_after_a_restart() {
     let dip = equity(api, &acc).await;
     api.tick(1.1).await;
     let chart = eventually("the dip charted", async || {
-        let v = api
-            .ok(Method::GET, &format!("{acc}/equity-chart"), None)
-            .await;
+        let v = api.read(&format!("{acc}/equity-chart")).await;
         (v[0]["minEquity"] == dip).then_some(v)
     })
     .await;
@@ -356,7 +352,7 @@ async fn a_rule_set_passes_on_its_profit_target_and_resumes_after_a_restart() {
         e["balance"].as_f64().unwrap() - initial >= cents(initial * 0.05),
         "{e}"
     );
-    let now = api.ok(Method::GET, &rules, None).await;
+    let now = api.read(&rules).await;
     assert_eq!(now["status"]["state"], "passed", "{now}");
     assert_eq!(now["halted"], false);
 
@@ -364,7 +360,7 @@ async fn a_rule_set_passes_on_its_profit_target_and_resumes_after_a_restart() {
     periodic_write_passes().await;
     fx.restart().await;
     let api = &fx.api;
-    let after = api.ok(Method::GET, &rules, None).await;
+    let after = api.read(&rules).await;
     assert_eq!(after["ruleSet"], now["ruleSet"]);
     assert_eq!(after["status"], now["status"], "{after}");
     fx.stop().await;

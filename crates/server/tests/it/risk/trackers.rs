@@ -23,7 +23,7 @@ async fn trackers_are_refused_until_the_account_enables_the_risk_api() {
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert_error(&v, "ForbiddenError", "risk.api_disabled");
     api.enable_risk(&account.path).await;
-    assert_eq!(api.ok(Method::GET, &trackers, None).await, json!([]));
+    assert_eq!(api.read(&trackers).await, json!([]));
     fx.stop().await;
 }
 
@@ -60,14 +60,12 @@ async fn trackers_are_listed_read_renamed_and_found_by_name() {
     assert_eq!(s, StatusCode::CONFLICT);
     assert_error(&v, "ConflictError", "risk.tracker_name_taken");
 
-    let listed = api.ok(Method::GET, &trackers, None).await;
+    let listed = api.read(&trackers).await;
     assert_eq!(listed.as_array().unwrap().len(), 2);
     assert_eq!(listed[0]["_id"], json!(daily));
     assert_eq!(listed[0]["breachAction"], "halt");
     assert_eq!(listed[1]["relativeProfitThreshold"], 0.5);
-    let one = api
-        .ok(Method::GET, &format!("{trackers}/{profit}"), None)
-        .await;
+    let one = api.read(&format!("{trackers}/{profit}")).await;
     assert_eq!(one["name"], "profit");
     api.ok(
         Method::PUT,
@@ -76,11 +74,7 @@ async fn trackers_are_listed_read_renamed_and_found_by_name() {
     )
     .await;
     let by_name = api
-        .ok(
-            Method::GET,
-            &format!("{trackers}/name/lifetime%20profit"),
-            None,
-        )
+        .read(&format!("{trackers}/name/lifetime%20profit"))
         .await;
     assert_eq!(by_name["_id"], json!(profit));
     let (s, v) = api.get(&format!("{trackers}/nope")).await;
@@ -95,7 +89,7 @@ async fn with_nothing_new_the_long_poll_holds_then_answers_nothing() {
     let api = &fx.api;
     super::daily_and_profit(api, &account.path).await;
     let from_zero = format!("{STREAM}?previousSequenceNumber=0");
-    let mut held = Box::pin(api.ok(Method::GET, &from_zero, None));
+    let mut held = Box::pin(api.read(&from_zero));
     let early = tokio::time::timeout(Duration::from_secs(2), &mut held).await;
     assert!(early.is_err(), "held for the hold time");
     assert_eq!(held.await, json!([]));
@@ -159,18 +153,18 @@ async fn events_by_broker_time_are_the_streams_and_filter_by_time_account_and_tr
     let api = &fx.api;
     let breach = Breach::of_daily(api).await;
     let (id, daily, profit) = (&breach.account.id, &breach.daily, &breach.profit);
-    let all = api.ok(Method::GET, EVENTS, None).await;
+    let all = api.read(EVENTS).await;
     assert_eq!(all.as_array().unwrap().len(), 1, "{all}");
     let streamed = format!("{STREAM}?previousSequenceNumber=0");
-    assert_eq!(api.ok(Method::GET, &streamed, None).await, all);
+    assert_eq!(api.read(&streamed).await, all);
     let q = format!(
         "{EVENTS}?startBrokerTime=2026-01-07%2012:00:00.000&endBrokerTime=2026-01-07%2012:00:00&accountId={id}&trackerId={daily}&limit=5"
     );
-    assert_eq!(api.ok(Method::GET, &q, None).await, all);
+    assert_eq!(api.read(&q).await, all);
     let q = format!("{EVENTS}?startBrokerTime=2026-01-07%2012:00:00.001");
-    assert_eq!(api.ok(Method::GET, &q, None).await, json!([]));
+    assert_eq!(api.read(&q).await, json!([]));
     let q = format!("{EVENTS}?trackerId={profit}");
-    assert_eq!(api.ok(Method::GET, &q, None).await, json!([]));
+    assert_eq!(api.read(&q).await, json!([]));
     let (s, v) = api
         .get(&format!("{EVENTS}?startBrokerTime=today&limit=0"))
         .await;
@@ -213,7 +207,7 @@ async fn the_days_statistics_are_latched_at_the_breach() {
     // Closed after the breach: the close's commission does not move the latched figures.
     api.close(&breach.account.path, &breach.position).await;
     let statistics = format!("{}/{}/statistics", breach.trackers(), breach.daily);
-    let stats = api.ok(Method::GET, &statistics, None).await;
+    let stats = api.read(&statistics).await;
     assert_eq!(stats.as_array().unwrap().len(), 1, "{stats}");
     let p = &stats[0];
     assert_eq!(p["period"], "day");
@@ -248,7 +242,7 @@ async fn the_equity_chart_holds_the_hour_in_progress() {
     let breach = Breach::of_daily(api).await;
     let (closed, _) = breach.closed_and_deposited(api).await;
     // Every input came at 12:00 broker time, so only the last values were held.
-    let chart = (api.ok(Method::GET, &breach.account.at("equity-chart"), None)).await;
+    let chart = (api.read(&breach.account.at("equity-chart"))).await;
     assert_eq!(chart.as_array().unwrap().len(), 1, "{chart}");
     assert_eq!(chart[0]["startBrokerTime"], "2026-01-07 12:00:00.000");
     assert_eq!(
@@ -271,9 +265,7 @@ async fn two_hours_on_the_chart_stores_the_first_hour_and_carries_its_values() {
     // fillSkips fills it) and the current one opened with the carried values.
     api.advance(7200.0).await;
     let chart = eventually("the first hour completed", async || {
-        let v = api
-            .ok(Method::GET, &format!("{acc}/equity-chart"), None)
-            .await;
+        let v = api.read(&format!("{acc}/equity-chart")).await;
         (v.as_array().unwrap().len() == 2).then_some(v)
     })
     .await;
@@ -285,7 +277,7 @@ async fn two_hours_on_the_chart_stores_the_first_hour_and_carries_its_values() {
     let q = format!(
         "{acc}/equity-chart?startTime=2026-01-07%2012:30:00&endTime=2026-01-07%2013:59:00&realTime=true"
     );
-    let stored = api.ok(Method::GET, &q, None).await;
+    let stored = api.read(&q).await;
     assert_eq!(stored, json!([chart[0]]), "from the store, by overlap");
     fx.stop().await;
 }
@@ -323,9 +315,7 @@ async fn trackers_per_account_is_a_limit_even_for_parallel_creates() {
     assert_eq!(count(api, &trackers).await, 2);
 
     // One place left, four creates at once: exactly one gets it.
-    let b = api
-        .ok(Method::GET, &format!("{trackers}/name/b"), None)
-        .await;
+    let b = api.read(&format!("{trackers}/name/b")).await;
     api.ok(
         Method::DELETE,
         &format!("{trackers}/{}", b["_id"].as_str().unwrap()),
@@ -346,9 +336,7 @@ async fn trackers_per_account_is_a_limit_even_for_parallel_creates() {
     );
     assert_eq!(count(api, &trackers).await, 2);
     // By name, from the store's lookup.
-    let found = api
-        .ok(Method::GET, &format!("{trackers}/name/a"), None)
-        .await;
+    let found = api.read(&format!("{trackers}/name/a")).await;
     assert_eq!(found["_id"], json!(a));
     let (s, v) = api.get(&format!("{trackers}/name/b")).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
@@ -364,7 +352,7 @@ async fn the_stream_answers_events_stored_between_polls_without_a_sequence_numbe
     let Account { id, path: acc, .. } = risk_account(api).await;
     let stream = "/users/current/tracker-events/stream";
     // The first poll starts from the latest event (none yet).
-    assert_eq!(api.ok(Method::GET, stream, None).await, json!([]));
+    assert_eq!(api.read(stream).await, json!([]));
     api.buy(&acc, 1.0).await;
     api.tick(1.0985).await;
     // Two trackers that breach at once, stored while nobody polls.
@@ -376,7 +364,7 @@ async fn the_stream_answers_events_stored_between_polls_without_a_sequence_numbe
         )
         .await;
     }
-    let got = api.ok(Method::GET, stream, None).await;
+    let got = api.read(stream).await;
     let seqs: Vec<&Value> = got
         .as_array()
         .unwrap()
@@ -385,10 +373,10 @@ async fn the_stream_answers_events_stored_between_polls_without_a_sequence_numbe
         .collect();
     assert_eq!(seqs, [&json!(1), &json!(2)], "{got}");
     // Answered once: the next poll waits for new ones.
-    assert_eq!(api.ok(Method::GET, stream, None).await, json!([]));
+    assert_eq!(api.read(stream).await, json!([]));
     // Another stream (a filter) keeps its own place: it starts from now.
     let filtered = format!("{stream}?accountId={id}");
-    assert_eq!(api.ok(Method::GET, &filtered, None).await, json!([]));
+    assert_eq!(api.read(&filtered).await, json!([]));
     // A zero limit is refused on both routes, as on statistics.
     let (s, _) = api.get(&format!("{stream}?limit=0")).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
