@@ -36,11 +36,7 @@ async fn a_bad_or_forged_token_is_401_in_metaapi_shape() {
     // The admin's token with its signature's last character changed.
     let token = &api.token;
     let forged = format!("{}x", &token[..token.len() - 1]);
-    let (s, _) = fx
-        .api
-        .as_token(&forged)
-        .get("/users/current/accounts")
-        .await;
+    let (s, _) = api.as_token(&forged).get("/users/current/accounts").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     fx.stop().await;
 }
@@ -63,8 +59,7 @@ async fn a_read_only_token_reads_but_neither_trades_nor_drives_the_simulation() 
     let api = &fx.api;
     let account = api.demo_account().await;
     api.quote(1.1, 1.10002).await;
-    let narrowed = fx
-        .api
+    let narrowed = api
         .ok(
             Method::POST,
             "/users/current/narrow-down-auth-token",
@@ -97,8 +92,7 @@ async fn a_route_asked_with_a_method_it_does_not_have_is_405() {
     let fx = Fixture::start().await;
     let api = &fx.api;
     let account = api.demo_account().await;
-    let (s, v) = fx
-        .api
+    let (s, v) = api
         .call(Method::DELETE, &account.at("positions"), None)
         .await;
     assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);

@@ -28,6 +28,15 @@ async fn new_account(api: &Api) -> Value {
            "name": "Main", "magic": 7, "tags": ["a"]})
 }
 
+/// A create of [`new_account`] with `changes` laid over it: the answer.
+async fn create_changed(api: &Api, changes: Value) -> (StatusCode, Value) {
+    let mut account = new_account(api).await;
+    if let (Some(account), Some(changes)) = (account.as_object_mut(), changes.as_object()) {
+        account.extend(changes.clone());
+    }
+    api.post("/users/current/accounts", account).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_generator_answers_credentials_on_the_demo_server() {
     let fx = Fixture::start().await;
@@ -44,14 +53,7 @@ async fn the_demo_generator_answers_credentials_on_the_demo_server() {
 async fn a_wrong_password_is_refused_with_e_auth() {
     let fx = Fixture::start().await;
     let api = &fx.api;
-    let demo = api.demo_login().await;
-    let (s, v) = api
-        .post(
-            "/users/current/accounts",
-            json!({"login": demo["login"], "password": "wrong", "server": "Drawbridge-Demo",
-                   "name": "x"}),
-        )
-        .await;
+    let (s, v) = create_changed(api, json!({"password": "wrong"})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_error(&v, "ValidationError", "broker.auth_failed");
     assert_eq!(v["details"], "E_AUTH");
@@ -62,14 +64,7 @@ async fn a_wrong_password_is_refused_with_e_auth() {
 async fn an_unknown_server_is_refused_with_the_servers_there_are() {
     let fx = Fixture::start().await;
     let api = &fx.api;
-    let demo = api.demo_login().await;
-    let (s, v) = api
-        .post(
-            "/users/current/accounts",
-            json!({"login": demo["login"], "password": demo["password"], "server": "Nope-Demo",
-                   "name": "x"}),
-        )
-        .await;
+    let (s, v) = create_changed(api, json!({"server": "Nope-Demo"})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(v["details"]["code"], "E_SRV_NOT_FOUND");
     let servers = v["details"]["serversByBrokers"]["Drawbridge"].as_array();
