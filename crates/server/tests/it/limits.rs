@@ -113,7 +113,7 @@ async fn history_by_time_is_charged_per_record_returned() {
     let api = &fx.api;
     let id = account(api).await;
     let (s, _, deals) = get_with(
-        &api,
+        api,
         &format!(
             "/users/current/accounts/{id}/history-deals/time/2020-01-01T00:00:00.000Z/2030-01-01T00:00:00.000Z"
         ),
@@ -141,7 +141,7 @@ async fn the_book_is_charged_per_entry_after_it_is_read_and_may_leave_debt() {
     let id = account(api).await;
     api.quote(1.1, 1.10012).await;
     let (s, _, book) = get_with(
-        &api,
+        api,
         &format!("/users/current/accounts/{id}/symbols/EURUSD/current-book"),
         "c",
     )
