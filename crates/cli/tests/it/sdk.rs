@@ -4,7 +4,7 @@
 //! `scripts/test` installs the SDK into a virtualenv and names its interpreter in
 //! `DRAWBRIDGE_SDK_PYTHON`. Without it this test fails rather than pass unseen.
 
-use crate::support::{Server, free_port, repo_root, run};
+use crate::support::{Server, WEDNESDAY_MORNING, free_port, repo_root, run};
 use std::process::Command;
 
 fn sdk_python() -> String {
@@ -48,11 +48,7 @@ fn drive_with(script: &str, extra: &[&str], config: &str) {
         config_file.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    let mut server = Server::start(dir.path(), port, &args, true);
-    let token = server
-        .first_token
-        .clone()
-        .expect("first start prints a token");
+    let (mut server, token) = Server::first_start(dir.path(), port, &args);
     let restarted = dir.path().join("restarted");
     // The SDK keeps its history storage under `.metaapi/` in the working directory: the
     // test's temporary directory, not the repository.
@@ -121,16 +117,10 @@ fn rate_limits_through_the_official_sdk() {
 #[test]
 fn rpc_connection_through_the_official_sdk() {
     // A Wednesday morning: the market is open for the trades the script places.
-    let clock = [
-        "--clock",
-        "virtual",
-        "--clock-start",
-        "2026-01-07T10:00:00Z",
-    ];
     // The script checks each trade over REST at once; on a frozen virtual clock the credit
     // windows never drain, so the application's and server's quotas are raised.
     let quotas = "[limits]\ncpu_per_user_1s = 100000\ncpu_per_server_1s = 100000\n";
-    drive_with("rpc.py", &clock, quotas);
+    drive_with("rpc.py", &WEDNESDAY_MORNING, quotas);
 }
 
 /// The streaming API's checks seen by a bare socket.io client (the SDK's transport).
@@ -155,13 +145,7 @@ fn streaming_checks_with_a_bare_socketio_client() {
 #[test]
 fn streaming_survives_a_server_restart() {
     // A Wednesday morning, on a virtual clock that continues where the journal ends.
-    let clock = [
-        "--clock",
-        "virtual",
-        "--clock-start",
-        "2026-01-07T10:00:00Z",
-    ];
-    drive_with("restart.py", &clock, "");
+    drive_with("restart.py", &WEDNESDAY_MORNING, "");
 }
 
 /// A bounded loopback load: 1,000 accounts subscribed, synchronized, updated and quoted over
@@ -170,15 +154,9 @@ fn streaming_survives_a_server_restart() {
 fn a_thousand_accounts_streaming_on_one_server() {
     // A Wednesday morning: the market is open. Ten sockets of 100 accounts may share a
     // virtual front-end server, so its subscription cap (300) is lifted here.
-    let clock = [
-        "--clock",
-        "virtual",
-        "--clock-start",
-        "2026-01-07T10:00:00Z",
-    ];
     drive_with(
         "load.py",
-        &clock,
+        &WEDNESDAY_MORNING,
         "[limits]\nsubscriptions_per_user_per_server = 1000\n",
     );
 }
@@ -187,13 +165,7 @@ fn a_thousand_accounts_streaming_on_one_server() {
 #[test]
 fn streaming_connection_through_the_official_sdk() {
     // A Wednesday morning: the market is open for the trades the script places.
-    let clock = [
-        "--clock",
-        "virtual",
-        "--clock-start",
-        "2026-01-07T10:00:00Z",
-    ];
-    drive_with("streaming.py", &clock, "");
+    drive_with("streaming.py", &WEDNESDAY_MORNING, "");
 }
 
 /// The SDK's market data: quotes, candles, ticks and books reach the terminal state and the
@@ -201,13 +173,7 @@ fn streaming_connection_through_the_official_sdk() {
 #[test]
 fn market_data_through_the_official_sdk() {
     // A Wednesday morning: the market is open, so the feed and the posted ticks move prices.
-    let clock = [
-        "--clock",
-        "virtual",
-        "--clock-start",
-        "2026-01-07T10:00:00Z",
-    ];
-    drive_with("market_data.py", &clock, "");
+    drive_with("market_data.py", &WEDNESDAY_MORNING, "");
 }
 
 /// The SDK's risk management client: trackers, a breach seen by the events query and the
@@ -215,11 +181,5 @@ fn market_data_through_the_official_sdk() {
 #[test]
 fn risk_management_through_the_official_sdk() {
     // A Wednesday morning: the market is open for the trade the script places.
-    let clock = [
-        "--clock",
-        "virtual",
-        "--clock-start",
-        "2026-01-07T10:00:00Z",
-    ];
-    drive_with("risk.py", &clock, "");
+    drive_with("risk.py", &WEDNESDAY_MORNING, "");
 }

@@ -1,7 +1,7 @@
 //! The real binary: `serve` with its first-start token, `token create` beside a running
 //! server, SIGTERM, and a `kill -9` after acknowledged trades that loses none of them.
 
-use crate::support::{Server, free_port, run};
+use crate::support::{Server, WEDNESDAY_MORNING, free_port, run};
 use reqwest::{Client, Method};
 use serde_json::{Value, json};
 
@@ -70,19 +70,8 @@ async fn snapshot(api: &Api, acc: &str) -> Vec<(String, String)> {
 async fn acknowledged_changes_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let flags = [
-        "--clock",
-        "virtual",
-        "--clock-start",
-        "2026-01-07T10:00:00Z",
-        "--seed",
-        "5",
-    ];
-    let server = Server::start(dir.path(), port, &flags, true);
-    let token = server
-        .first_token
-        .clone()
-        .expect("first start prints a token");
+    let flags = [&WEDNESDAY_MORNING[..], &["--seed", "5"]].concat();
+    let (server, token) = Server::first_start(dir.path(), port, &flags);
     assert_eq!(token.split('.').count(), 3);
     let api = Api::new(port, &token);
 

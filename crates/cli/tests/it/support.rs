@@ -8,6 +8,15 @@ use std::time::Duration;
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_drawbridge");
 
+/// `serve` flags for a virtual clock that starts on a Wednesday morning (10:00 UTC), when the
+/// market is open.
+pub(crate) const WEDNESDAY_MORNING: [&str; 4] = [
+    "--clock",
+    "virtual",
+    "--clock-start",
+    "2026-01-07T10:00:00Z",
+];
+
 /// A port free a moment ago (the server binds it right after).
 pub(crate) fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -86,6 +95,14 @@ impl Server {
         }
         assert!(listening, "drawbridge serve did not start");
         Self { child, first_token }
+    }
+
+    /// Starts `drawbridge serve` on a fresh data dir as [`Server::start`] does: the server and
+    /// the admin token it printed.
+    pub(crate) fn first_start(dir: &Path, port: u16, extra: &[&str]) -> (Self, String) {
+        let server = Self::start(dir, port, extra, true);
+        let token = (server.first_token.clone()).expect("a first start prints a token");
+        (server, token)
     }
 
     /// Stops the process the hard way: nothing gets a chance to flush.

@@ -2,46 +2,18 @@
 //! the recommended time, nothing consumed by a refusal, the front-end server chosen by
 //! `client-id`, result-size charges, credit usage and the API-limits introspection.
 
-use crate::support::{Api, KEY, assert_error, config};
-use drawbridge_server::config::{ClockKind, Config, Layer};
-use drawbridge_server::{Running, start};
+use crate::support::{Api, Fixture, assert_error, eventually};
+use drawbridge_server::config::{Config, Layer};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-fn limited(dir: &std::path::Path, limits: &[(&str, u64)]) -> Config {
-    let base = config(dir);
-    Config::build(Layer {
-        listen: Some("127.0.0.1:0".into()),
-        data_dir: Some(base.data_dir),
-        clock: Some(ClockKind::Virtual),
-        clock_start: Some("2026-01-07T10:00:00Z".into()),
-        seed: Some(7),
-        limits: Some(
-            limits
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), *v))
-                .collect::<BTreeMap<_, _>>(),
-        ),
-        ..Layer::default()
-    })
-    .unwrap()
-}
-
-/// A server with `limits` overridden on a fresh data dir (kept while the tuple lives), and
-/// the admin's client.
-async fn serve(limits: &[(&str, u64)]) -> (tempfile::TempDir, Running, Api) {
-    let dir = tempfile::tempdir().unwrap();
-    let running = start(limited(dir.path(), limits), Some(KEY)).await.unwrap();
-    let api = Api::new(&running, running.first_token.as_deref().unwrap());
-    (dir, running, api)
-}
-
 /// A deployed demo account of `api`'s user: its id.
 async fn account(api: &Api) -> String {
-    api.demo_account().await.0
+    api.demo_account().await.id
 }
 
+/// A GET sent with `client-id`: its status, its `retry-after` header and its body.
 async fn get_with(api: &Api, path: &str, client_id: &str) -> (StatusCode, Option<String>, Value) {
     let resp = api
         .http
@@ -59,27 +31,19 @@ async fn get_with(api: &Api, path: &str, client_id: &str) -> (StatusCode, Option
     (status, retry, resp.json().await.unwrap_or(Value::Null))
 }
 
-async fn advance(api: &Api, seconds: f64) {
-    api.ok(
-        Method::POST,
-        "/sim/clock/advance",
-        Some(json!({"seconds": seconds})),
-    )
-    .await;
-}
-
 #[tokio::test]
 async fn account_window_refuses_with_the_docs_metadata_and_admits_at_the_retry_time() {
-    let (_dir, running, api) = serve(&[("cpu_per_account_10s", 120)]).await;
-    let id = account(&api).await;
+    let fx = Fixture::with_limits(&[("cpu_per_account_10s", 120)]).await;
+    let api = &fx.api;
+    let id = account(api).await;
     let info = format!("/users/current/accounts/{id}/account-information");
 
     // 50 credits each: two fit in 120, the third does not.
     for _ in 0..2 {
-        let (s, _, v) = get_with(&api, &info, "c").await;
+        let (s, _, v) = get_with(api, &info, "c").await;
         assert_eq!(s, StatusCode::OK, "{v}");
     }
-    let (s, retry_after, v) = get_with(&api, &info, "c").await;
+    let (s, retry_after, v) = get_with(api, &info, "c").await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
     assert_error(&v, "TooManyRequestsError", "limit.cpu_credits");
     assert_eq!(v["id"], 6);
@@ -97,7 +61,7 @@ async fn account_window_refuses_with_the_docs_metadata_and_admits_at_the_retry_t
     assert_eq!(retry_after.as_deref(), Some("11"));
 
     // A refusal consumes nothing: the usage still shows 100 of 120 used.
-    let (s, _, usage) = get_with(&api, &format!("/users/current/accounts/{id}/credits"), "c").await;
+    let (s, _, usage) = get_with(api, &format!("/users/current/accounts/{id}/credits"), "c").await;
     assert_eq!(s, StatusCode::OK, "{usage}");
     assert_eq!(
         usage["perAccount"],
@@ -108,24 +72,25 @@ async fn account_window_refuses_with_the_docs_metadata_and_admits_at_the_retry_t
     assert_eq!(usage["perServer"][3]["period"], "6h");
 
     // One millisecond before the retry time: still refused; at it: admitted.
-    advance(&api, 10.999).await;
-    let (s, _, _) = get_with(&api, &info, "c").await;
+    api.advance(10.999).await;
+    let (s, _, _) = get_with(api, &info, "c").await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
-    advance(&api, 0.001).await;
-    let (s, _, v) = get_with(&api, &info, "c").await;
+    api.advance(0.001).await;
+    let (s, _, v) = get_with(api, &info, "c").await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    running.stop().await;
+    fx.stop().await;
 }
 
 #[tokio::test]
 async fn client_id_picks_a_front_end_server_with_its_own_window() {
-    let (_dir, running, api) = serve(&[("cpu_per_server_1s", 100)]).await;
-    let id = account(&api).await;
+    let fx = Fixture::with_limits(&[("cpu_per_server_1s", 100)]).await;
+    let api = &fx.api;
+    let id = account(api).await;
     let info = format!("/users/current/accounts/{id}/account-information");
     for _ in 0..2 {
-        assert_eq!(get_with(&api, &info, "first").await.0, StatusCode::OK);
+        assert_eq!(get_with(api, &info, "first").await.0, StatusCode::OK);
     }
-    let (s, _, v) = get_with(&api, &info, "first").await;
+    let (s, _, v) = get_with(api, &info, "first").await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(
         v["metadata"]["type"], "LIMIT_REQUEST_RATE_PER_USER_PER_SERVER",
@@ -134,20 +99,21 @@ async fn client_id_picks_a_front_end_server_with_its_own_window() {
     // Another client id lands on another of the 12 virtual servers (most do).
     let mut passed = 0;
     for n in 0..24 {
-        if get_with(&api, &info, &format!("other-{n}")).await.0 == StatusCode::OK {
+        if get_with(api, &info, &format!("other-{n}")).await.0 == StatusCode::OK {
             passed += 1;
         }
     }
     assert!(passed > 0, "no other client id reached another server");
-    running.stop().await;
+    fx.stop().await;
 }
 
 #[tokio::test]
 async fn history_by_time_is_charged_per_record_returned() {
-    let (_dir, running, api) = serve(&[]).await;
-    let id = account(&api).await;
+    let fx = Fixture::with_limits(&[]).await;
+    let api = &fx.api;
+    let id = account(api).await;
     let (s, _, deals) = get_with(
-        &api,
+        api,
         &format!(
             "/users/current/accounts/{id}/history-deals/time/2020-01-01T00:00:00.000Z/2030-01-01T00:00:00.000Z"
         ),
@@ -157,29 +123,25 @@ async fn history_by_time_is_charged_per_record_returned() {
     assert_eq!(s, StatusCode::OK, "{deals}");
     let records = deals.as_array().unwrap().len();
     assert!(records >= 1, "the initial deposit is a deal: {deals}");
-    let (_, _, usage) = get_with(&api, &format!("/users/current/accounts/{id}/credits"), "c").await;
+    let (_, _, usage) = get_with(api, &format!("/users/current/accounts/{id}/credits"), "c").await;
     let used = 5_000.0 - usage["perAccount"][0]["available"].as_f64().unwrap();
     assert!(
         (used - (75.0 + 0.65 * records as f64)).abs() < 1e-9,
         "used {used} for {records} records"
     );
-    running.stop().await;
+    fx.stop().await;
 }
 
 #[tokio::test]
 async fn the_book_is_charged_per_entry_after_it_is_read_and_may_leave_debt() {
     // 100 credits per 10 s: two 50-credit reads fit exactly, but a book costs 50 before and
     // 0.1 per entry after, so the read after it waits.
-    let (_dir, running, api) = serve(&[("cpu_per_account_10s", 100)]).await;
-    let id = account(&api).await;
-    api.ok(
-        Method::POST,
-        "/sim/ticks",
-        Some(json!({"symbol": "EURUSD", "bid": 1.1, "ask": 1.10012})),
-    )
-    .await;
+    let fx = Fixture::with_limits(&[("cpu_per_account_10s", 100)]).await;
+    let api = &fx.api;
+    let id = account(api).await;
+    api.quote(1.1, 1.10012).await;
     let (s, _, book) = get_with(
-        &api,
+        api,
         &format!("/users/current/accounts/{id}/symbols/EURUSD/current-book"),
         "c",
     )
@@ -187,29 +149,30 @@ async fn the_book_is_charged_per_entry_after_it_is_read_and_may_leave_debt() {
     assert_eq!(s, StatusCode::OK, "{book}");
     let entries = book["book"].as_array().unwrap().len();
     assert!(entries > 0, "{book}");
-    let (_, _, usage) = get_with(&api, &format!("/users/current/accounts/{id}/credits"), "c").await;
+    let (_, _, usage) = get_with(api, &format!("/users/current/accounts/{id}/credits"), "c").await;
     let used = 100.0 - usage["perAccount"][0]["available"].as_f64().unwrap();
     assert!(
         (used - (50.0 + 0.1 * entries as f64)).abs() < 1e-9,
         "used {used} for {entries} entries"
     );
     let info = format!("/users/current/accounts/{id}/account-information");
-    let (s, _, v) = get_with(&api, &info, "c").await;
+    let (s, _, v) = get_with(api, &info, "c").await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
     assert_eq!(
         v["metadata"]["creditsUsed"],
         50.0 + 0.1 * entries as f64,
         "{v}"
     );
-    running.stop().await;
+    fx.stop().await;
 }
 
 #[tokio::test]
 async fn a_quote_interval_out_of_range_is_refused_on_update_as_on_create() {
     // The interval paces streaming packets (and their credits): an absurd one must not get in
     // through an update either.
-    let (_dir, running, api) = serve(&[]).await;
-    let id = account(&api).await;
+    let fx = Fixture::with_limits(&[]).await;
+    let api = &fx.api;
+    let id = account(api).await;
     let (s, v) = api
         .call(
             Method::PUT,
@@ -223,15 +186,16 @@ async fn a_quote_interval_out_of_range_is_refused_on_update_as_on_create() {
         v["details"][0]["parameter"], "quoteStreamingIntervalInSeconds",
         "{v}"
     );
-    running.stop().await;
+    fx.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn historical_requests_past_the_concurrency_limit_are_refused_and_the_rest_served() {
     // One historical request in processing per account: of many sent at once, some overlap
     // and are refused with the docs' metadata; every other one is served.
-    let (_dir, running, api) = serve(&[("history_concurrent_per_account", 1)]).await;
-    let id = account(&api).await;
+    let fx = Fixture::with_limits(&[("history_concurrent_per_account", 1)]).await;
+    let api = &fx.api;
+    let id = account(api).await;
     let path = format!(
         "/users/current/accounts/{id}/historical-market-data/symbols/EURUSD/timeframes/1m/candles?limit=1000"
     );
@@ -262,19 +226,16 @@ async fn historical_requests_past_the_concurrency_limit_are_refused_and_the_rest
     }
     assert!(refused > 0, "20 bursts of 48 requests never overlapped");
     // Once they are done, the next one is served.
-    assert_eq!(get_with(&api, &path, "c").await.0, StatusCode::OK);
-    running.stop().await;
+    assert_eq!(get_with(api, &path, "c").await.0, StatusCode::OK);
+    fx.stop().await;
 }
 
 #[tokio::test]
 async fn api_limits_lists_the_catalogue() {
-    let (_dir, running, api) = serve(&[("connections_per_ip", 7)]).await;
+    let fx = Fixture::with_limits(&[("connections_per_ip", 7)]).await;
+    let api = &fx.api;
     let v = api
-        .ok(
-            Method::GET,
-            "/users/current/api-limits?limits=1,3,390,99999",
-            None,
-        )
+        .read("/users/current/api-limits?limits=1,3,390,99999")
         .await;
     let entries = v["limit_entries"].as_array().unwrap();
     assert_eq!(entries.len(), 4, "{v}");
@@ -290,12 +251,12 @@ async fn api_limits_lists_the_catalogue() {
     assert_eq!(entries[1]["value"], 7, "the configured value");
     assert_eq!(entries[2]["value"], 1);
     assert_eq!(entries[3], json!({"limit": 99999, "status_code": 104}));
-    let all = api.ok(Method::GET, "/users/current/api-limits", None).await;
+    let all = api.read("/users/current/api-limits").await;
     assert!(all["limit_entries"].as_array().unwrap().len() > 30, "{all}");
     let (s, v) = api.get("/users/current/api-limits?limits=1,x").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_error(&v, "ValidationError", "request.validation");
-    running.stop().await;
+    fx.stop().await;
 }
 
 #[test]
@@ -326,8 +287,8 @@ async fn answers(stream: &mut tokio::net::TcpStream) -> bool {
 
 #[tokio::test]
 async fn open_connections_per_address_are_capped() {
-    let (_dir, running, _api) = serve(&[("connections_per_ip", 2)]).await;
-    let connect = || tokio::net::TcpStream::connect(running.addr);
+    let fx = Fixture::with_limits(&[("connections_per_ip", 2)]).await;
+    let connect = || tokio::net::TcpStream::connect(fx.addr());
     let mut a = connect().await.unwrap();
     let mut b = connect().await.unwrap();
     assert!(answers(&mut a).await && answers(&mut b).await);
@@ -336,26 +297,25 @@ async fn open_connections_per_address_are_capped() {
     assert!(!answers(&mut c).await, "a third connection was served");
     // Closing one gives its place back.
     drop(a);
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let mut d = connect().await.unwrap();
-    assert!(answers(&mut d).await, "a freed place was not given back");
+    let d = eventually("a freed place given back", async || {
+        let mut d = connect().await.unwrap();
+        answers(&mut d).await.then_some(d)
+    })
+    .await;
     drop((b, d));
-    running.stop().await;
+    fx.stop().await;
 }
 
 #[tokio::test]
 async fn nearing_the_account_limit_queues_a_warning_and_past_it_creation_fails() {
-    let (_dir, running, api) = serve(&[("accounts_per_user", 3)]).await;
-    account(&api).await;
-    account(&api).await;
-    let none = api
-        .ok(Method::GET, "/users/current/user-messages", None)
-        .await;
+    let fx = Fixture::with_limits(&[("accounts_per_user", 3)]).await;
+    let api = &fx.api;
+    account(api).await;
+    account(api).await;
+    let none = api.read("/users/current/user-messages").await;
     assert_eq!(none, json!([]), "2 of 3 is under 99%");
-    account(&api).await;
-    let messages = api
-        .ok(Method::GET, "/users/current/user-messages", None)
-        .await;
+    account(api).await;
+    let messages = api.read("/users/current/user-messages").await;
     let list = messages.as_array().unwrap();
     assert_eq!(list.len(), 1, "{messages}");
     assert_eq!(list[0]["type"], 2, "a warning");
@@ -369,21 +329,11 @@ async fn nearing_the_account_limit_queues_a_warning_and_past_it_creation_fails()
     );
     let after = list[0]["id"].as_u64().unwrap();
     let newer = api
-        .ok(
-            Method::GET,
-            &format!("/users/current/user-messages?after={after}"),
-            None,
-        )
+        .read(&format!("/users/current/user-messages?after={after}"))
         .await;
     assert_eq!(newer, json!([]));
     // A fourth account is refused.
-    let demo = api
-        .ok(
-            Method::POST,
-            "/users/current/provisioning-profiles/default/mt5-demo-accounts",
-            Some(json!({"balance": 100, "leverage": 100, "accountType": "USD", "name": "x"})),
-        )
-        .await;
+    let demo = api.demo_login().await;
     let (s, v) = api
         .post(
             "/users/current/accounts",
@@ -393,13 +343,14 @@ async fn nearing_the_account_limit_queues_a_warning_and_past_it_creation_fails()
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     assert_error(&v, "ValidationError", "account.limit");
-    running.stop().await;
+    fx.stop().await;
 }
 
 #[tokio::test]
 async fn history_further_back_than_the_limit_is_cut_and_says_so() {
-    let (_dir, running, api) = serve(&[("historical_orders_days", 1)]).await;
-    let id = account(&api).await;
+    let fx = Fixture::with_limits(&[("historical_orders_days", 1)]).await;
+    let api = &fx.api;
+    let id = account(api).await;
     let cut = |from: &'static str| {
         let url = format!(
             "{}/users/current/accounts/{id}/history-deals/time/{from}/2030-01-01T00:00:00.000Z",
@@ -420,5 +371,5 @@ async fn history_further_back_than_the_limit_is_cut_and_says_so() {
         Some("2026-01-06T10:00:00.000Z")
     );
     assert_eq!(cut("2026-01-07T00:00:00.000Z").await, None);
-    running.stop().await;
+    fx.stop().await;
 }

@@ -1,9 +1,8 @@
 //! Operations over a real socket: the OpenAPI document matches the router and the wire, the
 //! Prometheus metrics count what was asked, and bodies and URLs have size limits.
 
-use crate::support::{Api, KEY, assert_error, config};
+use crate::support::{Fixture, assert_error};
 use drawbridge_server::config::{Config, Layer};
-use drawbridge_server::start;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -38,16 +37,14 @@ fn concrete(path: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_metrics_and_size_limits() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut layer_config = config(dir.path());
-    layer_config.demo = true;
-    let running = start(layer_config, Some(KEY)).await.unwrap();
+    let demo = Layer {
+        demo: Some(true),
+        ..Layer::default()
+    };
+    let mut fx = Fixture::start_with(demo).await;
     // Every documented route is called once, the tracker-event long poll included.
-    running
-        .state
-        .risk
-        .set_stream_hold(std::time::Duration::from_millis(100));
-    let api = Api::new(&running, running.first_token.as_deref().unwrap());
+    fx.hold_streams(std::time::Duration::from_millis(100));
+    let api = &fx.api;
     let anonymous = api.as_token("");
 
     // The document needs no token and names every route, the sim control API included.
@@ -116,11 +113,7 @@ async fn openapi_metrics_and_size_limits() {
     let (_, accounts) = api.get("/users/current/accounts").await;
     let id = accounts[0]["_id"].as_str().unwrap().to_owned();
     let info = api
-        .ok(
-            Method::GET,
-            &format!("/users/current/accounts/{id}/account-information"),
-            None,
-        )
+        .read(&format!("/users/current/accounts/{id}/account-information"))
         .await;
     let schema = &schemas["AccountInformation"];
     let properties = schema["properties"].as_object().unwrap();
@@ -145,10 +138,7 @@ async fn openapi_metrics_and_size_limits() {
     assert_error(&v, "UriTooLongError", "request.uri_too_long");
 
     // REST reads the token from the header only, never from the URL.
-    let in_url = format!(
-        "/users/current/accounts?auth-token={}",
-        running.first_token.as_deref().unwrap()
-    );
+    let in_url = format!("/users/current/accounts?auth-token={}", api.token);
     let (s, v) = anonymous.get(&in_url).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
 
@@ -192,5 +182,5 @@ async fn openapi_metrics_and_size_limits() {
         !text.contains("route=\"/users/current/accounts/nope"),
         "raw paths must not become labels"
     );
-    running.stop().await;
+    fx.stop().await;
 }

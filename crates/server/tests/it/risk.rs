@@ -1,1215 +1,139 @@
-//! The risk management API over a real socket, a real SQLite file and a virtual clock:
-//! trackers, a drawdown breach seen by the events query and the long poll, the halt it
-//! orders on the trade route, period statistics net of a deposit, the equity chart across
-//! hours, close-and-halt (and the account's deletion lifting its halt), and a restart that
-//! keeps trackers, latches and sequence numbers. Rule sets: a preset's daily loss breached
-//! by floating loss carried over the daily reset halts the account, the halt is lifted; a
-//! full rule set's profit target passes, and its decision survives a restart; an account is
-//! followed from the moment its risk management API is enabled, or from its creation with
-//! `riskManagementApiEnabled`. Limits and durability: at
-//! most `trackers_per_account` trackers even for parallel creates; an account whose server
-//! is edited is re-pointed (the old broker account no longer followed); the event stream
-//! without `previousSequenceNumber` answers what was stored between two polls; a pending
-//! close-out runs again after a restart, and a completed tracker stays completed.
+//! The risk management API over a real socket, a real SQLite file and a virtual clock, a fact
+//! a test: trackers, their events, statistics and the equity chart ([`trackers`]); rule sets
+//! ([`rules`]); which accounts the engine follows and what close-and-halt does ([`following`]);
+//! what a restart keeps ([`restart`]); and the updates pushed over socket.io ([`push`]).
 
+mod following;
 mod push;
+mod restart;
+mod rules;
+mod trackers;
 
-use crate::support::{Api, KEY, assert_error, config};
-use drawbridge_server::config::{ClockKind, Config, Layer};
-use drawbridge_server::{Running, start};
-use reqwest::{Method, StatusCode};
+use crate::support::{Account, Api, Fixture, eventually};
+use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-/// A deployed demo account of `api`'s user, balance 10 000: (id, login).
-async fn account(api: &Api) -> (String, String) {
-    api.demo_account().await
+/// A test server whose tracker-event long poll holds for three seconds.
+async fn risk_server() -> Fixture {
+    let mut fx = Fixture::start().await;
+    fx.hold_streams(Duration::from_secs(3));
+    fx
 }
 
-/// A deployed demo account with its risk management API enabled: (id, its path).
-async fn risk_account(api: &Api) -> (String, String) {
-    let (id, _) = account(api).await;
-    let acc = format!("/users/current/accounts/{id}");
-    api.ok(
-        Method::POST,
-        &format!("{acc}/enable-risk-management-api"),
-        None,
-    )
-    .await;
-    (id, acc)
+/// A deployed demo account with its risk management API enabled.
+async fn risk_account(api: &Api) -> Account {
+    let account = api.demo_account().await;
+    api.enable_risk(&account.path).await;
+    account
 }
 
-/// Quiet prices: the generated feed paused, EURUSD at 1.1 / 1.10002.
-async fn quiet(api: &Api) {
-    api.ok(Method::POST, "/sim/feed", Some(json!({"paused": true})))
+/// [`risk_server`] on quiet prices (the feed paused, EURUSD at 1.1 / 1.10002) and a
+/// [`risk_account`] on it.
+async fn risk_fixture() -> (Fixture, Account) {
+    let fx = risk_server().await;
+    fx.api.quiet().await;
+    let account = risk_account(&fx.api).await;
+    (fx, account)
+}
+
+/// A new tracker of the account at `acc`: its id.
+async fn tracker(api: &Api, acc: &str, tracker: Value) -> String {
+    let created = api
+        .ok(Method::POST, &format!("{acc}/trackers"), Some(tracker))
         .await;
-    tick(api, 1.1).await;
+    created["id"].as_str().unwrap().to_owned()
 }
 
-async fn tick(api: &Api, bid: f64) {
-    api.ok(
-        Method::POST,
-        "/sim/ticks",
-        Some(json!({"symbol": "EURUSD", "bid": bid, "ask": bid + 0.00002})),
+/// Two trackers of the account at `acc`: `daily` halts at a 100.00 drawdown in the day,
+/// `profit` watches for 50 % profit over the account's life. Their ids.
+async fn daily_and_profit(api: &Api, acc: &str) -> (String, String) {
+    let daily = json!({"name": "daily", "period": "day", "absoluteDrawdownThreshold": 100,
+                       "breachAction": "halt"});
+    let profit = json!({"name": "profit", "period": "lifetime", "relativeProfitThreshold": 0.5});
+    (
+        tracker(api, acc, daily).await,
+        tracker(api, acc, profit).await,
     )
-    .await;
-}
-
-async fn trade(api: &Api, acc: &str, body: Value) -> (StatusCode, Value) {
-    api.post(&format!("{acc}/trade"), body).await
 }
 
 /// How many items a list route answers.
 async fn count(api: &Api, path: &str) -> usize {
-    let list = api.ok(Method::GET, path, None).await;
+    let list = api.read(path).await;
     list.as_array().expect("the route answers a list").len()
 }
 
-/// Asks until `f` holds (the engine runs beside the request path), at most two seconds.
-async fn eventually<F, Fut>(what: &str, mut f: F) -> Value
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<Value>>,
-{
-    for _ in 0..40 {
-        if let Some(v) = f().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{what}: not within two seconds");
-}
-
-async fn serve(dir: &std::path::Path) -> (Running, Api) {
-    let running = start(config(dir), Some(KEY)).await.unwrap();
-    running.state.risk.set_stream_hold(Duration::from_secs(3));
-    let token = match &running.first_token {
-        Some(t) => t.clone(),
-        None => drawbridge_server::create_token(
-            running.state.store.clone(),
-            Some(drawbridge_server::ADMIN_USER),
-            drawbridge_server::auth::Grant {
-                admin: true,
-                ..Default::default()
-            },
-            None,
-            running.state.now(),
-        )
-        .await
-        .unwrap(),
-    };
-    let api = Api::new(&running, &token);
-    (running, api)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn trackers_events_statistics_chart_and_the_halt() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    quiet(&api).await;
-    let (id, login) = account(&api).await;
-    let acc = format!("/users/current/accounts/{id}");
-    let trackers = format!("{acc}/trackers");
-
-    // Off until the account enables it.
-    let (s, v) = api.get(&trackers).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-    assert_error(&v, "ForbiddenError", "risk.api_disabled");
-    api.ok(
-        Method::POST,
-        &format!("{acc}/enable-risk-management-api"),
-        None,
-    )
-    .await;
-    assert_eq!(api.ok(Method::GET, &trackers, None).await, json!([]));
-
-    // Every bad field at once, in MetaApi's ValidationError shape.
-    let (s, v) = api
-        .post(
-            &trackers,
-            json!({"name": "", "absoluteDrawdownThreshold": -1, "startBrokerTime": "soon"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    let fields: Vec<&str> = (v["details"].as_array().unwrap().iter())
-        .map(|d| d["parameter"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        fields,
-        [
-            "name",
-            "period",
-            "startBrokerTime",
-            "absoluteDrawdownThreshold"
-        ]
-    );
-
-    let daily = api
-        .ok(
-            Method::POST,
-            &trackers,
-            Some(
-                json!({"name": "daily", "period": "day", "absoluteDrawdownThreshold": 100,
-                        "breachAction": "halt"}),
-            ),
-        )
-        .await;
-    let daily = daily["id"].as_str().unwrap().to_owned();
-    let profit = api
-        .ok(
-            Method::POST,
-            &trackers,
-            Some(json!({"name": "profit", "period": "lifetime", "relativeProfitThreshold": 0.5})),
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (s, v) = api
-        .post(
-            &trackers,
-            json!({"name": "daily", "period": "date", "relativeDrawdownThreshold": 0.1}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CONFLICT);
-    assert_error(&v, "ConflictError", "risk.tracker_name_taken");
-
-    let listed = api.ok(Method::GET, &trackers, None).await;
-    assert_eq!(listed.as_array().unwrap().len(), 2);
-    assert_eq!(listed[0]["_id"], json!(daily));
-    assert_eq!(listed[0]["breachAction"], "halt");
-    assert_eq!(listed[1]["relativeProfitThreshold"], 0.5);
-    let one = api
-        .ok(Method::GET, &format!("{trackers}/{profit}"), None)
-        .await;
-    assert_eq!(one["name"], "profit");
-    api.ok(
-        Method::PUT,
-        &format!("{trackers}/{profit}"),
-        Some(json!({"name": "lifetime profit"})),
-    )
-    .await;
-    let by_name = api
-        .ok(
-            Method::GET,
-            &format!("{trackers}/name/lifetime%20profit"),
-            None,
-        )
-        .await;
-    assert_eq!(by_name["_id"], json!(profit));
-    let (s, v) = api.get(&format!("{trackers}/nope")).await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    assert_error(&v, "NotFoundError", "risk.tracker_not_found");
-
-    // Nothing new: the long poll holds, then answers [].
-    let stream = "/users/current/tracker-events/stream";
-    let from_zero = format!("{stream}?previousSequenceNumber=0");
-    let held = api.ok(Method::GET, &from_zero, None);
-    tokio::pin!(held);
-    let early = tokio::time::timeout(Duration::from_secs(2), &mut held).await;
-    assert!(early.is_err(), "held for the hold time");
-    assert_eq!(held.await, json!([]));
-
-    // A long poll waiting while a 1-lot buy loses 152.00 plus its commission (> 100): it
-    // wakes with the event.
-    let waiting = {
-        let http = api.http.clone();
-        let url = format!("{}{stream}?previousSequenceNumber=0", api.base);
-        let token = api.token.clone();
-        tokio::spawn(async move {
-            let r = http
-                .get(url)
-                .header("auth-token", token)
-                .send()
-                .await
-                .unwrap();
-            r.json::<Value>().await.unwrap()
-        })
-    };
-    let (s, v) = trade(
-        &api,
-        &acc,
-        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1}),
-    )
-    .await;
-    assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{s} {v}");
-    let position = v["positionId"].as_str().unwrap().to_owned();
-    tick(&api, 1.0985).await;
-    let info = api
-        .ok(Method::GET, &format!("{acc}/account-information"), None)
-        .await;
-    let equity = info["equity"].as_f64().unwrap();
-    let drawdown = 10_000.0 - equity;
-    assert!(drawdown > 152.0, "{info}");
-    let woke = tokio::time::timeout(Duration::from_secs(3), waiting)
-        .await
-        .expect("the long poll answers as the event is stored")
-        .unwrap();
-    assert_eq!(woke.as_array().unwrap().len(), 1, "{woke}");
-    let event = &woke[0];
-    assert_eq!(event["sequenceNumber"], 1);
-    assert_eq!(event["accountId"], json!(id));
-    assert_eq!(event["trackerId"], json!(daily));
-    assert_eq!(event["exceededThresholdType"], "drawdown");
-    assert_eq!(event["period"], "day");
-    assert_eq!(event["action"], "halt");
-    assert_eq!(event["absoluteDrawdown"], drawdown);
-    assert_eq!(event["relativeDrawdown"], drawdown / 10_000.0);
-    assert_eq!(
-        event["brokerTime"], "2026-01-07 12:00:00.000",
-        "EET, on the virtual clock"
-    );
-
-    // The same by broker time, filtered; the stream past it holds again.
-    let events = "/users/current/tracker-events/by-broker-time";
-    let all = api.ok(Method::GET, events, None).await;
-    assert_eq!(all, woke);
-    let q = format!(
-        "{events}?startBrokerTime=2026-01-07%2012:00:00.000&endBrokerTime=2026-01-07%2012:00:00&accountId={id}&trackerId={daily}&limit=5"
-    );
-    assert_eq!(api.ok(Method::GET, &q, None).await, woke);
-    let q = format!("{events}?startBrokerTime=2026-01-07%2012:00:00.001");
-    assert_eq!(api.ok(Method::GET, &q, None).await, json!([]));
-    let q = format!("{events}?trackerId={profit}");
-    assert_eq!(api.ok(Method::GET, &q, None).await, json!([]));
-    let (s, v) = api
-        .get(&format!("{events}?startBrokerTime=today&limit=0"))
-        .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    assert_eq!(v["details"].as_array().unwrap().len(), 2, "{v}");
-
-    // Halted: no new exposure, but the position may be closed.
-    let (s, v) = trade(
-        &api,
-        &acc,
-        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 0.1}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
-    assert_error(&v, "ForbiddenError", "risk.trading_halted");
-    let (s, v) = trade(
-        &api,
-        &acc,
-        json!({"actionType": "ORDER_TYPE_SELL_LIMIT", "symbol": "EURUSD", "volume": 0.1, "openPrice": 1.2}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
-    let (_, v) = trade(
-        &api,
-        &acc,
-        json!({"actionType": "POSITION_CLOSE_ID", "positionId": position}),
-    )
-    .await;
-    assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
-    let closed = api
-        .ok(Method::GET, &format!("{acc}/account-information"), None)
-        .await["balance"]
-        .as_f64()
-        .unwrap();
-
-    // Statistics: the day's period, latched at the breach.
-    let stats = api
-        .ok(Method::GET, &format!("{trackers}/{daily}/statistics"), None)
-        .await;
-    assert_eq!(stats.as_array().unwrap().len(), 1, "{stats}");
-    let p = &stats[0];
-    assert_eq!(p["period"], "day");
-    assert_eq!(p["initialBalance"], 10000.0);
-    assert_eq!(p["startBrokerTime"], "2026-01-07 12:00:00.000");
-    assert_eq!(p["endBrokerTime"], "2026-01-08 11:59:59.999");
-    assert_eq!(p["thresholdExceeded"], true);
-    assert_eq!(p["exceededThresholdType"], "drawdown");
-    assert_eq!(p["maxAbsoluteDrawdown"], drawdown);
-    assert_eq!(p["tradeDayCount"], 1);
-
-    // A deposit is neither profit nor a recovered drawdown.
-    api.ok(
-        Method::POST,
-        "/sim/balance",
-        Some(json!({"login": login.parse::<u64>().unwrap(), "amount": 5000})),
-    )
-    .await;
-    let profit_stats = eventually("the deposit counted", || async {
-        let v = api
-            .ok(
-                Method::GET,
-                &format!("{trackers}/{profit}/statistics"),
-                None,
-            )
-            .await;
-        (v[0]["balanceAdjustment"] == 5000.0).then_some(v)
-    })
-    .await;
-    assert_eq!(profit_stats[0]["maxAbsoluteProfit"], 0.0);
-    // Not latched: the close's commission deepened its drawdown.
-    assert_eq!(profit_stats[0]["maxAbsoluteDrawdown"], 10_000.0 - closed);
-    assert_eq!(profit_stats[0]["thresholdExceeded"], false);
-    assert!(profit_stats[0].get("endBrokerTime").is_none(), "lifetime");
-
-    // The chart: the hour in progress (every input came at 12:00 broker time, so only the
-    // last values were held). Two hours later the first hour is completed and stored; the
-    // hour with no input has no item (the SDK's fillSkips fills it) and the current one
-    // opened with the carried values.
-    let chart = api
-        .ok(Method::GET, &format!("{acc}/equity-chart"), None)
-        .await;
-    assert_eq!(chart.as_array().unwrap().len(), 1, "{chart}");
-    assert_eq!(chart[0]["startBrokerTime"], "2026-01-07 12:00:00.000");
-    assert_eq!(
-        chart[0]["minEquity"], closed,
-        "after the close's commission"
-    );
-    assert_eq!(chart[0]["maxEquity"], closed + 5000.0);
-    assert_eq!(chart[0]["lastBalance"], closed + 5000.0);
-    api.ok(
-        Method::POST,
-        "/sim/clock/advance",
-        Some(json!({"seconds": 7200})),
-    )
-    .await;
-    let chart = eventually("the first hour completed", || async {
-        let v = api
-            .ok(Method::GET, &format!("{acc}/equity-chart"), None)
-            .await;
-        (v.as_array().unwrap().len() == 2).then_some(v)
-    })
-    .await;
-    assert_eq!(chart[0]["endBrokerTime"], "2026-01-07 12:59:59.999");
-    assert_eq!(chart[0]["averageEquity"], closed + 5000.0);
-    assert_eq!(chart[0]["duration"], 3_600_000);
-    assert_eq!(chart[1]["startBrokerTime"], "2026-01-07 14:00:00.000");
-    assert_eq!(chart[1]["startEquity"], closed + 5000.0);
-    let q = format!(
-        "{acc}/equity-chart?startTime=2026-01-07%2012:30:00&endTime=2026-01-07%2013:59:00&realTime=true"
-    );
-    let stored = api.ok(Method::GET, &q, None).await;
-    assert_eq!(stored, json!([chart[0]]), "from the store, by overlap");
-
-    // Removing a tracker keeps its events.
-    api.ok(Method::DELETE, &format!("{trackers}/{daily}"), None)
-        .await;
-    let (s, _) = api.get(&format!("{trackers}/{daily}")).await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    assert_eq!(
-        api.ok(Method::GET, events, None)
-            .await
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    running.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn close_and_halt_closes_everything() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    quiet(&api).await;
-    let (id, acc) = risk_account(&api).await;
-    api.ok(
-        Method::POST,
-        &format!("{acc}/trackers"),
-        Some(
-            json!({"name": "stop", "period": "date", "relativeDrawdownThreshold": 0.01,
-                    "breachAction": "close-and-halt"}),
-        ),
-    )
-    .await;
-    api.buy(&acc, 1.0).await;
-    let (_, v) = trade(
-        &api,
-        &acc,
-        json!({"actionType": "ORDER_TYPE_BUY_LIMIT", "symbol": "EURUSD", "volume": 1, "openPrice": 1.0}),
-    )
-    .await;
-    assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
-    tick(&api, 1.0985).await; // 152.00 and the commission: over 1% of 10 000
-    eventually("positions closed and orders canceled", || async {
-        let p = api.ok(Method::GET, &format!("{acc}/positions"), None).await;
-        let o = api.ok(Method::GET, &format!("{acc}/orders"), None).await;
-        (p == json!([]) && o == json!([])).then_some(Value::Null)
-    })
-    .await;
-    let events = api
-        .ok(
-            Method::GET,
-            "/users/current/tracker-events/by-broker-time",
-            None,
-        )
-        .await;
-    assert_eq!(events.as_array().unwrap().len(), 1, "{events}");
-    assert_eq!(events[0]["action"], "close-and-halt");
-    let (s, v) = trade(
-        &api,
-        &acc,
-        json!({"actionType": "ORDER_TYPE_SELL", "symbol": "EURUSD", "volume": 0.1}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
-
-    // Deleting the account stops following it: its halt goes with it.
-    assert!(running.state.risk.is_halted(&id));
-    api.ok(Method::DELETE, &acc, None).await;
-    assert!(!running.state.risk.is_halted(&id), "forgotten on delete");
-    running.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn trackers_latches_halts_and_sequence_numbers_survive_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    quiet(&api).await;
-    let (id, _) = account(&api).await;
-    let acc = format!("/users/current/accounts/{id}");
-    let trackers = format!("{acc}/trackers");
-    api.ok(
-        Method::POST,
-        &format!("{acc}/enable-risk-management-api"),
-        None,
-    )
-    .await;
-    let first = api
-        .ok(
-            Method::POST,
-            &trackers,
-            Some(
-                json!({"name": "first", "period": "week-to-date", "absoluteDrawdownThreshold": 50,
-                        "breachAction": "halt"}),
-            ),
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    api.buy(&acc, 1.0).await;
-    tick(&api, 1.0985).await;
-    let stream = "/users/current/tracker-events/stream";
-    let before = api
-        .ok(
-            Method::GET,
-            &format!("{stream}?previousSequenceNumber=0"),
-            None,
-        )
-        .await;
-    assert_eq!(before[0]["sequenceNumber"], 1, "{before}");
-    let trackers_before = api.ok(Method::GET, &trackers, None).await;
-    let stats_before = api
-        .ok(Method::GET, &format!("{trackers}/{first}/statistics"), None)
-        .await;
-    // Let the engine's periodic write pass, then stop.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    running.stop().await;
-
-    let (running, api) = serve(dir.path()).await;
-    assert_eq!(api.ok(Method::GET, &trackers, None).await, trackers_before);
-    let events = "/users/current/tracker-events/by-broker-time";
-    assert_eq!(api.ok(Method::GET, events, None).await, before);
-    let stats = api
-        .ok(Method::GET, &format!("{trackers}/{first}/statistics"), None)
-        .await;
-    assert_eq!(stats, stats_before, "the period resumes, still latched");
-    let (s, v) = trade(
-        &api,
-        &acc,
-        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 0.1}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "still halted: {v}");
-
-    // A new breach after the restart continues the numbering.
-    let second = api
-        .ok(
-            Method::POST,
-            &trackers,
-            Some(json!({"name": "second", "period": "day", "absoluteDrawdownThreshold": 0.5})),
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    // It starts inside the 152.00 drawdown the first one saw: exceeded at once.
-    let after = api
-        .ok(
-            Method::GET,
-            &format!("{stream}?previousSequenceNumber=1"),
-            None,
-        )
-        .await;
-    assert_eq!(after.as_array().unwrap().len(), 1, "{after}");
-    assert_eq!(after[0]["sequenceNumber"], 2);
-    assert_eq!(after[0]["trackerId"], json!(second));
-    running.stop().await;
-}
-
 async fn equity(api: &Api, acc: &str) -> f64 {
-    let info = api
-        .ok(Method::GET, &format!("{acc}/account-information"), None)
-        .await;
+    let info = api.read(&format!("{acc}/account-information")).await;
     info["equity"].as_f64().unwrap()
 }
 
+/// Every tracker event and rule-set event, by broker time.
 async fn events(api: &Api) -> Value {
-    api.ok(
-        Method::GET,
-        "/users/current/tracker-events/by-broker-time",
-        None,
-    )
-    .await
+    api.read("/users/current/tracker-events/by-broker-time")
+        .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_preset_halts_on_floating_loss_carried_over_the_daily_reset() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    quiet(&api).await;
-    let (id, _) = account(&api).await;
-    let acc = format!("/users/current/accounts/{id}");
-    let rules = format!("{acc}/risk-rules");
-
-    let presets = api
-        .ok(Method::GET, "/users/current/risk-rule-presets", None)
-        .await;
-    let names: Vec<&str> = (presets.as_array().unwrap().iter())
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        names,
-        [
-            "two-step-phase-1",
-            "two-step-phase-2",
-            "one-step",
-            "instant-funding"
-        ]
-    );
-    let one_step = &presets[2];
-    assert!(
-        one_step["toml"]
-            .as_str()
-            .unwrap()
-            .contains("reset = \"17:00\"")
-    );
-    assert_eq!(one_step["ruleSet"]["daily_loss"]["limit"]["fraction"], 0.04);
-    assert_eq!(one_step["ruleSet"]["daily_loss"]["reference"], "balance");
-
-    let (s, v) = api
-        .call(Method::PUT, &rules, Some(json!({"preset": "one-step"})))
-        .await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
-    assert_error(&v, "ForbiddenError", "risk.api_disabled");
-    api.ok(
-        Method::POST,
-        &format!("{acc}/enable-risk-management-api"),
-        None,
-    )
-    .await;
-    let (s, v) = api.get(&rules).await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    assert_error(&v, "NotFoundError", "risk.rules_not_set");
-    // Every problem at once, in the ValidationError shape.
-    let (s, v) = api
-        .call(
-            Method::PUT,
-            &rules,
-            Some(json!({"preset": "three-step", "action": "panic", "colour": 1})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    let fields: Vec<&str> = (v["details"].as_array().unwrap().iter())
-        .map(|d| d["parameter"].as_str().unwrap())
-        .collect();
-    assert_eq!(fields, ["action", "colour", "preset"], "{v}");
-    let bad = json!({"ruleSet": {"name": "x", "daily_loss": {"limit": {"fraction": 2.0},
-        "reference": "balance"}, "day": {"zone": "Mars/Olympus", "reset": "25:00"}}});
-    let (s, v) = api.call(Method::PUT, &rules, Some(bad)).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    let fields: Vec<&str> = (v["details"].as_array().unwrap().iter())
-        .map(|d| d["parameter"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        fields,
-        [
-            "ruleSet.day.zone",
-            "ruleSet.day.reset",
-            "ruleSet.daily_loss.limit"
-        ],
-        "{v}"
-    );
-
-    // one-step: 4 % daily loss (400.00) from the day-start balance, days from 17:00 New
-    // York (22:00 UTC, 00:00 on the EET trade server); the action made a plain halt.
-    let attached = api
-        .ok(
-            Method::PUT,
-            &rules,
-            Some(json!({"preset": "one-step", "action": "halt"})),
-        )
-        .await;
-    assert_eq!(attached["preset"], "one-step");
-    assert_eq!(attached["ruleSet"]["action"], "halt");
-    assert_eq!(attached["halted"], false);
-    let status = &attached["status"];
-    assert_eq!(status["state"], "active", "{attached}");
-    assert_eq!(status["initialBalance"], 10000.0);
-    assert_eq!(status["dayReference"], 10000.0);
-    assert_eq!(status["dayStartBrokerTime"], "2026-01-07 00:00:00.000");
-    assert_eq!(status["maxLossFloor"], 9400.0);
-
-    // Day 1: a 1-lot buy floats 252.00 and its commission down: under 400.
-    api.buy(&acc, 1.0).await;
-    tick(&api, 1.0975).await;
-    let day1 = equity(&api, &acc).await;
-    assert!(10_000.0 - day1 < 400.0, "{day1}");
-    // The commission was taken from the balance at the entry.
-    let balance = api
-        .ok(Method::GET, &format!("{acc}/account-information"), None)
-        .await["balance"]
-        .as_f64()
-        .unwrap();
-    assert!(balance < 10_000.0);
-
-    // 13 hours on (23:00 UTC): a new day. The floating loss is carried over and, the
-    // reference being the day-start balance, still counts: 20 more pips pass 400.
-    // Measured from the day-start equity instead it would be a 200.00 loss.
-    api.ok(
-        Method::POST,
-        "/sim/clock/advance",
-        Some(json!({"seconds": 13 * 3600})),
-    )
-    .await;
-    let day2 = eventually("the new day", || async {
-        let v = api.ok(Method::GET, &rules, None).await;
-        (v["status"]["dayStartBrokerTime"] == "2026-01-08 00:00:00.000").then_some(v)
-    })
-    .await;
-    assert_eq!(day2["status"]["dayReference"], balance, "{day2}");
-    assert_eq!(day2["halted"], false);
-    assert_eq!(events(&api).await, json!([]), "no breach yet");
-    tick(&api, 1.0955).await;
-    let now = equity(&api, &acc).await;
-    assert!(now - day1 > -400.0 && balance - now > 400.0, "{day1} {now}");
-    let breached = eventually("the daily-loss breach", || async {
-        let v = events(&api).await;
-        (v.as_array().unwrap().len() == 1).then_some(v)
-    })
-    .await;
-    let e = &breached[0];
-    assert_eq!(e["eventType"], "dailyLossBreached", "{e}");
-    assert_eq!(e["accountId"], json!(id));
-    assert_eq!(e["ruleSet"], "one-step");
-    assert_eq!(e["action"], "halt");
-    assert_eq!(e["reference"], balance);
-    assert_eq!(e["limit"], 400.0);
-    assert_eq!(e["equity"], now);
-    assert_eq!(e["brokerTime"], "2026-01-08 01:00:00.000");
-    assert_eq!(e["sequenceNumber"], 1);
-
-    // Halted: no new exposure.
-    let (s, v) = trade(
-        &api,
-        &acc,
-        json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 0.1}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
-    assert_error(&v, "ForbiddenError", "risk.trading_halted");
-    let halt = format!("{acc}/risk-halt");
-    assert_eq!(api.ok(Method::GET, &halt, None).await["halted"], true);
-    let now = api.ok(Method::GET, &rules, None).await;
-    assert_eq!(now["status"]["state"], "daily-loss", "{now}");
-    assert_eq!(now["halted"], true);
-
-    // The owner lifts the halt: recorded, trading again; a second lift has nothing to lift.
-    api.ok(Method::POST, &format!("{halt}/lift"), None).await;
-    assert_eq!(api.ok(Method::GET, &halt, None).await["halted"], false);
-    let all = events(&api).await;
-    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
-    assert_eq!(all[1]["eventType"], "haltLifted");
-    assert_eq!(all[1]["sequenceNumber"], 2);
-    assert_eq!(all[1]["brokerTime"], "2026-01-08 01:00:00.000");
-    api.buy(&acc, 0.1).await;
-    let (s, v) = api.post(&format!("{halt}/lift"), json!({})).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    assert_error(&v, "ValidationError", "risk.not_halted");
-
-    api.ok(Method::DELETE, &rules, None).await;
-    let (s, v) = api.get(&rules).await;
-    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
-    let (s, _) = api.call(Method::DELETE, &rules, None).await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    running.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rule_set_passes_on_its_profit_target_and_resumes_after_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    quiet(&api).await;
-    let (id, _) = account(&api).await;
-    let acc = format!("/users/current/accounts/{id}");
-    let rules = format!("{acc}/risk-rules");
-    api.ok(
-        Method::POST,
-        &format!("{acc}/enable-risk-management-api"),
-        None,
-    )
-    .await;
-
-    // Followed from the moment the API is enabled: the chart saw the dip before it was
-    // first asked for.
-    let v = api.buy(&acc, 1.0).await;
-    let position = v["positionId"].as_str().unwrap().to_owned();
-    tick(&api, 1.0985).await;
-    let dip = equity(&api, &acc).await;
-    tick(&api, 1.1).await;
-    let chart = eventually("the dip charted", || async {
-        let v = api
-            .ok(Method::GET, &format!("{acc}/equity-chart"), None)
-            .await;
-        (v[0]["minEquity"] == dip).then_some(v)
-    })
-    .await;
-    assert!(chart[0]["lastEquity"].as_f64().unwrap() > dip, "{chart}");
-
-    // A full rule set: 5 % of closed profit (500.00), a static 10 % maximum loss; notify.
-    let set = json!({"name": "target", "profit_target": {"fraction": 0.05},
-        "max_loss": {"limit": {"fraction": 0.1}, "mode": "static"}});
-    let attached = api
-        .ok(Method::PUT, &rules, Some(json!({"ruleSet": set})))
-        .await;
-    assert!(attached.get("preset").is_none(), "{attached}");
-    assert_eq!(attached["ruleSet"]["action"], "notify");
-    // Started from the account now: the entry's commission is already off the balance.
-    let initial = attached["status"]["initialBalance"].as_f64().unwrap();
-    assert!(initial < 10_000.0, "{attached}");
-    let cents = |v: f64| (v * 100.0).round() / 100.0;
-    assert_eq!(attached["status"]["maxLossFloor"], cents(initial * 0.9));
-
-    // 600 pips of floating profit is not closed profit.
-    tick(&api, 1.16).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(events(&api).await, json!([]));
-    let (_, v) = trade(
-        &api,
-        &acc,
-        json!({"actionType": "POSITION_CLOSE_ID", "positionId": position}),
-    )
-    .await;
-    assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
-    let passed = eventually("the pass", || async {
-        let v = events(&api).await;
-        (v.as_array().unwrap().len() == 1).then_some(v)
-    })
-    .await;
-    let e = &passed[0];
-    assert_eq!(e["eventType"], "profitTargetReached", "{e}");
-    assert_eq!(e["ruleSet"], "target");
-    assert_eq!(e["reference"], initial);
-    assert_eq!(e["limit"], cents(initial * 0.05));
-    assert!(e.get("action").is_none(), "a pass only notifies: {e}");
-    assert!(
-        e["balance"].as_f64().unwrap() - initial >= cents(initial * 0.05),
-        "{e}"
-    );
-    let now = api.ok(Method::GET, &rules, None).await;
-    assert_eq!(now["status"]["state"], "passed", "{now}");
-    assert_eq!(now["halted"], false);
-
-    // The decision and the attachment survive a restart.
+/// Waits past the engine's periodic write (every second) to the store.
+async fn periodic_write_passes() {
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    running.stop().await;
-    let (running, api) = serve(dir.path()).await;
-    let after = api.ok(Method::GET, &rules, None).await;
-    assert_eq!(after["ruleSet"], now["ruleSet"]);
-    assert_eq!(after["status"], now["status"], "{after}");
-    running.stop().await;
 }
 
-/// A server with `limits` overridden on `dir`, and the admin's client.
-async fn serve_limited(dir: &std::path::Path, limits: &[(&str, u64)]) -> (Running, Api) {
-    let base = config(dir);
-    let config = Config::build(Layer {
-        listen: Some("127.0.0.1:0".into()),
-        data_dir: Some(base.data_dir),
-        clock: Some(ClockKind::Virtual),
-        clock_start: Some("2026-01-07T10:00:00Z".into()),
-        seed: Some(7),
-        limits: Some(limits.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()),
-        ..Layer::default()
-    })
-    .unwrap();
-    let running = start(config, Some(KEY)).await.unwrap();
-    let api = Api::new(&running, running.first_token.as_deref().unwrap());
-    (running, api)
+/// The `daily` tracker of [`daily_and_profit`] breached on quiet prices: a 1-lot buy at
+/// 1.10002, the bid down to 1.0985, 152.00 lost plus the commission (over 100), the event
+/// stored, trading halted.
+struct Breach {
+    account: Account,
+    daily: String,
+    profit: String,
+    /// The position bought.
+    position: String,
+    /// 10 000 less the equity at 1.0985.
+    drawdown: f64,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn trackers_per_account_is_a_limit_even_for_parallel_creates() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve_limited(dir.path(), &[("trackers_per_account", 2)]).await;
-    let (id, _) = account(&api).await;
-    let acc = format!("/users/current/accounts/{id}");
-    let trackers = format!("{acc}/trackers");
-    api.ok(
-        Method::POST,
-        &format!("{acc}/enable-risk-management-api"),
-        None,
-    )
-    .await;
-    let body = |name: &str| json!({"name": name, "period": "day", "absoluteDrawdownThreshold": 50});
-    let a = api.ok(Method::POST, &trackers, Some(body("a"))).await;
-    api.ok(Method::POST, &trackers, Some(body("b"))).await;
-    let (s, v) = api.post(&trackers, body("c")).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    assert_error(&v, "ValidationError", "risk.tracker_limit");
-    assert_eq!(
-        v["details"],
-        json!({"limit": "trackers_per_account", "value": 2})
-    );
-    assert_eq!(count(&api, &trackers).await, 2);
-
-    // One place left, four creates at once: exactly one gets it.
-    let b = api
-        .ok(Method::GET, &format!("{trackers}/name/b"), None)
+impl Breach {
+    async fn of_daily(api: &Api) -> Self {
+        api.quiet().await;
+        let account = risk_account(api).await;
+        let (daily, profit) = daily_and_profit(api, &account.path).await;
+        let bought = api.buy(&account.path, 1.0).await;
+        let position = bought["positionId"].as_str().unwrap().to_owned();
+        api.tick(1.0985).await;
+        let drawdown = 10_000.0 - equity(api, &account.path).await;
+        eventually("the breach stored", async || {
+            (count(api, "/users/current/tracker-events/by-broker-time").await == 1).then_some(())
+        })
         .await;
-    api.ok(
-        Method::DELETE,
-        &format!("{trackers}/{}", b["_id"].as_str().unwrap()),
-        None,
-    )
-    .await;
-    let (r1, r2, r3, r4) = tokio::join!(
-        api.post(&trackers, body("p1")),
-        api.post(&trackers, body("p2")),
-        api.post(&trackers, body("p3")),
-        api.post(&trackers, body("p4")),
-    );
-    let statuses = [r1.0, r2.0, r3.0, r4.0];
-    assert_eq!(
-        statuses.iter().filter(|s| s.is_success()).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(count(&api, &trackers).await, 2);
-    // By name, from the store's lookup.
-    let found = api
-        .ok(Method::GET, &format!("{trackers}/name/a"), None)
-        .await;
-    assert_eq!(found["_id"], a["id"]);
-    let (s, v) = api.get(&format!("{trackers}/name/b")).await;
-    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
-    running.stop().await;
-}
-
-/// A demo account on `Drawbridge-Demo`: (login, password).
-async fn demo(api: &Api) -> (Value, Value) {
-    let demo = api
-        .ok(
-            Method::POST,
-            "/users/current/provisioning-profiles/default/mt5-demo-accounts",
-            Some(json!({"balance": 10000, "leverage": 100, "accountType": "USD", "name": "R"})),
-        )
-        .await;
-    (demo["login"].clone(), demo["password"].clone())
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_change_repoints_the_risk_engine() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    quiet(&api).await;
-    let (login, password) = demo(&api).await;
-    let create = |name: &str| json!({"login": login, "password": password, "server": "Drawbridge-Demo", "name": name});
-    let a = api
-        .ok(Method::POST, "/users/current/accounts", Some(create("A")))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    // B trades the same broker account.
-    let b = api
-        .ok(Method::POST, "/users/current/accounts", Some(create("B")))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let acc_a = format!("/users/current/accounts/{a}");
-    let acc_b = format!("/users/current/accounts/{b}");
-    api.ok(
-        Method::POST,
-        &format!("{acc_a}/enable-risk-management-api"),
-        None,
-    )
-    .await;
-    api.ok(
-        Method::POST,
-        &format!("{acc_a}/trackers"),
-        Some(json!({"name": "t", "period": "day", "absoluteDrawdownThreshold": 50})),
-    )
-    .await;
-    // A moves to a server that does not know its login: its broker account is no longer
-    // its own, and what happens there is not A's.
-    api.ok(Method::POST, &format!("{acc_a}/undeploy"), None)
-        .await;
-    let (s, v) = api
-        .call(
-            Method::PUT,
-            &acc_a,
-            Some(json!({"server": "Drawbridge-Netting"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
-    api.buy(&acc_b, 1.0).await;
-    tick(&api, 1.0985).await;
-    let events = format!("/users/current/tracker-events/by-broker-time?accountId={a}");
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
-    assert_eq!(
-        api.ok(Method::GET, &events, None).await,
-        json!([]),
-        "the old broker account is not followed"
-    );
-    // Back on its server: followed again from now on, the loss seen at once.
-    let (s, v) = api
-        .call(
-            Method::PUT,
-            &acc_a,
-            Some(json!({"server": "Drawbridge-Demo"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
-    eventually("the re-pointed account breaches", || async {
-        let v = api.ok(Method::GET, &events, None).await;
-        (v.as_array()?.len() == 1).then_some(v)
-    })
-    .await;
-    running.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_stream_answers_events_stored_between_polls_without_a_sequence_number() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    running
-        .state
-        .risk
-        .set_stream_hold(Duration::from_millis(300));
-    quiet(&api).await;
-    let (id, acc) = risk_account(&api).await;
-    let stream = "/users/current/tracker-events/stream";
-    // The first poll starts from the latest event (none yet).
-    assert_eq!(api.ok(Method::GET, stream, None).await, json!([]));
-    api.buy(&acc, 1.0).await;
-    tick(&api, 1.0985).await;
-    // Two trackers that breach at once, stored while nobody polls.
-    for name in ["one", "two"] {
-        api.ok(
-            Method::POST,
-            &format!("{acc}/trackers"),
-            Some(json!({"name": name, "period": "day", "absoluteDrawdownThreshold": 0.5})),
-        )
-        .await;
+        Self {
+            account,
+            daily,
+            profit,
+            position,
+            drawdown,
+        }
     }
-    let got = api.ok(Method::GET, stream, None).await;
-    let seqs: Vec<&Value> = got
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| &e["sequenceNumber"])
-        .collect();
-    assert_eq!(seqs, [&json!(1), &json!(2)], "{got}");
-    // Answered once: the next poll waits for new ones.
-    assert_eq!(api.ok(Method::GET, stream, None).await, json!([]));
-    // Another stream (a filter) keeps its own place: it starts from now.
-    let filtered = format!("{stream}?accountId={id}");
-    assert_eq!(api.ok(Method::GET, &filtered, None).await, json!([]));
-    // A zero limit is refused on both routes, as on statistics.
-    let (s, _) = api.get(&format!("{stream}?limit=0")).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    running.stop().await;
-}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pending_close_out_runs_again_after_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    quiet(&api).await;
-    let (id, acc) = risk_account(&api).await;
-    api.buy(&acc, 1.0).await;
-    // Let the engine's periodic write pass, then stop.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    running.stop().await;
+    /// `…/trackers` of the account.
+    fn trackers(&self) -> String {
+        self.account.at("trackers")
+    }
 
-    // As a stop right after a close-and-halt breach leaves it: halted, the close-out pending.
-    use drawbridge_store::Store as _;
-    let store = drawbridge_server::open_store(dir.path()).await.unwrap();
-    let states = store.risk_account_states().await.unwrap();
-    let (_, state) = states.iter().find(|(a, _)| *a == id).unwrap();
-    let mut state: Value = serde_json::from_str(state).unwrap();
-    state["halted"] = json!(true);
-    state["closeout_pending"] = json!(true);
-    let write = drawbridge_store::RiskWrite {
-        account_states: vec![(id.clone(), state.to_string())],
-        ..Default::default()
-    };
-    store.write_risk(&write).await.unwrap();
-    drop(store);
-
-    let (running, api) = serve(dir.path()).await;
-    // (The virtual clock stands still: polls past the credit window are refused, not failed.)
-    eventually("the position closed at start", || async {
-        let (s, p) = api.get(&format!("{acc}/positions")).await;
-        (s.is_success() && p == json!([])).then_some(Value::Null)
-    })
-    .await;
-    assert!(running.state.risk.is_halted(&id));
-    eventually("the close-out no longer pending", || async {
-        let states = running.state.store.risk_account_states().await.unwrap();
-        let (_, s) = states.iter().find(|(a, _)| *a == id)?;
-        (!s.contains("closeout_pending")).then_some(Value::Null)
-    })
-    .await;
-    running.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_completed_tracker_stays_completed_after_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    quiet(&api).await;
-    let (_, acc) = risk_account(&api).await;
-    // Broker time is 12:00: the tracker ends at 13:00.
-    let tracker = api
-        .ok(
-            Method::POST,
-            &format!("{acc}/trackers"),
-            Some(
-                json!({"name": "hour", "period": "day", "absoluteDrawdownThreshold": 50,
-                        "endBrokerTime": "2026-01-07 13:00:00.000"}),
-            ),
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    api.buy(&acc, 1.0).await;
-    tick(&api, 1.0985).await;
-    let events = "/users/current/tracker-events/by-broker-time";
-    eventually("the breach", || async {
-        let v = api.ok(Method::GET, events, None).await;
-        (v.as_array()?.len() == 1).then_some(v)
-    })
-    .await;
-    api.ok(
-        Method::POST,
-        "/sim/clock/advance",
-        Some(json!({"seconds": 7200})),
-    )
-    .await;
-    let statistics = format!("{acc}/trackers/{tracker}/statistics?limit=5");
-    // The deadline queue completes it; the periodic write passes.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let done = api.ok(Method::GET, &statistics, None).await;
-    assert_eq!(done.as_array().unwrap().len(), 1, "{done}");
-    running.stop().await;
-
-    let (running, api) = serve(dir.path()).await;
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
-    let after = api.ok(Method::GET, events, None).await;
-    assert_eq!(
-        after.as_array().unwrap().len(),
-        1,
-        "no second breach: {after}"
-    );
-    assert_eq!(api.ok(Method::GET, &statistics, None).await, done);
-    running.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_account_created_with_the_risk_api_enabled_is_followed_from_its_creation() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    quiet(&api).await;
-    let demo = api
-        .ok(
-            Method::POST,
-            "/users/current/provisioning-profiles/default/mt5-demo-accounts",
-            Some(json!({"balance": 10000, "leverage": 100, "accountType": "USD"})),
-        )
+    /// Closes the position and deposits 5 000: the balance after the close, and the
+    /// `profit` tracker's statistics once the deposit is counted.
+    async fn closed_and_deposited(&self, api: &Api) -> (f64, Value) {
+        api.close(&self.account.path, &self.position).await;
+        let info = (api.read(&self.account.at("account-information"))).await;
+        let closed = info["balance"].as_f64().unwrap();
+        let login: u64 = self.account.login.parse().unwrap();
+        let deposit = json!({"login": login, "amount": 5000});
+        api.ok(Method::POST, "/sim/balance", Some(deposit)).await;
+        let statistics = format!("{}/{}/statistics", self.trackers(), self.profit);
+        let profit_stats = eventually("the deposit counted", async || {
+            let v = api.read(&statistics).await;
+            (v[0]["balanceAdjustment"] == 5000.0).then_some(v)
+        })
         .await;
-    let created = api
-        .ok(
-            Method::POST,
-            "/users/current/accounts",
-            Some(json!({"login": demo["login"], "password": demo["password"],
-                        "server": "Drawbridge-Demo", "name": "risky",
-                        "riskManagementApiEnabled": true})),
-        )
-        .await;
-    let id = created["id"].as_str().unwrap();
-    let acc = format!("/users/current/accounts/{id}");
-    let doc = api.ok(Method::GET, &acc, None).await;
-    assert_eq!(doc["riskManagementApiEnabled"], true, "{doc}");
-
-    // No enabling call: trackers are served and the engine follows the account at once.
-    let tracker = api
-        .ok(
-            Method::POST,
-            &format!("{acc}/trackers"),
-            Some(json!({"name": "daily", "period": "day", "absoluteDrawdownThreshold": 100})),
-        )
-        .await;
-    api.buy(&acc, 1.0).await;
-    tick(&api, 1.0985).await; // about 152 down with the commission: over 100
-    let events = eventually("the breach is stored", || async {
-        let e = events(&api).await;
-        (e.as_array().is_some_and(|a| !a.is_empty())).then_some(e)
-    })
-    .await;
-    assert_eq!(events[0]["accountId"], id, "{events}");
-    assert_eq!(events[0]["trackerId"], tracker["id"], "{events}");
-    assert_eq!(events[0]["exceededThresholdType"], "drawdown", "{events}");
-    let stats = api
-        .ok(
-            Method::GET,
-            &format!(
-                "{acc}/trackers/{}/statistics",
-                tracker["id"].as_str().unwrap()
-            ),
-            None,
-        )
-        .await;
-    assert_eq!(stats[0]["thresholdExceeded"], true, "{stats}");
-    running.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_hour_in_progress_runs_up_to_now_without_inputs() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    quiet(&api).await;
-    let (_, acc) = risk_account(&api).await;
-    let chart = format!("{acc}/equity-chart?realTime=true");
-    let first = eventually("the hour in progress", || async {
-        let items = api.ok(Method::GET, &chart, None).await;
-        items.as_array()?.last().cloned()
-    })
-    .await;
-    // No tick, no trade: only the clock moves (within the hour the account started in).
-    api.ok(
-        Method::POST,
-        "/sim/clock/advance",
-        Some(json!({"seconds": 60})),
-    )
-    .await;
-    let items = api.ok(Method::GET, &chart, None).await;
-    let last = items.as_array().unwrap().last().unwrap();
-    assert_eq!(last["startBrokerTime"], first["startBrokerTime"], "{items}");
-    let grown = last["duration"].as_i64().unwrap() - first["duration"].as_i64().unwrap();
-    assert!(
-        grown >= 60_000,
-        "the live hour covers the minute that passed: {first} then {last}"
-    );
-    assert_ne!(last["brokerTime"], first["brokerTime"], "{last}");
-    assert_eq!(last["averageEquity"], first["averageEquity"], "{last}");
-    running.stop().await;
+        (closed, profit_stats)
+    }
 }

@@ -1,9 +1,7 @@
 //! Market data over a real socket.io client (Engine.IO 3 over a WebSocket, what the SDK
 //! speaks), the simulated feed moving on the virtual clock the test moves.
 
-use crate::support::{Api, KEY, Socket, config};
-use drawbridge_server::start;
-use reqwest::Method;
+use crate::support::{Fixture, Socket, eventually_within};
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -28,25 +26,18 @@ fn eurusd(packet: &Value) -> Option<(f64, f64, f64)> {
 /// before, and nothing corrected it until the next quote).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_prices_packet_carries_the_equity_of_its_own_quote() {
-    let dir = tempfile::tempdir().unwrap();
-    let running = start(config(dir.path()), Some(KEY)).await.unwrap();
-    let api = Api::new(&running, running.first_token.as_deref().unwrap());
-    let (id, _) = api.demo_account().await;
+    let fx = Fixture::start().await;
+    let api = &fx.api;
+    let account = api.demo_account().await;
+    let id = &account.id;
     // A first quote to trade at; the feed moves on from there.
-    let tick = json!({"symbol": "EURUSD", "bid": 1.1, "ask": 1.10002});
-    api.ok(Method::POST, "/sim/ticks", Some(tick)).await;
-    api.buy(&format!("/users/current/accounts/{id}"), 1.0).await;
-    let positions = api
-        .ok(
-            Method::GET,
-            &format!("/users/current/accounts/{id}/positions"),
-            None,
-        )
-        .await;
+    api.quote(1.1, 1.10002).await;
+    api.buy(&account.path, 1.0).await;
+    let positions = api.read(&account.at("positions")).await;
     assert_eq!(positions.as_array().map(Vec::len), Some(1), "{positions}");
 
-    let socket = Socket::open(running.addr, &api.token).await;
-    socket.subscribe(&id, 0).await;
+    let socket = Socket::open(fx.addr(), &api.token).await;
+    socket.subscribe(id, 0).await;
     let since = Instant::now();
     socket
         .request(
@@ -57,9 +48,7 @@ async fn every_prices_packet_carries_the_equity_of_its_own_quote() {
         .await;
     // The market runs ten times as fast as the wall clock (the feed quotes EURUSD about once
     // a second of market time): wait for six bids, at most 20 seconds.
-    let clock = running
-        .state
-        .virtual_clock
+    let clock = (fx.running().state.virtual_clock)
         .clone()
         .expect("a virtual clock");
     let mover = tokio::spawn(async move {
@@ -68,18 +57,18 @@ async fn every_prices_packet_carries_the_equity_of_its_own_quote() {
             clock.advance(200);
         }
     });
-    let mut seen: Vec<(f64, f64, f64)> = Vec::new();
-    for _ in 0..200 {
-        seen = (socket.packets("prices", since).iter())
-            .filter_map(eurusd)
-            .collect();
-        if quotes(&seen) >= 6 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let seen = eventually_within(
+        Duration::from_secs(20),
+        "six EURUSD bids in the prices packets",
+        async || {
+            let seen: Vec<_> = (socket.packets("prices", since).iter())
+                .filter_map(eurusd)
+                .collect();
+            (quotes(&seen) >= 6).then_some(seen)
+        },
+    )
+    .await;
     mover.abort();
-    assert!(quotes(&seen) >= 6, "the feed did not move EURUSD: {seen:?}");
     let (bid0, equity0, _) = seen[0];
     for &(bid, equity, in_price) in &seen {
         let expected = equity0 + (points(bid) - points(bid0)) as f64;
@@ -90,7 +79,7 @@ async fn every_prices_packet_carries_the_equity_of_its_own_quote() {
         );
         assert_eq!(equity, in_price, "the price carries the packet's equity");
     }
-    running.stop().await;
+    fx.stop().await;
 }
 
 /// How many bids the packets carried (each different from the one before).
@@ -111,19 +100,19 @@ fn points(bid: f64) -> i64 {
 /// replica's packets sent while it takes in the first's), and both completely.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_of_an_account_synchronize_in_turns() {
-    let dir = tempfile::tempdir().unwrap();
-    let running = start(config(dir.path()), Some(KEY)).await.unwrap();
-    let api = Api::new(&running, running.first_token.as_deref().unwrap());
-    let (id, _) = api.demo_account_with(json!({"reliability": "high"})).await;
-    let account = (api.ok(Method::GET, &format!("/users/current/accounts/{id}"), None)).await;
-    assert_eq!(account["reliability"], "high", "{account}");
+    let fx = Fixture::start().await;
+    let api = &fx.api;
+    let account = api.demo_account_with(json!({"reliability": "high"})).await;
+    let id = &account.id;
+    let doc = api.read(&account.path).await;
+    assert_eq!(doc["reliability"], "high", "{doc}");
 
     let sockets = [
-        Socket::open(running.addr, &api.token).await,
-        Socket::open(running.addr, &api.token).await,
+        Socket::open(fx.addr(), &api.token).await,
+        Socket::open(fx.addr(), &api.token).await,
     ];
     for (instance, socket) in sockets.iter().enumerate() {
-        socket.subscribe(&id, instance).await;
+        socket.subscribe(id, instance).await;
     }
     let synchronize = |instance: usize| {
         json!({"type": "synchronize", "accountId": id, "requestId": format!("sync-{instance}"),
@@ -158,5 +147,5 @@ async fn replicas_of_an_account_synchronize_in_turns() {
         gap >= Duration::from_millis(900),
         "the second replica started {gap:?} after the first finished"
     );
-    running.stop().await;
+    fx.stop().await;
 }

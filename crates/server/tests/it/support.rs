@@ -1,32 +1,184 @@
-//! What the server's integration tests share: a test configuration, a small REST client and a
-//! small socket.io client.
+//! What the server's integration tests share: a [`Fixture`] (a server on `127.0.0.1:0` with
+//! its own SQLite data dir and a virtual clock), a small REST client ([`Api`]) with the
+//! calls the scenarios are made of, [`eventually`] for what the server does beside the
+//! request path, and a small socket.io client ([`Socket`]).
 
-use drawbridge_server::Running;
+mod socket;
+
+pub(crate) use socket::Socket;
+
 use drawbridge_server::config::{ClockKind, Config, Layer};
-use futures_util::{SinkExt as _, StreamExt as _};
+use drawbridge_server::{Running, create_token, start};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::Message;
 
-pub(crate) fn config(dir: &Path) -> Config {
-    Config::build(Layer {
+/// The secret key every test server signs its tokens with.
+const KEY: &str = "0101010101010101010101010101010101010101010101010101010101010101";
+
+/// How long [`eventually`] asks before it gives up.
+const EVENTUALLY_S: u64 = 5;
+
+/// How long [`eventually`] waits between two questions.
+const EVENTUALLY_POLL_MS: u64 = 50;
+
+/// The server's configuration in tests: `overrides` over a server on `127.0.0.1:0` with its
+/// data in `dir`, a virtual clock that starts on Wednesday 2026-01-07 at 10:00 UTC (12:00
+/// on the EET trade server) and the simulated broker seeded with 7.
+fn config(dir: &Path, overrides: Layer) -> Config {
+    let base = Layer {
         listen: Some("127.0.0.1:0".into()),
         data_dir: Some(dir.to_owned()),
         clock: Some(ClockKind::Virtual),
         clock_start: Some("2026-01-07T10:00:00Z".into()),
         seed: Some(7),
         ..Layer::default()
-    })
-    .unwrap()
+    };
+    Config::build(base.under(overrides)).unwrap()
 }
 
-pub(crate) const KEY: &str = "0101010101010101010101010101010101010101010101010101010101010101";
+/// A running test server on a temporary data dir, and the admin's client.
+pub(crate) struct Fixture {
+    /// The admin's client: the token the first start printed.
+    pub(crate) api: Api,
+    running: Option<Running>,
+    overrides: Layer,
+    stream_hold: Option<Duration>,
+    dir: tempfile::TempDir,
+}
 
+impl Fixture {
+    /// A server with the test configuration.
+    pub(crate) async fn start() -> Self {
+        Self::start_with(Layer::default()).await
+    }
+
+    /// A server with the limits named in `limits` set to their values.
+    pub(crate) async fn with_limits(limits: &[(&str, u64)]) -> Self {
+        let limits: BTreeMap<String, u64> = (limits.iter())
+            .map(|(name, value)| ((*name).to_owned(), *value))
+            .collect();
+        Self::start_with(Layer {
+            limits: Some(limits),
+            ..Layer::default()
+        })
+        .await
+    }
+
+    /// A server with `overrides` over the test configuration.
+    pub(crate) async fn start_with(overrides: Layer) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let running = start(config(dir.path(), overrides.clone()), Some(KEY))
+            .await
+            .unwrap();
+        let token = (running.first_token.clone()).expect("a first start prints the admin token");
+        Self {
+            api: Api::new(&running, &token),
+            running: Some(running),
+            overrides,
+            stream_hold: None,
+            dir,
+        }
+    }
+
+    /// The running server.
+    pub(crate) fn running(&self) -> &Running {
+        self.running.as_ref().expect("the server runs")
+    }
+
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.running().addr
+    }
+
+    /// The data dir.
+    pub(crate) fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Makes the tracker-event long poll answer `[]` after `hold`, now and after restarts.
+    pub(crate) fn hold_streams(&mut self, hold: Duration) {
+        self.stream_hold = Some(hold);
+        self.running().state.risk.set_stream_hold(hold);
+    }
+
+    /// Stops the server and starts it again on the same data dir and configuration; the
+    /// admin's client follows it to its new port.
+    pub(crate) async fn restart(&mut self) {
+        self.restart_with(async |_| {}).await;
+    }
+
+    /// Stops the server, runs `between` on the data dir, and starts the server again.
+    pub(crate) async fn restart_with(&mut self, between: impl AsyncFnOnce(&Path)) {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+        between(self.dir.path()).await;
+        let config = config(self.dir.path(), self.overrides.clone());
+        let running = start(config, Some(KEY)).await.unwrap();
+        if let Some(hold) = self.stream_hold {
+            running.state.risk.set_stream_hold(hold);
+        }
+        self.api = Api::new(&running, &self.api.token);
+        self.running = Some(running);
+    }
+
+    /// An API token of a new user, made as `drawbridge token create` makes one.
+    pub(crate) async fn token_of_another_user(&self) -> String {
+        let state = &self.running().state;
+        let grant = Default::default();
+        (create_token(state.store.clone(), None, grant, None, state.now()).await).unwrap()
+    }
+
+    /// Stops the server; the data dir goes with the fixture.
+    pub(crate) async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+    }
+}
+
+/// Asks `probe` until it answers `Some` (what the server does beside the request path
+/// takes a moment), at most five seconds; panics naming `what` if it never does.
+pub(crate) async fn eventually<T>(what: &str, probe: impl AsyncFnMut() -> Option<T>) -> T {
+    eventually_within(Duration::from_secs(EVENTUALLY_S), what, probe).await
+}
+
+/// [`eventually`] with another bound than five seconds.
+pub(crate) async fn eventually_within<T>(
+    within: Duration,
+    what: &str,
+    mut probe: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(EVENTUALLY_POLL_MS)).await;
+    }
+}
+
+/// A deployed account: its id, its broker login and its REST path.
+pub(crate) struct Account {
+    pub(crate) id: String,
+    pub(crate) login: String,
+    /// `/users/current/accounts/{id}`.
+    pub(crate) path: String,
+}
+
+impl Account {
+    /// The REST path of the account's `route` (`trade`, `positions`, …).
+    pub(crate) fn at(&self, route: &str) -> String {
+        format!("{}/{route}", self.path)
+    }
+}
+
+/// A small MetaApi REST client: one token, JSON in and out.
 pub(crate) struct Api {
     pub(crate) http: Client,
     pub(crate) base: String,
@@ -34,47 +186,6 @@ pub(crate) struct Api {
 }
 
 impl Api {
-    /// A deployed demo account of this user, balance 10 000 USD at 1:100: (id, login).
-    pub(crate) async fn demo_account(&self) -> (String, String) {
-        self.demo_account_with(serde_json::json!({})).await
-    }
-
-    /// A demo account provisioned with `fields` added to the account's (e.g. `reliability`).
-    pub(crate) async fn demo_account_with(&self, fields: Value) -> (String, String) {
-        let demo = self
-            .ok(
-                Method::POST,
-                "/users/current/provisioning-profiles/default/mt5-demo-accounts",
-                Some(serde_json::json!({"balance": 10000, "leverage": 100,
-                                        "accountType": "USD", "name": "demo"})),
-            )
-            .await;
-        let mut account = serde_json::json!({"login": demo["login"], "password": demo["password"],
-                                             "server": "Drawbridge-Demo", "name": "demo"});
-        if let (Some(account), Some(fields)) = (account.as_object_mut(), fields.as_object()) {
-            account.extend(fields.clone());
-        }
-        let created = self
-            .ok(Method::POST, "/users/current/accounts", Some(account))
-            .await;
-        let login = demo["login"].as_str().unwrap().to_owned();
-        (created["id"].as_str().unwrap().to_owned(), login)
-    }
-
-    /// A market buy of `volume` lots of EURUSD on the account at `path`
-    /// (`/users/current/accounts/{id}`), done: the trade route's answer.
-    pub(crate) async fn buy(&self, path: &str, volume: f64) -> Value {
-        let (_, v) = self
-            .post(
-                &format!("{path}/trade"),
-                serde_json::json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD",
-                                   "volume": volume}),
-            )
-            .await;
-        assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
-        v
-    }
-
     pub(crate) fn new(running: &Running, token: &str) -> Self {
         Self {
             http: Client::new(),
@@ -83,6 +194,7 @@ impl Api {
         }
     }
 
+    /// The same server, asked with `token`.
     pub(crate) fn as_token(&self, token: &str) -> Self {
         Self {
             http: self.http.clone(),
@@ -91,6 +203,7 @@ impl Api {
         }
     }
 
+    /// The answer's status and JSON body (`null` when empty, a string when not JSON).
     pub(crate) async fn call(
         &self,
         method: Method,
@@ -135,13 +248,109 @@ impl Api {
         self.call(Method::POST, path, Some(body)).await
     }
 
+    /// A call that must succeed: its body.
     pub(crate) async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
         let (status, v) = self.call(method, path, body).await;
         assert!(status.is_success(), "{path}: {status} {v}");
         v
     }
+
+    /// A GET that must succeed: its body.
+    pub(crate) async fn read(&self, path: &str) -> Value {
+        self.ok(Method::GET, path, None).await
+    }
+
+    /// The demo-account generator's answer for a 10 000 USD account at 1:100: its `login`,
+    /// `password`, `investorPassword` and `serverName`.
+    pub(crate) async fn demo_login(&self) -> Value {
+        self.ok(
+            Method::POST,
+            "/users/current/provisioning-profiles/default/mt5-demo-accounts",
+            Some(json!({"balance": 10000, "leverage": 100, "accountType": "USD", "name": "demo"})),
+        )
+        .await
+    }
+
+    /// A deployed demo account of this user, balance 10 000 USD at 1:100.
+    pub(crate) async fn demo_account(&self) -> Account {
+        self.demo_account_with(json!({})).await
+    }
+
+    /// A demo account provisioned with `fields` added to the account's (e.g. `reliability`).
+    pub(crate) async fn demo_account_with(&self, fields: Value) -> Account {
+        let demo = self.demo_login().await;
+        let mut account = json!({"login": demo["login"], "password": demo["password"],
+                                 "server": "Drawbridge-Demo", "name": "demo"});
+        if let (Some(account), Some(fields)) = (account.as_object_mut(), fields.as_object()) {
+            account.extend(fields.clone());
+        }
+        let created = self
+            .ok(Method::POST, "/users/current/accounts", Some(account))
+            .await;
+        let id = created["id"].as_str().unwrap().to_owned();
+        Account {
+            login: demo["login"].as_str().unwrap().to_owned(),
+            path: format!("/users/current/accounts/{id}"),
+            id,
+        }
+    }
+
+    /// Turns the risk management API of the account at `path` on.
+    pub(crate) async fn enable_risk(&self, path: &str) {
+        let enable = format!("{path}/enable-risk-management-api");
+        self.ok(Method::POST, &enable, None).await;
+    }
+
+    /// A new EURUSD quote: `bid` / `ask`.
+    pub(crate) async fn quote(&self, bid: f64, ask: f64) {
+        let tick = json!({"symbol": "EURUSD", "bid": bid, "ask": ask});
+        self.ok(Method::POST, "/sim/ticks", Some(tick)).await;
+    }
+
+    /// A new EURUSD quote two points wide: `bid` / `bid + 0.00002`.
+    pub(crate) async fn tick(&self, bid: f64) {
+        self.quote(bid, bid + 0.00002).await;
+    }
+
+    /// Quiet prices: the generated feed paused, EURUSD at 1.1 / 1.10002.
+    pub(crate) async fn quiet(&self) {
+        self.ok(Method::POST, "/sim/feed", Some(json!({"paused": true})))
+            .await;
+        self.tick(1.1).await;
+    }
+
+    /// Moves the virtual clock on.
+    pub(crate) async fn advance(&self, seconds: f64) {
+        let by = json!({"seconds": seconds});
+        self.ok(Method::POST, "/sim/clock/advance", Some(by)).await;
+    }
+
+    /// The trade route's answer to `request` on the account at `path`
+    /// (`/users/current/accounts/{id}`).
+    pub(crate) async fn trade(&self, path: &str, request: Value) -> (StatusCode, Value) {
+        self.post(&format!("{path}/trade"), request).await
+    }
+
+    /// A market buy of `volume` lots of EURUSD on the account at `path`, done: the trade
+    /// route's answer.
+    pub(crate) async fn buy(&self, path: &str, volume: f64) -> Value {
+        let request = json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD",
+                             "volume": volume});
+        let (_, v) = self.trade(path, request).await;
+        assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
+        v
+    }
+
+    /// Closes a position of the account at `path`, done: the trade route's answer.
+    pub(crate) async fn close(&self, path: &str, position: &str) -> Value {
+        let request = json!({"actionType": "POSITION_CLOSE_ID", "positionId": position});
+        let (_, v) = self.trade(path, request).await;
+        assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
+        v
+    }
 }
 
+/// `v` is an error in MetaApi's shape: `error`, a message, and the message's `key`.
 pub(crate) fn assert_error(v: &Value, error: &str, key: &str) {
     assert_eq!(v["error"], error, "{v}");
     assert_eq!(v["text"]["key"], key, "{v}");
@@ -149,108 +358,10 @@ pub(crate) fn assert_error(v: &Value, error: &str, key: &str) {
     assert_eq!(v["message"], v["text"]["text"]);
 }
 
-/// What the socket received: (when, event name, data).
-pub(crate) type Seen = Arc<Mutex<Vec<(Instant, String, Value)>>>;
-
-/// A socket.io client (Engine.IO 3 over a WebSocket, what the SDK speaks) whose frames a task
-/// collects.
-pub(crate) struct Socket {
-    out: mpsc::UnboundedSender<String>,
-    pub(crate) seen: Seen,
-}
-
-impl Socket {
-    pub(crate) async fn open(addr: std::net::SocketAddr, token: &str) -> Self {
-        let url =
-            format!("ws://{addr}/ws/?EIO=3&transport=websocket&auth-token={token}&clientId=0.5");
-        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        loop {
-            match ws.next().await {
-                Some(Ok(Message::Text(t))) if t.starts_with("40") => break,
-                Some(Ok(_)) => {}
-                other => panic!("socket closed before connecting: {other:?}"),
-            }
-        }
-        let (out, mut outgoing) = mpsc::unbounded_channel::<String>();
-        let seen: Seen = Arc::default();
-        let into = Arc::clone(&seen);
-        tokio::spawn(async move {
-            let mut ping = tokio::time::interval(Duration::from_secs(10));
-            loop {
-                tokio::select! {
-                    text = outgoing.recv() => {
-                        let Some(text) = text else { return };
-                        if ws.send(Message::text(text)).await.is_err() { return }
-                    }
-                    _ = ping.tick() => {
-                        if ws.send(Message::text("2")).await.is_err() { return }
-                    }
-                    frame = ws.next() => {
-                        let t = match frame {
-                            Some(Ok(Message::Text(t))) => t,
-                            Some(_) => continue,
-                            None => return,
-                        };
-                        if let Some(body) = t.strip_prefix("42")
-                            && let Ok(Value::Array(a)) = serde_json::from_str::<Value>(body)
-                            && let [Value::String(event), data, ..] = a.as_slice()
-                        {
-                            into.lock().unwrap().push((Instant::now(), event.clone(), data.clone()));
-                        }
-                    }
-                }
-            }
-        });
-        Self { out, seen }
-    }
-
-    /// Sends a request and waits for its response.
-    pub(crate) async fn request(&self, request: Value) {
-        let id = request["requestId"].clone();
-        self.out
-            .send(format!("42{}", json!(["request", request])))
-            .unwrap();
-        self.wait("the response", |e, d| {
-            e == "response" && d["requestId"] == id
-        })
-        .await;
-    }
-
-    /// Subscribes an instance of an account and waits for the response.
-    pub(crate) async fn subscribe(&self, account: &str, instance: usize) {
-        self.request(json!({"type": "subscribe", "accountId": account,
-                            "requestId": format!("subscribe-{instance}"),
-                            "instanceIndex": instance}))
-            .await;
-    }
-
-    /// Waits (at most five seconds) for a received frame that `f` accepts; its data.
-    pub(crate) async fn wait(&self, what: &str, f: impl Fn(&str, &Value) -> bool) -> Value {
-        for _ in 0..100 {
-            let found = (self.seen.lock().unwrap().iter())
-                .rev()
-                .find(|(_, e, d)| f(e, d))
-                .map(|(_, _, d)| d.clone());
-            if let Some(d) = found {
-                return d;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("{what}: not within five seconds");
-    }
-
-    /// The `synchronization` packets of `kind` received after `since`.
-    pub(crate) fn packets(&self, kind: &str, since: Instant) -> Vec<Value> {
-        (self.seen.lock().unwrap().iter())
-            .filter(|(at, e, d)| *at >= since && e == "synchronization" && d["type"] == kind)
-            .map(|(_, _, d)| d.clone())
-            .collect()
-    }
-
-    pub(crate) fn all(&self) -> Vec<Value> {
-        (self.seen.lock().unwrap().iter())
-            .filter(|(_, e, _)| e == "synchronization")
-            .map(|(_, _, d)| d.clone())
-            .collect()
-    }
+/// The parameters a `ValidationError` names in its `details`, in order.
+pub(crate) fn invalid_parameters(v: &Value) -> Vec<&str> {
+    let details = v["details"].as_array().unwrap_or_else(|| panic!("{v}"));
+    (details.iter())
+        .map(|d| d["parameter"].as_str().unwrap())
+        .collect()
 }

@@ -1,8 +1,8 @@
 //! `--tls`: a client that trusts only the data dir's CA reaches the server under every host
 //! name the SDK builds from the domain, and the certificate is not valid for other names.
 
-use drawbridge_server::config::{ClockKind, Config, Layer};
-use drawbridge_server::start;
+use crate::support::Fixture;
+use drawbridge_server::config::Layer;
 use drawbridge_server::tls::CertFiles;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -10,8 +10,6 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{self, RootCertStore};
-
-const KEY: &str = "0202020202020202020202020202020202020202020202020202020202020202";
 
 fn connector(ca_pem: &std::path::Path) -> TlsConnector {
     let mut roots = RootCertStore::empty();
@@ -45,21 +43,15 @@ async fn health(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_under_every_sdk_host_name_with_the_local_ca() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config::build(Layer {
-        listen: Some("127.0.0.1:0".into()),
-        data_dir: Some(dir.path().to_owned()),
+    let fx = Fixture::start_with(Layer {
         domain: Some("drawbridge.test:8443".into()),
         tls: Some(true),
-        clock: Some(ClockKind::Virtual),
-        clock_start: Some("2026-01-07T10:00:00Z".into()),
         seed: Some(3),
         ..Layer::default()
     })
-    .unwrap();
-    let running = start(config, Some(KEY)).await.unwrap();
-    assert_eq!(running.scheme, "https");
-    let connector = connector(&CertFiles::of(dir.path()).ca_cert());
+    .await;
+    assert_eq!(fx.running().scheme, "https");
+    let connector = connector(&CertFiles::of(fx.dir()).ca_cert());
     for host in [
         "mt-provisioning-api-v1.drawbridge.test",
         "mt-client-api-v1.vint-hill.drawbridge.test",
@@ -69,20 +61,20 @@ async fn https_under_every_sdk_host_name_with_the_local_ca() {
         "risk-management-api-v1.vint-hill.drawbridge.test",
         "localhost",
     ] {
-        let response = health(&connector, running.addr, host).await.unwrap();
+        let response = health(&connector, fx.addr(), host).await.unwrap();
         assert!(response.starts_with("HTTP/1.1 200"), "{host}: {response}");
         assert!(response.contains("\"status\":\"ok\""), "{host}: {response}");
     }
     // The certificate names the domain's hosts only.
-    let wrong = health(&connector, running.addr, "mt-client-api-v1.elsewhere.test").await;
+    let wrong = health(&connector, fx.addr(), "mt-client-api-v1.elsewhere.test").await;
     assert!(wrong.is_err(), "a foreign host name must fail verification");
     // Plain http on the TLS port gets no HTTP answer.
-    let mut tcp = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+    let mut tcp = tokio::net::TcpStream::connect(fx.addr()).await.unwrap();
     tcp.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .unwrap();
     let mut buf = Vec::new();
     let _ = tcp.read_to_end(&mut buf).await;
     assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
-    running.stop().await;
+    fx.stop().await;
 }

@@ -6,9 +6,9 @@
 //! item and a period's final values included — and nothing of the other account. The
 //! routes answer the same for `realTime=true` and `false`.
 
-use super::{account, quiet, serve, tick, trade};
-use crate::support::{Api, Socket};
-use reqwest::{Method, StatusCode};
+use super::{risk_server, tracker};
+use crate::support::{Account, Api, Socket, eventually};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -32,38 +32,26 @@ fn chart(socket: &Socket, since: Instant) -> Vec<Value> {
         .collect()
 }
 
-/// The statistics route's answer, the same for both `realTime` values.
+/// What the route at `path` answers, the same for `realTime=true` and `realTime=false`.
+async fn whatever_real_time(api: &Api, path: &str) -> Value {
+    let query = if path.contains('?') { '&' } else { '?' };
+    let live = (api.read(&format!("{path}{query}realTime=true"))).await;
+    let not = (api.read(&format!("{path}{query}realTime=false"))).await;
+    assert_eq!(live, not, "realTime true and false answer the same");
+    live
+}
+
+/// The statistics route's answer, the same for both `realTime` values and without.
 async fn rest_statistics(api: &Api, acc: &str, tracker: &str, limit: u32) -> Value {
     let path = format!("{acc}/trackers/{tracker}/statistics?limit={limit}");
-    let live = api
-        .ok(Method::GET, &format!("{path}&realTime=true"), None)
-        .await;
-    let not = api
-        .ok(Method::GET, &format!("{path}&realTime=false"), None)
-        .await;
-    assert_eq!(live, not, "realTime true and false answer the same");
-    assert_eq!(api.ok(Method::GET, &path, None).await, live);
+    let live = whatever_real_time(api, &path).await;
+    assert_eq!(api.read(&path).await, live);
     live
 }
 
 /// The equity chart route's answer, the same for both `realTime` values.
 async fn rest_chart(api: &Api, acc: &str) -> Value {
-    let path = format!("{acc}/equity-chart");
-    let live = api
-        .ok(Method::GET, &format!("{path}?realTime=true"), None)
-        .await;
-    let not = api
-        .ok(Method::GET, &format!("{path}?realTime=false"), None)
-        .await;
-    assert_eq!(live, not, "realTime true and false answer the same");
-    live
-}
-
-async fn create(api: &Api, acc: &str, tracker: Value) -> String {
-    let created = api
-        .ok(Method::POST, &format!("{acc}/trackers"), Some(tracker))
-        .await;
-    created["id"].as_str().unwrap().to_owned()
+    whatever_real_time(api, &format!("{acc}/equity-chart")).await
 }
 
 /// Waits past the next push (every second) for the engine's updates to arrive.
@@ -73,55 +61,48 @@ async fn settle() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statistics_and_chart_updates_are_pushed_coalesced_to_the_subscribed_account() {
-    let dir = tempfile::tempdir().unwrap();
-    let (running, api) = serve(dir.path()).await;
-    quiet(&api).await;
-    let (a, _) = account(&api).await;
-    let (b, _) = account(&api).await;
-    let (acc_a, acc_b) = (
-        format!("/users/current/accounts/{a}"),
-        format!("/users/current/accounts/{b}"),
-    );
+    let fx = risk_server().await;
+    let api = &fx.api;
+    api.quiet().await;
+    let Account {
+        id: a, path: acc_a, ..
+    } = api.demo_account().await;
+    let Account { path: acc_b, .. } = api.demo_account().await;
     for acc in [&acc_a, &acc_b] {
-        api.ok(
-            Method::POST,
-            &format!("{acc}/enable-risk-management-api"),
-            None,
-        )
-        .await;
+        api.enable_risk(acc).await;
     }
     // `daily` latches at a 400.00 drawdown; `watch` never latches. Both are calendar days
     // (broker time is 12:00 on 2026-01-07: the period ends at midnight).
-    let daily = create(
-        &api,
+    let daily = tracker(
+        api,
         &acc_a,
         json!({"name": "daily", "period": "date", "absoluteDrawdownThreshold": 400}),
     )
     .await;
-    let watch = create(
-        &api,
+    let watch = tracker(
+        api,
         &acc_a,
         json!({"name": "watch", "period": "date", "absoluteProfitThreshold": 100000}),
     )
     .await;
-    create(
-        &api,
+    tracker(
+        api,
         &acc_b,
         json!({"name": "other", "period": "date", "absoluteDrawdownThreshold": 100000}),
     )
     .await;
     for acc in [&acc_a, &acc_b] {
-        let (s, v) = trade(
-            &api,
-            acc,
-            json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1}),
-        )
-        .await;
+        let (s, v) = api
+            .trade(
+                acc,
+                json!({"actionType": "ORDER_TYPE_BUY", "symbol": "EURUSD", "volume": 1}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
     }
 
     // Subscribed, the socket gets the account's current figures at the next push.
-    let socket = Socket::open(running.addr, &api.token).await;
+    let socket = Socket::open(fx.addr(), &api.token).await;
     let opened = Instant::now();
     socket.subscribe(&a, 0).await;
     let first = socket
@@ -142,14 +123,14 @@ async fn statistics_and_chart_updates_are_pushed_coalesced_to_the_subscribed_acc
         })
         .await;
     settle().await;
-    let now = rest_statistics(&api, &acc_a, &watch, 1).await;
+    let now = rest_statistics(api, &acc_a, &watch, 1).await;
     assert_eq!(statistics(&socket, &watch, opened).last(), Some(&now[0]));
 
     // 30 ticks over about three seconds, each a new maximum drawdown (10.00 a tick): the
     // updates are coalesced, and the last one is what the routes answer.
     let ticking = Instant::now();
     for k in 1..=30 {
-        tick(&api, 1.1 - 0.0001 * f64::from(k)).await;
+        api.tick(1.1 - 0.0001 * f64::from(k)).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let span = ticking.elapsed();
@@ -168,7 +149,7 @@ async fn statistics_and_chart_updates_are_pushed_coalesced_to_the_subscribed_acc
         drawdowns.windows(2).all(|w| w[0] < w[1]),
         "each update a new maximum: {drawdowns:?}"
     );
-    let now = rest_statistics(&api, &acc_a, &watch, 1).await;
+    let now = rest_statistics(api, &acc_a, &watch, 1).await;
     assert_eq!(
         pushed.last(),
         Some(&now[0]),
@@ -184,25 +165,25 @@ async fn statistics_and_chart_updates_are_pushed_coalesced_to_the_subscribed_acc
         "{} chart updates in {span:?}",
         items.len()
     );
-    let rest = rest_chart(&api, &acc_a).await;
+    let rest = rest_chart(api, &acc_a).await;
     assert_eq!(items.last(), rest.as_array().unwrap().last(), "{rest}");
     assert_eq!(rest[0]["startBrokerTime"], "2026-01-07 12:00:00.000");
 
     // The latch: pushed with the tracker event; the frozen figures are pushed no more, while
     // the chart still moves.
     let latching = Instant::now();
-    tick(&api, 1.0955).await;
+    api.tick(1.0955).await;
     settle().await;
     let event = socket.packets("trackerEvent", latching);
     assert_eq!(event.len(), 1, "{event:?}");
     assert_eq!(event[0]["trackerEvent"]["trackerId"], json!(daily));
     let latched = statistics(&socket, &daily, latching);
-    let now = rest_statistics(&api, &acc_a, &daily, 1).await;
+    let now = rest_statistics(api, &acc_a, &daily, 1).await;
     assert_eq!(latched.last(), Some(&now[0]));
     assert_eq!(now[0]["thresholdExceeded"], true);
     assert_eq!(now[0]["exceededThresholdType"], "drawdown");
     let frozen = Instant::now();
-    tick(&api, 1.094).await;
+    api.tick(1.094).await;
     settle().await;
     assert_eq!(statistics(&socket, &daily, frozen), Vec::<Value>::new());
     assert_eq!(statistics(&socket, &watch, frozen).len(), 1);
@@ -210,16 +191,11 @@ async fn statistics_and_chart_updates_are_pushed_coalesced_to_the_subscribed_acc
 
     // The hour ends (on the deadline, no tick): its final item, then the next hour.
     let hour = Instant::now();
-    let before = rest_chart(&api, &acc_a).await;
+    let before = rest_chart(api, &acc_a).await;
     assert_eq!(before.as_array().unwrap().len(), 1, "{before}");
-    api.ok(
-        Method::POST,
-        "/sim/clock/advance",
-        Some(json!({"seconds": 3600})),
-    )
-    .await;
+    api.advance(3600.0).await;
     settle().await;
-    let rest = rest_chart(&api, &acc_a).await;
+    let rest = rest_chart(api, &acc_a).await;
     let rest = rest.as_array().unwrap();
     assert_eq!(rest.len(), 2, "{rest:?}");
     let items = chart(&socket, hour);
@@ -234,20 +210,15 @@ async fn statistics_and_chart_updates_are_pushed_coalesced_to_the_subscribed_acc
 
     // Ten quiet minutes on, a new watcher's chart item is the hour in progress up to now, as
     // the route answers it (not as the last input left it).
-    api.ok(
-        Method::POST,
-        "/sim/clock/advance",
-        Some(json!({"seconds": 600})),
-    )
-    .await;
-    let watcher = Socket::open(running.addr, &api.token).await;
+    api.advance(600.0).await;
+    let watcher = Socket::open(fx.addr(), &api.token).await;
     watcher.subscribe(&a, 0).await;
     let live = watcher
         .wait("the chart item", |e, d| {
             e == "synchronization" && d["type"] == "equityChart"
         })
         .await;
-    let rest = rest_chart(&api, &acc_a).await;
+    let rest = rest_chart(api, &acc_a).await;
     let rest = rest.as_array().unwrap();
     assert_eq!(live["equityChart"][0], rest[1], "{live}");
     assert_ne!(
@@ -259,23 +230,16 @@ async fn statistics_and_chart_updates_are_pushed_coalesced_to_the_subscribed_acc
     // A change, and the period ends before the next push: its final values are not lost,
     // and the new period follows.
     let midnight = Instant::now();
-    let was = rest_statistics(&api, &acc_a, &watch, 1).await;
-    tick(&api, 1.093).await;
+    let was = rest_statistics(api, &acc_a, &watch, 1).await;
+    api.tick(1.093).await;
     // Applied (the route reads the engine), most likely not pushed yet.
-    for _ in 0..40 {
-        if rest_statistics(&api, &acc_a, &watch, 1).await != was {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    api.ok(
-        Method::POST,
-        "/sim/clock/advance",
-        Some(json!({"seconds": 11 * 3600})),
-    )
+    eventually("the tick applied", async || {
+        (rest_statistics(api, &acc_a, &watch, 1).await != was).then_some(())
+    })
     .await;
+    api.advance(11.0 * 3600.0).await;
     settle().await;
-    let periods = rest_statistics(&api, &acc_a, &watch, 2).await;
+    let periods = rest_statistics(api, &acc_a, &watch, 2).await;
     assert_eq!(periods[0]["startBrokerTime"], "2026-01-08 00:00:00.000");
     let pushed = statistics(&socket, &watch, midnight);
     assert!(
@@ -283,7 +247,7 @@ async fn statistics_and_chart_updates_are_pushed_coalesced_to_the_subscribed_acc
         "the day's final values: {pushed:?}"
     );
     assert_eq!(pushed.last(), Some(&periods[0]), "then the new day");
-    let daily_now = rest_statistics(&api, &acc_a, &daily, 1).await;
+    let daily_now = rest_statistics(api, &acc_a, &daily, 1).await;
     assert_eq!(
         statistics(&socket, &daily, midnight).last(),
         Some(&daily_now[0])
@@ -309,5 +273,5 @@ async fn statistics_and_chart_updates_are_pushed_coalesced_to_the_subscribed_acc
         .get(&format!("{acc_a}/trackers/{watch}/statistics?realTime=yes"))
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    running.stop().await;
+    fx.stop().await;
 }
