@@ -7,7 +7,8 @@ use super::sync::{Synchronization, send_update};
 use super::{Connection, HOST, market, rpc::Rpc};
 use crate::error::{ApiError, Kind};
 use crate::messages;
-use crate::rest::client;
+use crate::rest::client::session::deployed;
+use crate::rest::client::symbols::read_quotes;
 use crate::state::{Shared, lock};
 use drawbridge_model::wire as w;
 use serde_json::{Value, json};
@@ -157,7 +158,7 @@ async fn answer(
                         .collect()
                 })
                 .unwrap_or_default();
-            let (prices, info) = client::read_quotes(state, caller, account, symbols)
+            let (prices, info) = read_quotes(state, caller, account, symbols)
                 .await
                 .map_err(own)?;
             // Only the symbols that have a quote: "a subset of the symbols asked for".
@@ -206,7 +207,7 @@ async fn subscribe(
     req: &Value,
     account: &str,
 ) -> Result<(), ApiError> {
-    let (entry, _) = client::deployed(state, &conn.caller, account).await?;
+    let (entry, _) = deployed(state, &conn.caller, account).await?;
     let replicas = entry.doc.replicas();
     let instance = req
         .get("instanceIndex")
