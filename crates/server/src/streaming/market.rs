@@ -46,7 +46,8 @@ pub(super) struct InstanceSubs {
     pub(super) symbols: SymbolMap,
     /// The account's slot in the hub's frames, and the layout it is of.
     account_slot: Option<(u64, usize)>,
-    /// The account's key among the streaming budgets (`limits::streaming_key`), once known.
+    /// The account's key among the streaming budgets (`limits::streaming::streaming_key`), once
+    /// known.
     budget: Option<u64>,
 }
 
@@ -495,8 +496,8 @@ pub(super) fn send_due(
             continue;
         }
         let budget = *(instance.budget)
-            .get_or_insert_with(|| crate::limits::streaming_key(&conn.caller, &key.0));
-        if crate::limits::charge_streaming(state, budget, due.credits()) {
+            .get_or_insert_with(|| crate::limits::streaming::streaming_key(&conn.caller, &key.0));
+        if crate::limits::streaming::charge_streaming(state, budget, due.credits()) {
             over.push(key.clone());
         }
     }

@@ -79,7 +79,7 @@ async fn answer_request(
             if let Some(sync) = then {
                 let (account, instance) = (sync.account.clone(), sync.instance);
                 sync.send(state, s, conn);
-                crate::limits::finish_synchronization(state, &conn.caller, &account);
+                crate::limits::streaming::finish_synchronization(state, &conn.caller, &account);
                 // A change announced after the state was read and before the instance was
                 // recorded as synchronized found nothing to update: catch up on it.
                 if lock(&conn.synced).contains_key(&(account.clone(), instance)) {
@@ -125,11 +125,11 @@ async fn answer(
                 )));
             }
             let turn = conn.turns.take(&caller.user_id, account, instance).await;
-            crate::limits::start_synchronization(state, caller, account).map_err(own)?;
+            crate::limits::streaming::start_synchronization(state, caller, account).map_err(own)?;
             match Synchronization::of(state, caller, req, account, turn).await {
                 Ok(sync) => Ok((json!({}), Some(sync))),
                 Err(e) => {
-                    crate::limits::finish_synchronization(state, caller, account);
+                    crate::limits::streaming::finish_synchronization(state, caller, account);
                     Err(own(e))
                 }
             }
@@ -248,7 +248,13 @@ async fn subscribe(
         }
         // Every subscribe request counts against the subscribe rate; a new account also
         // against the subscription limits.
-        crate::limits::subscribe(state, &conn.caller, &conn.client_id, account, new_account)?;
+        crate::limits::streaming::subscribe(
+            state,
+            &conn.caller,
+            &conn.client_id,
+            account,
+            new_account,
+        )?;
         let fresh = fresh && serves;
         if fresh {
             subscribed.push(key);
