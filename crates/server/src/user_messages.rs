@@ -9,7 +9,7 @@ use crate::messages::Text;
 use drawbridge_model::Timestamp;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// Messages kept per user.
 pub const USER_MESSAGES_KEPT: usize = 100;
@@ -84,7 +84,7 @@ impl UserMessages {
         text: Text,
         time: Timestamp,
     ) -> UserMessage {
-        let mut q = crate::state::lock(&self.inner);
+        let mut q = self.queues();
         q.next_id += 1;
         let message = UserMessage {
             id: q.next_id,
@@ -103,7 +103,7 @@ impl UserMessages {
 
     /// `user_id`'s messages with an id above `after`, oldest first, at most `limit`.
     pub fn after(&self, user_id: &str, after: u64, limit: usize) -> Vec<UserMessage> {
-        let q = crate::state::lock(&self.inner);
+        let q = self.queues();
         q.by_user.get(user_id).map_or_else(Vec::new, |queue| {
             queue
                 .iter()
@@ -112,5 +112,10 @@ impl UserMessages {
                 .cloned()
                 .collect()
         })
+    }
+
+    /// The queues; a panic elsewhere while they were held leaves them usable.
+    fn queues(&self) -> MutexGuard<'_, Queues> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -3,6 +3,8 @@
 //!
 //! # Layout
 //! - [`Limits`] (here): one server's catalogue, credit ledgers and gates, shared by both APIs.
+//!   The server's state holds it, so this module imports nothing of the server; the
+//!   functions that apply it to requests and sockets are in the two below.
 //! - [`charge`](mod@charge): what a route costs ([`Cost`] on a [`CreditLedger`], plus
 //!   [`ResultSize`] items after it ran) and the middleware that charges it before and after
 //!   its handler, or answers the refusal (429 `TooManyRequestsError`, or 403 when waiting
@@ -21,9 +23,11 @@ pub use charge::{Cost, CostTable, CreditLedger, Listed, ResultSize, charge};
 use drawbridge_limits::catalog::id;
 use drawbridge_limits::connections::{ConnectionQuotas, Connections};
 use drawbridge_limits::ledger::{Keys, Scope, WindowUsage, key_of};
-use drawbridge_limits::streaming::StreamingQuotas;
+use drawbridge_limits::streaming::{StreamingBudget, StreamingQuotas};
+use drawbridge_limits::sync::{Subscriptions, SyncQuotas};
 use drawbridge_limits::{Busy, Catalogue, Gate, Ledger, MemoryLedger, Permit};
 use drawbridge_model::Timestamp;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// The limits of one server: the catalogue, the ledgers and the gates.
@@ -31,12 +35,12 @@ use std::sync::{Arc, Mutex};
 pub struct Limits {
     pub catalogue: Catalogue,
     /// Account subscriptions of streaming connections and their synchronizations.
-    subscriptions: Mutex<streaming::SubscriptionTable>,
+    subscriptions: Mutex<SubscriptionTable>,
     /// The streaming-credit windows of accounts that received market data.
     pub(crate) streaming_quotas: StreamingQuotas,
-    /// By account key ([`streaming::streaming_key`]), in shards: every packet of market data
-    /// is charged here, from each of the hub's tasks at once.
-    streaming: Box<[Mutex<streaming::StreamingShard>]>,
+    /// By account key ([`streaming::streaming_key`]), in [`STREAMING_SHARDS`] shards: every
+    /// packet of market data is charged here, from each of the hub's tasks at once.
+    streaming: Box<[Mutex<StreamingShard>]>,
     /// The [`CreditLedger::Cpu`] ledger.
     cpu: Box<dyn Ledger>,
     /// The [`CreditLedger::History`] ledger.
@@ -55,9 +59,12 @@ impl Limits {
             history: Box::new(MemoryLedger::new(&catalogue.history_quotas())),
             history_in_processing: gate(id::HISTORY_CONCURRENT_PER_ACCOUNT),
             api_limits_in_processing: gate(id::API_LIMIT_REQUESTS_IN_PROCESSING),
-            subscriptions: Mutex::new(streaming::SubscriptionTable::new(&catalogue)),
+            subscriptions: Mutex::new(SubscriptionTable {
+                table: Subscriptions::new(SyncQuotas::from_catalogue(&catalogue)),
+                holders: HashMap::new(),
+            }),
             streaming_quotas: StreamingQuotas::from_catalogue(&catalogue),
-            streaming: streaming::budget_shards(),
+            streaming: (0..STREAMING_SHARDS).map(|_| Default::default()).collect(),
             sessions: Mutex::new(Connections::new(ConnectionQuotas {
                 // Only the rate: open connections per address are the listener's.
                 open_max: u32::MAX,
@@ -83,3 +90,17 @@ impl Limits {
         self.api_limits_in_processing.enter(user)
     }
 }
+
+/// The subscriptions and, per subscribed account, how many sockets hold it: one lock, so a
+/// subscribe and the last socket's unsubscribe cannot interleave.
+#[derive(Debug)]
+struct SubscriptionTable {
+    table: Subscriptions,
+    holders: HashMap<u64, u32>,
+}
+
+/// Shards of the streaming budgets.
+const STREAMING_SHARDS: usize = 16;
+
+/// One shard of the streaming budgets.
+type StreamingShard = HashMap<u64, StreamingBudget, foldhash::fast::RandomState>;

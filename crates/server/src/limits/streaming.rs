@@ -8,37 +8,17 @@
 //!   which says when the subscriptions must be downgraded;
 //! - sessions: new streaming sessions per address (CQG limit 1).
 
-use super::Limits;
+use super::{Limits, STREAMING_SHARDS, SubscriptionTable};
 use crate::auth::Caller;
 use crate::error::{ApiError, Kind};
 use crate::messages;
 use crate::state::{Shared, lock};
-use drawbridge_limits::Catalogue;
 use drawbridge_limits::catalog::id;
 use drawbridge_limits::connections::address_key;
 use drawbridge_limits::ledger::key_of;
-use drawbridge_limits::streaming::StreamingBudget;
-use drawbridge_limits::sync::{Subscriptions, SyncQuotas, SyncRefusal};
+use drawbridge_limits::sync::SyncRefusal;
 use serde_json::json;
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
-
-/// The subscriptions and, per subscribed account, how many sockets hold it: one lock, so a
-/// subscribe and the last socket's unsubscribe cannot interleave.
-#[derive(Debug)]
-pub(super) struct SubscriptionTable {
-    table: Subscriptions,
-    holders: HashMap<u64, u32>,
-}
-
-impl SubscriptionTable {
-    pub(super) fn new(catalogue: &Catalogue) -> Self {
-        Self {
-            table: Subscriptions::new(SyncQuotas::from_catalogue(catalogue)),
-            holders: HashMap::new(),
-        }
-    }
-}
+use std::sync::MutexGuard;
 
 impl Limits {
     fn subscriptions(&self) -> MutexGuard<'_, SubscriptionTable> {
@@ -139,16 +119,6 @@ fn sync_refusal(refusal: SyncRefusal) -> ApiError {
 
 /// Accounts whose streaming budgets a shard keeps before idle ones are swept.
 const STREAMING_SWEEP_AT: usize = 100_000 / STREAMING_SHARDS;
-/// Shards of the streaming budgets.
-const STREAMING_SHARDS: usize = 16;
-
-/// One shard of the streaming budgets.
-pub(super) type StreamingShard = HashMap<u64, StreamingBudget, foldhash::fast::RandomState>;
-
-/// The [`STREAMING_SHARDS`] empty shards of the streaming budgets.
-pub(super) fn budget_shards() -> Box<[Mutex<StreamingShard>]> {
-    (0..STREAMING_SHARDS).map(|_| Default::default()).collect()
-}
 
 /// An account's key among the streaming budgets: what [`charge_streaming`] takes (a streaming
 /// instance keeps it rather than hashing the ids again for every packet).

@@ -108,9 +108,9 @@ pub async fn deals_by_time(
 ) -> Result<Response, ApiError> {
     let (from, to, cut) = history_range(&state, &start, &end)?;
     let (offset, limit) = page(raw.as_deref())?;
-    let s = session(&state, &caller, &id).await?;
-    let list = on_account(&state, s, move |broker, engine, _| {
-        (broker.deals(&s, from, to))
+    let session = session(&state, &caller, &id).await?;
+    let list = on_account(&state, session, move |broker, engine, _| {
+        (broker.deals(&session, from, to))
             .unwrap_or_default()
             .iter()
             .skip(offset)
@@ -132,9 +132,9 @@ pub async fn history_orders_by_time(
 ) -> Result<Response, ApiError> {
     let (from, to, cut) = history_range(&state, &start, &end)?;
     let (offset, limit) = page(raw.as_deref())?;
-    let s = session(&state, &caller, &id).await?;
-    let list = on_account(&state, s, move |broker, engine, _| {
-        (broker.history_orders(&s, from, to))
+    let session = session(&state, &caller, &id).await?;
+    let list = on_account(&state, session, move |broker, engine, _| {
+        (broker.history_orders(&session, from, to))
             .unwrap_or_default()
             .iter()
             .skip(offset)
@@ -196,9 +196,9 @@ async fn deals_by(
     raw: Option<String>,
 ) -> Result<Listed<w::Deal>, ApiError> {
     let (offset, limit) = page(raw.as_deref())?;
-    let s = session(&state, &caller, &id).await?;
-    let list = on_account(&state, s, move |broker, engine, _| {
-        (broker.deals(&s, Timestamp(i64::MIN), Timestamp(i64::MAX)))
+    let session = session(&state, &caller, &id).await?;
+    let list = on_account(&state, session, move |broker, engine, _| {
+        (broker.deals(&session, Timestamp(i64::MIN), Timestamp(i64::MAX)))
             .unwrap_or_default()
             .iter()
             .filter(|deal| key.wants(deal.id, deal.position_id))
@@ -221,9 +221,9 @@ async fn history_orders_by(
     raw: Option<String>,
 ) -> Result<Listed<w::Order>, ApiError> {
     let (offset, limit) = page(raw.as_deref())?;
-    let s = session(&state, &caller, &id).await?;
-    let list = on_account(&state, s, move |broker, engine, _| {
-        (broker.history_orders(&s, Timestamp(i64::MIN), Timestamp(i64::MAX)))
+    let session = session(&state, &caller, &id).await?;
+    let list = on_account(&state, session, move |broker, engine, _| {
+        (broker.history_orders(&session, Timestamp(i64::MIN), Timestamp(i64::MAX)))
             .unwrap_or_default()
             .iter()
             .filter(|order| key.wants(order.id, order.position_id))

@@ -25,11 +25,11 @@ pub async fn symbols(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<String>>, ApiError> {
-    let s = session(&state, &caller, &id).await?;
+    let session = session(&state, &caller, &id).await?;
     let names = state
         .desk
         .read(move |broker| {
-            (broker.symbols(s.account.server).iter())
+            (broker.symbols(session.account.server).iter())
                 .map(|spec| spec.name.clone())
                 .collect()
         })
@@ -45,11 +45,13 @@ pub(crate) async fn symbol_exists(
     id: &str,
     symbol: &str,
 ) -> Result<bool, ApiError> {
-    let s = session(state, caller, id).await?;
+    let session = session(state, caller, id).await?;
     let name = symbol.to_owned();
     state
         .desk
-        .read(move |broker| (broker.symbols(s.account.server).iter()).any(|spec| spec.name == name))
+        .read(move |broker| {
+            (broker.symbols(session.account.server).iter()).any(|spec| spec.name == name)
+        })
         .await
         .map_err(desk_error)
 }
@@ -60,12 +62,12 @@ pub async fn specification(
     caller: Caller,
     Path((id, symbol)): Path<(String, String)>,
 ) -> Result<Json<w::SymbolSpecification>, ApiError> {
-    let s = session(&state, &caller, &id).await?;
+    let session = session(&state, &caller, &id).await?;
     let name = symbol.clone();
     state
         .desk
         .read(move |broker| {
-            (broker.symbols(s.account.server).iter())
+            (broker.symbols(session.account.server).iter())
                 .find(|spec| spec.name == name)
                 .map(bw::symbol_specification)
         })
@@ -115,13 +117,13 @@ pub(crate) async fn read_quotes(
     ),
     ApiError,
 > {
-    let s = session(state, caller, id).await?;
-    on_account(state, s, move |_, engine, account| {
+    let session = session(state, caller, id).await?;
+    on_account(state, session, move |_, engine, account| {
         let currency = engine.account(account).map(|acc| acc.currency);
         let prices = (symbols.iter())
             .map(|name| Some(bw::symbol_price(engine, engine.symbol(name)?, currency)))
             .collect();
-        (prices, information(engine, account, s.access))
+        (prices, information(engine, account, session.access))
     })
     .await?
     .ok_or_else(|| gone(id))
@@ -134,12 +136,12 @@ pub async fn current_candle(
     Path((id, symbol, timeframe)): Path<(String, String, String)>,
 ) -> Result<Json<w::Candle>, ApiError> {
     let tf = timeframe_param(&timeframe)?;
-    let s = session(&state, &caller, &id).await?;
+    let session = session(&state, &caller, &id).await?;
     let name = symbol.clone();
     state
         .desk
         .read(move |broker| {
-            let server = broker.server(s.account.server);
+            let server = broker.server(session.account.server);
             let sym = server.engine.symbol(&name)?;
             let candle = server.candles.get(sym.index())?.current(tf)?;
             Some(bw::candle(server.engine.config().zone, &name, tf, &candle))
@@ -156,12 +158,12 @@ pub async fn current_tick(
     caller: Caller,
     Path((id, symbol)): Path<(String, String)>,
 ) -> Result<Json<w::Tick>, ApiError> {
-    let s = session(&state, &caller, &id).await?;
+    let session = session(&state, &caller, &id).await?;
     let name = symbol.clone();
     let tick = state
         .desk
         .read(move |broker| {
-            let server = broker.server(s.account.server);
+            let server = broker.server(session.account.server);
             let sym = server.engine.symbol(&name)?;
             let zone = server.engine.config().zone;
             Some(server.last_tick(sym).map(|t| bw::tick(zone, &name, &t)))
@@ -179,12 +181,12 @@ pub async fn current_book(
     caller: Caller,
     Path((id, symbol)): Path<(String, String)>,
 ) -> Result<(ResultSize, Json<w::Book>), ApiError> {
-    let s = session(&state, &caller, &id).await?;
+    let session = session(&state, &caller, &id).await?;
     let name = symbol.clone();
     let book = state
         .desk
         .read(move |broker| {
-            let server = broker.server(s.account.server);
+            let server = broker.server(session.account.server);
             let sym = server.engine.symbol(&name)?;
             let zone = server.engine.config().zone;
             let spec = server.engine.specs().get(sym.index())?;

@@ -30,9 +30,9 @@ pub(crate) async fn read_account_information(
     caller: &Caller,
     id: &str,
 ) -> Result<Option<w::AccountInformation>, ApiError> {
-    let s = session(state, caller, id).await?;
-    on_account(state, s, move |_, engine, account| {
-        information(engine, account, s.access)
+    let session = session(state, caller, id).await?;
+    on_account(state, session, move |_, engine, account| {
+        information(engine, account, session.access)
     })
     .await?
     .ok_or_else(|| gone(id))
@@ -70,9 +70,9 @@ pub(crate) async fn read_positions(
     caller: &Caller,
     id: &str,
 ) -> Result<Vec<w::Position>, ApiError> {
-    let s = session(state, caller, id).await?;
-    on_account(state, s, move |broker, engine, _| {
-        (broker.positions(&s))
+    let session = session(state, caller, id).await?;
+    on_account(state, session, move |broker, engine, _| {
+        (broker.positions(&session))
             .map(|open| bw::positions(engine, &open))
             .unwrap_or_default()
     })
@@ -95,10 +95,10 @@ pub async fn position(
     caller: Caller,
     Path((id, position_id)): Path<(String, String)>,
 ) -> Result<Json<w::Position>, ApiError> {
-    let s = session(&state, &caller, &id).await?;
+    let session = session(&state, &caller, &id).await?;
     let pid = position_id.parse::<u64>().ok();
-    on_account(&state, s, move |broker, engine, _| {
-        let open = broker.positions(&s).unwrap_or_default();
+    on_account(&state, session, move |broker, engine, _| {
+        let open = broker.positions(&session).unwrap_or_default();
         (open.iter())
             .find(|p| Some(p.id) == pid)
             .map(|p| bw::position(engine, p))
@@ -124,9 +124,9 @@ pub(crate) async fn read_orders(
     caller: &Caller,
     id: &str,
 ) -> Result<Vec<w::Order>, ApiError> {
-    let s = session(state, caller, id).await?;
-    on_account(state, s, move |broker, engine, _| {
-        (broker.orders(&s))
+    let session = session(state, caller, id).await?;
+    on_account(state, session, move |broker, engine, _| {
+        (broker.orders(&session))
             .map(|pending| {
                 (pending.iter())
                     .map(|o| bw::order(engine, o))
@@ -144,10 +144,10 @@ pub async fn order(
     caller: Caller,
     Path((id, order_id)): Path<(String, String)>,
 ) -> Result<Json<w::Order>, ApiError> {
-    let s = session(&state, &caller, &id).await?;
+    let session = session(&state, &caller, &id).await?;
     let oid = order_id.parse::<u64>().ok();
-    on_account(&state, s, move |broker, engine, _| {
-        let pending = broker.orders(&s).unwrap_or_default();
+    on_account(&state, session, move |broker, engine, _| {
+        let pending = broker.orders(&session).unwrap_or_default();
         (pending.iter())
             .find(|o| Some(o.id) == oid)
             .map(|o| bw::order(engine, o))
@@ -186,30 +186,31 @@ pub(crate) async fn read_terminal(
     deals_from: Timestamp,
     orders_from: Timestamp,
 ) -> Result<Terminal, ApiError> {
-    let s = session(state, caller, id).await?;
+    let session = session(state, caller, id).await?;
     let end = Timestamp(i64::MAX);
-    on_account(state, s, move |broker, engine, account| Terminal {
+    on_account(state, session, move |broker, engine, account| Terminal {
         specifications: if specifications {
-            (broker.symbols(s.account.server).iter())
+            (broker.symbols(session.account.server).iter())
                 .map(bw::symbol_specification)
                 .collect()
         } else {
             Vec::new()
         },
-        information: information(engine, account, s.access),
-        positions: bw::positions(engine, &broker.positions(&s).unwrap_or_default()),
-        orders: (broker.orders(&s).unwrap_or_default().iter())
+        information: information(engine, account, session.access),
+        positions: bw::positions(engine, &broker.positions(&session).unwrap_or_default()),
+        orders: (broker.orders(&session).unwrap_or_default().iter())
             .map(|o| bw::order(engine, o))
             .collect(),
-        deals: (broker.deals(&s, deals_from, end).unwrap_or_default().iter())
+        deals: (broker.deals(&session, deals_from, end))
+            .unwrap_or_default()
+            .iter()
             .map(|d| bw::deal(engine, d))
             .collect(),
-        history_orders: (broker
-            .history_orders(&s, orders_from, end)
+        history_orders: (broker.history_orders(&session, orders_from, end))
             .unwrap_or_default()
-            .iter())
-        .map(|o| bw::order(engine, o))
-        .collect(),
+            .iter()
+            .map(|o| bw::order(engine, o))
+            .collect(),
     })
     .await?
     .ok_or_else(|| gone(id))
@@ -233,11 +234,11 @@ pub async fn server_time(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<w::ServerTime>, ApiError> {
-    let s = session(&state, &caller, &id).await?;
+    let session = session(&state, &caller, &id).await?;
     let time = state
         .desk
         .read(move |broker| {
-            let engine = &broker.server(s.account.server).engine;
+            let engine = &broker.server(session.account.server).engine;
             let last = (0..engine.specs().len())
                 .map(|index| engine.quote(SymbolIdx(index as u32)))
                 .filter(|q| q.is_live())

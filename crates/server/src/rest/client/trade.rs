@@ -27,14 +27,14 @@ pub async fn trade(
     JsonObject(body): JsonObject,
 ) -> Result<Json<w::TradeResponse>, ApiError> {
     caller.require_write()?;
-    let s = session(&state, &caller, &id).await?;
+    let session = session(&state, &caller, &id).await?;
     let request: w::TradeRequest = serde_json::from_value(Value::Object(body))
         .map_err(|error| ApiError::field(FieldError::invalid("trade", None, &error.to_string())))?;
     state.risk.check_trade(&id, &request)?;
     let op = Op::Trade {
-        server: s.account.server,
-        login: s.account.login,
-        investor: s.access == Access::Investor,
+        server: session.account.server,
+        login: session.account.login,
+        investor: session.access == Access::Investor,
         request: Box::new(request),
     };
     match state.desk.apply(op).await.map_err(desk_error)? {
@@ -139,9 +139,9 @@ pub(crate) async fn read_margin(
     id: &str,
     order: MarginOrder,
 ) -> Result<f64, ApiError> {
-    let s = session(state, caller, id).await?;
+    let session = session(state, caller, id).await?;
     let name = order.symbol.clone();
-    let margin = on_account(state, s, move |_, engine, account| {
+    let margin = on_account(state, session, move |_, engine, account| {
         let symbol = engine.symbol(&name)?;
         Some(engine.order_margin(account, symbol, order.side, order.volume, order.open_price))
     })
