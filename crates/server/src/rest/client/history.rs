@@ -99,54 +99,6 @@ fn history_answer<T: serde::Serialize>(list: Vec<T>, cut: Option<Timestamp>) -> 
     response
 }
 
-/// `GET …/history-deals/time/:startTime/:endTime`
-pub async fn deals_by_time(
-    State(state): State<Shared>,
-    caller: Caller,
-    Path((id, start, end)): Path<(String, String, String)>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
-    let (from, to, cut) = history_range(&state, &start, &end)?;
-    let (offset, limit) = page(raw.as_deref())?;
-    let session = session(&state, &caller, &id).await?;
-    let list = on_account(&state, session, move |broker, engine, _| {
-        (broker.deals(&session, from, to))
-            .unwrap_or_default()
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(|d| bw::deal(engine, d))
-            .collect::<Vec<_>>()
-    })
-    .await?
-    .ok_or_else(|| gone(&id))?;
-    Ok(history_answer(list, cut))
-}
-
-/// `GET …/history-orders/time/:startTime/:endTime`
-pub async fn history_orders_by_time(
-    State(state): State<Shared>,
-    caller: Caller,
-    Path((id, start, end)): Path<(String, String, String)>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
-    let (from, to, cut) = history_range(&state, &start, &end)?;
-    let (offset, limit) = page(raw.as_deref())?;
-    let session = session(&state, &caller, &id).await?;
-    let list = on_account(&state, session, move |broker, engine, _| {
-        (broker.history_orders(&session, from, to))
-            .unwrap_or_default()
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(|o| bw::order(engine, o))
-            .collect::<Vec<_>>()
-    })
-    .await?
-    .ok_or_else(|| gone(&id))?;
-    Ok(history_answer(list, cut))
-}
-
 /// A ticket or position id path parameter.
 fn id_param(name: &str, raw: &str) -> Result<u64, ApiError> {
     raw.parse::<u64>().map_err(|_| {
@@ -187,54 +139,123 @@ impl HistoryKey {
     }
 }
 
-/// `GET …/history-deals/ticket/:ticket` and `…/history-deals/position/:positionId`.
-async fn deals_by(
-    state: Shared,
-    caller: Caller,
-    id: String,
-    key: HistoryKey,
-    raw: Option<String>,
-) -> Result<Listed<w::Deal>, ApiError> {
-    let (offset, limit) = page(raw.as_deref())?;
-    let session = session(&state, &caller, &id).await?;
-    let list = on_account(&state, session, move |broker, engine, _| {
-        (broker.deals(&session, Timestamp(i64::MIN), Timestamp(i64::MAX)))
-            .unwrap_or_default()
-            .iter()
-            .filter(|deal| key.wants(deal.id, deal.position_id))
-            .skip(offset)
-            .take(limit)
-            .map(|d| bw::deal(engine, d))
-            .collect::<Vec<_>>()
-    })
-    .await?
-    .ok_or_else(|| gone(&id))?;
-    Ok(Listed(list))
+/// Which deals or history orders a query wants, and which page of them.
+#[derive(Clone, Copy)]
+struct Wanted {
+    from: Timestamp,
+    to: Timestamp,
+    /// Only those of one ticket or position; every one in the range without it.
+    key: Option<HistoryKey>,
+    offset: usize,
+    limit: usize,
 }
 
-/// `GET …/history-orders/ticket/:ticket` and `…/history-orders/position/:positionId`.
-async fn history_orders_by(
-    state: Shared,
-    caller: Caller,
-    id: String,
-    key: HistoryKey,
-    raw: Option<String>,
-) -> Result<Listed<w::Order>, ApiError> {
-    let (offset, limit) = page(raw.as_deref())?;
-    let session = session(&state, &caller, &id).await?;
-    let list = on_account(&state, session, move |broker, engine, _| {
-        (broker.history_orders(&session, Timestamp(i64::MIN), Timestamp(i64::MAX)))
+impl Wanted {
+    /// A time-range query, and where its range was cut.
+    fn by_time(
+        state: &Shared,
+        start: &str,
+        end: &str,
+        raw: Option<&str>,
+    ) -> Result<(Self, Option<Timestamp>), ApiError> {
+        let (from, to, cut) = history_range(state, start, end)?;
+        let (offset, limit) = page(raw)?;
+        let wanted = Self {
+            from,
+            to,
+            key: None,
+            offset,
+            limit,
+        };
+        Ok((wanted, cut))
+    }
+
+    /// A by-ticket or by-position query under `family` (`history-deals`, `history-orders`).
+    fn by_key(family: &str, kind: &str, value: &str, raw: Option<&str>) -> Result<Self, ApiError> {
+        let key = HistoryKey::parse(kind, value, &format!("{family}/{kind}/{value}"))?;
+        let (offset, limit) = page(raw)?;
+        Ok(Self {
+            from: Timestamp(i64::MIN),
+            to: Timestamp(i64::MAX),
+            key: Some(key),
+            offset,
+            limit,
+        })
+    }
+
+    /// Whether the item with this ticket, of this position, is wanted (its time is the
+    /// broker's to check).
+    fn keeps(&self, ticket: u64, position_id: Option<u64>) -> bool {
+        self.key.is_none_or(|key| key.wants(ticket, position_id))
+    }
+}
+
+/// The page of the account's deals that `wanted` selects.
+async fn deal_page(
+    state: &Shared,
+    caller: &Caller,
+    id: &str,
+    wanted: Wanted,
+) -> Result<Vec<w::Deal>, ApiError> {
+    let session = session(state, caller, id).await?;
+    on_account(state, session, move |broker, engine, _| {
+        (broker.deals(&session, wanted.from, wanted.to))
             .unwrap_or_default()
             .iter()
-            .filter(|order| key.wants(order.id, order.position_id))
-            .skip(offset)
-            .take(limit)
-            .map(|o| bw::order(engine, o))
-            .collect::<Vec<_>>()
+            .filter(|deal| wanted.keeps(deal.id, deal.position_id))
+            .skip(wanted.offset)
+            .take(wanted.limit)
+            .map(|d| bw::deal(engine, d))
+            .collect()
     })
     .await?
-    .ok_or_else(|| gone(&id))?;
-    Ok(Listed(list))
+    .ok_or_else(|| gone(id))
+}
+
+/// The page of the account's history orders that `wanted` selects.
+async fn history_order_page(
+    state: &Shared,
+    caller: &Caller,
+    id: &str,
+    wanted: Wanted,
+) -> Result<Vec<w::Order>, ApiError> {
+    let session = session(state, caller, id).await?;
+    on_account(state, session, move |broker, engine, _| {
+        (broker.history_orders(&session, wanted.from, wanted.to))
+            .unwrap_or_default()
+            .iter()
+            .filter(|order| wanted.keeps(order.id, order.position_id))
+            .skip(wanted.offset)
+            .take(wanted.limit)
+            .map(|o| bw::order(engine, o))
+            .collect()
+    })
+    .await?
+    .ok_or_else(|| gone(id))
+}
+
+/// `GET …/history-deals/time/:startTime/:endTime`
+pub async fn deals_by_time(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((id, start, end)): Path<(String, String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let (wanted, cut) = Wanted::by_time(&state, &start, &end, raw.as_deref())?;
+    let list = deal_page(&state, &caller, &id, wanted).await?;
+    Ok(history_answer(list, cut))
+}
+
+/// `GET …/history-orders/time/:startTime/:endTime`
+pub async fn history_orders_by_time(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path((id, start, end)): Path<(String, String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let (wanted, cut) = Wanted::by_time(&state, &start, &end, raw.as_deref())?;
+    let list = history_order_page(&state, &caller, &id, wanted).await?;
+    Ok(history_answer(list, cut))
 }
 
 /// `GET …/history-deals/ticket/:ticket` and `…/history-deals/position/:positionId`
@@ -244,8 +265,8 @@ pub async fn deals_by_key(
     Path((id, kind, value)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Listed<w::Deal>, ApiError> {
-    let key = HistoryKey::parse(&kind, &value, &format!("history-deals/{kind}/{value}"))?;
-    deals_by(state, caller, id, key, raw).await
+    let wanted = Wanted::by_key("history-deals", &kind, &value, raw.as_deref())?;
+    Ok(Listed(deal_page(&state, &caller, &id, wanted).await?))
 }
 
 /// `GET …/history-orders/ticket/:ticket` and `…/history-orders/position/:positionId`
@@ -255,8 +276,10 @@ pub async fn history_orders_by_key(
     Path((id, kind, value)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Listed<w::Order>, ApiError> {
-    let key = HistoryKey::parse(&kind, &value, &format!("history-orders/{kind}/{value}"))?;
-    history_orders_by(state, caller, id, key, raw).await
+    let wanted = Wanted::by_key("history-orders", &kind, &value, raw.as_deref())?;
+    Ok(Listed(
+        history_order_page(&state, &caller, &id, wanted).await?,
+    ))
 }
 
 // What the OpenAPI document says about this module's query parameters; the parsers above are
