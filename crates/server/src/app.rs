@@ -4,7 +4,7 @@
 //! `mt-provisioning-api-v1.<domain>`, `mt-client-api-v1.<region>.<domain>`, … and plain
 //! `127.0.0.1:8080` all reach the same handlers by path. A request passes, outermost first:
 //! its id ([`request_id`]), metrics, the request-target limit, the body limit, routing, then
-//! the CPU-credit charge ([`limits::charge`]) before its handler.
+//! the CPU-credit charge ([`limits::charge()`]) before its handler.
 
 use crate::error::{ApiError, ErrorCause, Kind};
 use crate::limits;

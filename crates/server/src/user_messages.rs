@@ -1,21 +1,15 @@
 //! User messages (CQG `UserMessage`): notices the server sends a user outside any request —
 //! a warning as it nears a limit, a notice before a connection is closed. Each has a CQG type
 //! (1 critical error, 2 warning, 3 info, 4 log), a catalogue text and a time. They are queued
-//! per user, for its streaming connections and for `GET /users/current/user-messages`; the
-//! queue keeps the last [`USER_MESSAGES_KEPT`] of each user.
+//! per user, for its streaming connections and for `GET /users/current/user-messages`
+//! ([`crate::rest::limits::user_messages`]); the queue keeps the last [`USER_MESSAGES_KEPT`]
+//! of each user.
 
-use crate::auth::Caller;
-use crate::error::ApiError;
-use crate::extract::{count_param, query_map};
 use crate::messages::Text;
-use crate::openapi::{Field, Kind as K, opt};
-use crate::state::Shared;
-use axum::Json;
-use axum::extract::{RawQuery, State};
 use drawbridge_model::Timestamp;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// Messages kept per user.
 pub const USER_MESSAGES_KEPT: usize = 100;
@@ -90,7 +84,7 @@ impl UserMessages {
         text: Text,
         time: Timestamp,
     ) -> UserMessage {
-        let mut q = crate::state::lock(&self.inner);
+        let mut q = self.queues();
         q.next_id += 1;
         let message = UserMessage {
             id: q.next_id,
@@ -109,7 +103,7 @@ impl UserMessages {
 
     /// `user_id`'s messages with an id above `after`, oldest first, at most `limit`.
     pub fn after(&self, user_id: &str, after: u64, limit: usize) -> Vec<UserMessage> {
-        let q = crate::state::lock(&self.inner);
+        let q = self.queues();
         q.by_user.get(user_id).map_or_else(Vec::new, |queue| {
             queue
                 .iter()
@@ -119,40 +113,9 @@ impl UserMessages {
                 .collect()
         })
     }
-}
 
-/// `GET /users/current/user-messages?after=ID&limit=N`: the caller's queued messages.
-pub async fn list(
-    State(state): State<Shared>,
-    caller: Caller,
-    RawQuery(raw): RawQuery,
-) -> Result<Json<Vec<UserMessage>>, ApiError> {
-    let q = query_map(raw.as_deref());
-    let mut problems = Vec::new();
-    let after = count_param(
-        "after",
-        q.get("after").map(String::as_str),
-        usize::MAX,
-        &mut problems,
-    );
-    let limit = count_param(
-        "limit",
-        q.get("limit").map(String::as_str),
-        USER_MESSAGES_KEPT,
-        &mut problems,
-    );
-    if !problems.is_empty() {
-        return Err(ApiError::fields(problems));
+    /// The queues; a panic elsewhere while they were held leaves them usable.
+    fn queues(&self) -> MutexGuard<'_, Queues> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
-    let after = u64::try_from(after.unwrap_or(0)).unwrap_or(u64::MAX);
-    Ok(Json(state.user_messages.after(
-        &caller.user_id,
-        after,
-        limit.unwrap_or(USER_MESSAGES_KEPT),
-    )))
 }
-
-pub const LIST_QUERY: &[Field] = &[
-    opt("after", K::Integer, "Only messages with a greater id"),
-    opt("limit", K::Integer, "Messages to answer, at most 100"),
-];

@@ -14,7 +14,7 @@ use crate::limits::Cost;
 use crate::limits::Listed;
 use crate::openapi::{Doc, Tag};
 use crate::openapi::{Field, Kind as K, opt};
-use crate::rest::client::{desk_error, session, timeframe_param, unknown_symbol};
+use crate::rest::client::session::{desk_error, session, timeframe_param, unknown_symbol};
 use crate::routes::{ACCOUNT, Routes};
 use crate::state::Shared;
 use axum::extract::{Path, RawQuery, State};

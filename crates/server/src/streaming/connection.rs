@@ -156,7 +156,7 @@ pub(super) fn forget_and_release(
     instance: Option<u64>,
 ) {
     if conn.forget(account, instance) {
-        crate::limits::unsubscribe(state, &conn.caller, account);
+        crate::limits::streaming::unsubscribe(state, &conn.caller, account);
     }
 }
 

@@ -22,7 +22,8 @@
 //! not a sleep: when nothing else is ready the pass goes straight on.
 
 use super::{Connection, FastMap};
-use crate::rest::client;
+use crate::rest::client::symbols::BOOK_DEPTH;
+use crate::rest::client::terminal::information;
 use crate::state::{Shared, lock};
 use drawbridge_broker::broker::{AccountRef, Session};
 use drawbridge_broker::feed::{self, synthetic_book};
@@ -552,7 +553,7 @@ fn account_frame(
         return None;
     }
     *versions += 1;
-    let info = client::information(engine, a, session.access);
+    let info = information(engine, a, session.access);
     let equity = info
         .as_ref()
         .map_or_else(String::new, |i| format!(",\"equity\":{}", number(i.equity)));
@@ -685,7 +686,7 @@ fn read_symbol(
     if wants.book && (moved || next.book.is_none()) {
         let spec = engine.specs().get(sym.index());
         let book = srv.last_tick(sym).zip(spec).map(|(t, spec)| {
-            let book = synthetic_book(spec, t.bid, t.ask, client::BOOK_DEPTH, t.time);
+            let book = synthetic_book(spec, t.bid, t.ask, BOOK_DEPTH, t.time);
             let book = bw::book(zone, name, &book);
             let entries = book.book.len() as u64;
             (render(&book, versions), entries)

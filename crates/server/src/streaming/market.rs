@@ -22,7 +22,8 @@ use super::connection::{Prebuilt, emit, forget_and_release, push_json_str};
 use super::hub::{AccountFrame, Frame, SymbolFrame};
 use super::{Connection, HOST, emit_sequenced, instances};
 use crate::error::{ApiError, FieldError};
-use crate::rest::client;
+use crate::rest::client::session::unknown_symbol;
+use crate::rest::client::symbols::{BOOK_DEPTH, symbol_exists};
 use crate::state::{Shared, lock};
 use drawbridge_limits::streaming::{Packet, SymbolLoad, plan};
 use drawbridge_model::wire::{self as w, MarketDataType};
@@ -45,7 +46,8 @@ pub(super) struct InstanceSubs {
     pub(super) symbols: SymbolMap,
     /// The account's slot in the hub's frames, and the layout it is of.
     account_slot: Option<(u64, usize)>,
-    /// The account's key among the streaming budgets (`limits::streaming_key`), once known.
+    /// The account's key among the streaming budgets (`limits::streaming::streaming_key`), once
+    /// known.
     budget: Option<u64>,
 }
 
@@ -248,8 +250,8 @@ pub(super) async fn answer(
     }
     let subscribe = kind == "subscribeToMarketData";
     let asked = entries(req.get("subscriptions"), subscribe)?;
-    if subscribe && !client::symbol_exists(state, caller, account, symbol).await? {
-        return Err(client::unknown_symbol(symbol));
+    if subscribe && !symbol_exists(state, caller, account, symbol).await? {
+        return Err(unknown_symbol(symbol));
     }
     let now = state.now();
     let mut market = lock(&conn.market);
@@ -357,7 +359,7 @@ async fn refresh(
     let mut exists = Vec::with_capacity(known.len());
     for symbol in &known {
         let held = (lock(&conn.market).values()).any(|m| m.symbols.contains_key(symbol));
-        exists.push(held || client::symbol_exists(state, &conn.caller, account, symbol).await?);
+        exists.push(held || symbol_exists(state, &conn.caller, account, symbol).await?);
     }
     let now = state.now();
     let mut restored = false;
@@ -494,8 +496,8 @@ pub(super) fn send_due(
             continue;
         }
         let budget = *(instance.budget)
-            .get_or_insert_with(|| crate::limits::streaming_key(&conn.caller, &key.0));
-        if crate::limits::charge_streaming(state, budget, due.credits()) {
+            .get_or_insert_with(|| crate::limits::streaming::streaming_key(&conn.caller, &key.0));
+        if crate::limits::streaming::charge_streaming(state, budget, due.credits()) {
             over.push(key.clone());
         }
     }
@@ -677,7 +679,7 @@ fn load_of(symbol: &str, subs: &SymbolSubs) -> SymbolLoad {
             })
             .collect(),
         ticks_per_min: PLANNING_TICKS_PER_MIN,
-        book_entries: 2 * client::BOOK_DEPTH as u64,
+        book_entries: 2 * BOOK_DEPTH as u64,
     }
 }
 

@@ -151,7 +151,9 @@ async fn connect(state: Shared, api: axum::Router, (hub, turns): Endpoint, s: So
         .extensions
         .get::<axum::extract::ConnectInfo<PeerAddr>>())
     .map(|c| c.0.0.ip());
-    if let Some(Err((allowed, period))) = peer.map(|ip| crate::limits::open_session(&state, ip)) {
+    if let Some(Err((allowed, period))) =
+        peer.map(|ip| crate::limits::streaming::open_session(&state, ip))
+    {
         close_with(
             &state,
             &s,
@@ -198,7 +200,7 @@ async fn connect(state: Shared, api: axum::Router, (hub, turns): Endpoint, s: So
         accounts.sort_unstable();
         accounts.dedup();
         for account in accounts {
-            crate::limits::unsubscribe(&st, &c.caller, &account);
+            crate::limits::streaming::unsubscribe(&st, &c.caller, &account);
         }
         c.closed.send_replace(true);
         async {}

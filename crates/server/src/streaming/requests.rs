@@ -7,7 +7,8 @@ use super::sync::{Synchronization, send_update};
 use super::{Connection, HOST, market, rpc::Rpc};
 use crate::error::{ApiError, Kind};
 use crate::messages;
-use crate::rest::client;
+use crate::rest::client::session::deployed;
+use crate::rest::client::symbols::read_quotes;
 use crate::state::{Shared, lock};
 use drawbridge_model::wire as w;
 use serde_json::{Value, json};
@@ -78,7 +79,7 @@ async fn answer_request(
             if let Some(sync) = then {
                 let (account, instance) = (sync.account.clone(), sync.instance);
                 sync.send(state, s, conn);
-                crate::limits::finish_synchronization(state, &conn.caller, &account);
+                crate::limits::streaming::finish_synchronization(state, &conn.caller, &account);
                 // A change announced after the state was read and before the instance was
                 // recorded as synchronized found nothing to update: catch up on it.
                 if lock(&conn.synced).contains_key(&(account.clone(), instance)) {
@@ -124,11 +125,11 @@ async fn answer(
                 )));
             }
             let turn = conn.turns.take(&caller.user_id, account, instance).await;
-            crate::limits::start_synchronization(state, caller, account).map_err(own)?;
+            crate::limits::streaming::start_synchronization(state, caller, account).map_err(own)?;
             match Synchronization::of(state, caller, req, account, turn).await {
                 Ok(sync) => Ok((json!({}), Some(sync))),
                 Err(e) => {
-                    crate::limits::finish_synchronization(state, caller, account);
+                    crate::limits::streaming::finish_synchronization(state, caller, account);
                     Err(own(e))
                 }
             }
@@ -157,7 +158,7 @@ async fn answer(
                         .collect()
                 })
                 .unwrap_or_default();
-            let (prices, info) = client::read_quotes(state, caller, account, symbols)
+            let (prices, info) = read_quotes(state, caller, account, symbols)
                 .await
                 .map_err(own)?;
             // Only the symbols that have a quote: "a subset of the symbols asked for".
@@ -206,7 +207,7 @@ async fn subscribe(
     req: &Value,
     account: &str,
 ) -> Result<(), ApiError> {
-    let (entry, _) = client::deployed(state, &conn.caller, account).await?;
+    let (entry, _) = deployed(state, &conn.caller, account).await?;
     let replicas = entry.doc.replicas();
     let instance = req
         .get("instanceIndex")
@@ -247,7 +248,13 @@ async fn subscribe(
         }
         // Every subscribe request counts against the subscribe rate; a new account also
         // against the subscription limits.
-        crate::limits::subscribe(state, &conn.caller, &conn.client_id, account, new_account)?;
+        crate::limits::streaming::subscribe(
+            state,
+            &conn.caller,
+            &conn.client_id,
+            account,
+            new_account,
+        )?;
         let fresh = fresh && serves;
         if fresh {
             subscribed.push(key);

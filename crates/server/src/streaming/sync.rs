@@ -5,7 +5,7 @@ use super::connection::{emit_sequenced_text, push_json_str};
 use super::{Connection, HOST, emit_sequenced, hashes};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::rest::client::{self, Terminal};
+use crate::rest::client::terminal::{Terminal, read_terminal};
 use crate::state::{Shared, lock};
 use drawbridge_model::Timestamp;
 use drawbridge_model::wire as w;
@@ -178,7 +178,7 @@ pub(super) async fn send_update(
             (k.deals_since, k.orders_since)
         })
     };
-    let read = client::read_terminal(
+    let read = read_terminal(
         state,
         &conn.caller,
         account,
@@ -186,7 +186,7 @@ pub(super) async fn send_update(
         deals_since,
         orders_since,
     );
-    let Ok(client::Terminal {
+    let Ok(Terminal {
         information: info,
         positions,
         orders,
@@ -330,7 +330,7 @@ impl Synchronization {
         let host = Some(text("host")).filter(|h| !h.is_empty());
         let (deals_from, orders_from) =
             (since("startingDealTime"), since("startingHistoryOrderTime"));
-        let terminal = client::read_terminal(
+        let terminal = read_terminal(
             state,
             caller,
             account,

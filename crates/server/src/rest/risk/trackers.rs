@@ -21,7 +21,7 @@ use crate::error::{ApiError, FieldError, Kind};
 use crate::extract::{JsonObject, query_map};
 use crate::messages;
 use crate::openapi::{Field, Kind as K, opt};
-use crate::rest::client::desk_error;
+use crate::rest::client::session::desk_error;
 use crate::rest::provisioning::owned_entry;
 use crate::state::Shared;
 use axum::Json;
