@@ -31,14 +31,13 @@
 //! - `e2e`: the whole server at 25,000 accounts with trackers and streaming subscriptions on
 //!   a moving market: the API's open-loop latency.
 //! - [`stack`]: the in-process server, REST and socket.io clients the network benchmarks use.
-//! - [`book`]: the synthetic trade server benchmarks run against (1M accounts by default).
+//! - [`synthetic`]: the synthetic trade server benchmarks run against (1M accounts by default).
 //! - [`stopwatch`]: the monotonic stopwatch (the one place wall time is read).
 //! - [`memory`]: process resident set size, as a cross-check of the engine's own accounting.
 //!
 //! A new benchmark is a module with an `Args` struct and a `run` function, plus one variant of
 //! [`Benchmark`]; the listing is generated from that enum.
 
-mod book;
 mod e2e;
 mod fanout;
 mod limits;
@@ -49,6 +48,7 @@ mod risk;
 mod stack;
 mod stopwatch;
 mod sync;
+mod synthetic;
 
 use clap::{Parser, Subcommand};
 use std::fmt;

@@ -1,7 +1,7 @@
 //! `drawbridge bench revalue`: how fast the engine marks a million accounts to market, and
 //! what they cost in memory.
 //!
-//! On the synthetic [`Book`] (after its first market move), interleaved and repeated `--reps`
+//! On the synthetic [`SyntheticServer`] (after its first market move), interleaved and repeated `--reps`
 //! times, medians reported:
 //!
 //! - `P1.sweep_vs_floor`: `Engine::revalue_all` against `Engine::read_positions_floor`, a
@@ -12,14 +12,14 @@
 //! - `P1.bytes_per_account` and `P1.bytes_per_position` from `Engine::memory_footprint`
 //!   (see [`Memory`]), with process RSS growth printed as a cross-check.
 
-use super::book::{Book, BookArgs, SYMBOLS};
 use super::memory::resident_bytes;
 use super::stopwatch::{Lap, Stopwatch};
+use super::synthetic::{SYMBOLS, SyntheticArgs, SyntheticServer};
 use super::{Bound, Figure, describe, median, median_wall, print_figures};
 use anyhow::ensure;
 use drawbridge_broker::account::{Account, AccountIdx, Valuation};
 use drawbridge_broker::engine::Engine;
-use drawbridge_broker::engine::book::{Deal, Position};
+use drawbridge_broker::engine::records::{Deal, Position};
 use drawbridge_broker::symbol::SymbolIdx;
 use drawbridge_model::Money;
 use std::hint::black_box;
@@ -40,7 +40,7 @@ const BYTES_PER_POSITION_MAX: Bound = Bound::new(256.0, 0);
 #[derive(Debug, clap::Args)]
 pub(super) struct RevalueArgs {
     #[command(flatten)]
-    book: BookArgs,
+    server: SyntheticArgs,
     /// Timed repetitions of each measurement; medians are reported.
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..))]
     reps: u32,
@@ -48,17 +48,17 @@ pub(super) struct RevalueArgs {
 
 pub(super) fn run(args: &RevalueArgs) -> anyhow::Result<()> {
     let rss_before = resident_bytes();
-    let mut book = Book::build(&args.book)?;
+    let mut server = SyntheticServer::build(&args.server)?;
     let rss_growth = rss_before
         .zip(resident_bytes())
         .map(|(b, a)| a.saturating_sub(b));
-    let sweep = measure_sweep(&mut book.engine, args.reps);
-    let incremental = measure_incremental(&mut book, args.reps)?;
+    let sweep = measure_sweep(&mut server.engine, args.reps);
+    let incremental = measure_incremental(&mut server, args.reps)?;
     ensure!(
-        book.engine.position_count() == book.positions,
+        server.engine.position_count() == server.positions,
         "positions were closed while measuring (stop-out?): the figures would be wrong"
     );
-    let memory = Memory::of(&book.engine, book.accounts, book.positions);
+    let memory = Memory::of(&server.engine, server.accounts, server.positions);
     memory.print(rss_growth);
     print_figures(&[
         Figure::at_most(
@@ -176,7 +176,7 @@ impl Incremental {
 /// Times `on_quote` (the live path: quote, triggers, incremental revaluation, margin levels)
 /// one tick per rep, then counts untimed what that tick visited with `revalue_symbol` (it
 /// visits the same positions: nothing opens or closes while measuring).
-fn measure_incremental(book: &mut Book, reps: u32) -> anyhow::Result<Incremental> {
+fn measure_incremental(server: &mut SyntheticServer, reps: u32) -> anyhow::Result<Incremental> {
     let mut inc = Incremental {
         ticks: Vec::new(),
         visited: Vec::new(),
@@ -188,16 +188,17 @@ fn measure_incremental(book: &mut Book, reps: u32) -> anyhow::Result<Incremental
         // One point up on a symbol's odd visits, back on its even ones: every tick moves.
         let offset = i64::from((r / SYMBOLS).is_multiple_of(2));
         let sw = Stopwatch::start();
-        book.tick(s, offset)?;
+        server.tick(s, offset)?;
         inc.ticks.push(sw.lap());
-        book.events.clear();
+        server.events.clear();
         inc.visited.push(
-            book.engine
-                .revalue_symbol(SymbolIdx(s as u32), &mut book.events),
+            server
+                .engine
+                .revalue_symbol(SymbolIdx(s as u32), &mut server.events),
         );
-        accounts += book.engine.last_touched().len();
-        book.events.clear();
-        names.push(book.engine.specs()[s].name.clone());
+        accounts += server.engine.last_touched().len();
+        server.events.clear();
+        names.push(server.engine.specs()[s].name.clone());
     }
     let visited: usize = inc.visited.iter().sum();
     println!(

@@ -1,7 +1,7 @@
 //! `drawbridge bench risk`: a million accounts with two trackers each, fed by a market at a
 //! fixed tick rate, in one process.
 //!
-//! Setup: the synthetic [`Book`] (1M accounts, 2 positions each over 30 symbols) and, per
+//! Setup: the synthetic [`SyntheticServer`] (1M accounts, 2 positions each over 30 symbols) and, per
 //! account, an [`AccountRisk`] with two trackers added as the server adds them: `day`
 //! (absolute drawdown) and `lifetime` (relative drawdown, absolute profit). Each threshold is
 //! the account's drawdown or profit at creation plus a random margin, so no tracker starts
@@ -22,7 +22,7 @@
 //! about 8,192 as the engine revalues them (`on_quotes_in_parts`), so the risk stage works on
 //! the first while the engine works on the rest.
 //!
-//! - `P5.bytes_per_account`: resident-set growth over building the book and the risk states
+//! - `P5.bytes_per_account`: resident-set growth over building the trade server and the risk states
 //!   (warmed), per account: broker and risk state together, what the process holds for an
 //!   account. The risk state alone is printed too, by size accounting
 //!   (`AccountRisk::heap_bytes`) and by its own RSS growth.
@@ -36,9 +36,9 @@
 //!   events) is at most 100 ms, without the run stopping; doubling, then bisecting, with
 //!   `--step-ms` of feed per rate. Target: at least the feed rate, 100 ticks/s.
 
-use super::book::{Book, BookArgs, SYMBOLS};
 use super::memory::resident_bytes;
 use super::stopwatch::Stopwatch;
+use super::synthetic::{SYMBOLS, SyntheticArgs, SyntheticServer};
 use super::{Bound, Figure, describe_lap, print_figures};
 use anyhow::{anyhow, bail};
 use drawbridge_broker::account::AccountIdx;
@@ -89,7 +89,7 @@ const SEARCH_PRECISION: f64 = 0.05;
 #[derive(Debug, clap::Args)]
 pub(super) struct RiskArgs {
     #[command(flatten)]
-    book: BookArgs,
+    server: SyntheticArgs,
     /// Tick rate of the latency run, in ticks per second over all symbols.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     rate: u32,
@@ -119,16 +119,16 @@ pub(super) struct RiskArgs {
 
 pub(super) fn run(args: &RiskArgs) -> anyhow::Result<()> {
     let rss_before = resident_bytes();
-    let mut book = Book::build(&args.book)?;
+    let mut server = SyntheticServer::build(&args.server)?;
     let rss_book = resident_bytes();
-    let rng = Rng::seeded(args.book.seed).fork(2);
-    let mut risks = build_risks(&book.engine, &mut rng.fork(1));
+    let rng = Rng::seeded(args.server.seed).fork(2);
+    let mut risks = build_risks(&server.engine, &mut rng.fork(1));
     let rss_risk = resident_bytes();
-    let memory = Memory::of(&book.engine, &risks, [rss_before, rss_book, rss_risk]);
+    let memory = Memory::of(&server.engine, &risks, [rss_before, rss_book, rss_risk]);
     memory.print();
     let mut pipeline = Pipeline {
         feed: Feed {
-            book: &mut book,
+            server: &mut server,
             walk: Walk::new(rng.fork(2)),
             max_lag: Duration::from_millis(args.max_lag_ms),
             one_by_one: args.one_by_one,
@@ -278,7 +278,7 @@ struct TickBatch {
     last: bool,
 }
 
-/// The two stages' state: the feed with the book, and the risk states.
+/// The two stages' state: the feed with the trade server, and the risk states.
 #[derive(Debug)]
 struct Pipeline<'a> {
     feed: Feed<'a>,
@@ -287,10 +287,10 @@ struct Pipeline<'a> {
     arrival_order: bool,
 }
 
-/// The feed stage's state: the book it ticks and the walk it follows.
+/// The feed stage's state: the trade server it ticks and the walk it follows.
 #[derive(Debug)]
 struct Feed<'a> {
-    book: &'a mut Book,
+    server: &'a mut SyntheticServer,
     walk: Walk,
     /// How late a tick may start before the run stops.
     max_lag: Duration,
@@ -368,7 +368,7 @@ impl Feed<'_> {
                 blocked += sw.elapsed().saturating_sub(before);
             };
             let alarms = &mut report.alarms;
-            self.book.ticks(&moves, PART_ACCOUNTS, |engine, events| {
+            self.server.ticks(&moves, PART_ACCOUNTS, |engine, events| {
                 let mut samples = spare.try_recv().unwrap_or_default();
                 samples.clear();
                 for e in events.drain(..) {
@@ -391,7 +391,7 @@ impl Feed<'_> {
             })?;
             send(TickBatch {
                 dues,
-                time: self.book.engine.now(),
+                time: self.server.engine.now(),
                 samples: Vec::new(),
                 last: true,
             });
@@ -496,7 +496,7 @@ struct FeedReport {
     busy: Duration,
     /// The stage thread's time on a CPU (it sleeps between ticks).
     cpu: Option<Duration>,
-    /// Margin calls and stop-outs (the book is built to have none).
+    /// Margin calls and stop-outs (the trade server is built to have none).
     alarms: usize,
 }
 
@@ -720,7 +720,7 @@ fn print_breaches(risks: &[AccountRisk]) {
 #[derive(Debug)]
 struct Memory {
     accounts: usize,
-    /// RSS before the book, after it, and after the risk states.
+    /// RSS before the trade server, after it, and after the risk states.
     rss: [Option<u64>; 3],
     /// `Engine::memory_footprint`: accounts plus positions, histories excluded.
     engine_bytes: usize,

@@ -13,14 +13,15 @@
 //! - [`catalog`]: the default catalogue of instruments.
 //! - [`feed`]: where prices come from — the seeded generator, tick-file replay, candles of
 //!   every timeframe, the synthetic order book.
-//! - [`wire`]: engine and feed records rendered as MetaApi wire shapes (account information,
-//!   positions, orders, deals, symbol specifications, prices, candles, ticks, books).
+//! - [`metaapi`]: the translation to and from MetaApi: engine and feed records as MetaApi
+//!   wire shapes (account information, positions, orders, deals, symbol specifications,
+//!   prices, candles, ticks, books), and trade requests as engine commands.
 
 pub mod account;
 pub mod broker;
 pub mod catalog;
 pub mod engine;
 pub mod feed;
+pub mod metaapi;
 pub mod sim;
 pub mod symbol;
-pub mod wire;

@@ -5,8 +5,8 @@
 use crate::account::{Access, AccountIdx, AccountKind, MarginMode, NewAccount};
 use crate::broker::{AccountRef, AccountSummary, BrokerError, BrokerEvent, ServerInfo, Session};
 use crate::catalog::default_catalog;
-use crate::engine::book::{Deal, Order, Position};
 use crate::engine::calc::Quote;
+use crate::engine::records::{Deal, Order, Position};
 use crate::engine::{Engine, Event, ServerConfig, TradeCommand, TradeOutcome};
 use crate::feed::{CandleBuilder, Generator, Tick};
 use crate::symbol::{Currency, SymbolIdx, SymbolSpec};

@@ -28,8 +28,8 @@ pub use op::{Op, Outcome};
 pub use task::start;
 
 use drawbridge_broker::broker::{AccountRef, BrokerError, Session};
+use drawbridge_broker::metaapi as bw;
 use drawbridge_broker::sim::SimBroker;
-use drawbridge_broker::wire as bw;
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
 

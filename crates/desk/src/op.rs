@@ -3,9 +3,9 @@
 use crate::DeskError;
 use drawbridge_broker::account::Access;
 use drawbridge_broker::broker::{AccountRef, BrokerError, BrokerEvent, Session};
+use drawbridge_broker::metaapi as bw;
 use drawbridge_broker::sim::{DemoAccount, DemoRequest, SimBroker};
 use drawbridge_broker::symbol::Currency;
-use drawbridge_broker::wire as bw;
 use drawbridge_model::wire as w;
 use drawbridge_model::{Money, Price};
 use serde::{Deserialize, Serialize};

@@ -4,7 +4,7 @@
 
 use drawbridge_broker::account::Access;
 use drawbridge_broker::broker::{AccountRef, Session};
-use drawbridge_broker::engine::book::Position;
+use drawbridge_broker::engine::records::Position;
 use drawbridge_broker::sim::{DEMO_SERVER, DemoAccount, SimConfig};
 use drawbridge_desk::{Desk, DeskError, Op, Outcome};
 use drawbridge_model::wire::TradeRequest;

@@ -3,7 +3,7 @@
 //! MT5 computes these in doubles and rounds each money result to the account currency's
 //! digits; so do we. Every rounded result is [`Money`], so sums of them never drift.
 
-use super::book::Side;
+use super::records::Side;
 use crate::symbol::{CalcMode, Currency, SymbolIdx, SymbolSpec};
 use drawbridge_model::{Money, Price, Timestamp, Volume};
 use std::collections::HashMap;

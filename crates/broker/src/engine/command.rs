@@ -3,7 +3,7 @@
 //! The server translates MetaApi `actionType` requests (relative SL/TP units included) into
 //! these; the engine only ever sees absolute prices.
 
-use super::book::{Expiration, PendingKind, Side, Tags};
+use super::records::{Expiration, PendingKind, Side, Tags};
 use super::retcode::Retcode;
 use crate::symbol::SymbolIdx;
 use drawbridge_model::{Price, Volume};

@@ -4,13 +4,13 @@
 //! the trigger queues and, once triggered, fill at the quote that triggered them: a gap fills
 //! a limit at the better price and a stop at the worse one, as market execution does.
 
-use super::book::{
-    Deal, DealEntry, DealKind, Expiration, Order, OrderKind, OrderState, PendingKind, Position,
-    Reason, Side, Tags,
-};
 use super::calc::{self, Quote};
 use super::command::{Stops, TradeCommand, TradeOutcome};
 use super::pending::OrderChange;
+use super::records::{
+    Deal, DealEntry, DealKind, Expiration, Order, OrderKind, OrderState, PendingKind, Position,
+    Reason, Side, Tags,
+};
 use super::retcode::Retcode;
 use super::{Engine, Event};
 use crate::account::{Access, AccountIdx, MarginMode, NIL};

@@ -17,8 +17,8 @@
 //! its account recomputed in full instead: a volume or leverage beyond the packed fields, a
 //! margin beyond `i32` cents.
 
-use super::book::Side;
 use super::calc::{self, Exposure, Quote, Rates};
+use super::records::Side;
 use crate::account::AccountIdx;
 use crate::symbol::SymbolSpec;
 use drawbridge_model::{Money, Price, Volume};

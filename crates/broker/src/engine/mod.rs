@@ -5,7 +5,7 @@
 //! I/O, so a virtual clock replays a week in seconds and the same inputs give the same
 //! history byte for byte.
 //!
-//! - [`book`]: positions, pending and history orders, deals.
+//! - [`records`]: positions, pending and history orders, deals.
 //! - [`calc`]: profit, margin and currency conversion formulas.
 //! - [`command`]: trade requests in engine terms, and their outcome.
 //! - `execute`: market orders, modify, close, partial close, close-by, netting.
@@ -18,7 +18,6 @@
 //! - `rates`: conversion factors per (account currency, symbol), kept current with the quotes.
 //! - [`retcode`]: MT5 `TRADE_RETCODE_*`.
 
-pub mod book;
 pub mod calc;
 pub mod command;
 mod execute;
@@ -27,6 +26,7 @@ mod legs;
 mod logins;
 mod pending;
 mod rates;
+pub mod records;
 pub mod retcode;
 mod revalue;
 mod rollover;
@@ -39,12 +39,12 @@ use crate::account::{
 };
 use crate::symbol::Currency;
 use crate::symbol::{SymbolIdx, SymbolSpec};
-use book::{Deal, DealKind, History, Order, Position, Reason, Side, Tags};
 use calc::{Converter, Quote, Rates};
 pub use command::{TradeCommand, TradeOutcome};
 use drawbridge_model::{Money, ServerZone, Timestamp};
 pub use execute::RestoredPosition;
 use logins::Logins;
+use records::{Deal, DealKind, History, Order, Position, Reason, Side, Tags};
 pub use retcode::Retcode;
 use slab::Slab;
 

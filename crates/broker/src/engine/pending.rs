@@ -1,8 +1,10 @@
 //! Pending orders: placement, modification, cancellation, expiry and triggered fills.
 
-use super::book::{Expiration, Order, OrderKind, OrderState, PendingKind, Position, Reason, Side};
 use super::command::{Stops, TradeOutcome};
 use super::execute::{Fill, PendingRequest};
+use super::records::{
+    Expiration, Order, OrderKind, OrderState, PendingKind, Position, Reason, Side,
+};
 use super::retcode::Retcode;
 use super::trigger::{Target, When};
 use super::{Engine, Event};

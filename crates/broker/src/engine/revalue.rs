@@ -11,9 +11,9 @@
 //! The incremental path walks the per-symbol leg lists a quote affects and adds each
 //! position's change to its account (see `legs`): it reads no position.
 
-use super::book::{Position, Side};
 use super::calc;
 use super::legs::{self, BLOCK_ACCOUNTS};
+use super::records::{Position, Side};
 use super::{Engine, Event};
 use crate::account::AccountIdx;
 use crate::symbol::SymbolIdx;

@@ -5,8 +5,8 @@
 //! the account currency), three times on the symbol's triple-swap day when it does not trade
 //! over the weekend.
 
-use super::book::Side;
 use super::calc;
+use super::records::Side;
 use super::{Engine, Event};
 use crate::account::AccountIdx;
 use chrono::Weekday;

@@ -1,9 +1,9 @@
 //! Quotes in, consequences out: triggers, trailing stops, revaluation, margin call, stop-out.
 
-use super::book::{DealEntry, Reason, Side};
 use super::calc::{self, Exposures};
 use super::execute::{CloseDeal, FilledMarketOrder};
 use super::legs::{Group, LegMargin};
+use super::records::{DealEntry, Reason, Side};
 use super::trigger::Target;
 use super::{Engine, Event};
 use crate::account::{AccountIdx, MarginMode};

@@ -3,7 +3,7 @@
 
 use drawbridge_broker::account::{AccountIdx, NewAccount};
 use drawbridge_broker::catalog::default_catalog;
-use drawbridge_broker::engine::book::Side;
+use drawbridge_broker::engine::records::Side;
 use drawbridge_broker::engine::{Engine, Event, QuoteUpdate, RestoredPosition};
 use drawbridge_broker::symbol::{Currency, SymbolIdx, SymbolSpec};
 use drawbridge_model::{Money, Price, Rng, Volume};

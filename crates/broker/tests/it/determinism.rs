@@ -3,8 +3,8 @@
 
 use drawbridge_broker::broker::{AccountRef, BrokerEvent, Session};
 use drawbridge_broker::engine::TradeCommand;
-use drawbridge_broker::engine::book::{Expiration, PendingKind, Side, Tags};
 use drawbridge_broker::engine::command::Stops;
+use drawbridge_broker::engine::records::{Expiration, PendingKind, Side, Tags};
 use drawbridge_broker::sim::{DEMO_SERVER, DemoRequest, NETTING_SERVER, SimBroker, SimConfig};
 use drawbridge_broker::symbol::{Currency, SymbolIdx};
 use drawbridge_model::time::MS_PER_MINUTE;

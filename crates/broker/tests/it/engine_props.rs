@@ -29,11 +29,11 @@
 use crate::support::{server_config, start};
 use drawbridge_broker::account::{Access, AccountIdx, AccountKind, MarginMode, NewAccount};
 use drawbridge_broker::catalog::default_catalog;
-use drawbridge_broker::engine::book::{
-    Deal, DealEntry, DealKind, Expiration, OrderKind, PendingKind, Reason, Side, Tags,
-};
 use drawbridge_broker::engine::calc::{self, Converter, Exposure, Quote};
 use drawbridge_broker::engine::command::Stops;
+use drawbridge_broker::engine::records::{
+    Deal, DealEntry, DealKind, Expiration, OrderKind, PendingKind, Reason, Side, Tags,
+};
 use drawbridge_broker::engine::{Engine, Event, TradeCommand};
 use drawbridge_broker::symbol::{Currency, SymbolIdx};
 use drawbridge_model::{Money, Price, Timestamp, Volume};

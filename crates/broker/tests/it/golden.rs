@@ -6,10 +6,10 @@
 use crate::support::{lots, px, server_config, start, t, usd};
 use drawbridge_broker::account::{Access, AccountIdx, AccountKind, MarginMode, NewAccount};
 use drawbridge_broker::catalog::default_catalog;
-use drawbridge_broker::engine::book::{
+use drawbridge_broker::engine::command::Stops;
+use drawbridge_broker::engine::records::{
     DealEntry, DealKind, Expiration, OrderState, PendingKind, Reason, Side, Tags,
 };
-use drawbridge_broker::engine::command::Stops;
 use drawbridge_broker::engine::{Engine, Event, Retcode, ServerConfig, TradeCommand, TradeOutcome};
 use drawbridge_broker::symbol::{Currency, SymbolSpec};
 use drawbridge_model::Money;
@@ -152,7 +152,7 @@ impl World {
         self.e.account(a).unwrap().balance
     }
 
-    fn last_deal(&self, a: AccountIdx) -> drawbridge_broker::engine::book::Deal {
+    fn last_deal(&self, a: AccountIdx) -> drawbridge_broker::engine::records::Deal {
         self.e.history(a).unwrap().deals.last().unwrap().clone()
     }
 }
@@ -549,7 +549,7 @@ fn a_buy_stop_limit_becomes_a_limit_then_fills() {
         (o.open_price, o.kind),
         (
             px(1.10100),
-            drawbridge_broker::engine::book::OrderKind::Pending(PendingKind::BuyLimit)
+            drawbridge_broker::engine::records::OrderKind::Pending(PendingKind::BuyLimit)
         )
     );
     w.quote("EURUSD", 1.10090, 1.10100);

@@ -2,7 +2,7 @@
 //! memory with room to spare, so growth here is a deliberate decision, not an accident.
 
 use drawbridge_broker::account::{Account, Valuation};
-use drawbridge_broker::engine::book::Position;
+use drawbridge_broker::engine::records::Position;
 use std::mem::size_of;
 
 #[test]

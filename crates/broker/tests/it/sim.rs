@@ -4,8 +4,8 @@
 use crate::support::start;
 use drawbridge_broker::account::{Access, AccountKind, NewAccount};
 use drawbridge_broker::broker::{BrokerError, BrokerEvent};
-use drawbridge_broker::engine::book::{Side, Tags};
 use drawbridge_broker::engine::command::Stops;
+use drawbridge_broker::engine::records::{Side, Tags};
 use drawbridge_broker::engine::{Event, Retcode, TradeCommand};
 use drawbridge_broker::sim::{DEMO_SERVER, DemoRequest, NETTING_SERVER, SimBroker, SimConfig};
 use drawbridge_broker::symbol::Currency;

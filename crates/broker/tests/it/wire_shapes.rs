@@ -8,12 +8,12 @@
 use crate::support::{WEDNESDAY_10_UTC, eet, lots, px, server_config, start, t};
 use drawbridge_broker::account::{Access, AccountIdx, NewAccount};
 use drawbridge_broker::catalog::default_catalog;
-use drawbridge_broker::engine::book::{Expiration, PendingKind, Side, Tags};
 use drawbridge_broker::engine::command::Stops;
+use drawbridge_broker::engine::records::{Expiration, PendingKind, Side, Tags};
 use drawbridge_broker::engine::{Engine, Event, Retcode, TradeCommand};
 use drawbridge_broker::feed::{CandleBuilder, Tick, synthetic_book};
+use drawbridge_broker::metaapi;
 use drawbridge_broker::symbol::{Currency, SymbolIdx};
-use drawbridge_broker::wire;
 use drawbridge_model::{Money, Timeframe};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -139,7 +139,7 @@ fn tagged(comment: &str, client_id: &str, magic: i64) -> Tags {
 #[test]
 fn account_information_reports_the_account() {
     let w = World::new();
-    let info = wire::account_information(&w.e, w.a, Access::Master, "Drawbridge").unwrap();
+    let info = metaapi::account_information(&w.e, w.a, Access::Master, "Drawbridge").unwrap();
     let v = json_of(
         &info,
         &[
@@ -173,19 +173,19 @@ fn account_information_reports_the_account() {
             "accountCurrencyExchangeRate": 1.0, "type": "ACCOUNT_TRADE_MODE_DEMO"
         })
     );
-    let investor = wire::account_information(&w.e, w.a, Access::Investor, "Drawbridge").unwrap();
+    let investor = metaapi::account_information(&w.e, w.a, Access::Investor, "Drawbridge").unwrap();
     assert_eq!(
         (investor.trade_allowed, investor.investor_mode),
         (false, Some(true))
     );
-    assert!(wire::account_information(&w.e, AccountIdx(9), Access::Master, "x").is_none());
+    assert!(metaapi::account_information(&w.e, AccountIdx(9), Access::Master, "x").is_none());
 }
 
 #[test]
 fn margin_level_appears_with_margin() {
     let mut w = World::new();
     w.market(Side::Buy, 0.1, Stops::default(), Tags::default());
-    let info = wire::account_information(&w.e, w.a, Access::Master, "Drawbridge").unwrap();
+    let info = metaapi::account_information(&w.e, w.a, Access::Master, "Drawbridge").unwrap();
     // 0.1 lot × 100 000 EUR / 100 at EURUSD ask 1.1 = 110.00 USD of margin; equity
     // 10 000 − 0.35 commission − 0.20 spread (0.00002 × 100 000 × 0.1) = 9 999.45;
     // level = 9 999.45 / 110 × 100 = 9 090.409090…
@@ -205,7 +205,7 @@ fn a_position_has_the_metaapi_shape() {
         trailing_points: None,
     };
     let id = w.market(Side::Buy, 0.1, stops, tagged("hello", "TE_EURUSD_1", 1000));
-    let p = wire::position(&w.e, w.e.position(id).unwrap());
+    let p = metaapi::position(&w.e, w.e.position(id).unwrap());
     let v = json_of(
         &p,
         &with(
@@ -249,7 +249,7 @@ fn a_partial_close_splits_realized_from_unrealized() {
         tags: Tags::default(),
     };
     w.trade("2026-01-07T10:01:00Z", close);
-    let p = wire::position(&w.e, w.e.position(id).unwrap());
+    let p = metaapi::position(&w.e, w.e.position(id).unwrap());
     let v = json_of(&p, POSITION_KEYS);
     // Sold 0.2 at the bid 1.09998, bought back 0.1 at the ask 1.09502:
     // 0.00496 × 100 000 × 0.1 = 49.60 realized, the same unrealized on the rest.
@@ -266,7 +266,7 @@ fn a_partial_close_splits_realized_from_unrealized() {
     assert_eq!(v["unrealizedCommission"], json!(-0.7));
     // The account's positions at once (one pass over its deals) say the same.
     let all: Vec<_> = w.e.positions_of(w.a).cloned().collect();
-    assert_eq!(wire::positions(&w.e, &all), vec![p.clone()]);
+    assert_eq!(metaapi::positions(&w.e, &all), vec![p.clone()]);
 
     // The rest closes: the history holds two filled sell-side closing orders and the deals.
     let close = TradeCommand::ClosePosition {
@@ -280,7 +280,7 @@ fn a_partial_close_splits_realized_from_unrealized() {
         .deals
         .iter()
         .filter(|d| d.position_id == Some(id))
-        .map(|d| serde_json::to_value(wire::deal(&w.e, d)).unwrap())
+        .map(|d| serde_json::to_value(metaapi::deal(&w.e, d)).unwrap())
         .collect();
     let entries: Vec<&str> = closing
         .iter()
@@ -311,7 +311,7 @@ fn deals_have_the_metaapi_shape() {
     assert_eq!(h.deals.len(), 3);
 
     let initial = json_of(
-        &wire::deal(&w.e, &h.deals[0]),
+        &metaapi::deal(&w.e, &h.deals[0]),
         &[
             "id",
             "type",
@@ -333,7 +333,7 @@ fn deals_have_the_metaapi_shape() {
     assert_eq!(initial["reason"], "DEAL_REASON_CLIENT");
 
     let fill = json_of(
-        &wire::deal(&w.e, &h.deals[1]),
+        &metaapi::deal(&w.e, &h.deals[1]),
         &[
             "id",
             "type",
@@ -370,7 +370,7 @@ fn deals_have_the_metaapi_shape() {
         })
     );
 
-    let deposit = serde_json::to_value(wire::deal(&w.e, &h.deals[2])).unwrap();
+    let deposit = serde_json::to_value(metaapi::deal(&w.e, &h.deals[2])).unwrap();
     assert_eq!(deposit["type"], "DEAL_TYPE_BALANCE");
     assert_eq!(deposit["profit"], json!(500.0));
     assert_eq!(deposit["brokerTime"], "2026-01-07 12:05:00.000");
@@ -391,7 +391,7 @@ fn orders_have_the_metaapi_shape_while_pending_and_in_history() {
         tags: tagged("dip", "TE_2", 0),
     };
     let (id, _) = w.trade(WEDNESDAY_10_UTC, place);
-    let pending = wire::order(&w.e, w.e.order(id).unwrap());
+    let pending = metaapi::order(&w.e, w.e.order(id).unwrap());
     let v = json_of(
         &pending,
         &with(
@@ -426,7 +426,7 @@ fn orders_have_the_metaapi_shape_while_pending_and_in_history() {
     );
     let h = w.e.history(w.a).unwrap();
     let canceled = json_of(
-        &wire::order(&w.e, h.orders.last().unwrap()),
+        &metaapi::order(&w.e, h.orders.last().unwrap()),
         &with(
             ORDER_KEYS,
             &[
@@ -462,7 +462,7 @@ fn orders_have_the_metaapi_shape_while_pending_and_in_history() {
         .filter(|o| o.position_id == Some(pos))
         .map(|o| {
             json_of(
-                &wire::order(&w.e, o),
+                &metaapi::order(&w.e, o),
                 &with(
                     ORDER_KEYS,
                     &[
@@ -484,7 +484,7 @@ fn orders_have_the_metaapi_shape_while_pending_and_in_history() {
     assert_eq!(filled[1]["reason"], "ORDER_REASON_SL");
     assert_eq!(filled[1]["openPrice"], json!(1.0899));
     let sl_deal = h.deals.last().unwrap();
-    let v = serde_json::to_value(wire::deal(&w.e, sl_deal)).unwrap();
+    let v = serde_json::to_value(metaapi::deal(&w.e, sl_deal)).unwrap();
     assert_eq!(
         (v["reason"].as_str(), v["entryType"].as_str()),
         (Some("DEAL_REASON_SL"), Some("DEAL_ENTRY_OUT"))
@@ -495,7 +495,7 @@ fn orders_have_the_metaapi_shape_while_pending_and_in_history() {
 fn symbol_specification_of_eurusd() {
     let catalog = default_catalog();
     let eurusd = catalog.iter().find(|s| s.name == "EURUSD").unwrap();
-    let spec = wire::symbol_specification(eurusd);
+    let spec = metaapi::symbol_specification(eurusd);
     let v = json_of(
         &spec,
         &[
@@ -578,7 +578,7 @@ fn symbol_specification_of_eurusd() {
 
     // Crypto trades at weekends: no triple swap, and no pip.
     let btc = catalog.iter().find(|s| s.name == "BTCUSD").unwrap();
-    let b = serde_json::to_value(wire::symbol_specification(btc)).unwrap();
+    let b = serde_json::to_value(metaapi::symbol_specification(btc)).unwrap();
     assert_eq!(b["swapRollover3Days"], "NONE");
     assert_eq!(b["swapRates"], json!(vec![1; 7]));
     assert_eq!(b["tradeSessions"]["SUNDAY"], full_day);
@@ -589,7 +589,7 @@ fn symbol_specification_of_eurusd() {
 fn symbol_price_converts_tick_values_to_the_account_currency() {
     let mut w = World::new();
     let v = json_of(
-        &wire::symbol_price(&w.e, w.eurusd, Some(Currency::USD)).unwrap(),
+        &metaapi::symbol_price(&w.e, w.eurusd, Some(Currency::USD)).unwrap(),
         &[
             "symbol",
             "bid",
@@ -611,17 +611,17 @@ fn symbol_price_converts_tick_values_to_the_account_currency() {
     );
     let usdjpy = w.e.symbol("USDJPY").unwrap();
     assert!(
-        wire::symbol_price(&w.e, usdjpy, Some(Currency::USD)).is_none(),
+        metaapi::symbol_price(&w.e, usdjpy, Some(Currency::USD)).is_none(),
         "no quote yet"
     );
     w.e.on_quote(usdjpy, start(), px(155.5), px(155.52), &mut w.ev)
         .unwrap();
     // One tick (0.001) of 100 000 USD is 100 JPY: sold for USD at the ask on a gain, bought
     // at the bid on a loss.
-    let p = wire::symbol_price(&w.e, usdjpy, Some(Currency::USD)).unwrap();
+    let p = metaapi::symbol_price(&w.e, usdjpy, Some(Currency::USD)).unwrap();
     assert_eq!(p.profit_tick_value, 0.64300412);
     assert_eq!(p.loss_tick_value, 0.64308682);
-    let in_jpy = wire::symbol_price(&w.e, usdjpy, None).unwrap();
+    let in_jpy = metaapi::symbol_price(&w.e, usdjpy, None).unwrap();
     assert_eq!(
         (
             in_jpy.profit_tick_value,
@@ -630,7 +630,7 @@ fn symbol_price_converts_tick_values_to_the_account_currency() {
         (100.0, None)
     );
     // A EUR account's rate into USD is EURUSD's bid.
-    let eur = wire::symbol_price(&w.e, w.eurusd, Some(Currency::EUR)).unwrap();
+    let eur = metaapi::symbol_price(&w.e, w.eurusd, Some(Currency::EUR)).unwrap();
     assert_eq!(eur.account_currency_exchange_rate, Some(1.09998));
 }
 
@@ -659,7 +659,7 @@ fn candles_ticks_and_books() {
     }
     let bar = candles.current(Timeframe::M1).unwrap();
     let c = json_of(
-        &wire::candle(z, "EURUSD", Timeframe::M1, &bar),
+        &metaapi::candle(z, "EURUSD", Timeframe::M1, &bar),
         &[
             "symbol",
             "timeframe",
@@ -684,7 +684,7 @@ fn candles_ticks_and_books() {
     );
 
     let tk = json_of(
-        &wire::tick(z, "EURUSD", &ticks[1]),
+        &metaapi::tick(z, "EURUSD", &ticks[1]),
         &["symbol", "time", "brokerTime", "bid", "ask"],
     );
     assert_eq!(tk["brokerTime"], "2026-01-07 12:00:40.000");
@@ -695,7 +695,7 @@ fn candles_ticks_and_books() {
 
     let b = synthetic_book(eurusd, px(1.1), px(1.10002), 2, t("2026-01-07T10:00:05Z"));
     let book = json_of(
-        &wire::book(z, "EURUSD", &b),
+        &metaapi::book(z, "EURUSD", &b),
         &["symbol", "time", "brokerTime", "book"],
     );
     let levels = book["book"].as_array().unwrap();
@@ -718,7 +718,7 @@ fn server_time_and_trade_responses() {
     let z = eet();
     let now = t("2026-07-07T10:00:00Z");
     let st = json_of(
-        &wire::server_time(z, now, Some(t("2026-07-07T09:59:59.500Z"))),
+        &metaapi::server_time(z, now, Some(t("2026-07-07T09:59:59.500Z"))),
         &["time", "brokerTime", "lastQuoteTime", "lastQuoteBrokerTime"],
     );
     assert_eq!(
@@ -726,7 +726,7 @@ fn server_time_and_trade_responses() {
         "summer time is UTC+3"
     );
     assert_eq!(st["lastQuoteBrokerTime"], "2026-07-07 12:59:59.500");
-    json_of(&wire::server_time(z, now, None), &["time", "brokerTime"]);
+    json_of(&metaapi::server_time(z, now, None), &["time", "brokerTime"]);
 
     let mut w = World::new();
     let cmd = TradeCommand::Market {
@@ -739,7 +739,7 @@ fn server_time_and_trade_responses() {
     let r = w.e.trade(w.a, Access::Master, cmd, start(), &mut w.ev);
     let id = r.unwrap().order_id.unwrap().to_string();
     let ok = json_of(
-        &wire::trade_response(r),
+        &metaapi::trade_response(r),
         &[
             "numericCode",
             "stringCode",
@@ -756,7 +756,7 @@ fn server_time_and_trade_responses() {
         })
     );
     let refused = json_of(
-        &wire::trade_response(Err(Retcode::NoMoney)),
+        &metaapi::trade_response(Err(Retcode::NoMoney)),
         &["numericCode", "stringCode", "message"],
     );
     assert_eq!(refused["numericCode"], json!(10019));

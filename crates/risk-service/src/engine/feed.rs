@@ -1,7 +1,7 @@
 //! What one desk read sees of a followed account, and the inputs it makes.
 
 use drawbridge_broker::broker::AccountRef;
-use drawbridge_broker::engine::book::DealKind;
+use drawbridge_broker::engine::records::DealKind;
 use drawbridge_broker::sim::SimBroker;
 use drawbridge_model::{Money, Timestamp};
 use drawbridge_risk::{BalanceKind, Input, Snapshot};

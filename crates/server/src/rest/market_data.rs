@@ -18,7 +18,7 @@ use crate::rest::client::session::{desk_error, session, timeframe_param, unknown
 use crate::routes::{ACCOUNT, Routes};
 use crate::state::Shared;
 use axum::extract::{Path, RawQuery, State};
-use drawbridge_broker::wire as bw;
+use drawbridge_broker::metaapi as bw;
 use drawbridge_model::Timestamp;
 use drawbridge_model::wire as w;
 use serde_json::json;

@@ -15,7 +15,7 @@ use crate::state::Shared;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
-use drawbridge_broker::wire as bw;
+use drawbridge_broker::metaapi as bw;
 use drawbridge_limits::catalog::id::HISTORICAL_ORDERS_DAYS;
 use drawbridge_model::Timestamp;
 use drawbridge_model::wire as w;

@@ -13,7 +13,7 @@ use crate::state::Shared;
 use axum::Json;
 use axum::extract::{Path, State};
 use drawbridge_broker::feed::synthetic_book;
-use drawbridge_broker::wire as bw;
+use drawbridge_broker::metaapi as bw;
 use drawbridge_model::wire as w;
 
 /// Levels each side of the synthetic order book.

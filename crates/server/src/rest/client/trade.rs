@@ -13,7 +13,7 @@ use crate::state::Shared;
 use axum::Json;
 use axum::extract::{Path, State};
 use drawbridge_broker::account::Access;
-use drawbridge_broker::engine::book::Side;
+use drawbridge_broker::engine::records::Side;
 use drawbridge_desk::{Op, Outcome};
 use drawbridge_model::wire as w;
 use drawbridge_model::{Price, Volume};

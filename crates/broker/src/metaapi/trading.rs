@@ -3,7 +3,7 @@
 use super::{money, tick_values, usd_rate};
 use crate::account::AccountIdx;
 use crate::engine::Engine;
-use crate::engine::book::{
+use crate::engine::records::{
     Deal, DealEntry, DealKind, Expiration, Order, OrderKind, OrderState, PendingKind, Position,
     Reason, Side,
 };

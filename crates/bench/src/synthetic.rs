@@ -12,7 +12,7 @@ use super::stopwatch::{Lap, Stopwatch};
 use anyhow::{Context, ensure};
 use drawbridge_broker::account::{MarginMode, NewAccount};
 use drawbridge_broker::catalog::default_catalog;
-use drawbridge_broker::engine::book::Side;
+use drawbridge_broker::engine::records::Side;
 use drawbridge_broker::engine::{Engine, Event, QuoteUpdate, RestoredPosition, ServerConfig};
 use drawbridge_broker::symbol::{Currency, SymbolIdx, SymbolSpec};
 use drawbridge_model::num::MONEY_SCALE;
@@ -31,7 +31,7 @@ const VOLUME_STEPS_MAX: u64 = 10;
 const OPEN_OFFSET_POINTS: i64 = 200;
 /// After the build every symbol's bid moves by up to this many points either way.
 const MOVE_POINTS: i64 = 50;
-/// When the book is built: a Wednesday mid-session, far from the broker's midnight rollover.
+/// When the server is built: a Wednesday mid-session, far from the broker's midnight rollover.
 const T0: &str = "2024-01-10T10:00:00Z";
 
 /// In which order positions enter the engine's slab.
@@ -43,16 +43,16 @@ pub(super) enum Order {
     ByAccount,
 }
 
-/// The shape of the synthetic book; shared by the benchmarks that need one.
+/// The shape of the synthetic trade server; shared by the benchmarks that need one.
 #[derive(Debug, Clone, clap::Args)]
-pub(super) struct BookArgs {
+pub(super) struct SyntheticArgs {
     /// Accounts to open.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub(super) accounts: u32,
     /// Open positions per account.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
     pub(super) positions_per_account: u32,
-    /// Seed of the random book.
+    /// Seed of the random accounts and positions.
     #[arg(long, default_value_t = 1)]
     pub(super) seed: u64,
     /// In which order positions enter the engine.
@@ -62,7 +62,7 @@ pub(super) struct BookArgs {
 
 /// The engine under test, with the quotes it was built around.
 #[derive(Debug)]
-pub(super) struct Book {
+pub(super) struct SyntheticServer {
     pub(super) engine: Engine,
     /// The events of the last engine call; cleared after every call.
     pub(super) events: Vec<Event>,
@@ -74,9 +74,9 @@ pub(super) struct Book {
     pub(super) positions: usize,
 }
 
-impl Book {
-    /// Builds the book and moves the market once, printing how long each part took.
-    pub(super) fn build(args: &BookArgs) -> anyhow::Result<Self> {
+impl SyntheticServer {
+    /// Builds the server and moves the market once, printing how long each part took.
+    pub(super) fn build(args: &SyntheticArgs) -> anyhow::Result<Self> {
         let t0 = Timestamp::parse_iso(T0)?;
         let specs: Vec<SymbolSpec> = default_catalog().into_iter().take(SYMBOLS).collect();
         let n = specs.len();
@@ -90,7 +90,7 @@ impl Book {
             .collect();
         let accounts = args.accounts as usize;
         let positions = accounts * args.positions_per_account as usize;
-        let mut book = Self {
+        let mut server = Self {
             engine: Engine::new(server_config()?, specs, t0),
             events: Vec::new(),
             bids,
@@ -98,21 +98,21 @@ impl Book {
             accounts,
             positions,
         };
-        book.engine.reserve(accounts, positions);
+        server.engine.reserve(accounts, positions);
         for s in 0..SYMBOLS {
-            book.tick(s, 0)?;
+            server.tick(s, 0)?;
         }
-        let opened = book.open_accounts(args.accounts)?;
+        let opened = server.open_accounts(args.accounts)?;
         println!("open_account x {accounts}: {}", total(opened));
         let mut rng = Rng::seeded(args.seed);
-        let restored = book.restore_positions(args, &mut rng);
+        let restored = server.restore_positions(args, &mut rng);
         println!(
             "restore_position x {positions} ({:?} order, {SYMBOLS} symbols): {}",
             args.order,
             total(restored)
         );
-        book.move_market(&mut rng.fork(1))?;
-        Ok(book)
+        server.move_market(&mut rng.fork(1))?;
+        Ok(server)
     }
 
     fn open_accounts(&mut self, n: u32) -> anyhow::Result<Lap> {
@@ -130,7 +130,7 @@ impl Book {
         Ok(sw.lap())
     }
 
-    fn restore_positions(&mut self, args: &BookArgs, rng: &mut Rng) -> Lap {
+    fn restore_positions(&mut self, args: &SyntheticArgs, rng: &mut Rng) -> Lap {
         let k = args.positions_per_account as usize;
         let mut owners: Vec<u32> = (0..args.accounts)
             .flat_map(|a| std::iter::repeat_n(a, k))
@@ -212,8 +212,8 @@ impl Book {
     }
 }
 
-impl Book {
-    /// Quotes that arrived together, each `(symbol, offset)` as [`Book::tick`] takes it,
+impl SyntheticServer {
+    /// Quotes that arrived together, each `(symbol, offset)` as [`SyntheticServer::tick`] takes it,
     /// through `on_quotes_in_parts`: the accounts they affect are revalued once, and `part`
     /// gets the engine and the events after about every `part_accounts` of them.
     pub(super) fn ticks(

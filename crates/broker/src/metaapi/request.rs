@@ -12,8 +12,8 @@
 //! units (`RELATIVE_CURRENCY`, `RELATIVE_BALANCE_PERCENTAGE`) and threshold trailing stops are
 //! not supported yet and are refused with a clear message.
 
-use crate::engine::book::{Expiration, OrderKind, PendingKind, Side, Tags};
 use crate::engine::command::Stops;
+use crate::engine::records::{Expiration, OrderKind, PendingKind, Side, Tags};
 use crate::engine::{Engine, TradeCommand};
 use crate::symbol::{SymbolIdx, SymbolSpec};
 use drawbridge_model::wire::order::ExpirationType;
