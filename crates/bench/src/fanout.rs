@@ -3,7 +3,8 @@
 //!
 //! The full stack is a fresh in-process server (temporary data dir, streaming, subscription,
 //! connection and CPU limits raised out of reach) on a virtual clock that the benchmark moves
-//! `--clock-speed` times as fast as the wall clock from a Wednesday morning, so the simulated market is open and moves
+//! `--clock-speed` times as fast as the wall clock from a Wednesday morning, so the simulated
+//! market is open and moves
 //! whatever the day. `--clients` demo accounts are provisioned through the REST API; each
 //! client is an in-repo Engine.IO 3 / Socket.IO client over a WebSocket (what the SDK's
 //! python-socketio 4.x speaks) that subscribes its own account and then quotes for the same

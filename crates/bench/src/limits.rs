@@ -136,7 +136,8 @@ fn compare(args: &LimitsArgs, threads: u64, accounts: u64) -> (f64, f64) {
     }
     let (a, b) = (median_wall(&ours), median_wall(&theirs));
     println!(
-        "{threads} thread(s), {accounts} accounts each: full check {} = {:.1} ns/check; governor {} = {:.1} ns/check",
+        "{threads} thread(s), {accounts} accounts each: full check {} = {:.1} ns/check; \
+        governor {} = {:.1} ns/check",
         describe(&ours),
         ns_per_check(a, per_thread),
         describe(&theirs),
@@ -157,7 +158,8 @@ pub(super) fn run(args: &LimitsArgs) -> anyhow::Result<()> {
     let tracked = l.tracked()[2];
     let per_account = l.account_bytes() as f64 / tracked.max(1) as f64;
     println!(
-        "account table: {tracked} accounts, {:.1} MB = {per_account:.1} B/account (slots at capacity)",
+        "account table: {tracked} accounts, {:.1} MB = {per_account:.1} B/account (slots at \
+        capacity)",
         l.account_bytes() as f64 / 1e6
     );
     print_figures(&[

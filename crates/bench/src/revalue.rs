@@ -1,8 +1,8 @@
 //! `drawbridge bench revalue`: how fast the engine marks a million accounts to market, and
 //! what they cost in memory.
 //!
-//! On the synthetic [`SyntheticServer`] (after its first market move), interleaved and repeated `--reps`
-//! times, medians reported:
+//! On the synthetic [`SyntheticServer`] (after its first market move), interleaved and repeated
+//! `--reps` times, medians reported:
 //!
 //! - `P1.sweep_vs_floor`: `Engine::revalue_all` against `Engine::read_positions_floor`, a
 //!   pass that only reads the same position bytes (the memory-bandwidth floor).
@@ -271,7 +271,8 @@ impl Memory {
         let mb = |b: usize| b as f64 / 1e6;
         let per_account = |b: usize| b as f64 / self.accounts as f64;
         println!(
-            "accounts: {:.1} MB = {:.1} B/account (Account {} B + Valuation {} B + name + login index)",
+            "accounts: {:.1} MB = {:.1} B/account (Account {} B + Valuation {} B + name + login \
+            index)",
             mb(self.accounts_bytes),
             per_account(self.accounts_bytes),
             size_of::<Account>(),
@@ -300,7 +301,8 @@ impl Memory {
         );
         match rss_growth {
             Some(g) => println!(
-                "rss growth over the build: {:.1} MB = {:.1} B/account (also histories: one deposit \
+                "rss growth over the build: {:.1} MB = {:.1} B/account (also histories: one \
+                deposit \
                  Deal of {} B each in a Vec; allocator overhead; build scratch)",
                 g as f64 / 1e6,
                 g as f64 / self.accounts as f64,

@@ -1,7 +1,8 @@
 //! `drawbridge bench risk`: a million accounts with two trackers each, fed by a market at a
 //! fixed tick rate, in one process.
 //!
-//! Setup: the synthetic [`SyntheticServer`] (1M accounts, 2 positions each over 30 symbols) and, per
+//! Setup: the synthetic [`SyntheticServer`] (1M accounts, 2 positions each over 30 symbols) and,
+//! per
 //! account, an [`AccountRisk`] with two trackers added as the server adds them: `day`
 //! (absolute drawdown) and `lifetime` (relative drawdown, absolute profit). Each threshold is
 //! the account's drawdown or profit at creation plus a random margin, so no tracker starts
@@ -28,7 +29,8 @@
 //!   (`AccountRisk::heap_bytes`) and by its own RSS growth.
 //! - `P5.tick_to_event_p99_ms`: at `--rate` (the 100 ticks/s), the time from a tick's
 //!   due time to the moment each breach event it caused comes out of `AccountRisk::apply`,
-//!   read per event (for ticks taken together, from the earliest one's due time). A run stops when a tick starts more than `--max-lag-ms` late; the ticks
+//!   read per event (for ticks taken together, from the earliest one's due time). A run stops when
+//! a tick starts more than `--max-lag-ms` late; the ticks
 //!   then due but never processed count as late as they were at the stop, and the figure is
 //!   a lower bound.
 //! - `P5.max_ticks_per_s`: the highest rate at which the p99, over a run's ticks, of the time

@@ -161,8 +161,13 @@ async fn synchronize(
     let subscribe =
         json!({"type": "subscribe", "accountId": account, "requestId": "s", "instanceIndex": 0});
     stack::request(&mut ws, &subscribe).await?;
-    let request = json!({"type": "synchronize", "accountId": account, "requestId": format!("sync{run}"),
-        "instanceIndex": 0, "host": "ps-mpa-1"});
+    let request = json!({
+        "type": "synchronize",
+        "accountId": account,
+        "requestId": format!("sync{run}"),
+        "instanceIndex": 0,
+        "host": "ps-mpa-1",
+    });
     let at = Stopwatch::start();
     ws.send(Message::text(format!("42{}", json!(["request", request]))))
         .await?;

@@ -5,7 +5,8 @@
 //! data dir). Through the full stack it passes the router's middleware, token
 //! authentication, the CPU-credit check (quotas raised out of reach, so the check runs and
 //! never refuses), the account lookup and ownership check (the account directory in front of
-//! the store), and the desk that owns the broker. The bare server is an axum router with the same route whose handler returns
+//! the store), and the desk that owns the broker. The bare server is an axum router with the same
+//! route whose handler returns
 //! the bytes the full stack answered (recorded once, with the same content type). Both servers
 //! run on one runtime (`--server-threads`) and the in-repo load generator ([`Conn`]: raw
 //! HTTP/1.1 keep-alive over loopback) on another (`--client-threads`), so the arrangement is

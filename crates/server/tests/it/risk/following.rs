@@ -24,10 +24,13 @@ async fn close_and_halt_closes_everything() {
     )
     .await;
     api.buy(&acc, 1.0).await;
-    let (_, v) = api.trade(&acc,
-        json!({"actionType": "ORDER_TYPE_BUY_LIMIT", "symbol": "EURUSD", "volume": 1, "openPrice": 1.0}),
-    )
-    .await;
+    let buy_limit = json!({
+        "actionType": "ORDER_TYPE_BUY_LIMIT",
+        "symbol": "EURUSD",
+        "volume": 1,
+        "openPrice": 1.0,
+    });
+    let (_, v) = api.trade(&acc, buy_limit).await;
     assert_eq!(v["stringCode"], "TRADE_RETCODE_DONE", "{v}");
     api.tick(1.0985).await; // 152.00 and the commission: over 1% of 10 000
     eventually("positions closed and orders canceled", async || {

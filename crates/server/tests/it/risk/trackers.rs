@@ -158,7 +158,8 @@ async fn events_by_broker_time_are_the_streams_and_filter_by_time_account_and_tr
     let streamed = format!("{STREAM}?previousSequenceNumber=0");
     assert_eq!(api.read(&streamed).await, all);
     let q = format!(
-        "{EVENTS}?startBrokerTime=2026-01-07%2012:00:00.000&endBrokerTime=2026-01-07%2012:00:00&accountId={id}&trackerId={daily}&limit=5"
+        "{EVENTS}?startBrokerTime=2026-01-07%2012:00:00.000&endBrokerTime=2026-01-07%2012:00:00\
+         &accountId={id}&trackerId={daily}&limit=5"
     );
     assert_eq!(api.read(&q).await, all);
     let q = format!("{EVENTS}?startBrokerTime=2026-01-07%2012:00:00.001");
@@ -275,7 +276,8 @@ async fn two_hours_on_the_chart_stores_the_first_hour_and_carries_its_values() {
     assert_eq!(chart[1]["startBrokerTime"], "2026-01-07 14:00:00.000");
     assert_eq!(chart[1]["startEquity"], closed + 5000.0);
     let q = format!(
-        "{acc}/equity-chart?startTime=2026-01-07%2012:30:00&endTime=2026-01-07%2013:59:00&realTime=true"
+        "{acc}/equity-chart?startTime=2026-01-07%2012:30:00&endTime=2026-01-07%2013:59:00\
+         &realTime=true"
     );
     let stored = api.read(&q).await;
     assert_eq!(stored, json!([chart[0]]), "from the store, by overlap");

@@ -55,7 +55,8 @@ impl Socket {
                             && let Ok(Value::Array(a)) = serde_json::from_str::<Value>(body)
                             && let [Value::String(event), data, ..] = a.as_slice()
                         {
-                            into.lock().unwrap().push((Instant::now(), event.clone(), data.clone()));
+                            let seen = (Instant::now(), event.clone(), data.clone());
+                            into.lock().unwrap().push(seen);
                         }
                     }
                 }
