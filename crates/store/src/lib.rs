@@ -1,6 +1,6 @@
 //! Durable state of drawbridge, behind one trait so that backends are interchangeable.
 //!
-//! Layout:
+//! # Layout
 //! - [`Store`]: what the server keeps — settings, users, tokens, provisioned accounts, the
 //!   simulated broker's input journal, and risk management (trackers, rule sets, tracker events
 //!   with per-user sequence numbers, completed periods and chart hours, the engine's resume
