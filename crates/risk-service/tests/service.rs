@@ -79,7 +79,7 @@ impl Fixture {
         self.store.create_user(&user).await.unwrap();
         let mut doc = AccountDoc::new(
             ACCOUNT.into(),
-            USER,
+            USER.into(),
             "risk test".into(),
             self.login.to_string(),
             DEMO_SERVER.into(),

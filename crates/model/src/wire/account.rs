@@ -11,6 +11,16 @@ wire_enum! {
     }
 }
 
+impl Platform {
+    /// The MetaTrader version: 4 or 5.
+    pub fn version(self) -> u8 {
+        match self {
+            Platform::Mt4 => 4,
+            Platform::Mt5 => 5,
+        }
+    }
+}
+
 wire_enum! {
     /// How margin is computed and whether opposite positions may coexist.
     MarginMode {

@@ -10,7 +10,8 @@
 //! # Layout
 //! - [`account`]: [`AccountInformation`], [`Platform`], [`MarginMode`], [`AccountTradeMode`].
 //! - [`account_doc`]: [`AccountDoc`], the trading account document of the account
-//!   management API.
+//!   management API, with its [`AccountState`], [`ConnectionStatus`], [`Reliability`] and
+//!   [`AccountKind`].
 //! - [`position`]: [`Position`], [`PositionType`], [`PositionReason`].
 //! - [`order`]: [`Order`] (open and history orders), [`OrderType`], [`OrderState`],
 //!   [`OrderReason`], [`FillingMode`], [`ExpirationType`], [`HistoryOrders`].
@@ -74,7 +75,7 @@ pub mod trade;
 mod testing;
 
 pub use account::{AccountInformation, AccountTradeMode, MarginMode, Platform};
-pub use account_doc::AccountDoc;
+pub use account_doc::{AccountDoc, AccountKind, AccountState, ConnectionStatus, Reliability};
 pub use deal::{Deal, DealEntryType, DealReason, DealType, Deals};
 pub use market::{
     Book, BookEntry, BookType, Candle, MarketDataSubscription, MarketDataType, ServerTime, Tick,

@@ -22,8 +22,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use drawbridge_broker::broker::BrokerError;
 use drawbridge_desk::{DeskError, Op, Outcome};
-use drawbridge_model::Timestamp;
-use drawbridge_model::wire::AccountDoc;
+use drawbridge_model::wire::{AccountDoc, AccountKind, Platform, Reliability};
+use drawbridge_model::{AccountId, UserId};
 use drawbridge_store::{AccountRow, StoreError};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -179,17 +179,6 @@ async fn connect(state: &Shared, doc: &mut AccountDoc, password: &str) -> Result
     }
 }
 
-fn set_state(doc: &mut AccountDoc, deployed: bool, now: Timestamp) {
-    doc.state = if deployed { "DEPLOYED" } else { "UNDEPLOYED" }.into();
-    doc.connection_status = if deployed {
-        "CONNECTED"
-    } else {
-        "DISCONNECTED"
-    }
-    .into();
-    doc.state_changed_at = now;
-}
-
 /// Re-connects every deployed account at start; an account whose credentials no longer work
 /// is left deployed but disconnected from the broker.
 pub async fn reconnect_all(state: &Shared) -> Result<usize, StoreError> {
@@ -292,17 +281,12 @@ pub async fn create(
     let server = f.text("server", 256);
     let platform = f
         .one_of("platform", &["mt4", "mt5"])
-        .unwrap_or_else(|| "mt5".into());
+        .and_then(|p| Platform::from_wire(&p))
+        .unwrap_or(Platform::Mt5);
     let kind = f
         .one_of("type", &["cloud", "cloud-g1", "cloud-g2", "self-hosted"])
-        .map(|t| {
-            if t == "cloud" {
-                "cloud-g2".to_owned()
-            } else {
-                t
-            }
-        })
-        .unwrap_or_else(|| "cloud-g2".into());
+        .and_then(|t| AccountKind::from_wire(&t))
+        .unwrap_or(AccountKind::CloudG2);
     let region = f
         .string("region")
         .unwrap_or_else(|| state.config.region.clone());
@@ -315,7 +299,8 @@ pub async fn create(
     }
     let reliability = f
         .one_of("reliability", &["regular", "high"])
-        .unwrap_or_else(|| "regular".into());
+        .and_then(|r| Reliability::from_wire(&r))
+        .unwrap_or(Reliability::Regular);
     let magic = f.integer("magic", 0, i64::from(u32::MAX)).unwrap_or(0);
     let interval = f.number("quoteStreamingIntervalInSeconds").unwrap_or(2.5);
     if !(0.0..=60.0).contains(&interval) {
@@ -369,8 +354,8 @@ pub async fn create(
         .reserve(&caller.user_id, existing, max)
         .ok_or_else(|| ApiError::of(Kind::Validation, &messages::ACCOUNT_LIMIT, &[&max]))?;
     let mut doc = AccountDoc::new(
-        random_hex(16),
-        &caller.user_id,
+        AccountId::new(random_hex(16)),
+        UserId::new(caller.user_id.clone()),
         name,
         login,
         server,
@@ -378,8 +363,7 @@ pub async fn create(
         now,
     );
     doc.kind = kind;
-    doc.version = if platform == "mt4" { 4 } else { 5 };
-    doc.platform = platform;
+    doc.set_platform(platform);
     doc.provisioning_profile_id = profile;
     doc.reliability = reliability;
     doc.magic = magic;
@@ -399,7 +383,7 @@ pub async fn create(
     let id = doc.id.clone();
     connect(&state, &mut doc, &password).await?;
     let row = AccountRow {
-        id: id.clone(),
+        id: id.to_string(),
         user_id: caller.user_id.clone(),
         doc: serde_json::to_string(&doc).map_err(ApiError::internal)?,
         password: state.vault.seal(&password),
@@ -506,13 +490,14 @@ pub async fn list(
         if !caller.grant.allows_account(&doc.id) {
             continue;
         }
-        let keep = (states.is_empty() || states.contains(&doc.state))
-            && (statuses.is_empty() || statuses.contains(&doc.connection_status))
+        let named = |list: &[String], value: &str| list.iter().any(|v| v == value);
+        let keep = (states.is_empty() || named(&states, doc.state.as_str()))
+            && (statuses.is_empty() || named(&statuses, doc.connection_status.as_str()))
             && (regions.is_empty() || regions.contains(&doc.region))
             && (versions.is_empty() || versions.contains(&doc.version.to_string()))
-            && (kinds.is_empty() || kinds.contains(&doc.kind))
+            && (kinds.is_empty() || named(&kinds, doc.kind.as_str()))
             && needle.as_ref().is_none_or(|n| {
-                [&doc.id, &doc.name, &doc.server, &doc.login]
+                [doc.id.as_str(), &doc.name, &doc.server, &doc.login]
                     .iter()
                     .any(|f| f.to_lowercase().contains(n.as_str()))
             });
@@ -715,7 +700,7 @@ async fn set_deployed(
     } else {
         state.drop_session(&id);
     }
-    set_state(&mut doc, deployed, state.now());
+    doc.set_deployed(deployed, state.now());
     save(&state, &row, &doc, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -837,8 +822,8 @@ pub async fn seed_demo(state: &Shared, user_id: &str) -> Result<Vec<String>, Api
         };
         let now = state.now();
         let mut doc = AccountDoc::new(
-            random_hex(16),
-            user_id,
+            AccountId::new(random_hex(16)),
+            UserId::new(user_id),
             name.into(),
             d.login.to_string(),
             d.server.clone(),
@@ -847,7 +832,7 @@ pub async fn seed_demo(state: &Shared, user_id: &str) -> Result<Vec<String>, Api
         );
         connect(state, &mut doc, &d.password).await?;
         let row = AccountRow {
-            id: doc.id.clone(),
+            id: doc.id.to_string(),
             user_id: user_id.to_owned(),
             doc: serde_json::to_string(&doc).map_err(ApiError::internal)?,
             password: state.vault.seal(&d.password),
@@ -855,7 +840,7 @@ pub async fn seed_demo(state: &Shared, user_id: &str) -> Result<Vec<String>, Api
             created: now,
         };
         state.store.create_account(&row).await?;
-        ids.push(doc.id);
+        ids.push(doc.id.into_string());
     }
     state.store.setting_or_insert(SEEDED, "1").await?;
     Ok(ids)

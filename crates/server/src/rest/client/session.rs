@@ -37,7 +37,7 @@ pub(crate) async fn deployed(
     id: &str,
 ) -> Result<(Arc<Entry>, Session), ApiError> {
     let entry = owned_entry(state, caller, id).await?;
-    if entry.doc.state != "DEPLOYED" {
+    if !entry.doc.deployed() {
         return Err(ApiError::of(
             Kind::Validation,
             &messages::ACCOUNT_NOT_DEPLOYED,
