@@ -165,7 +165,11 @@ mod tests {
         let back: AccountId = serde_json::from_str(r#""a1""#).unwrap();
         assert_eq!(back, id);
         assert_eq!((id.as_str(), id.to_string()), ("a1", "a1".to_owned()));
-        assert!(id == "a1" && "a1" == id && String::from("a1") == id);
+        let owned = String::from("a1");
+        assert!(id == "a1");
+        assert!("a1" == id);
+        assert!(owned == id);
+        assert!(id == owned);
     }
 
     #[test]

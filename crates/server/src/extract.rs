@@ -1,5 +1,8 @@
 //! Request extractors whose failures are MetaApi errors: the authenticated [`Caller`], a JSON
-//! body read as a loose object and checked field by field ([`Fields`]), and query strings.
+//! body read as a loose object and checked field by field ([`Fields`]) or against its field
+//! table ([`body`]), and query strings.
+
+pub mod body;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError};
@@ -88,6 +91,11 @@ impl<'a> Fields<'a> {
     fn bad(&mut self, key: &str, why: &str) {
         let value = self.obj.get(key).cloned();
         self.problems.push(FieldError::invalid(key, value, why));
+    }
+
+    /// Whether the object names `key` at all, `null` included.
+    pub fn names(&self, key: &str) -> bool {
+        self.obj.contains_key(key)
     }
 
     pub fn has(&self, key: &str) -> bool {

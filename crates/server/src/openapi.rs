@@ -7,6 +7,7 @@
 //! schemars, which follows their serde attributes; the few bodies the server reads field by
 //! field declare their [`Field`]s next to the route.
 
+use crate::extract::body;
 use crate::limits::Cost;
 use axum::http::Method;
 use schemars::generate::{Contract, SchemaSettings};
@@ -151,6 +152,8 @@ enum Body {
     Schema(SchemaFn),
     /// An object read field by field.
     Fields(&'static [Field]),
+    /// An object read against its field table.
+    Table(&'static [body::Field]),
 }
 
 /// A successful answer.
@@ -214,6 +217,12 @@ impl Doc {
     /// The body is an object with these fields.
     pub const fn fields(mut self, fields: &'static [Field]) -> Self {
         self.body = Some(Body::Fields(fields));
+        self
+    }
+
+    /// The body is an object read against this field table.
+    pub const fn table(mut self, fields: &'static [body::Field]) -> Self {
+        self.body = Some(Body::Table(fields));
         self
     }
 
@@ -352,7 +361,12 @@ fn operation(g: &mut SchemaGenerator, op: &Operation) -> Value {
     if let Some(body) = doc.body {
         let schema = match body {
             Body::Schema(f) => f(g).to_value(),
-            Body::Fields(fields) => object_schema(fields),
+            Body::Fields(fields) => object_schema(
+                (fields.iter()).map(|f| (f.name, f.required, described(f.kind.schema(), f.about))),
+            ),
+            Body::Table(fields) => {
+                object_schema(fields.iter().map(|f| (f.name, f.required, f.schema())))
+            }
         };
         out.insert(
             "requestBody".into(),
@@ -432,24 +446,26 @@ fn operation(g: &mut SchemaGenerator, op: &Operation) -> Value {
     Value::Object(out)
 }
 
-fn object_schema(fields: &[Field]) -> Value {
-    let properties: Map<String, Value> = fields
-        .iter()
-        .map(|f| {
-            let mut s = f.kind.schema();
-            if !f.about.is_empty()
-                && let Some(o) = s.as_object_mut()
-            {
-                o.insert("description".into(), json!(f.about));
-            }
-            (f.name.to_owned(), s)
-        })
-        .collect();
-    let required: Vec<&str> = fields
-        .iter()
-        .filter(|f| f.required)
-        .map(|f| f.name)
-        .collect();
+/// `schema` with `about` as its description, if there is one.
+fn described(mut schema: Value, about: &str) -> Value {
+    if !about.is_empty()
+        && let Some(o) = schema.as_object_mut()
+    {
+        o.insert("description".into(), json!(about));
+    }
+    schema
+}
+
+/// An object of these fields: (name, required, schema).
+fn object_schema<'f>(fields: impl Iterator<Item = (&'f str, bool, Value)>) -> Value {
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for (name, must, schema) in fields {
+        properties.insert(name.to_owned(), schema);
+        if must {
+            required.push(name);
+        }
+    }
     let mut schema = json!({ "type": "object", "properties": properties });
     if !required.is_empty() {
         schema["required"] = json!(required);

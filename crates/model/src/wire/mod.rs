@@ -39,6 +39,9 @@ macro_rules! wire_enum {
             /// Every variant, in declaration order.
             pub const ALL: &'static [Self] = &[$(Self::$variant),+];
 
+            /// Every wire spelling, in declaration order.
+            pub const WIRE: &'static [&'static str] = &[$($wire),+];
+
             /// The wire spelling.
             pub fn as_str(self) -> &'static str {
                 match self {
