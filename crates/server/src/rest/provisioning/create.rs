@@ -1,18 +1,18 @@
 //! `POST /users/current/accounts`: a new trading account, checked against the broker;
 //! idempotent under a `transaction-id`, and within the user's account limit.
 
-use super::{METADATA_BYTES_MAX, NAME_CHARS_MAX, TAGS_MAX, connect, row_doc};
+use super::request::CreateAccount;
+use super::{connect, row_doc};
 use crate::auth::{Caller, random_hex};
-use crate::error::{ApiError, FieldError, Kind};
-use crate::extract::{Fields, JsonObject};
+use crate::error::{ApiError, Kind};
+use crate::extract::JsonObject;
 use crate::messages;
-use crate::openapi::{Field, Kind as K, opt, req};
 use crate::state::Shared;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use drawbridge_model::wire::{AccountDoc, AccountKind, Platform, Reliability};
+use drawbridge_model::wire::AccountDoc;
 use drawbridge_model::{AccountId, UserId};
 use drawbridge_store::{AccountRow, StoreError};
 use serde_json::{Value, json};
@@ -110,13 +110,7 @@ async fn replay(
             &[&txn],
         ));
     }
-    Ok(Some(
-        (
-            StatusCode::CREATED,
-            Json(json!({"id": doc.id, "state": doc.state})),
-        )
-            .into_response(),
-    ))
+    Ok(Some(created(&doc)))
 }
 
 /// `POST /users/current/accounts`
@@ -144,89 +138,7 @@ pub(super) async fn create(
         return Ok(answer);
     }
     let now = state.now();
-    let mut f = Fields::new(&body);
-    for key in ["login", "password", "server", "name"] {
-        f.require(key);
-    }
-    let name = f.text("name", NAME_CHARS_MAX);
-    let login = f.string("login");
-    if let Some(l) = &login
-        && (l.is_empty() || !l.bytes().all(|b| b.is_ascii_digit()) || l.len() > 19)
-    {
-        f.problems.push(FieldError::invalid(
-            "login",
-            Some(json!(l)),
-            "must be digits",
-        ));
-    }
-    let password = f.text("password", 256);
-    let server = f.text("server", 256);
-    let platform = f
-        .one_of("platform", &["mt4", "mt5"])
-        .and_then(|p| Platform::from_wire(&p))
-        .unwrap_or(Platform::Mt5);
-    let kind = f
-        .one_of("type", &["cloud", "cloud-g1", "cloud-g2", "self-hosted"])
-        .and_then(|t| AccountKind::from_wire(&t))
-        .unwrap_or(AccountKind::CloudG2);
-    let region = f
-        .string("region")
-        .unwrap_or_else(|| state.config.region.clone());
-    if region != state.config.region {
-        f.problems.push(FieldError::new(
-            "region",
-            Some(json!(region)),
-            messages::FIELD_ONE_OF.with(&[&state.config.region]),
-        ));
-    }
-    let reliability = f
-        .one_of("reliability", &["regular", "high"])
-        .and_then(|r| Reliability::from_wire(&r))
-        .unwrap_or(Reliability::Regular);
-    let magic = f.integer("magic", 0, i64::from(u32::MAX)).unwrap_or(0);
-    let interval = f.number("quoteStreamingIntervalInSeconds").unwrap_or(2.5);
-    if !(0.0..=60.0).contains(&interval) {
-        f.problems.push(FieldError::invalid(
-            "quoteStreamingIntervalInSeconds",
-            Some(json!(interval)),
-            "must be between 0 and 60",
-        ));
-    }
-    let doc_fields = (
-        f.strings("tags", TAGS_MAX).unwrap_or_default(),
-        f.strings("keywords", TAGS_MAX).unwrap_or_default(),
-        f.object("metadata", METADATA_BYTES_MAX),
-        f.boolean("riskManagementApiEnabled").unwrap_or(false),
-        f.boolean("metastatsApiEnabled").unwrap_or(false),
-        f.boolean("manualTrades").unwrap_or(false),
-        f.integer("resourceSlots", 1, 32).unwrap_or(1),
-        f.integer("copyFactoryResourceSlots", 1, 32).unwrap_or(1),
-        f.string("symbol"),
-        f.number("slippage"),
-        f.string("baseCurrency"),
-        f.strings("copyFactoryRoles", 2).unwrap_or_default(),
-        f.string("provisioningProfileId"),
-    );
-    f.finish()?;
-    let (Some(name), Some(login), Some(password), Some(server)) = (name, login, password, server)
-    else {
-        return Err(ApiError::internal("validated fields missing"));
-    };
-    let (
-        tags,
-        keywords,
-        metadata,
-        risk,
-        metastats,
-        manual,
-        slots,
-        cf_slots,
-        symbol,
-        slippage,
-        base_currency,
-        roles,
-        profile,
-    ) = doc_fields;
+    let request = CreateAccount::read(&body, &state.config.region)?;
     let existing = state.store.account_count_of(&caller.user_id).await?;
     let existing = usize::try_from(existing).unwrap_or(usize::MAX);
     let max = accounts_per_user(&state);
@@ -235,34 +147,10 @@ pub(super) async fn create(
         .creating
         .reserve(&caller.user_id, existing, max)
         .ok_or_else(|| ApiError::of(Kind::Validation, &messages::ACCOUNT_LIMIT, &[&max]))?;
-    let mut doc = AccountDoc::new(
-        AccountId::new(random_hex(16)),
-        UserId::new(caller.user_id.clone()),
-        name,
-        login,
-        server,
-        &region,
-        now,
-    );
-    doc.kind = kind;
-    doc.set_platform(platform);
-    doc.provisioning_profile_id = profile;
-    doc.reliability = reliability;
-    doc.magic = magic;
-    doc.quote_streaming_interval_in_seconds = interval;
-    doc.symbol = symbol;
-    doc.tags = tags;
-    doc.metadata = metadata;
-    doc.resource_slots = slots;
-    doc.copy_factory_resource_slots = cf_slots;
-    doc.manual_trades = manual;
-    doc.slippage = slippage;
-    doc.base_currency = base_currency;
-    doc.copy_factory_roles = roles;
-    doc.risk_management_api_enabled = risk;
-    doc.metastats_api_enabled = metastats;
-    doc.keywords = keywords;
-    let id = doc.id.clone();
+    let follow = request.risk_management_api_enabled;
+    let id = AccountId::new(random_hex(16));
+    let user_id = UserId::new(caller.user_id.clone());
+    let (mut doc, password) = request.into_account(id.clone(), user_id, now);
     connect(&state, &mut doc, &password).await?;
     let row = AccountRow {
         id: id.to_string(),
@@ -275,7 +163,7 @@ pub(super) async fn create(
     match state.store.create_account(&row).await {
         Ok(()) => {
             warn_near_account_limit(&state, &caller.user_id, existing + 1);
-            if risk {
+            if follow {
                 crate::rest::risk::trackers::follow(&state, &id).await;
             }
         }
@@ -294,70 +182,14 @@ pub(super) async fn create(
             return Err(e.into());
         }
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"id": id, "state": doc.state})),
-    )
-        .into_response())
+    Ok(created(&doc))
 }
 
-pub(super) const ACCOUNT_FIELDS: &[Field] = &[
-    req("login", K::String, "Broker login (digits)"),
-    req(
-        "password",
-        K::String,
-        "Broker password; the investor password gives read-only access",
-    ),
-    req("server", K::String, "Trade server name"),
-    req("name", K::String, "Human-readable account name"),
-    opt("platform", K::OneOf(&["mt4", "mt5"]), "Default mt5"),
-    opt(
-        "type",
-        K::OneOf(&["cloud", "cloud-g1", "cloud-g2", "self-hosted"]),
-        "Default cloud-g2",
-    ),
-    opt("region", K::String, "The server's region"),
-    opt(
-        "reliability",
-        K::OneOf(&["regular", "high"]),
-        "Default regular",
-    ),
-    opt("magic", K::Integer, "Magic number of trades the API places"),
-    opt(
-        "quoteStreamingIntervalInSeconds",
-        K::Number,
-        "0 to 60; default 2.5",
-    ),
-    opt("tags", K::Strings, "Tags"),
-    opt(
-        "keywords",
-        K::Strings,
-        "Keywords searched by the list query",
-    ),
-    opt(
-        "metadata",
-        K::Object,
-        "Free-form metadata, at most 1 KiB as JSON",
-    ),
-    opt(
-        "riskManagementApiEnabled",
-        K::Boolean,
-        "Enable the risk management API",
-    ),
-    opt(
-        "metastatsApiEnabled",
-        K::Boolean,
-        "Enable the MetaStats API",
-    ),
-    opt("manualTrades", K::Boolean, "Trades are placed by hand too"),
-    opt("resourceSlots", K::Integer, "1 to 32"),
-    opt("copyFactoryResourceSlots", K::Integer, "1 to 32"),
-    opt("symbol", K::String, "A symbol the account trades"),
-    opt("slippage", K::Number, "Default slippage in points"),
-    opt("baseCurrency", K::String, "Base currency"),
-    opt("copyFactoryRoles", K::Strings, "SUBSCRIBER and/or PROVIDER"),
-    opt("provisioningProfileId", K::String, "Provisioning profile"),
-];
+/// The answer to a create: the new account's id and state.
+fn created(doc: &AccountDoc) -> Response {
+    let body = json!({"id": doc.id, "state": doc.state});
+    (StatusCode::CREATED, Json(body)).into_response()
+}
 
 pub(super) fn created_schema() -> Value {
     json!({"type": "object", "required": ["id", "state"],

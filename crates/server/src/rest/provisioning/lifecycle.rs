@@ -1,11 +1,11 @@
 //! One account's life after its creation: read, change, delete, deploy and undeploy, the risk
 //! management switch; and at start, reconnecting every deployed account to the broker.
 
-use super::{METADATA_BYTES_MAX, NAME_CHARS_MAX, TAGS_MAX, connect, owned, save};
+use super::request::UpdateAccount;
+use super::{connect, owned, save};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{Fields, JsonObject};
-use crate::openapi::{Field, Kind as K, opt};
+use crate::extract::JsonObject;
 use crate::state::Shared;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -56,47 +56,10 @@ pub(super) async fn update(
     caller.require_write()?;
     caller.require_api_token()?;
     let (row, mut doc) = owned(&state, &caller, &id).await?;
-    let mut f = Fields::new(&body);
-    let name = f.text("name", NAME_CHARS_MAX);
-    let password = f.text("password", 256);
-    let server = f.text("server", 256);
-    let magic = f.integer("magic", 0, i64::from(u32::MAX));
-    let interval = f.number_in("quoteStreamingIntervalInSeconds", 0.0, 60.0);
-    let tags = f.strings("tags", TAGS_MAX);
-    let metadata = f.object("metadata", METADATA_BYTES_MAX);
-    let manual = f.boolean("manualTrades");
-    let slippage = f.number("slippage");
-    let slots = f.integer("resourceSlots", 1, 32);
-    f.finish()?;
-    if let Some(v) = name {
-        doc.name = v;
-    }
-    if let Some(v) = server {
-        doc.server = v;
-    }
-    if let Some(v) = magic {
-        doc.magic = v;
-    }
-    if let Some(v) = interval {
-        doc.quote_streaming_interval_in_seconds = v;
-    }
-    if let Some(v) = tags {
-        doc.tags = v;
-    }
-    if metadata.is_some() {
-        doc.metadata = metadata;
-    }
-    if let Some(v) = manual {
-        doc.manual_trades = v;
-    }
-    if slippage.is_some() {
-        doc.slippage = slippage;
-    }
-    if let Some(v) = slots {
-        doc.resource_slots = v;
-    }
-    let credentials_changed = password.is_some() || body.contains_key("server");
-    if credentials_changed && doc.deployed() {
+    let request = UpdateAccount::read(&body)?;
+    request.apply(&mut doc);
+    let password = request.password;
+    if request.credentials_named && doc.deployed() {
         let pw = match &password {
             Some(p) => p.clone(),
             None => state
@@ -107,7 +70,7 @@ pub(super) async fn update(
         connect(&state, &mut doc, &pw).await?;
     }
     save(&state, &row, &doc, password.as_deref()).await?;
-    if credentials_changed {
+    if request.credentials_named {
         // The risk engine follows the broker account the document now names.
         crate::rest::risk::trackers::relocate(&state, &id).await;
     }
@@ -194,20 +157,3 @@ pub(super) async fn enable_risk_management(
     crate::rest::risk::trackers::follow(&state, &id).await;
     Ok(StatusCode::NO_CONTENT)
 }
-
-pub(super) const ACCOUNT_UPDATE_FIELDS: &[Field] = &[
-    opt("name", K::String, "Human-readable account name"),
-    opt("password", K::String, "New broker password"),
-    opt("server", K::String, "Trade server name"),
-    opt("magic", K::Integer, "Magic number"),
-    opt("quoteStreamingIntervalInSeconds", K::Number, "0 to 60"),
-    opt("tags", K::Strings, "Tags"),
-    opt(
-        "metadata",
-        K::Object,
-        "Free-form metadata, at most 1 KiB as JSON",
-    ),
-    opt("manualTrades", K::Boolean, "Trades are placed by hand too"),
-    opt("slippage", K::Number, "Default slippage in points"),
-    opt("resourceSlots", K::Integer, "1 to 32"),
-];

@@ -12,6 +12,8 @@
 //!   connecting a document's account to the broker, saving, and the route rows.
 //! - [`create`]: `POST /users/current/accounts`, its idempotency and the account limit.
 //! - [`list`]: the filtered, paginated account list.
+//! - [`request`]: the create and update requests as types, read against the field tables the
+//!   OpenAPI document lists.
 //! - [`lifecycle`]: get, update, delete, deploy, undeploy, redeploy, the risk management
 //!   switch, and reconnecting deployed accounts at start.
 //! - [`demo`]: the demo-account generator and the `--demo` seeding.
@@ -20,6 +22,7 @@ mod create;
 mod demo;
 mod lifecycle;
 mod list;
+mod request;
 
 pub use create::Creating;
 pub use demo::seed_demo;
@@ -163,7 +166,7 @@ pub(crate) fn routes(routes: Routes) -> Routes {
                 "Adds a trading account; `transaction-id` makes it idempotent",
             )
             .auth(Auth::ApiToken)
-            .fields(create::ACCOUNT_FIELDS)
+            .table(request::CREATE_FIELDS)
             .reply_inline(201, create::created_schema)
             .conflict(),
         )
@@ -187,7 +190,7 @@ pub(crate) fn routes(routes: Routes) -> Routes {
             acc,
             lifecycle::update,
             Doc::new("updateAccount", Provisioning, "Changes a trading account")
-                .fields(lifecycle::ACCOUNT_UPDATE_FIELDS),
+                .table(request::UPDATE_FIELDS),
         )
         .delete(
             acc,
