@@ -2,6 +2,7 @@
 //! ([`EventWaiters`], woken by the engine as each event is stored) and where each stream
 //! polled without a sequence number is ([`StreamCursors`], bounded).
 
+use drawbridge_model::TokenId;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -53,9 +54,9 @@ impl EventWaiters {
     }
 }
 
-/// Which stream a cursor belongs to: the token and the request's filters (one token's
-/// listeners of different accounts keep their own places).
-pub type CursorKey = (String, Option<String>, Option<String>);
+/// Which stream a cursor belongs to: the token and the request's filters, account and tracker
+/// (one token's listeners of different accounts keep their own places).
+pub type CursorKey = (TokenId, Option<String>, Option<String>);
 
 /// Where each tracker-event stream polled without `previousSequenceNumber` is: the last
 /// sequence number answered to it, so the next poll answers what was stored in between.
@@ -121,7 +122,7 @@ mod tests {
     #[test]
     fn stream_cursors_start_at_the_latest_then_follow_answers_and_stay_bounded() {
         let c = StreamCursors::default();
-        let key = |n: usize| (format!("token{n}"), None, None);
+        let key = |n: usize| (TokenId::new(format!("token{n}")), None, None);
         assert_eq!(c.start(&key(0), 7), 7, "a new stream starts at the latest");
         assert_eq!(c.start(&key(0), 9), 7, "then where it was");
         c.advance(&key(0), 8);

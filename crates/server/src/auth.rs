@@ -16,7 +16,7 @@ mod jwt;
 
 use crate::error::ApiError;
 use crate::messages;
-use drawbridge_model::Timestamp;
+use drawbridge_model::{AccountId, Timestamp, TokenId, UserId};
 use drawbridge_store::{Store, StoreError, Token};
 use jwt::{AccessRule, Claims, Jwt};
 use serde::{Deserialize, Serialize};
@@ -45,7 +45,7 @@ pub struct Grant {
     pub read_only: bool,
     /// Limited to these account ids; `None` is every account of the user.
     #[serde(default)]
-    pub accounts: Option<Vec<String>>,
+    pub accounts: Option<Vec<AccountId>>,
     /// An account token (one part): some routes need an API token.
     #[serde(default)]
     pub account_token: bool,
@@ -66,18 +66,19 @@ impl Grant {
         }
     }
 
+    /// Whether the grant reaches the account a request names `id`.
     pub fn allows_account(&self, id: &str) -> bool {
         self.accounts
             .as_ref()
-            .is_none_or(|list| list.iter().any(|a| a == id))
+            .is_none_or(|list| list.iter().any(|a| a.as_str() == id))
     }
 }
 
 /// An authenticated caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
-    pub user_id: String,
-    pub token_id: String,
+    pub user_id: UserId,
+    pub token_id: TokenId,
     pub grant: Grant,
 }
 
@@ -103,6 +104,7 @@ impl Caller {
         Ok(())
     }
 
+    /// Whether the caller's grant reaches the account a request names `id`.
     pub fn require_account(&self, id: &str) -> Result<(), ApiError> {
         if !self.grant.allows_account(id) {
             return Err(ApiError::forbidden(&messages::FORBIDDEN_ACCOUNT, &[&id]));
@@ -166,11 +168,11 @@ impl Tokens {
     /// Mints an API token (JWT) for `user_id` with `grant`, and stores it.
     pub async fn mint_api(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         grant: &Grant,
         now: Timestamp,
     ) -> Result<String, drawbridge_store::StoreError> {
-        let token_id = random_hex(TOKEN_ID_HEX / 2);
+        let token_id = TokenId::new(random_hex(TOKEN_ID_HEX / 2));
         let resources = match &grant.accounts {
             None => vec![format!("*:{user_id}:*")],
             Some(ids) => ids
@@ -180,7 +182,7 @@ impl Tokens {
         };
         let claims = Claims {
             token_id: token_id.clone(),
-            user_id: user_id.to_owned(),
+            user_id: user_id.clone(),
             iat: now.millis() / 1_000,
             access_rules: vec![AccessRule {
                 id: "metaapi-rest-api".into(),
@@ -196,17 +198,17 @@ impl Tokens {
     /// Mints an account token (one part) for one account of `user_id`.
     pub async fn mint_account(
         &self,
-        user_id: &str,
-        account_id: &str,
+        user_id: &UserId,
+        account_id: &AccountId,
         read_only: bool,
         now: Timestamp,
     ) -> Result<String, drawbridge_store::StoreError> {
-        let token_id = random_hex(TOKEN_ID_HEX / 2);
+        let token_id = TokenId::new(random_hex(TOKEN_ID_HEX / 2));
         let token = format!("{token_id}{}", random_hex(ACCOUNT_SECRET_HEX / 2));
         let grant = Grant {
             admin: false,
             read_only,
-            accounts: Some(vec![account_id.to_owned()]),
+            accounts: Some(vec![account_id.clone()]),
             account_token: true,
         };
         self.store_token(&token_id, user_id, &token, &grant, now)
@@ -216,15 +218,15 @@ impl Tokens {
 
     async fn store_token(
         &self,
-        id: &str,
-        user_id: &str,
+        id: &TokenId,
+        user_id: &UserId,
         token: &str,
         grant: &Grant,
         now: Timestamp,
     ) -> Result<(), drawbridge_store::StoreError> {
         let record = Token {
-            id: id.to_owned(),
-            user_id: user_id.to_owned(),
+            id: id.to_string(),
+            user_id: user_id.to_string(),
             digest: digest(token),
             access: serde_json::to_string(grant).unwrap_or_default(),
             created: now,
@@ -251,7 +253,7 @@ impl Tokens {
         }
         let grant: Grant = serde_json::from_str(&record.access).map_err(ApiError::internal)?;
         let caller = Caller {
-            user_id: record.user_id,
+            user_id: UserId::new(record.user_id),
             token_id,
             grant,
         };
@@ -279,13 +281,13 @@ impl Tokens {
     }
 
     /// The token id of a well-formed token with a valid signature.
-    fn token_id(&self, token: &str) -> Option<String> {
+    fn token_id(&self, token: &str) -> Option<TokenId> {
         let parts: Vec<&str> = token.split('.').collect();
         match parts.as_slice() {
             [one] => {
                 let ok = one.len() == TOKEN_ID_HEX + ACCOUNT_SECRET_HEX
                     && one.bytes().all(|b| b.is_ascii_hexdigit());
-                ok.then(|| one[..TOKEN_ID_HEX].to_owned())
+                ok.then(|| TokenId::from(&one[..TOKEN_ID_HEX]))
             }
             [_header, _payload, _signature] => Some(self.jwt.verify(token)?.token_id),
             _ => None,
@@ -295,20 +297,20 @@ impl Tokens {
     /// Revokes a token of `user_id`; false when there is no such live token.
     pub async fn revoke(
         &self,
-        user_id: &str,
-        token_id: &str,
+        user_id: &UserId,
+        token_id: &TokenId,
         now: Timestamp,
     ) -> Result<bool, ApiError> {
         let Some(record) = self.store.token(token_id).await? else {
             return Ok(false);
         };
-        if record.user_id != user_id {
+        if record.user_id != *user_id {
             return Ok(false);
         }
         let done = self.store.revoke_token(token_id, now).await?;
         let mut cache = self.write_cache();
         self.generation.fetch_add(1, Ordering::AcqRel);
-        cache.retain(|_, c| c.token_id != token_id);
+        cache.retain(|_, c| c.token_id != *token_id);
         Ok(done)
     }
 }
@@ -336,7 +338,7 @@ mod tests {
             accounts: Some(vec!["b".into(), "c".into()]),
             ..Grant::default()
         });
-        assert_eq!(again.accounts, Some(vec!["b".to_owned()]));
+        assert_eq!(again.accounts, Some(vec![AccountId::from("b")]));
         assert!(again.read_only, "read-only stays");
     }
 

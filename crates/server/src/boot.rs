@@ -8,7 +8,7 @@ use crate::{app, listener, rest, tls, vault};
 use drawbridge_broker::sim::SimConfig;
 use drawbridge_limits::connections::ConnectionQuotas;
 use drawbridge_model::Clock as _;
-use drawbridge_model::{SharedClock, SystemClock, Timestamp, VirtualClock};
+use drawbridge_model::{AccountId, SharedClock, SystemClock, Timestamp, UserId, VirtualClock};
 use drawbridge_risk_service::Risk;
 use drawbridge_store::{SqliteStore, Store, StoreError, User};
 use std::path::Path;
@@ -94,7 +94,7 @@ pub async fn create_token(
     let tokens = Tokens::open(store.clone()).await?;
     let user_id = match user {
         Some(name) => match store.user_by_name(name).await? {
-            Some(u) => u.id,
+            Some(u) => UserId::new(u.id),
             None => new_user(&*store, name, now).await?,
         },
         None => new_user(&*store, &format!("user-{}", random_hex(4)), now).await?,
@@ -102,7 +102,7 @@ pub async fn create_token(
     let token = match account {
         Some(id) => {
             tokens
-                .mint_account(&user_id, id, grant.read_only, now)
+                .mint_account(&user_id, &AccountId::from(id), grant.read_only, now)
                 .await
         }
         None => tokens.mint_api(&user_id, &grant, now).await,
@@ -110,11 +110,11 @@ pub async fn create_token(
     Ok(token)
 }
 
-async fn new_user(store: &dyn Store, name: &str, now: Timestamp) -> Result<String, StoreError> {
-    let id = random_hex(12);
+async fn new_user(store: &dyn Store, name: &str, now: Timestamp) -> Result<UserId, StoreError> {
+    let id = UserId::new(random_hex(12));
     store
         .create_user(&User {
-            id: id.clone(),
+            id: id.to_string(),
             name: name.to_owned(),
             created: now,
         })
@@ -277,7 +277,7 @@ pub async fn build(
     tracing::info!(accounts = reconnected, "deployed accounts reconnected");
     if demo {
         let admin = match state.store.user_by_name(ADMIN_USER).await? {
-            Some(u) => u.id,
+            Some(u) => UserId::new(u.id),
             None => new_user(&*state.store, ADMIN_USER, state.clock.now()).await?,
         };
         let ids = rest::provisioning::seed_demo(&state, &admin)

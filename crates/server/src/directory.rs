@@ -8,6 +8,7 @@
 //! directory holds at most [`DIRECTORY_ENTRIES_MAX`] rows: beyond that it starts over.
 
 use crate::error::ApiError;
+use drawbridge_model::AccountId;
 use drawbridge_model::wire::AccountDoc;
 use drawbridge_store::{AccountRow, Store};
 use std::collections::HashMap;
@@ -26,13 +27,13 @@ pub struct Entry {
 
 #[derive(Debug, Default)]
 pub struct Directory {
-    entries: RwLock<HashMap<String, Arc<Entry>>>,
+    entries: RwLock<HashMap<AccountId, Arc<Entry>>>,
     /// Bumped by every write, so that a read-through fill started before it is dropped.
     generation: AtomicU64,
 }
 
 impl Directory {
-    /// The account `id`, from memory or the store.
+    /// The account a request names `id`, from memory or the store.
     pub async fn get(&self, store: &dyn Store, id: &str) -> Result<Option<Arc<Entry>>, ApiError> {
         if let Some(e) = self.read().get(id) {
             return Ok(Some(Arc::clone(e)));
@@ -48,7 +49,7 @@ impl Directory {
             if map.len() >= DIRECTORY_ENTRIES_MAX {
                 map.clear();
             }
-            map.insert(id.to_owned(), Arc::clone(&entry));
+            map.insert(AccountId::from(id), Arc::clone(&entry));
         }
         Ok(Some(entry))
     }
@@ -56,19 +57,19 @@ impl Directory {
     /// Forgets `id` after the store acknowledged a write of it; the next read fills it
     /// again. (Dropping rather than storing the new row keeps two racing writers from leaving
     /// the older one behind.)
-    pub fn invalidate(&self, id: &str) {
+    pub fn invalidate(&self, id: &AccountId) {
         let mut map = self.write();
         self.generation.fetch_add(1, Ordering::AcqRel);
         map.remove(id);
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Entry>>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<AccountId, Arc<Entry>>> {
         self.entries
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Entry>>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<AccountId, Arc<Entry>>> {
         self.entries
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

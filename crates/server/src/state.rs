@@ -10,7 +10,7 @@ use crate::user_messages::UserMessages;
 use crate::vault::Vault;
 use drawbridge_broker::broker::Session;
 use drawbridge_desk::Desk;
-use drawbridge_model::{SharedClock, Timestamp, VirtualClock};
+use drawbridge_model::{AccountId, SharedClock, Timestamp, UserId, VirtualClock};
 use drawbridge_risk_service::Risk;
 use drawbridge_store::Store;
 use std::collections::HashMap;
@@ -83,6 +83,7 @@ impl AppState {
         self.clock.now()
     }
 
+    /// The broker session of the account a request names `account_id`, if it has one.
     pub fn session(&self, account_id: &str) -> Option<Session> {
         self.sessions
             .read()
@@ -105,22 +106,22 @@ impl AppState {
     }
 
     /// Records the broker session of `user_id`'s account.
-    pub fn connect_session(&self, account_id: &str, user_id: &str, session: Session) {
+    pub fn connect_session(&self, account_id: &AccountId, user_id: &UserId, session: Session) {
         if let Ok(mut s) = self.sessions.write() {
             s.remove(account_id);
-            let user: Arc<str> = Arc::from(user_id);
-            *s.per_user.entry(Arc::clone(&user)).or_insert(0) += 1;
-            s.by_account.insert(account_id.to_owned(), (user, session));
+            *s.per_user.entry(user_id.clone()).or_insert(0) += 1;
+            s.by_account
+                .insert(account_id.clone(), (user_id.clone(), session));
         }
     }
 
     /// Forgets an account's broker session (undeployed, deleted).
-    pub fn drop_session(&self, account_id: &str) {
+    pub fn drop_session(&self, account_id: &AccountId) {
         if let Ok(mut s) = self.sessions.write() {
             s.remove(account_id);
         }
         // No receiver (no streaming connection) is no error.
-        let _ = self.dropped.send(Arc::from(account_id));
+        let _ = self.dropped.send(Arc::from(account_id.as_str()));
     }
 
     /// The accounts whose broker sessions are dropped from now on (lagging receivers miss
@@ -134,12 +135,12 @@ impl AppState {
 /// (the multiplier of the user's CPU-credit quotas).
 #[derive(Debug, Default)]
 struct Sessions {
-    by_account: HashMap<String, (Arc<str>, Session)>,
-    per_user: HashMap<Arc<str>, u32>,
+    by_account: HashMap<AccountId, (UserId, Session)>,
+    per_user: HashMap<UserId, u32>,
 }
 
 impl Sessions {
-    fn remove(&mut self, account_id: &str) {
+    fn remove(&mut self, account_id: &AccountId) {
         let Some((user, _)) = self.by_account.remove(account_id) else {
             return;
         };

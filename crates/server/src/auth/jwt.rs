@@ -6,6 +6,7 @@
 //! `hmac`'s `verify_slice`. The payload is the MetaApi-style [`Claims`]; tokens carry no
 //! `exp`, because a token lives until it is revoked.
 
+use drawbridge_model::{TokenId, UserId};
 use hmac::{Hmac, Mac};
 use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
 use jsonwebtoken::errors::ErrorKind;
@@ -18,8 +19,8 @@ use sha2::Sha256;
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Claims {
-    pub(super) token_id: String,
-    pub(super) user_id: String,
+    pub(super) token_id: TokenId,
+    pub(super) user_id: UserId,
     pub(super) iat: i64,
     pub(super) access_rules: Vec<AccessRule>,
 }

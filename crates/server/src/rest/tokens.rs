@@ -10,6 +10,7 @@ use crate::state::Shared;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use drawbridge_model::{AccountId, TokenId};
 use serde_json::{Value, json};
 
 /// `POST /users/current/narrow-down-auth-token`: a new API token granting no more than the
@@ -48,7 +49,7 @@ pub async fn narrow_down(
     let narrower = Grant {
         admin: false,
         read_only,
-        accounts: ids,
+        accounts: ids.map(|ids| ids.into_iter().map(AccountId::from).collect()),
         account_token: false,
     };
     let grant = caller.grant.narrow(&narrower);
@@ -69,7 +70,7 @@ pub async fn revoke(
     let id = if token_id == "current" {
         caller.token_id.clone()
     } else {
-        token_id
+        TokenId::from(token_id)
     };
     if id != caller.token_id {
         caller.require_api_token()?;

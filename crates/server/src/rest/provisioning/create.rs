@@ -21,25 +21,25 @@ use std::collections::HashMap;
 /// Account creations in flight per user: the account limit counts them with the stored
 /// accounts, so that parallel creates cannot pass it together.
 #[derive(Debug, Default)]
-pub struct Creating(std::sync::Mutex<HashMap<String, usize>>);
+pub struct Creating(std::sync::Mutex<HashMap<UserId, usize>>);
 
 /// A reserved place, given back when the create ends either way.
 #[derive(Debug)]
 pub struct CreateSlot<'a> {
     creating: &'a Creating,
-    user_id: String,
+    user_id: UserId,
 }
 
 impl Creating {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, usize>> {
         crate::state::lock(&self.0)
     }
 
     /// A place for one more of `user_id`'s accounts, if `stored` plus those in flight stay
     /// under `max`.
-    pub fn reserve(&self, user_id: &str, stored: usize, max: usize) -> Option<CreateSlot<'_>> {
+    pub fn reserve(&self, user_id: &UserId, stored: usize, max: usize) -> Option<CreateSlot<'_>> {
         let mut map = self.lock();
-        let in_flight = map.entry(user_id.to_owned()).or_insert(0);
+        let in_flight = map.entry(user_id.clone()).or_insert(0);
         if stored.saturating_add(*in_flight) >= max {
             if *in_flight == 0 {
                 map.remove(user_id);
@@ -49,7 +49,7 @@ impl Creating {
         *in_flight += 1;
         Some(CreateSlot {
             creating: self,
-            user_id: user_id.to_owned(),
+            user_id: user_id.clone(),
         })
     }
 }
@@ -74,7 +74,7 @@ fn accounts_per_user(state: &Shared) -> usize {
 
 /// After an account was created: the warning user message once the user holds 99% of the
 /// accounts it may.
-fn warn_near_account_limit(state: &Shared, user_id: &str, accounts: usize) {
+fn warn_near_account_limit(state: &Shared, user_id: &UserId, accounts: usize) {
     let max = accounts_per_user(state);
     if accounts.saturating_mul(100) >= max.saturating_mul(99) {
         state.user_messages.notify(
@@ -90,7 +90,7 @@ fn warn_near_account_limit(state: &Shared, user_id: &str, accounts: usize) {
 /// request, refused rather than answered with the first one's account.
 async fn replay(
     state: &Shared,
-    user_id: &str,
+    user_id: &UserId,
     txn: &str,
     body: &serde_json::Map<String, Value>,
 ) -> Result<Option<Response>, ApiError> {
@@ -149,12 +149,11 @@ pub(super) async fn create(
         .ok_or_else(|| ApiError::of(Kind::Validation, &messages::ACCOUNT_LIMIT, &[&max]))?;
     let follow = request.risk_management_api_enabled;
     let id = AccountId::new(random_hex(16));
-    let user_id = UserId::new(caller.user_id.clone());
-    let (mut doc, password) = request.into_account(id.clone(), user_id, now);
+    let (mut doc, password) = request.into_account(id.clone(), caller.user_id.clone(), now);
     connect(&state, &mut doc, &password).await?;
     let row = AccountRow {
         id: id.to_string(),
-        user_id: caller.user_id.clone(),
+        user_id: caller.user_id.to_string(),
         doc: serde_json::to_string(&doc).map_err(ApiError::internal)?,
         password: state.vault.seal(&password),
         transaction_id,

@@ -77,7 +77,7 @@ pub(super) async fn demo_account(
 
 /// `--demo`: at the first start with it, opens a hedging and a netting demo account on the
 /// simulated broker and provisions both for `user_id`. Returns the provisioned ids.
-pub async fn seed_demo(state: &Shared, user_id: &str) -> Result<Vec<String>, ApiError> {
+pub async fn seed_demo(state: &Shared, user_id: &UserId) -> Result<Vec<AccountId>, ApiError> {
     const SEEDED: &str = "demo_seeded";
     if state.store.setting(SEEDED).await?.is_some() {
         return Ok(Vec::new());
@@ -102,7 +102,7 @@ pub async fn seed_demo(state: &Shared, user_id: &str) -> Result<Vec<String>, Api
             .account_by_transaction(user_id, transaction)
             .await?
         {
-            ids.push(row.id);
+            ids.push(AccountId::new(row.id));
             continue;
         }
         let op = Op::OpenDemo {
@@ -118,7 +118,7 @@ pub async fn seed_demo(state: &Shared, user_id: &str) -> Result<Vec<String>, Api
         let now = state.now();
         let mut doc = AccountDoc::new(
             AccountId::new(random_hex(16)),
-            UserId::new(user_id),
+            user_id.clone(),
             name.into(),
             d.login.to_string(),
             d.server.clone(),
@@ -128,14 +128,14 @@ pub async fn seed_demo(state: &Shared, user_id: &str) -> Result<Vec<String>, Api
         connect(state, &mut doc, &d.password).await?;
         let row = AccountRow {
             id: doc.id.to_string(),
-            user_id: user_id.to_owned(),
+            user_id: user_id.to_string(),
             doc: serde_json::to_string(&doc).map_err(ApiError::internal)?,
             password: state.vault.seal(&d.password),
             transaction_id: Some(transaction.to_owned()),
             created: now,
         };
         state.store.create_account(&row).await?;
-        ids.push(doc.id.into_string());
+        ids.push(doc.id);
     }
     state.store.setting_or_insert(SEEDED, "1").await?;
     Ok(ids)

@@ -85,7 +85,7 @@ pub(super) async fn delete(
 ) -> Result<StatusCode, ApiError> {
     caller.require_write()?;
     caller.require_api_token()?;
-    owned(&state, &caller, &id).await?;
+    let id = owned(&state, &caller, &id).await?.1.id;
     state.store.delete_account(&id).await?;
     state.directory.invalidate(&id);
     state.drop_session(&id);
@@ -136,7 +136,7 @@ async fn set_deployed(
             .map_err(ApiError::internal)?;
         connect(&state, &mut doc, &pw).await?;
     } else {
-        state.drop_session(&id);
+        state.drop_session(&doc.id);
     }
     doc.set_deployed(deployed, state.now());
     save(&state, &row, &doc, None).await?;

@@ -142,7 +142,7 @@ pub(super) async fn save(
         ..row.clone()
     };
     let found = state.store.update_account(&updated).await?;
-    state.directory.invalidate(&updated.id);
+    state.directory.invalidate(&doc.id);
     if !found {
         return Err(ApiError::not_found(
             &messages::ACCOUNT_NOT_FOUND,

@@ -88,7 +88,7 @@ fn event_query(
     }
     let limit = super::limit_param(q, EVENTS_LIMIT_MAX, EVENTS_LIMIT_MAX, problems);
     Ok(TrackerEventQuery {
-        user_id: caller.user_id.clone(),
+        user_id: caller.user_id.to_string(),
         after_seq: 0,
         from_broker_time: None,
         to_broker_time: None,
