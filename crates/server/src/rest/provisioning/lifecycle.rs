@@ -72,7 +72,7 @@ pub(super) async fn update(
     save(&state, &row, &doc, password.as_deref()).await?;
     if request.credentials_named {
         // The risk engine follows the broker account the document now names.
-        crate::rest::risk::trackers::relocate(&state, &id).await;
+        crate::rest::risk::trackers::relocate(&state, &doc.id).await;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -154,6 +154,6 @@ pub(super) async fn enable_risk_management(
     let (row, mut doc) = owned(&state, &caller, &id).await?;
     doc.risk_management_api_enabled = true;
     save(&state, &row, &doc, None).await?;
-    crate::rest::risk::trackers::follow(&state, &id).await;
+    crate::rest::risk::trackers::follow(&state, &doc.id).await;
     Ok(StatusCode::NO_CONTENT)
 }

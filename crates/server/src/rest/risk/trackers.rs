@@ -28,7 +28,7 @@ use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use drawbridge_model::time::MS_PER_HOUR;
-use drawbridge_model::{ServerZone, Timestamp};
+use drawbridge_model::{AccountId, ServerZone, Timestamp};
 use drawbridge_risk::{
     EquityChartItem, NewTracker, PeriodStatistics, Tracker, TrackerId, TrackerUpdate,
 };
@@ -111,7 +111,7 @@ pub(super) async fn locate(state: &Shared, entry: &Entry) -> Result<AccountKey, 
 /// Starts following an account whose risk management API was just enabled (provisioning
 /// calls this after the account is stored), so its equity chart and statistics start now.
 /// Best effort: an account the broker does not know yet is followed at its first risk call.
-pub async fn follow(state: &Shared, id: &str) {
+pub async fn follow(state: &Shared, id: &AccountId) {
     let entry = match state.directory.get(state.store.as_ref(), id).await {
         Ok(Some(entry)) => entry,
         Ok(None) => return,
@@ -133,7 +133,7 @@ pub async fn follow(state: &Shared, id: &str) {
 /// calls this once the update is stored): a followed account follows its broker account as
 /// the stored document now names it, or stops being read when the broker does not know it
 /// there. Nothing for an account the engine does not follow.
-pub async fn relocate(state: &Shared, id: &str) {
+pub async fn relocate(state: &Shared, id: &AccountId) {
     let entry = match state.directory.get(state.store.as_ref(), id).await {
         Ok(Some(entry)) => entry,
         Ok(None) => return,
