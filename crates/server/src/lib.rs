@@ -21,7 +21,8 @@
 //! - [`state`]: what handlers share.
 //! - [`error`] and [`messages`]: the one error shape and the one catalogue of texts;
 //!   [`user_messages`]: notices queued for a user outside any request.
-//! - [`extract`]: extractors whose failures are MetaApi errors.
+//! - [`extract`]: extractors whose failures are MetaApi errors; [`extract::body`] reads a
+//!   request body against the field table the OpenAPI document lists.
 //! - [`openapi`]: the OpenAPI document, built from the route table.
 //! - [`metrics`]: Prometheus counters and latency histograms (`/metrics`).
 //! - [`vault`]: broker passwords encrypted at rest.
