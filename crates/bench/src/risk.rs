@@ -29,10 +29,9 @@
 //!   (`AccountRisk::heap_bytes`) and by its own RSS growth.
 //! - `P5.tick_to_event_p99_ms`: at `--rate` (the 100 ticks/s), the time from a tick's
 //!   due time to the moment each breach event it caused comes out of `AccountRisk::apply`,
-//!   read per event (for ticks taken together, from the earliest one's due time). A run stops when
-//! a tick starts more than `--max-lag-ms` late; the ticks
-//!   then due but never processed count as late as they were at the stop, and the figure is
-//!   a lower bound.
+//!   read per event (for ticks taken together, from the earliest one's due time). A run stops
+//!   when a tick starts more than `--max-lag-ms` late; the ticks then due but never processed
+//!   count as late as they were at the stop, and the figure is a lower bound.
 //! - `P5.max_ticks_per_s`: the highest rate at which the p99, over a run's ticks, of the time
 //!   from a tick's due time until its last sample was applied (which bounds each of its
 //!   events) is at most 100 ms, without the run stopping; doubling, then bisecting, with
