@@ -182,9 +182,9 @@ impl AccountDoc {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_new_account_has_every_field_with_the_metaapi_names_and_nulls() {
-        let doc = AccountDoc::new(
+    /// Account `a1` of user `u1`, as created at 0.
+    fn demo() -> AccountDoc {
+        AccountDoc::new(
             "a1".into(),
             "u1".into(),
             "demo".into(),
@@ -192,7 +192,12 @@ mod tests {
             "Drawbridge-Demo".into(),
             "vint-hill",
             Timestamp::from_millis(0),
-        );
+        )
+    }
+
+    #[test]
+    fn a_new_account_has_every_field_with_the_metaapi_names_and_nulls() {
+        let doc = demo();
         let v = serde_json::to_value(&doc).unwrap();
         assert_eq!(v["_id"], "a1");
         assert_eq!(v["type"], "cloud-g2");
@@ -248,15 +253,7 @@ mod tests {
 
     #[test]
     fn deploying_and_undeploying_set_the_state_and_the_connection_status() {
-        let mut doc = AccountDoc::new(
-            "a1".into(),
-            "u1".into(),
-            "demo".into(),
-            "123".into(),
-            "Drawbridge-Demo".into(),
-            "vint-hill",
-            Timestamp::from_millis(0),
-        );
+        let mut doc = demo();
         doc.set_deployed(false, Timestamp::from_millis(5));
         let v = serde_json::to_value(&doc).unwrap();
         assert_eq!(
