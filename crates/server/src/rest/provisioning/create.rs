@@ -147,7 +147,6 @@ pub(super) async fn create(
         .creating
         .reserve(&caller.user_id, existing, max)
         .ok_or_else(|| ApiError::of(Kind::Validation, &messages::ACCOUNT_LIMIT, &[&max]))?;
-    let follow = request.risk_management_api_enabled;
     let id = AccountId::new(random_hex(16));
     let (mut doc, password) = request.into_account(id.clone(), caller.user_id.clone(), now);
     connect(&state, &mut doc, &password).await?;
@@ -162,7 +161,7 @@ pub(super) async fn create(
     match state.store.create_account(&row).await {
         Ok(()) => {
             warn_near_account_limit(&state, &caller.user_id, existing + 1);
-            if follow {
+            if doc.risk_management_api_enabled {
                 crate::rest::risk::trackers::follow(&state, &id).await;
             }
         }
@@ -192,5 +191,6 @@ fn created(doc: &AccountDoc) -> Response {
 
 pub(super) fn created_schema() -> Value {
     json!({"type": "object", "required": ["id", "state"],
-        "properties": {"id": {"type": "string"}, "state": {"type": "string"}}})
+        "properties": {"id": {"type": "string"},
+            "state": {"$ref": "#/components/schemas/AccountState"}}})
 }
