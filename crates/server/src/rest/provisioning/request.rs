@@ -143,6 +143,8 @@ pub(super) struct CreateAccount {
 impl CreateAccount {
     /// Reads a create request for a server of `region` (the only region it accepts).
     pub(super) fn read(body: &Map<String, Value>, region: &str) -> Result<Self, ApiError> {
+        // Read, and so listed in `details`, in the order this request has always answered:
+        // `name` first. The four required strings go in once no problem is left.
         let mut r = Reader::new(body, CREATE_FIELDS);
         let name = r.string("name");
         let login = r.string("login");
