@@ -1,4 +1,5 @@
-//! The account directory: account rows by id, read through from the store.
+//! The account directory: account rows by id, read through from the store, and the account
+//! creations in flight per user ([`Creating`]).
 //!
 //! Every client-API request names an account and must check that it belongs to the caller
 //! and is deployed; asking SQLite each time would cost more than the request itself. The
@@ -8,8 +9,8 @@
 //! directory holds at most [`DIRECTORY_ENTRIES_MAX`] rows: beyond that it starts over.
 
 use crate::error::ApiError;
-use drawbridge_model::AccountId;
 use drawbridge_model::wire::AccountDoc;
+use drawbridge_model::{AccountId, UserId};
 use drawbridge_store::{AccountRow, Store};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -73,5 +74,56 @@ impl Directory {
         self.entries
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Account creations in flight per user: the account limit counts them with the stored
+/// accounts, so that parallel creates cannot pass it together.
+#[derive(Debug, Default)]
+pub struct Creating(std::sync::Mutex<HashMap<UserId, usize>>);
+
+/// A reserved place, given back when the create ends either way.
+#[derive(Debug)]
+pub struct CreateSlot<'a> {
+    creating: &'a Creating,
+    user_id: UserId,
+}
+
+impl Creating {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, usize>> {
+        // A panic while holding it left counts only: still the best answer there is.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A place for one more of `user_id`'s accounts, if `stored` plus those in flight stay
+    /// under `max`.
+    pub fn reserve(&self, user_id: &UserId, stored: usize, max: usize) -> Option<CreateSlot<'_>> {
+        let mut map = self.lock();
+        let in_flight = map.entry(user_id.clone()).or_insert(0);
+        if stored.saturating_add(*in_flight) >= max {
+            if *in_flight == 0 {
+                map.remove(user_id);
+            }
+            return None;
+        }
+        *in_flight += 1;
+        Some(CreateSlot {
+            creating: self,
+            user_id: user_id.clone(),
+        })
+    }
+}
+
+impl Drop for CreateSlot<'_> {
+    fn drop(&mut self) {
+        let mut map = self.creating.lock();
+        if let Some(n) = map.get_mut(&self.user_id) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.user_id);
+            }
+        }
     }
 }

@@ -16,7 +16,8 @@
 //! - [`streaming`]: the socket.io streaming API the official SDK connects to.
 //! - [`limits`]: the MetaApi rate limits at the edge — the CPU-credit charge before each
 //!   handler and the socket gates (ledgers and catalogue in `drawbridge-limits`).
-//! - [`auth`]: API and account tokens, grants, narrowing and revocation.
+//! - [`auth`]: API and account tokens, grants, narrowing and revocation; [`access`]: which
+//!   accounts a caller may reach, asked by every route and socket request that names one.
 //! - [`directory`]: provisioned accounts and their broker sessions, by id.
 //! - [`state`]: what handlers share.
 //! - [`error`] and [`messages`]: the one error shape and the one catalogue of texts;
@@ -29,6 +30,7 @@
 //! - [`listener`] and [`tls`]: accepting connections (the per-IP connection limits, no
 //!   delay), the local CA and the server certificate for the SDK's host names.
 
+pub mod access;
 pub mod app;
 pub mod auth;
 pub mod boot;

@@ -34,7 +34,7 @@ pub struct AppState {
     /// Notices queued for users.
     pub user_messages: UserMessages,
     /// Account creations in flight, for the account limit.
-    pub creating: crate::rest::provisioning::Creating,
+    pub creating: crate::directory::Creating,
     /// The risk engine: trackers, tracker events, halts.
     pub risk: Risk,
     sessions: RwLock<Sessions>,

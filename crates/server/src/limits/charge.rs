@@ -219,9 +219,7 @@ pub async fn charge(
 
 /// Whether `id` is one of the caller's accounts that its token may use.
 async fn owns(state: &Shared, caller: &Caller, id: &str) -> bool {
-    crate::rest::provisioning::owned_entry(state, caller, id)
-        .await
-        .is_ok()
+    crate::access::owned_entry(state, caller, id).await.is_ok()
 }
 
 /// A window's length as the limits' texts and metadata write it: `10s`, `1m`, `1h`.

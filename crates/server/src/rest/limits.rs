@@ -1,13 +1,13 @@
 //! Limit introspection: what a caller may still spend, the limit catalogue, and the user
 //! messages queued for it. The limits themselves are applied by [`crate::limits`].
 
+use crate::access::owned_entry;
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError, Kind};
 use crate::extract::{count_param, query_map};
 use crate::limits::charge::{keys, period_text};
 use crate::messages::{self, Text};
 use crate::openapi::{Doc, Field, Kind as K, Tag, opt};
-use crate::rest::provisioning::owned_entry;
 use crate::routes::{ACCOUNT, Routes, object_schema};
 use crate::state::Shared;
 use crate::user_messages::{USER_MESSAGES_KEPT, UserMessage};

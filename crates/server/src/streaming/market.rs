@@ -231,7 +231,7 @@ pub(super) async fn answer(
     account: &str,
 ) -> Result<Value, ApiError> {
     let caller = &conn.caller;
-    let entry = crate::rest::provisioning::owned_entry(state, caller, account).await?;
+    let entry = crate::access::owned_entry(state, caller, account).await?;
     // Validated to 0–60 s on create and update; a stored value out of range still must not
     // panic here.
     let default = Duration::try_from_secs_f64(entry.doc.quote_streaming_interval_in_seconds)

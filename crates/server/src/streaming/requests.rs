@@ -145,7 +145,7 @@ async fn answer(
             Ok((reply.map_err(own)?, None))
         }
         "unsubscribe" => {
-            let owned = crate::rest::provisioning::owned_entry(state, caller, account).await;
+            let owned = crate::access::owned_entry(state, caller, account).await;
             owned.map_err(own)?;
             super::connection::forget_and_release(state, conn, account, None);
             Ok((json!({}), None))
@@ -177,7 +177,7 @@ async fn answer(
         }
         // Uptime statistics are the client's own; applications are not kept apart here.
         "saveUptime" | "removeApplication" | "waitSynchronized" => {
-            let owned = crate::rest::provisioning::owned_entry(state, caller, account).await;
+            let owned = crate::access::owned_entry(state, caller, account).await;
             owned.map_err(own)?;
             Ok((json!({}), None))
         }

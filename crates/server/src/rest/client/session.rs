@@ -3,11 +3,11 @@
 //! id into its broker session, one read of that account through the desk, and the errors they
 //! answer with.
 
+use crate::access::owned_entry;
 use crate::auth::Caller;
 use crate::directory::Entry;
 use crate::error::{ApiError, FieldError, Kind};
 use crate::messages;
-use crate::rest::provisioning::owned_entry;
 use crate::state::Shared;
 use drawbridge_broker::account::AccountIdx;
 use drawbridge_broker::broker::Session;

@@ -3,12 +3,12 @@
 //! server's time, and the REST unsubscribe.
 
 use super::session::{desk_error, gone, on_account, session};
+use crate::access::owned;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::limits::Cost;
 use crate::messages;
 use crate::openapi::{Doc, Tag};
-use crate::rest::provisioning::owned;
 use crate::routes::{ACCOUNT, Routes};
 use crate::state::Shared;
 use axum::Json;

@@ -16,55 +16,6 @@ use drawbridge_model::wire::AccountDoc;
 use drawbridge_model::{AccountId, UserId};
 use drawbridge_store::{AccountRow, StoreError};
 use serde_json::{Value, json};
-use std::collections::HashMap;
-
-/// Account creations in flight per user: the account limit counts them with the stored
-/// accounts, so that parallel creates cannot pass it together.
-#[derive(Debug, Default)]
-pub struct Creating(std::sync::Mutex<HashMap<UserId, usize>>);
-
-/// A reserved place, given back when the create ends either way.
-#[derive(Debug)]
-pub struct CreateSlot<'a> {
-    creating: &'a Creating,
-    user_id: UserId,
-}
-
-impl Creating {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, usize>> {
-        crate::state::lock(&self.0)
-    }
-
-    /// A place for one more of `user_id`'s accounts, if `stored` plus those in flight stay
-    /// under `max`.
-    pub fn reserve(&self, user_id: &UserId, stored: usize, max: usize) -> Option<CreateSlot<'_>> {
-        let mut map = self.lock();
-        let in_flight = map.entry(user_id.clone()).or_insert(0);
-        if stored.saturating_add(*in_flight) >= max {
-            if *in_flight == 0 {
-                map.remove(user_id);
-            }
-            return None;
-        }
-        *in_flight += 1;
-        Some(CreateSlot {
-            creating: self,
-            user_id: user_id.clone(),
-        })
-    }
-}
-
-impl Drop for CreateSlot<'_> {
-    fn drop(&mut self) {
-        let mut map = self.creating.lock();
-        if let Some(n) = map.get_mut(&self.user_id) {
-            *n -= 1;
-            if *n == 0 {
-                map.remove(&self.user_id);
-            }
-        }
-    }
-}
 
 /// The `accounts_per_user` limit (CQG-style: a warning user message at 99%).
 fn accounts_per_user(state: &Shared) -> usize {

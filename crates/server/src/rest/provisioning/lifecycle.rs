@@ -2,7 +2,8 @@
 //! management switch; and at start, reconnecting every deployed account to the broker.
 
 use super::request::UpdateAccount;
-use super::{connect, owned, save};
+use super::{connect, save};
+use crate::access::owned;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::JsonObject;

@@ -8,8 +8,8 @@
 //! `UNDEPLOYED`/`DISCONNECTED`.
 //!
 //! # Layout
-//! - this module: the ownership check every account route makes ([`owned`], [`owned_entry`]),
-//!   connecting a document's account to the broker, saving, and the route rows.
+//! - this module: connecting a document's account to the broker, saving, and the route
+//!   rows (the ownership check every account route makes is [`crate::access`]).
 //! - [`create`]: `POST /users/current/accounts`, its idempotency and the account limit.
 //! - [`list`]: the filtered, paginated account list.
 //! - [`request`]: the create and update requests as types, read against the field tables the
@@ -24,12 +24,9 @@ mod lifecycle;
 mod list;
 mod request;
 
-pub use create::Creating;
 pub use demo::seed_demo;
 pub use lifecycle::reconnect_all;
 
-use crate::auth::Caller;
-use crate::directory::Entry;
 use crate::error::ApiError;
 use crate::messages;
 use crate::openapi::{Auth, Doc, Tag};
@@ -40,7 +37,6 @@ use drawbridge_desk::DeskError;
 use drawbridge_model::wire::AccountDoc;
 use drawbridge_store::AccountRow;
 use serde_json::json;
-use std::sync::Arc;
 
 const METADATA_BYTES_MAX: usize = 1_024;
 const NAME_CHARS_MAX: usize = 100;
@@ -48,32 +44,6 @@ const TAGS_MAX: usize = 100;
 
 pub(super) fn row_doc(row: &AccountRow) -> Result<AccountDoc, ApiError> {
     serde_json::from_str(&row.doc).map_err(ApiError::internal)
-}
-
-/// The caller's account `id`, or NotFound (also for other users' accounts).
-pub async fn owned(
-    state: &Shared,
-    caller: &Caller,
-    id: &str,
-) -> Result<(AccountRow, AccountDoc), ApiError> {
-    let e = owned_entry(state, caller, id).await?;
-    Ok((e.row.clone(), e.doc.clone()))
-}
-
-/// [`owned`] without copying the row: what the client API checks on every request.
-pub async fn owned_entry(
-    state: &Shared,
-    caller: &Caller,
-    id: &str,
-) -> Result<Arc<Entry>, ApiError> {
-    let entry = state
-        .directory
-        .get(state.store.as_ref(), id)
-        .await?
-        .filter(|e| e.row.user_id == caller.user_id)
-        .ok_or_else(|| ApiError::not_found(&messages::ACCOUNT_NOT_FOUND, &[&id]))?;
-    caller.require_account(id)?;
-    Ok(entry)
 }
 
 /// Broker errors on credentials, in MetaApi's shape.

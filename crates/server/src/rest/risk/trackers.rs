@@ -15,6 +15,7 @@
 //! `false`, and never different data for `true`.
 
 use super::limit_param;
+use crate::access::owned_entry;
 use crate::auth::{Caller, random_hex};
 use crate::directory::Entry;
 use crate::error::{ApiError, FieldError, Kind};
@@ -22,7 +23,6 @@ use crate::extract::{JsonObject, query_map};
 use crate::messages;
 use crate::openapi::{Field, Kind as K, opt};
 use crate::rest::client::session::desk_error;
-use crate::rest::provisioning::owned_entry;
 use crate::state::Shared;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
