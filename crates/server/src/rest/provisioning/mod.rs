@@ -1,8 +1,9 @@
 //! The account management (provisioning) API: trading accounts as MetaApi's
 //! `/users/current/accounts` resource, and the demo-account generator.
 //!
-//! An account is a document (every MetaApi field, `null` where unset, as the SDK reads them
-//! all) plus the broker password, encrypted. Creating or deploying checks the credentials
+//! An account is a document ([`drawbridge_model::wire::AccountDoc`]: the MetaApi fields the
+//! SDK reads, written as `null` where unset, where MetaApi leaves some of them out) plus the
+//! broker password, encrypted. Creating or deploying checks the credentials
 //! against the broker (`E_AUTH`, `E_SRV_NOT_FOUND`); a deployed account holds a broker session
 //! with master or investor access. State changes are immediate: `DEPLOYED`/`CONNECTED` or
 //! `UNDEPLOYED`/`DISCONNECTED`.
