@@ -3,7 +3,7 @@
 
 use crate::auth::{Grant, Tokens, random_hex};
 use crate::config::{ClockKind, Config};
-use crate::state::{AppState, Shared};
+use crate::state::{AppState, Parts, Shared};
 use crate::{app, listener, rest, tls, vault};
 use drawbridge_broker::sim::SimConfig;
 use drawbridge_limits::connections::ConnectionQuotas;
@@ -263,7 +263,7 @@ pub async fn build(
     let tokens = Tokens::open(store.clone()).await?;
     let demo = config.demo;
     let risk = Risk::start(desk.clone(), store.clone(), clock.clone()).await?;
-    let state = Arc::new(AppState::new(
+    let state = Arc::new(AppState::new(Parts {
         config,
         store,
         tokens,
@@ -272,7 +272,7 @@ pub async fn build(
         virtual_clock,
         vault,
         risk,
-    ));
+    }));
     let reconnected = rest::provisioning::reconnect_all(&state).await?;
     tracing::info!(accounts = reconnected, "deployed accounts reconnected");
     if demo {

@@ -45,21 +45,31 @@ pub struct AppState {
 
 pub type Shared = Arc<AppState>;
 
+/// The parts of the shared state that are built at start, outside it.
+#[derive(Debug)]
+pub struct Parts {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub tokens: Tokens,
+    pub desk: Desk,
+    pub clock: SharedClock,
+    pub virtual_clock: Option<VirtualClock>,
+    pub vault: Vault,
+    pub risk: Risk,
+}
+
 impl AppState {
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "every shared part, built at start"
-    )]
-    pub fn new(
-        config: Config,
-        store: Arc<dyn Store>,
-        tokens: Tokens,
-        desk: Desk,
-        clock: SharedClock,
-        virtual_clock: Option<VirtualClock>,
-        vault: Vault,
-        risk: Risk,
-    ) -> Self {
+    pub fn new(parts: Parts) -> Self {
+        let Parts {
+            config,
+            store,
+            tokens,
+            desk,
+            clock,
+            virtual_clock,
+            vault,
+            risk,
+        } = parts;
         Self {
             limits: Limits::new(config.limits.clone()),
             config,
